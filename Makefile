@@ -1,0 +1,35 @@
+# Two entry points (see README): `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench conformance clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/asl validate asl_examples/*.asl.json
+	$(BIN)/asl run asl_examples/order_processing.asl.json --input-file asl_examples/order_processing.input.json --functions asl_examples/functions.py --virtual-time
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+conformance: $(STAMP)
+	$(BIN)/python ../shared/conformance/run.py exec --cmd "$(BIN)/asl"
+	$(BIN)/python ../shared/conformance/run.py validate --cmd "$(BIN)/asl"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,616 @@
+"""Compile a validated definition into the immutable `Machine` the interpreter runs.
+
+Owns: turning the definition's JSON into frozen, slotted runtime values, once per definition
+revision: every path, payload template, intrinsic call and Choice rule is compiled here, so no
+execution and no state entry ever parses text again. Must never: validate (validate.py reports
+problems with locations; `compile_machine` assumes a definition that validated and raises
+`DefinitionInvalid` only as a backstop), do I/O, or read a clock.
+
+Graphs: the top level, each Parallel branch and each Map processor is a `Graph` (StartAt plus its
+own States). Every graph has a key, the JSON pointer of its node in the definition ("" for the top
+level, "/States/P/Branches/0", "/States/M/ItemProcessor"), so an execution's frames can name the
+graph they run in with a plain string (which is what makes frames storable).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias
+
+from engine.definition.choice import ChoiceRule, compile_choice_rule
+from engine.definition.diagnostics import Diagnostic, join_pointer
+from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
+from engine.definition.jsonata import JsonataValue, compile_value
+from engine.definition.paths import Path, compile_path, compile_reference_path
+from engine.definition.scope import Scope
+from engine.definition.templates import Template, compile_template
+from engine.errors import DefinitionInvalid, ExpressionSyntaxError
+from engine.values import JSON
+
+JSONPATH = "JSONPath"
+JSONATA = "JSONata"
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+
+AssignProgram: TypeAlias = "Template | JsonataValue"
+"""A compiled Assign: a payload template (JSONPath `.$` keys) or a JSONata value ({% %})."""
+
+# JSONata fields each state type may hold, compiled for JSONata states (Assign and the Choice
+# rule/Catch fields are compiled separately). Keyed by field name in `State.jsonata`.
+JSONATA_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "Pass": ("Output",),
+    "Succeed": ("Output",),
+    "Fail": ("Error", "Cause"),
+    "Choice": ("Output",),
+    "Wait": ("Output", "Seconds", "Timestamp"),
+    "Task": ("Output", "Arguments", "TimeoutSeconds", "HeartbeatSeconds"),
+    "Parallel": ("Output", "Arguments"),
+    "Map": (
+        "Output",
+        "Items",
+        "ItemSelector",
+        "MaxConcurrency",
+        "ToleratedFailurePercentage",
+        "ToleratedFailureCount",
+    ),
+}
+
+# `$states.input`, `.result` and `.errorOutput` do not need the context object; any other use of
+# `$states` (`$states.context`, `$states` itself) does.
+_STATES_CONTEXT = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
+
+
+class Expression(Protocol):
+    """Anything that yields a value from the state's data: a path or an intrinsic call."""
+
+    def evaluate(self, data: JSON, scope: Scope) -> JSON: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PathExpression:
+    """A path used where AWS also allows an intrinsic function (ErrorPath, CausePath)."""
+
+    path: Path
+
+    def evaluate(self, data: JSON, scope: Scope) -> JSON:
+        return self.path.find(data, scope)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrier:
+    error_equals: tuple[str, ...]
+    interval_seconds: float = 1.0
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: float | None = None
+    jitter_full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Catcher:
+    error_equals: tuple[str, ...]
+    next: str
+    result_path: Path | None
+    assign: JSON = None
+    output: JSON = None
+    has_output: bool = False
+    assign_program: AssignProgram | None = None
+    output_value: JsonataValue | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class State:
+    """Fields every state has. Subclasses add the fields of their `Type`."""
+
+    name: str
+    type: str
+    next: str | None = None
+    query_language: str = JSONPATH
+    comment: str | None = None
+    input_path: Path | None = None
+    output_path: Path | None = None
+    assign: JSON = None
+    output: JSON = None
+    has_output: bool = False
+    uses_context: bool = False
+    entered_type: str = ""
+    exited_type: str = ""
+    raw: Mapping[str, JSON] = field(default_factory=dict, repr=False)
+    # JSONata states: the compiled value of each JSONATA_FIELDS field present, by field name.
+    jsonata: Mapping[str, JsonataValue] = field(default_factory=dict, repr=False)
+    # Assign in either query language (None when the state has none, or it is `{}`).
+    assign_program: AssignProgram | None = None
+
+    @property
+    def end(self) -> bool:
+        return self.next is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassState(State):
+    result: JSON = None
+    has_result: bool = False
+    parameters: Template | None = None
+    result_path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskState(State):
+    resource: str
+    parameters: Template | None = None
+    result_selector: Template | None = None
+    result_path: Path | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+    timeout_seconds: float | None = None
+    timeout_seconds_path: Path | None = None
+    heartbeat_seconds: float | None = None
+    heartbeat_seconds_path: Path | None = None
+    credentials: JSON = None
+    arguments: JSON = None
+
+    @property
+    def is_lambda_function(self) -> bool:
+        """A Lambda function ARN as Resource: AWS records LambdaFunction* history events."""
+        return self.resource.startswith("arn:aws:lambda:")
+
+    @property
+    def is_activity(self) -> bool:
+        """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
+        return self.resource.startswith("arn:aws:states:") and ":activity:" in self.resource
+
+    @property
+    def waits_for_token(self) -> bool:
+        return self.resource.endswith(".waitForTaskToken")
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceBranch:
+    rule: ChoiceRule | None
+    next: str
+    condition: JSON = None
+    assign: JSON = None
+    output: JSON = None
+    has_output: bool = False
+    condition_value: JsonataValue | None = None
+    assign_program: AssignProgram | None = None
+    output_value: JsonataValue | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChoiceState(State):
+    choices: tuple[ChoiceBranch, ...] = ()
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitState(State):
+    seconds: JSON = None
+    timestamp: JSON = None
+    seconds_path: Path | None = None
+    timestamp_path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SucceedState(State):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailState(State):
+    error: JSON = None
+    cause: JSON = None
+    error_path: Expression | None = None
+    cause_path: Expression | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A StartAt and its States: the top level, a Parallel branch or a Map processor."""
+
+    key: str
+    start_at: str
+    states: Mapping[str, State]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParallelState(State):
+    branches: tuple[Graph, ...] = ()
+    parameters: Template | None = None
+    arguments: JSON = None
+    result_selector: Template | None = None
+    result_path: Path | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapState(State):
+    processor: Graph
+    distributed: bool = False
+    execution_type: str = "STANDARD"
+    label: str | None = None
+    items_path: Path | None = None
+    items: JSON = None
+    item_selector: Template | None = None
+    item_selector_raw: JSON = None
+    max_concurrency: int = 0
+    max_concurrency_path: Path | None = None
+    max_concurrency_raw: JSON = None
+    tolerated_failure_percentage: float | None = None
+    tolerated_failure_percentage_path: Path | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_count_path: Path | None = None
+    tolerated_raw: Mapping[str, JSON] = field(default_factory=dict)
+    item_reader: JSON = None
+    item_batcher: JSON = None
+    result_writer: JSON = None
+    result_selector: Template | None = None
+    result_path: Path | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """A compiled state machine: its graphs and top-level settings."""
+
+    root: Graph
+    graphs: Mapping[str, Graph]
+    query_language: str = JSONPATH
+    timeout_seconds: float | None = None
+    comment: str | None = None
+    definition: Mapping[str, JSON] = field(default_factory=dict, repr=False)
+
+
+def compile_machine(definition: Mapping[str, JSON]) -> Machine:
+    """Compile a definition that passed validation. Raises `DefinitionInvalid` as a backstop."""
+    compiler = _Compiler()
+    query_language = str(definition.get("QueryLanguage", JSONPATH))
+    try:
+        root = compiler.graph("", definition, query_language)
+    except _CompileError as exc:
+        diagnostic = Diagnostic("SCHEMA_VALIDATION_FAILED", exc.message, exc.location)
+        raise DefinitionInvalid([diagnostic]) from None
+    timeout = definition.get("TimeoutSeconds")
+    return Machine(
+        root=root,
+        graphs=compiler.graphs,
+        query_language=query_language,
+        timeout_seconds=float(timeout) if isinstance(timeout, int | float) else None,
+        comment=_opt_str(definition.get("Comment")),
+        definition=definition,
+    )
+
+
+class _CompileError(Exception):
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+
+def _opt_str(value: JSON) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _opt_number(value: JSON) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.graphs: dict[str, Graph] = {}
+
+    def graph(self, key: str, node: Mapping[str, JSON], query_language: str) -> Graph:
+        states_node = node.get("States")
+        if not isinstance(states_node, dict):
+            raise _CompileError("States must be an object", join_pointer(key, "States"))
+        states: dict[str, State] = {}
+        for name, raw in states_node.items():
+            if not isinstance(raw, dict):
+                raise _CompileError("a state must be an object", join_pointer(key, "States", name))
+            states[name] = self.state(join_pointer(key, "States", name), name, raw, query_language)
+        graph = Graph(key=key, start_at=str(node.get("StartAt")), states=states)
+        self.graphs[key] = graph
+        return graph
+
+    # -- fields -------------------------------------------------------------------------------
+
+    def _path(
+        self, raw: Mapping[str, JSON], field_name: str, loc: str, default: str | None
+    ) -> Path | None:
+        """A path field: absent -> `default` compiled; JSON null -> None (AWS: use `{}`)."""
+        if field_name not in raw:
+            return compile_path(default) if default is not None else None
+        value = raw[field_name]
+        if value is None:
+            return None
+        try:
+            return compile_path(str(value))
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
+
+    def _reference_path(self, raw: Mapping[str, JSON], field_name: str, loc: str) -> Path | None:
+        if field_name not in raw:
+            return compile_reference_path("$")
+        value = raw[field_name]
+        if value is None:
+            return None
+        try:
+            return compile_reference_path(str(value))
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
+
+    def _template(self, raw: Mapping[str, JSON], field_name: str, loc: str) -> Template | None:
+        if field_name not in raw:
+            return None
+        try:
+            return compile_template(raw[field_name])
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
+
+    def _expression(self, raw: Mapping[str, JSON], field_name: str, loc: str) -> Expression | None:
+        value = raw.get(field_name)
+        if not isinstance(value, str):
+            return None
+        try:
+            if is_intrinsic(value):
+                return parse_intrinsic(value)
+            return PathExpression(compile_path(value))
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
+
+    def _jsonata(
+        self, raw: Mapping[str, JSON], field_name: str, loc: str, ql: str
+    ) -> JsonataValue | None:
+        """A field of a JSONata state compiled with its `{% %}` expressions (None if absent)."""
+        if ql != JSONATA or field_name not in raw:
+            return None
+        try:
+            return compile_value(raw[field_name], field_name)
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
+
+    def _jsonata_fields(
+        self, kind: str, raw: Mapping[str, JSON], loc: str, ql: str
+    ) -> dict[str, JsonataValue]:
+        compiled: dict[str, JsonataValue] = {}
+        for name in JSONATA_FIELDS.get(kind, ()):
+            value = self._jsonata(raw, name, loc, ql)
+            if value is not None:
+                compiled[name] = value
+        return compiled
+
+    def _assign(self, raw: Mapping[str, JSON], loc: str, ql: str) -> AssignProgram | None:
+        """Assign compiled for the state's language; None when absent or empty."""
+        value = raw.get("Assign")
+        if not isinstance(value, dict) or not value:
+            return None
+        if ql == JSONATA:
+            return self._jsonata(raw, "Assign", loc, ql)
+        try:
+            return compile_template(value)
+        except ExpressionSyntaxError as exc:
+            raise _CompileError(exc.message, join_pointer(loc, "Assign")) from None
+
+    def _retriers(self, raw: Mapping[str, JSON]) -> tuple[Retrier, ...]:
+        retriers = []
+        items = raw.get("Retry")
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            jitter = item.get("JitterStrategy", "NONE")
+            retriers.append(
+                Retrier(
+                    error_equals=tuple(str(e) for e in item.get("ErrorEquals") or []),  # type: ignore[union-attr]
+                    interval_seconds=_opt_number(item.get("IntervalSeconds")) or 1.0,
+                    max_attempts=int(item.get("MaxAttempts", 3)),  # type: ignore[arg-type]
+                    backoff_rate=_opt_number(item.get("BackoffRate")) or 2.0,
+                    max_delay_seconds=_opt_number(item.get("MaxDelaySeconds")),
+                    jitter_full=jitter == "FULL",
+                )
+            )
+        return tuple(retriers)
+
+    def _catchers(self, raw: Mapping[str, JSON], loc: str, ql: str) -> tuple[Catcher, ...]:
+        catchers = []
+        for index, item in enumerate(raw.get("Catch") or []):  # type: ignore[arg-type]
+            if not isinstance(item, dict):
+                continue
+            at = join_pointer(loc, "Catch", index)
+            catchers.append(
+                Catcher(
+                    error_equals=tuple(str(e) for e in item.get("ErrorEquals") or []),  # type: ignore[union-attr]
+                    next=str(item.get("Next")),
+                    result_path=self._reference_path(item, "ResultPath", at),
+                    assign=item.get("Assign"),
+                    output=item.get("Output"),
+                    has_output="Output" in item,
+                    assign_program=self._assign(item, at, ql),
+                    output_value=self._jsonata(item, "Output", at, ql),
+                )
+            )
+        return tuple(catchers)
+
+    # -- states -------------------------------------------------------------------------------
+
+    def state(self, loc: str, name: str, raw: Mapping[str, JSON], inherited_ql: str) -> State:
+        kind = str(raw.get("Type"))
+        ql = str(raw.get("QueryLanguage", inherited_ql))
+        jsonpath = ql == JSONPATH
+        text = json.dumps(raw)
+        common: dict[str, object] = {
+            "name": name,
+            "type": kind,
+            "next": _opt_str(raw.get("Next")),
+            "query_language": ql,
+            "comment": _opt_str(raw.get("Comment")),
+            "input_path": self._path(raw, "InputPath", loc, "$") if jsonpath else None,
+            "output_path": self._path(raw, "OutputPath", loc, "$") if jsonpath else None,
+            "assign": raw.get("Assign"),
+            "output": raw.get("Output"),
+            "has_output": "Output" in raw,
+            # Building the $$ object costs on every entry; only states that mention it pay.
+            "uses_context": "$$" in text or bool(_STATES_CONTEXT.search(text)),
+            "entered_type": f"{kind}StateEntered",
+            "exited_type": f"{kind}StateExited",
+            "raw": raw,
+            "jsonata": self._jsonata_fields(kind, raw, loc, ql),
+            "assign_program": self._assign(raw, loc, ql),
+        }
+        if kind == "Pass":
+            return PassState(
+                **common,  # type: ignore[arg-type]
+                result=raw.get("Result"),
+                has_result="Result" in raw,
+                parameters=self._template(raw, "Parameters", loc) if jsonpath else None,
+                result_path=self._reference_path(raw, "ResultPath", loc) if jsonpath else None,
+            )
+        if kind == "Task":
+            return TaskState(
+                **common,  # type: ignore[arg-type]
+                resource=str(raw.get("Resource")),
+                parameters=self._template(raw, "Parameters", loc) if jsonpath else None,
+                result_selector=self._template(raw, "ResultSelector", loc) if jsonpath else None,
+                result_path=self._reference_path(raw, "ResultPath", loc) if jsonpath else None,
+                retry=self._retriers(raw),
+                catch=self._catchers(raw, loc, ql),
+                timeout_seconds=_opt_number(raw.get("TimeoutSeconds")),
+                timeout_seconds_path=self._path(raw, "TimeoutSecondsPath", loc, None),
+                heartbeat_seconds=_opt_number(raw.get("HeartbeatSeconds")),
+                heartbeat_seconds_path=self._path(raw, "HeartbeatSecondsPath", loc, None),
+                credentials=raw.get("Credentials"),
+                arguments=raw.get("Arguments"),
+            )
+        if kind == "Choice":
+            branches = []
+            for index, rule in enumerate(raw.get("Choices") or []):  # type: ignore[arg-type]
+                if not isinstance(rule, dict):
+                    continue
+                compiled: ChoiceRule | None = None
+                if jsonpath:
+                    try:
+                        compiled = compile_choice_rule(rule)
+                    except ExpressionSyntaxError as exc:
+                        raise _CompileError(
+                            exc.message, join_pointer(loc, "Choices", index)
+                        ) from None
+                at = join_pointer(loc, "Choices", index)
+                branches.append(
+                    ChoiceBranch(
+                        rule=compiled,
+                        next=str(rule.get("Next")),
+                        condition=rule.get("Condition"),
+                        assign=rule.get("Assign"),
+                        output=rule.get("Output"),
+                        has_output="Output" in rule,
+                        condition_value=self._jsonata(rule, "Condition", at, ql),
+                        assign_program=self._assign(rule, at, ql),
+                        output_value=self._jsonata(rule, "Output", at, ql),
+                    )
+                )
+            return ChoiceState(
+                **common,  # type: ignore[arg-type]
+                choices=tuple(branches),
+                default=_opt_str(raw.get("Default")),
+            )
+        if kind == "Wait":
+            return WaitState(
+                **common,  # type: ignore[arg-type]
+                seconds=raw.get("Seconds"),
+                timestamp=raw.get("Timestamp"),
+                seconds_path=self._path(raw, "SecondsPath", loc, None),
+                timestamp_path=self._path(raw, "TimestampPath", loc, None),
+            )
+        if kind == "Succeed":
+            return SucceedState(**common)  # type: ignore[arg-type]
+        if kind == "Fail":
+            return FailState(
+                **common,  # type: ignore[arg-type]
+                error=raw.get("Error"),
+                cause=raw.get("Cause"),
+                error_path=self._expression(raw, "ErrorPath", loc) if jsonpath else None,
+                cause_path=self._expression(raw, "CausePath", loc) if jsonpath else None,
+            )
+        if kind == "Parallel":
+            branches_raw = raw.get("Branches") or []
+            graphs = tuple(
+                self.graph(join_pointer(loc, "Branches", i), b, inherited_ql)
+                for i, b in enumerate(branches_raw)  # type: ignore[arg-type]
+                if isinstance(b, dict)
+            )
+            return ParallelState(
+                **common,  # type: ignore[arg-type]
+                branches=graphs,
+                parameters=self._template(raw, "Parameters", loc) if jsonpath else None,
+                arguments=raw.get("Arguments"),
+                result_selector=self._template(raw, "ResultSelector", loc) if jsonpath else None,
+                result_path=self._reference_path(raw, "ResultPath", loc) if jsonpath else None,
+                retry=self._retriers(raw),
+                catch=self._catchers(raw, loc, ql),
+            )
+        if kind == "Map":
+            return self._map(loc, raw, ql, inherited_ql, common)
+        raise _CompileError(f"unknown state Type {kind!r}", join_pointer(loc, "Type"))
+
+    def _map(
+        self,
+        loc: str,
+        raw: Mapping[str, JSON],
+        ql: str,
+        inherited_ql: str,
+        common: dict[str, object],
+    ) -> MapState:
+        jsonpath = ql == JSONPATH
+        processor_key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
+        processor_raw = raw.get(processor_key)
+        if not isinstance(processor_raw, dict):
+            raise _CompileError("Map needs an ItemProcessor", join_pointer(loc, "ItemProcessor"))
+        config = processor_raw.get("ProcessorConfig")
+        config = config if isinstance(config, dict) else {}
+        # Nested states inherit the machine-level QueryLanguage, not the Map state's.
+        processor = self.graph(join_pointer(loc, processor_key), processor_raw, inherited_ql)
+        # Legacy `Parameters` on a Map is the ItemSelector of old (AWS treats them alike).
+        selector_field = "ItemSelector" if "ItemSelector" in raw else "Parameters"
+        max_concurrency = raw.get("MaxConcurrency", 0)
+        tolerated_pct = _opt_number(raw.get("ToleratedFailurePercentage"))
+        tolerated_count = raw.get("ToleratedFailureCount")
+        return MapState(
+            **common,  # type: ignore[arg-type]
+            processor=processor,
+            distributed=config.get("Mode") == "DISTRIBUTED",
+            execution_type=str(config.get("ExecutionType", "STANDARD")),
+            label=_opt_str(raw.get("Label")),
+            items_path=self._path(raw, "ItemsPath", loc, "$") if jsonpath else None,
+            items=raw.get("Items"),
+            item_selector=self._template(raw, selector_field, loc) if jsonpath else None,
+            item_selector_raw=raw.get("ItemSelector"),
+            max_concurrency=max_concurrency if isinstance(max_concurrency, int) else 0,
+            max_concurrency_path=self._path(raw, "MaxConcurrencyPath", loc, None),
+            max_concurrency_raw=max_concurrency,
+            tolerated_failure_percentage=tolerated_pct,
+            tolerated_failure_percentage_path=self._path(
+                raw, "ToleratedFailurePercentagePath", loc, None
+            ),
+            tolerated_failure_count=tolerated_count if isinstance(tolerated_count, int) else None,
+            tolerated_failure_count_path=self._path(raw, "ToleratedFailureCountPath", loc, None),
+            tolerated_raw={
+                k: raw[k]
+                for k in ("ToleratedFailurePercentage", "ToleratedFailureCount")
+                if k in raw
+            },
+            item_reader=raw.get("ItemReader"),
+            item_batcher=raw.get("ItemBatcher"),
+            result_writer=raw.get("ResultWriter"),
+            result_selector=self._template(raw, "ResultSelector", loc) if jsonpath else None,
+            result_path=self._reference_path(raw, "ResultPath", loc) if jsonpath else None,
+            retry=self._retriers(raw),
+            catch=self._catchers(raw, loc, ql),
+        )
