@@ -1,0 +1,64 @@
+"""The backend seam: where a Task state's work happens.
+
+Owns: the request/result values exchanged with backends, the one-method `Backend` Protocol,
+and the registry that maps a Task's `Resource` ARN to a backend. Must never: know about
+executions, history or retries (the interpreter decides those from the result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.values import JSON
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """One invocation of a Task state's resource.
+
+    `resource` is the Task's `Resource` ARN; `payload` is the effective input (after InputPath
+    and Parameters/Arguments). `timeout_seconds` is the state's TimeoutSeconds if any (Lambda
+    backends pass it on as the remaining time in the handler's context). `task_token` is set for
+    `.waitForTaskToken` integrations.
+    """
+
+    resource: str
+    payload: JSON
+    execution_arn: str
+    state_name: str
+    attempt: int = 0
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    task_token: str | None = None
+    region: str = "us-east-1"
+    account: str = "111111111111"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSuccess:
+    """The resource finished; `output` is the Task's raw result (before ResultSelector)."""
+
+    output: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailure:
+    """The resource failed with an ASL error name and a cause text (may be JSON text)."""
+
+    error: str
+    cause: str | None = None
+
+
+TaskResult = TaskSuccess | TaskFailure
+
+
+class Backend(Protocol):
+    """Runs one task invocation. Must not raise: failures come back as `TaskFailure`."""
+
+    async def invoke(self, request: TaskRequest) -> TaskResult: ...
+
+
+BackendResolver = Callable[[str], Backend | None]
+"""Maps a Resource ARN to the backend that serves it, or None when nothing is configured."""

@@ -1,0 +1,133 @@
+"""Which backend serves a Task's `Resource`: the registry of ARN mappings.
+
+Owns: `BackendRegistry` (exact ARNs and `*` patterns mapped to backends, resolved with a cache),
+the patterns the Lambda integrations answer to, and the failure a Task gets when nothing serves
+its resource. Must never: build a backend from anything but operator configuration. The registry
+is filled by the operator's CLI flags (`--functions FILE.py`) and config file only; an API client
+(or a workflow definition) can name a resource but can never add a mapping, so it can never make
+the server import a module or run a command the operator did not configure.
+
+Resolution: an exact ARN wins; otherwise the most specific matching pattern (most literal
+characters), ties going to the one registered first. `*` matches any run of characters,
+including `:` (so `arn:aws:lambda:*:*:function:*` also matches qualified function ARNs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from engine.backends.base import Backend, TaskFailure
+from engine.backends.lambda_arn import (
+    LAMBDA_INVOKE,
+    LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
+    parse_function_arn,
+)
+from engine.errors import STATES_RUNTIME, InvalidRequest
+
+LAMBDA_RESOURCE_PATTERNS: Final = ("arn:aws:lambda:*:*:function:*", LAMBDA_INVOKE)
+"""What a functions file serves: every Lambda function ARN, and the optimised integration."""
+
+INVALID_BACKEND_MAPPING: Final = "InvalidBackendMapping"
+"""`InvalidRequest.code` for a mapping the registry refuses (empty, duplicate)."""
+
+_CACHE_LIMIT = 4096  # resources are literal in definitions; this only bounds a pathological run
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    text: str
+    regex: re.Pattern[str]
+    literal_length: int
+    backend: Backend
+
+
+class BackendRegistry:
+    """Maps Resource ARNs to backends; `resolve` is a `BackendResolver`."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, Backend] = {}
+        self._patterns: list[_Pattern] = []
+        self._cache: dict[str, Backend | None] = {}
+
+    def register(self, resource: str, backend: Backend) -> None:
+        """Serve `resource` (an exact ARN, or a pattern with `*`) with `backend`.
+
+        Raises `InvalidRequest` (code `InvalidBackendMapping`) for an empty resource or one
+        already mapped: two config entries for the same ARN are an operator mistake to report,
+        not to resolve silently.
+        """
+        if not resource:
+            raise InvalidRequest(INVALID_BACKEND_MAPPING, "A backend mapping needs a resource ARN.")
+        if resource in self._exact or any(p.text == resource for p in self._patterns):
+            raise InvalidRequest(
+                INVALID_BACKEND_MAPPING,
+                f"Resource '{resource}' is mapped twice; keep one mapping for it.",
+            )
+        if "*" in resource:
+            regex = re.compile(".*".join(re.escape(part) for part in resource.split("*")))
+            literal = len(resource) - resource.count("*")
+            self._patterns.append(_Pattern(resource, regex, literal, backend))
+            # Stable sort: among equally specific patterns the first registered stays first.
+            self._patterns.sort(key=lambda p: -p.literal_length)
+        else:
+            self._exact[resource] = backend
+        self._cache.clear()
+
+    def register_lambda(self, backend: Backend) -> None:
+        """Serve every Lambda function ARN and `arn:aws:states:::lambda:invoke` with `backend`."""
+        for pattern in LAMBDA_RESOURCE_PATTERNS:
+            self.register(pattern, backend)
+
+    def resolve(self, resource: str) -> Backend | None:
+        """The backend serving `resource`, or None when nothing is configured for it."""
+        try:
+            return self._cache[resource]
+        except KeyError:
+            pass
+        backend = self._exact.get(resource)
+        if backend is None:
+            for pattern in self._patterns:
+                if pattern.regex.fullmatch(resource):
+                    backend = pattern.backend
+                    break
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[resource] = backend
+        return backend
+
+    __call__ = resolve
+
+    @property
+    def resources(self) -> list[str]:
+        """Every mapped ARN and pattern, exact ones first, as resolution tries them."""
+        return [*self._exact, *(p.text for p in self._patterns)]
+
+
+def unconfigured_resource_failure(resource: str) -> TaskFailure:
+    """The failure of a Task whose resource no backend serves: what is missing, how to fix it.
+
+    The error is `States.Runtime`, not `States.TaskFailed` or a Lambda error: a missing mapping
+    is the operator's configuration problem, not the workflow's. States.Runtime is terminal on
+    AWS (neither Retry nor a `States.ALL` Catch handles it; recorded:
+    test_base_scenarios/test_catch_states_runtime), so the execution fails at once with this
+    message instead of retrying for minutes or being caught and reported as a success.
+    """
+    function = parse_function_arn(resource)
+    if function is not None:
+        how = (
+            f"Pass --functions FILE.py defining a function named '{function.name}', "
+            "or map the ARN to a backend in the config file."
+        )
+    elif resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN):
+        how = (
+            "Pass --functions FILE.py defining the function named by the FunctionName "
+            "parameter, or map the ARN to a backend in the config file."
+        )
+    else:
+        how = (
+            "Map the ARN to a backend (a Python function, a command, an HTTP endpoint, a mock "
+            "or an activity) in the config file."
+        )
+    return TaskFailure(STATES_RUNTIME, f"No backend serves resource '{resource}'. {how}")

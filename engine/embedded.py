@@ -1,0 +1,223 @@
+"""The embedding API: load a machine once, run executions, await results and history.
+
+Owns: the entry point for programs and tests that run state machines in-process
+(`Engine.load`, `Engine.run`, `Engine.start`/`Engine.result`), ARNs for machines and executions,
+and the `ExecutionResult` value (the JSON shape `asl run --json` prints). Must never: parse a
+definition twice (a loaded `LoadedMachine` is compiled once and reused for every execution) or
+decide ASL semantics.
+
+    engine = Engine(functions=load_functions("handlers.py"), clock=VirtualClock())
+    machine = engine.load(definition_text, name="order")
+    result = await engine.run(machine, {"orderId": 7})
+    assert result.status == "SUCCEEDED"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.backends.base import Backend
+from engine.backends.python import PythonFunctionBackend
+from engine.definition.compile import Machine, compile_machine
+from engine.definition.parse import DefinitionSyntaxError, parse_text
+from engine.definition.validate import iter_diagnostics, validate_text
+from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
+from engine.interpreter.frames import ExecutionInfo
+from engine.interpreter.history import HistoryEvent, format_time
+from engine.runtime.clock import Clock, RealClock, VirtualClock
+from engine.runtime.loop import Runtime
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, payload_size
+
+REGION = "us-east-1"
+ACCOUNT = "111111111111"
+LAMBDA_RESOURCE_PREFIXES = ("arn:aws:lambda:", "arn:aws:states:::lambda:invoke")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedMachine:
+    """A validated, compiled state machine with its name and ARN."""
+
+    name: str
+    arn: str
+    machine_type: str
+    machine: Machine
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    execution_arn: str
+    name: str
+    status: str
+    output: JSON
+    error: str | None
+    cause: str | None
+    start_date: float
+    stop_date: float | None
+    events: tuple[HistoryEvent, ...] = field(default=(), repr=False)
+
+    def as_json(self, *, history: bool = False) -> dict[str, JSON]:
+        """The object `asl run --json` prints (DescribeExecution's fields, output as a value)."""
+        out: dict[str, JSON] = {
+            "executionArn": self.execution_arn,
+            "name": self.name,
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "cause": self.cause,
+            "startDate": format_time(self.start_date),
+            "stopDate": format_time(self.stop_date) if self.stop_date is not None else None,
+        }
+        if history:
+            out["events"] = [event.as_json() for event in self.events]
+        return out
+
+
+def load_machine(source: str | Mapping[str, JSON], *, machine_type: str = "STANDARD") -> Machine:
+    """Validate and compile a definition (text or parsed). Raises `DefinitionInvalid`."""
+    if isinstance(source, str):
+        try:
+            definition = parse_text(source)
+        except DefinitionSyntaxError:
+            # validate_text turns unreadable text into its located INVALID_JSON_DESCRIPTION.
+            raise DefinitionInvalid(validate_text(source, machine_type=machine_type)) from None
+    else:
+        definition = dict(source)
+    errors = [
+        d for d in iter_diagnostics(definition, machine_type=machine_type) if d.severity == "ERROR"
+    ]
+    if errors:
+        raise DefinitionInvalid(errors)
+    assert isinstance(definition, dict)
+    return compile_machine(definition)
+
+
+class Engine:
+    """Runs state machines in this process, in the running asyncio loop."""
+
+    def __init__(
+        self,
+        *,
+        functions: Mapping[str, Callable[..., object]] | None = None,
+        backends: Mapping[str, Backend] | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        region: str = REGION,
+        account: str = ACCOUNT,
+    ) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.region = region
+        self.account = account
+        self.seed = seed
+        self._python = PythonFunctionBackend(functions or {})
+        self._backends = dict(backends or {})
+        self._runtime: Runtime | None = None
+
+    @classmethod
+    def for_testing(cls, **kwargs: object) -> Engine:
+        """An engine on a virtual clock: Waits and back-offs take no real time."""
+        return cls(clock=VirtualClock(), **kwargs)  # type: ignore[arg-type]
+
+    def resolve(self, resource: str) -> Backend | None:
+        backend = self._backends.get(resource)
+        if backend is not None:
+            return backend
+        if resource.startswith(LAMBDA_RESOURCE_PREFIXES):
+            return self._python
+        return None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(self.resolve, clock=self.clock)
+        return self._runtime
+
+    def load(
+        self,
+        source: str | Mapping[str, JSON] | Machine,
+        *,
+        name: str = "machine",
+        machine_type: str = "STANDARD",
+    ) -> LoadedMachine:
+        machine = (
+            source
+            if isinstance(source, Machine)
+            else load_machine(source, machine_type=machine_type)
+        )
+        arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        return LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
+
+    def start(
+        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+    ) -> str:
+        """Start an execution; returns its ARN. Call inside a running event loop."""
+        if execution_input is None:
+            execution_input = {}
+        if payload_size(execution_input) > PAYLOAD_LIMIT_BYTES:
+            raise InvalidRequest(
+                "InvalidExecutionInput",
+                f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
+            )
+        execution_name = name or str(uuid.uuid4())
+        _check_name(execution_name)
+        kind = "express" if machine.machine_type == "EXPRESS" else "execution"
+        arn = f"arn:aws:states:{self.region}:{self.account}:{kind}:{machine.name}:{execution_name}"
+        if kind == "express":
+            arn += f":{uuid.uuid4()}"
+        if arn in self.runtime.executions:
+            raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        info = ExecutionInfo(
+            execution_arn=arn,
+            name=execution_name,
+            state_machine_arn=machine.arn,
+            state_machine_name=machine.name,
+            input=execution_input,
+            start_time=self.clock.now(),
+            role_arn=f"arn:aws:iam::{self.account}:role/asl-engine",
+            execution_type=machine.machine_type,
+            seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
+        )
+        self.runtime.start(machine.machine, info)
+        return arn
+
+    async def result(self, execution_arn: str) -> ExecutionResult:
+        """Wait for the execution to close and return its outcome and history."""
+        runtime = self.runtime
+        finish = await runtime.wait(execution_arn)
+        record = runtime.executions[execution_arn]
+        info = record.state.info
+        return ExecutionResult(
+            execution_arn=execution_arn,
+            name=info.name,
+            status=finish.status,
+            output=finish.output if finish.status == "SUCCEEDED" else None,
+            error=finish.error,
+            cause=finish.cause,
+            start_date=info.start_time,
+            stop_date=record.stop_time,
+            events=tuple(record.history or ()),
+        )
+
+    async def run(
+        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+    ) -> ExecutionResult:
+        """Start an execution and wait for its result."""
+        return await self.result(self.start(machine, execution_input, name=name))
+
+    async def run_many(
+        self, machine: LoadedMachine, inputs: Sequence[JSON]
+    ) -> list[ExecutionResult]:
+        arns = [self.start(machine, item) for item in inputs]
+        return list(await asyncio.gather(*(self.result(arn) for arn in arns)))
+
+    async def aclose(self) -> None:
+        if self._runtime is not None:
+            await self._runtime.aclose()
+        self._python.close()
+
+
+def _check_name(name: str) -> None:
+    if not 1 <= len(name) <= 80:
+        raise InvalidRequest("InvalidName", f"Invalid Name: '{name}' (1 to 80 characters)")

@@ -1,0 +1,143 @@
+"""What goes into the interpreter and what comes out of it.
+
+Owns: the events fed to `step` (start, task finished, timer fired, stop) and the commands it
+returns (invoke a task, start or cancel a timer, cancel a task, finish the execution). All are
+frozen values; `now` is epoch seconds and always arrives with the event, never from a clock.
+Must never: carry behaviour; they are messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.backends.base import TaskRequest, TaskResult
+from engine.values import JSON
+
+# -- events in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Begin the execution (its input and identity are already in the ExecutionState)."""
+
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """A backend returned for the task `task_id` that the frame `frame_id` waits on."""
+
+    frame_id: str
+    task_id: str
+    result: TaskResult
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCallback:
+    """SendTaskSuccess / SendTaskFailure for a `.waitForTaskToken` task, by its token."""
+
+    token: str
+    result: TaskResult
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHeartbeat:
+    """SendTaskHeartbeat: the worker holding `token` is alive; restart the heartbeat timer."""
+
+    token: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityStarted:
+    """GetActivityTask handed the activity task with this token to a worker."""
+
+    token: str
+    worker_name: str | None
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """The timer `timer_id` came due (Wait, retry back-off, task timeout, heartbeat...)."""
+
+    timer_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequested:
+    """StopExecution: abort with an optional error and cause."""
+
+    error: str | None
+    cause: str | None
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Redrive:
+    """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state."""
+
+    now: float
+
+
+Event = (
+    Start
+    | Redrive
+    | TaskFinished
+    | TaskCallback
+    | TaskHeartbeat
+    | ActivityStarted
+    | TimerFired
+    | StopRequested
+)
+
+# -- commands out ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeTask:
+    frame_id: str
+    task_id: str
+    request: TaskRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleActivity:
+    """Record an activity task for workers to take (GetActivityTask); no backend is called."""
+
+    frame_id: str
+    token: str
+    activity_arn: str
+    input: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    timer_id: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
+
+    status: str
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+
+
+Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | Finish

@@ -1,0 +1,737 @@
+"""One function per state Type: the work a state does, as an outcome.
+
+Owns: what each of the eight state types computes when it is entered (or re-attempted after a
+retry), and how Task, Wait, Parallel and Map states complete when their result arrives. Must
+never: move a frame to the next state, apply Retry/Catch or close the execution (core.py does
+that from the returned outcome); raise for an ASL error (return `Failed`; expression errors
+raise `StatesError`, which core.py turns into a Failure with AWS's cause prefix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeAlias
+
+from engine.backends.base import TaskFailure, TaskRequest, TaskResult
+from engine.definition.compile import (
+    JSONATA,
+    LAMBDA_INVOKE,
+    ChoiceState,
+    FailState,
+    MapState,
+    ParallelState,
+    PassState,
+    State,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
+from engine.definition.jsonata import QueryEvaluationError
+from engine.definition.paths import PathNoMatch
+from engine.definition.scope import Scope
+from engine.definition.timestamps import parse_timestamp
+from engine.errors import (
+    STATES_DATA_LIMIT_EXCEEDED,
+    STATES_HEARTBEAT_TIMEOUT,
+    STATES_NO_CHOICE_MATCHED,
+    STATES_PARAMETER_PATH_FAILURE,
+    STATES_RUNTIME,
+    STATES_TIMEOUT,
+    StatesError,
+)
+from engine.interpreter import jsonata_flow
+from engine.interpreter.core import (
+    BLOCKED,
+    Blocked,
+    Done,
+    Failed,
+    Step,
+    task_details,
+    task_failure_details,
+)
+from engine.interpreter.dataflow import (
+    apply_input_path,
+    apply_output_path,
+    apply_parameters,
+    apply_result_path,
+    apply_result_selector,
+    invalid_path_cause,
+)
+from engine.interpreter.failures import Failure
+from engine.interpreter.frames import Frame, Phase
+from engine.interpreter.history import Details, Payload, task_resource_parts
+from engine.interpreter.messages import InvokeTask, ScheduleActivity, StartTimer
+from engine.interpreter.variables import child_variables, evaluate_assign
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
+
+Outcome: TypeAlias = Done | Blocked | Failed
+Handler = Callable[[Step, Frame, State], Outcome]
+
+
+def _assign(run: Step, state: State, data: JSON, scope: Scope) -> dict[str, JSON] | None:
+    """A JSONPath state's Assign, reading `data` as `$` (variables.py says which data)."""
+    program = state.assign_program
+    if program is None:
+        return None
+    return evaluate_assign(program, data, None, scope, run.now)
+
+
+# -- Pass, Succeed, Fail, Choice ------------------------------------------------------------------
+
+
+def run_pass(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, PassState)
+    if state.query_language == JSONATA:
+        return jsonata_flow.run_pass(run, frame, state)
+    scope = run.scope(frame, state)
+    effective = apply_input_path(state.input_path, frame.state_input, scope)
+    if state.parameters is not None:
+        try:
+            effective = apply_parameters(state.parameters, effective, scope)
+        except StatesError as exc:
+            # AWS reports a Pass state's Parameters path failure as States.Runtime (recorded
+            # case test_base_scenarios/test_invalid_jsonpath), not as ParameterPathFailure.
+            if exc.error == STATES_PARAMETER_PATH_FAILURE:
+                raise StatesError(STATES_RUNTIME, exc.cause) from None
+            raise
+    result = state.result if state.has_result else effective
+    assigned = _assign(run, state, result, scope)
+    output = apply_result_path(state.result_path, frame.state_input, result)
+    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+
+
+def run_succeed(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, SucceedState)
+    if state.query_language == JSONATA:
+        return jsonata_flow.run_succeed(run, frame, state)
+    scope = run.scope(frame, state)
+    effective = apply_input_path(state.input_path, frame.state_input, scope)
+    return Done(apply_output_path(state.output_path, effective, scope), None)
+
+
+def run_fail(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, FailState)
+    if state.query_language == JSONATA:
+        return jsonata_flow.run_fail(run, frame, state)
+    scope = run.scope(frame, state)
+    error = state.error if isinstance(state.error, str) else None
+    cause = state.cause if isinstance(state.cause, str) else None
+    if state.error_path is not None:
+        error = _as_text(state.error_path.evaluate(frame.state_input, scope))
+    if state.cause_path is not None:
+        cause = _as_text(state.cause_path.evaluate(frame.state_input, scope))
+    return Failed(Failure(error or "", cause))
+
+
+def _as_text(value: JSON) -> str:
+    return value if isinstance(value, str) else dumps(value)
+
+
+def run_choice(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, ChoiceState)
+    if state.query_language == JSONATA:
+        return jsonata_flow.run_choice(run, frame, state)
+    scope = run.scope(frame, state)
+    effective = apply_input_path(state.input_path, frame.state_input, scope)
+    for branch in state.choices:
+        if branch.rule is not None and branch.rule.matches(effective, scope):
+            # A matching rule's Assign, else the state's (AWS: Assign on a Choice rule).
+            program = branch.assign_program or state.assign_program
+            assigned = (
+                evaluate_assign(program, effective, None, scope, run.now) if program else None
+            )
+            output = apply_output_path(state.output_path, effective, scope)
+            return Done(output, branch.next, assigned)
+    if state.default is not None:
+        output = apply_output_path(state.output_path, effective, scope)
+        return Done(output, state.default, _assign(run, state, effective, scope))
+    return Failed(Failure(STATES_NO_CHOICE_MATCHED, "No Matches!"))
+
+
+# -- Wait -----------------------------------------------------------------------------------------
+
+
+def run_wait(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, WaitState)
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        due = jsonata_flow.wait_due(run, frame, state, scope)
+        output = frame.state_input  # Output and Assign are evaluated when the wait ends
+    else:
+        effective = apply_input_path(state.input_path, frame.state_input, scope)
+        due = _wait_due(run, state, effective, scope)
+        output = apply_output_path(state.output_path, effective, scope)
+    if due <= run.now:
+        return _finish_wait(run, frame, state, output)
+    frame.effective_input = output
+    frame.timer_id = run.new_id(frame, "wait")
+    frame.phase = Phase.TIMER
+    run.commands.append(StartTimer(frame.timer_id, due))
+    return BLOCKED
+
+
+def _wait_due(run: Step, state: WaitState, data: JSON, scope: object) -> float:
+    from engine.definition.scope import Scope
+
+    assert isinstance(scope, Scope)
+    if isinstance(state.seconds, int | float) and not isinstance(state.seconds, bool):
+        return run.now + float(state.seconds)
+    if isinstance(state.timestamp, str):
+        moment = parse_timestamp(state.timestamp)
+        if moment is None:
+            raise StatesError(
+                STATES_RUNTIME, f"The Timestamp field is not valid: {state.timestamp}"
+            )
+        return moment.timestamp()
+    if state.seconds_path is not None:
+        value = _find(state.seconds_path, data, scope)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise StatesError(
+                STATES_RUNTIME,
+                "The SecondsPath parameter references a negative value: "
+                f"{state.seconds_path.text} == {value}",
+            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StatesError(
+                STATES_RUNTIME,
+                "The SecondsPath parameter cannot be parsed as a long value: "
+                f"{state.seconds_path.text} == {_render(value)}",
+            )
+        return run.now + value
+    if state.timestamp_path is not None:
+        value = _find(state.timestamp_path, data, scope)
+        moment = parse_timestamp(value) if isinstance(value, str) else None
+        if moment is None:
+            raise StatesError(
+                STATES_RUNTIME,
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+                f"date-time format string: {state.timestamp_path.text} == {_render(value)}",
+            )
+        return moment.timestamp()
+    return run.now
+
+
+def _find(path: object, data: JSON, scope: object) -> JSON:
+    from engine.definition.paths import Path
+    from engine.definition.scope import Scope
+
+    assert isinstance(path, Path)
+    assert isinstance(scope, Scope)
+    try:
+        return path.find(data, scope)
+    except PathNoMatch as exc:
+        raise StatesError(STATES_RUNTIME, invalid_path_cause(path, exc.reason)) from None
+
+
+def _render(value: JSON) -> str:
+    return value if isinstance(value, str) else dumps(value)
+
+
+def complete_wait(run: Step, frame: Frame, state: State) -> Outcome:
+    return _finish_wait(run, frame, state, frame.effective_input)
+
+
+def _finish_wait(run: Step, frame: Frame, state: State, output: JSON) -> Outcome:
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        return jsonata_flow.finish(run, frame, state, scope)
+    assigned = None
+    if state.assign_program is not None:
+        effective = apply_input_path(state.input_path, frame.state_input, scope)
+        assigned = _assign(run, state, effective, scope)
+    return Done(output, state.next, assigned)
+
+
+# -- Task -----------------------------------------------------------------------------------------
+
+
+def run_task(run: Step, frame: Frame, state: State) -> Outcome:
+    """Schedule (or re-schedule, on retry) the task; the result arrives as TaskFinished."""
+    assert isinstance(state, TaskState)
+    token = run.new_uuid() if state.waits_for_token else None
+    extra: dict[str, JSON] | None = {"Task": {"Token": token}} if token else None
+    scope = run.scope(frame, state, extra)
+    if state.query_language == JSONATA:
+        payload, timeout, heartbeat = jsonata_flow.task_request(run, frame, state, scope)
+    else:
+        effective = apply_input_path(state.input_path, frame.state_input, scope)
+        payload = (
+            apply_parameters(state.parameters, effective, scope)
+            if state.parameters is not None
+            else effective
+        )
+        timeout = _positive_seconds(
+            state.timeout_seconds, state.timeout_seconds_path, effective, scope
+        )
+        heartbeat = _positive_seconds(
+            state.heartbeat_seconds, state.heartbeat_seconds_path, effective, scope
+        )
+    if state.is_activity:
+        return _schedule_activity(run, frame, state, payload, timeout, heartbeat)
+    task_id = run.new_id(frame, "task")
+    if state.is_lambda_function:
+        scheduled: Details = {"resource": state.resource, "input": Payload(payload)}
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = int(timeout)
+        run.emit(frame, "LambdaFunctionScheduled", scheduled)
+        run.emit(frame, "LambdaFunctionStarted")
+    else:
+        service, action = task_resource_parts(state.resource)
+        scheduled = {
+            "resourceType": service,
+            "resource": action,
+            "region": "us-east-1",
+            "parameters": Payload(payload),
+        }
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = int(timeout)
+        if heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = int(heartbeat)
+        run.emit(frame, "TaskScheduled", scheduled)
+        run.emit(frame, "TaskStarted", {"resourceType": service, "resource": action})
+    frame.phase = Phase.TASK
+    frame.task_id = task_id
+    frame.task_token = token
+    request = TaskRequest(
+        resource=state.resource,
+        payload=payload,
+        execution_arn=run.info.execution_arn,
+        state_name=state.name,
+        attempt=frame.retry_count,
+        timeout_seconds=timeout,
+        heartbeat_seconds=heartbeat,
+        task_token=token,
+    )
+    run.commands.append(InvokeTask(frame.frame_id, task_id, request))
+    if timeout is not None:
+        frame.timeout_timer_id = run.new_id(frame, "timeout")
+        run.commands.append(StartTimer(frame.timeout_timer_id, run.now + timeout))
+    if heartbeat is not None and state.waits_for_token:
+        frame.heartbeat_seconds = heartbeat
+        frame.heartbeat_timer_id = run.new_id(frame, "heartbeat")
+        run.commands.append(StartTimer(frame.heartbeat_timer_id, run.now + heartbeat))
+    return BLOCKED
+
+
+def _schedule_activity(
+    run: Step,
+    frame: Frame,
+    state: TaskState,
+    payload: JSON,
+    timeout: float | None,
+    heartbeat: float | None,
+) -> Outcome:
+    """An activity: record the task for workers (GetActivityTask) and wait for its callback.
+
+    No backend is invoked and no task id is held, so a worker crash loses nothing: the task
+    stays in the store until a worker takes it, and the answer comes as a TaskCallback.
+    """
+    scheduled: Details = {"resource": state.resource, "input": Payload(payload)}
+    if timeout is not None:
+        scheduled["timeoutInSeconds"] = int(timeout)
+    if heartbeat is not None:
+        scheduled["heartbeatInSeconds"] = int(heartbeat)
+    run.emit(frame, "ActivityScheduled", scheduled)
+    token = run.new_uuid()
+    frame.phase = Phase.TASK
+    frame.task_id = None
+    frame.task_token = token
+    run.commands.append(ScheduleActivity(frame.frame_id, token, state.resource, payload))
+    if timeout is not None:
+        frame.timeout_timer_id = run.new_id(frame, "timeout")
+        run.commands.append(StartTimer(frame.timeout_timer_id, run.now + timeout))
+    if heartbeat is not None:
+        frame.heartbeat_seconds = heartbeat
+        frame.heartbeat_timer_id = run.new_id(frame, "heartbeat")
+        run.commands.append(StartTimer(frame.heartbeat_timer_id, run.now + heartbeat))
+    return BLOCKED
+
+
+def _positive_seconds(fixed: float | None, path: object, data: JSON, scope: object) -> float | None:
+    if fixed is not None:
+        return fixed
+    if path is None:
+        return None
+    value = _find(path, data, scope)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        from engine.definition.paths import Path
+
+        assert isinstance(path, Path)
+        raise StatesError(
+            STATES_RUNTIME,
+            f"The value of {path.text} must be a positive integer, got {_render(value)}",
+        )
+    return float(value)
+
+
+def _task_event_names(state: TaskState) -> tuple[str, str, str]:
+    if state.is_activity:
+        return "ActivitySucceeded", "ActivityFailed", "ActivityTimedOut"
+    if state.is_lambda_function:
+        return "LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut"
+    return "TaskSucceeded", "TaskFailed", "TaskTimedOut"
+
+
+_task_details = task_details
+
+
+def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> Outcome:
+    assert isinstance(state, TaskState)
+    succeeded, failed, _ = _task_event_names(state)
+    if isinstance(result, TaskFailure):
+        run.emit(frame, failed, _task_details(state, task_failure_details(result)))
+        return Failed(Failure(result.error, result.cause))
+    output = result.output
+    if payload_size(output) > PAYLOAD_LIMIT_BYTES:
+        # AWS names the integration's service for optimized integrations ('lambda') and the
+        # whole ARN otherwise (recorded cases test_states_errors/*data_limit_exceeded*).
+        name = "lambda" if state.resource.startswith(LAMBDA_INVOKE) else state.resource
+        cause = (
+            f"The state/task '{name}' returned a result with a size exceeding the maximum "
+            "number of bytes service limit."
+        )
+        run.emit(
+            frame,
+            failed,
+            _task_details(state, {"error": STATES_DATA_LIMIT_EXCEEDED, "cause": cause}),
+        )
+        return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
+    run.emit(frame, succeeded, _task_details(state, {"output": Payload(output)}))
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        return jsonata_flow.finish(run, frame, state, scope, result=output)
+    if state.result_selector is not None:
+        output = apply_result_selector(state.result_selector, output, scope)
+    assigned = _assign(run, state, output, scope)
+    output = apply_result_path(state.result_path, frame.state_input, output)
+    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+
+
+def task_timed_out(run: Step, frame: Frame, state: State, *, heartbeat: bool) -> Outcome:
+    assert isinstance(state, TaskState)
+    _, _, timed_out = _task_event_names(state)
+    error = STATES_HEARTBEAT_TIMEOUT if heartbeat else STATES_TIMEOUT
+    run.emit(frame, timed_out, _task_details(state, {"error": error}))
+    return Failed(Failure(error, None))
+
+
+# -- Parallel -------------------------------------------------------------------------------------
+
+
+def run_parallel(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, ParallelState)
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        effective = jsonata_flow.branch_input(run, frame, state, scope)
+    else:
+        effective = apply_input_path(state.input_path, frame.state_input, scope)
+        if state.parameters is not None:
+            effective = apply_parameters(state.parameters, effective, scope)
+    started = run.emit(frame, "ParallelStateStarted")
+    children = []
+    for index, branch in enumerate(state.branches):
+        child = Frame(
+            frame_id=f"{frame.frame_id}/{frame.attempt}.b{index}",
+            parent_id=frame.frame_id,
+            graph_key=branch.key,
+            index=index,
+            state_name=branch.start_at,
+            state_input=effective,
+            last_event_id=started,
+            silent=frame.silent,
+            variables=child_variables(frame.variables),
+        )
+        run.add_frame(child)
+        run.runnable.append(child.frame_id)
+        children.append(child.frame_id)
+    frame.child_ids = tuple(children)
+    frame.finished = 0
+    frame.phase = Phase.CHILDREN
+    if not children:
+        return _complete_parallel(run, frame, state, [])
+    return BLOCKED
+
+
+def _parallel_child_finished(
+    run: Step, frame: Frame, state: ParallelState, child: Frame
+) -> Outcome:
+    if child.phase is Phase.FAILED:
+        assert child.failure is not None
+        failed_state = run.graph(child).states[child.state_name]
+        if isinstance(failed_state, TaskState | ParallelState | MapState):
+            # AWS records the branch's failed state as aborted once the Parallel gives up on it
+            # (recorded case test_error_output/test_parallel_catch_error: TaskStateAborted).
+            aborted: Details = {"name": failed_state.name}
+            run.emit(run.frame(child.frame_id), f"{failed_state.type}StateAborted", aborted)
+        for other in frame.child_ids:
+            if other != child.frame_id:
+                run.abort_frame(other)
+        run.remove_children(frame)
+        return Failed(
+            child.failure, closing_event="ParallelStateFailed", closing_only_uncaught=True
+        )
+    frame.finished += 1
+    if frame.finished < len(frame.child_ids):
+        return BLOCKED
+    outputs = [run.frames[c].output for c in frame.child_ids]
+    run.remove_children(frame)
+    run.emit(frame, "ParallelStateSucceeded")
+    return _complete_parallel(run, frame, state, outputs)
+
+
+def _complete_parallel(
+    run: Step, frame: Frame, state: ParallelState, outputs: list[JSON]
+) -> Outcome:
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        return jsonata_flow.finish(run, frame, state, scope, result=outputs)
+    result: JSON = outputs
+    if state.result_selector is not None:
+        result = apply_result_selector(state.result_selector, result, scope)
+    assigned = _assign(run, state, result, scope)
+    output = apply_result_path(state.result_path, frame.state_input, result)
+    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+
+
+# -- Map ------------------------------------------------------------------------------------------
+
+
+def run_map(run: Step, frame: Frame, state: State) -> Outcome:
+    assert isinstance(state, MapState)
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        try:
+            items = jsonata_flow.map_setup(run, frame, state, scope)
+            run.emit(frame, "MapStateStarted", {"length": len(items)})
+            jsonata_flow.map_tolerance(run, frame, state, scope, len(items))
+        except QueryEvaluationError as exc:
+            # AWS records EvaluationFailed, then MapStateFailed (recorded cases
+            # test_base_scenarios/test_map_state_items_eval_jsonata_fail.*).
+            return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
+        effective = frame.state_input
+    else:
+        effective = apply_input_path(state.input_path, frame.state_input, scope)
+        items = _map_items(state, effective, scope)
+        frame.max_concurrency = _map_max_concurrency(state, effective, scope)
+        # AWS records MapStateStarted before it reads the tolerance fields (recorded case
+        # test_map_state_tolerated_failure_count_path.NoNumber) but after MaxConcurrencyPath.
+        run.emit(frame, "MapStateStarted", {"length": len(items)})
+        _map_tolerance(frame, state, effective, scope, len(items))
+    if state.distributed:
+        label = state.label or state.name
+        map_run_arn = (
+            f"{run.info.state_machine_arn.replace(':stateMachine:', ':mapRun:')}/{label}:"
+            f"{run.new_uuid()}"
+        )
+        run.emit(frame, "MapRunStarted", {"mapRunArn": map_run_arn})
+    frame.effective_input = effective
+    frame.items = tuple(items)
+    frame.started = 0
+    frame.running = 0
+    frame.finished = 0
+    frame.failed = 0
+    frame.child_ids = ()
+    frame.phase = Phase.CHILDREN
+    if frame.redriving and len(frame.kept_results) < len(items):
+        frame.finished = len(frame.kept_results)  # a redrive re-runs only what did not succeed
+    else:
+        frame.kept_results = {}
+    frame.redriving = False
+    if not items:
+        return _complete_map(run, frame, state)
+    _start_iterations(run, frame, state)
+    return BLOCKED
+
+
+def _map_items(state: MapState, data: JSON, scope: object) -> list[JSON]:
+    path = state.items_path
+    value = data if path is None else _find(path, data, scope)
+    if not isinstance(value, list):
+        where = path.text if path is not None else "$"
+        raise StatesError(
+            STATES_RUNTIME,
+            f"Invalid path '{where}' : The ItemsPath field must reference a JSON array, got "
+            f"{_render(value)}",
+        )
+    return value
+
+
+def _map_max_concurrency(state: MapState, data: JSON, scope: object) -> int:
+    if state.max_concurrency_path is None:
+        return state.max_concurrency
+    value = _find(state.max_concurrency_path, data, scope)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise StatesError(
+            STATES_RUNTIME,
+            f'The MaxConcurrencyPath field refers to value "{_render(value)}" which is not a '
+            f"valid integer: {state.max_concurrency_path.text}",
+        )
+    return value
+
+
+def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, total: int) -> None:
+    """How many iterations may fail before the Map fails (AWS: count and percentage, the lower)."""
+    limit = math.inf
+    set_any = False
+    count = state.tolerated_failure_count
+    if state.tolerated_failure_count_path is not None:
+        value = _find(state.tolerated_failure_count_path, data, scope)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise StatesError(
+                STATES_RUNTIME,
+                f'The ToleratedFailureCountPath field refers to value "{_render(value)}" which is '
+                f"not a valid integer: {state.tolerated_failure_count_path.text}",
+            )
+        count = value
+    if count is not None:
+        limit = min(limit, count)
+        set_any = True
+    percentage = state.tolerated_failure_percentage
+    if state.tolerated_failure_percentage_path is not None:
+        value = _find(state.tolerated_failure_percentage_path, data, scope)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise StatesError(
+                STATES_RUNTIME,
+                f'The ToleratedFailurePercentagePath field refers to value "{_render(value)}" '
+                f"which is not a valid percentage: {state.tolerated_failure_percentage_path.text}",
+            )
+        percentage = float(value)
+    if percentage is not None:
+        limit = min(limit, math.floor(total * percentage / 100.0))
+        set_any = True
+    frame.tolerated_count = limit if set_any else 0.0
+    frame.tolerance_set = set_any
+
+
+def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
+    limit = frame.max_concurrency or len(frame.items)
+    children = list(frame.child_ids)
+    while frame.started < len(frame.items) and frame.running < limit:
+        index = frame.started
+        item = frame.items[index]
+        frame.started += 1
+        if str(index) in frame.kept_results:
+            continue
+        frame.running += 1
+        child_input = item
+        if state.query_language == JSONATA:
+            child_input = jsonata_flow.item_input(run, frame, state, index, item)
+        elif state.item_selector is not None:
+            extra: dict[str, JSON] = {"Map": {"Item": {"Index": index, "Value": item}}}
+            scope = run.scope(frame, state, extra)
+            child_input = state.item_selector.evaluate(frame.effective_input, scope)
+        silent = frame.silent or state.distributed
+        started = 0
+        if not silent:
+            started = run.emit(frame, "MapIterationStarted", {"name": state.name, "index": index})
+        child = Frame(
+            frame_id=f"{frame.frame_id}/{frame.attempt}.{index}",
+            parent_id=frame.frame_id,
+            graph_key=state.processor.key,
+            index=index,
+            state_name=state.processor.start_at,
+            state_input=child_input,
+            last_event_id=started,
+            silent=silent,
+            variables=child_variables(frame.variables, distributed=state.distributed),
+        )
+        run.add_frame(child)
+        run.runnable.append(child.frame_id)
+        children.append(child.frame_id)
+    frame.child_ids = tuple(children)
+
+
+def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:
+    frame.running -= 1
+    frame.finished += 1
+    iteration: Details = {"name": state.name, "index": child.index}
+    quiet = frame.silent or state.distributed
+    if child.phase is Phase.FAILED:
+        frame.failed += 1
+        if not quiet:
+            run.emit(frame, "MapIterationFailed", iteration)
+        assert child.failure is not None
+        if frame.failed > frame.tolerated_count:
+            for other in frame.child_ids:
+                if other != child.frame_id and run.frames[other].phase not in (
+                    Phase.SUCCEEDED,
+                    Phase.FAILED,
+                    Phase.ABORTED,
+                ):
+                    if not quiet:
+                        run.emit(
+                            frame,
+                            "MapIterationAborted",
+                            {"name": state.name, "index": run.frames[other].index},
+                        )
+                    run.abort_frame(other)
+            kept = dict(frame.kept_results)
+            for child_id in frame.child_ids:
+                done = run.frames[child_id]
+                if done.phase is Phase.SUCCEEDED:
+                    kept[str(done.index)] = done.output
+            frame.kept_results = kept
+            run.remove_children(frame)
+            failure = child.failure
+            if frame.tolerance_set:
+                failure = Failure(
+                    "States.ExceedToleratedFailureThreshold",
+                    "The specified tolerated failure threshold was exceeded",
+                )
+            if state.distributed:
+                run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+            return Failed(failure, closing_event="MapStateFailed")
+    elif not quiet:
+        run.emit(frame, "MapIterationSucceeded", iteration)
+    if frame.started < len(frame.items):
+        _start_iterations(run, frame, state)
+    if frame.finished < len(frame.items):
+        return BLOCKED
+    return _complete_map(run, frame, state)
+
+
+def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
+    by_index: dict[int, JSON] = {int(i): output for i, output in frame.kept_results.items()}
+    for child_id in frame.child_ids:
+        child = run.frames[child_id]
+        if child.phase is Phase.SUCCEEDED:
+            by_index[child.index] = child.output
+        elif child.failure is not None:
+            by_index[child.index] = dict(child.failure.as_error_output())
+    outputs: list[JSON] = [by_index[i] for i in sorted(by_index)]
+    run.remove_children(frame)
+    frame.items = ()
+    frame.kept_results = {}
+    if state.distributed:
+        run.emit(frame, "MapRunSucceeded")
+    run.emit(frame, "MapStateSucceeded")
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        return jsonata_flow.finish(run, frame, state, scope, result=outputs)
+    result: JSON = outputs
+    if state.result_selector is not None:
+        result = apply_result_selector(state.result_selector, result, scope)
+    assigned = _assign(run, state, result, scope)
+    output = apply_result_path(state.result_path, frame.state_input, result)
+    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+
+
+def child_finished(run: Step, frame: Frame, state: State, child: Frame) -> Outcome:
+    if isinstance(state, ParallelState):
+        return _parallel_child_finished(run, frame, state, child)
+    assert isinstance(state, MapState)
+    return _map_child_finished(run, frame, state, child)
+
+
+ATTEMPT: dict[str, Handler] = {
+    "Pass": run_pass,
+    "Succeed": run_succeed,
+    "Fail": run_fail,
+    "Choice": run_choice,
+    "Wait": run_wait,
+    "Task": run_task,
+    "Parallel": run_parallel,
+    "Map": run_map,
+}
+"""State Type -> the work done on entry and on each retry attempt."""

@@ -1,0 +1,395 @@
+"""The runtime: drives many executions in one asyncio event loop.
+
+Owns: feeding events to the interpreter's `step`, carrying out the commands it returns (invoke a
+backend, start or cancel a timer, finish), the due-time queue, the virtual-clock jump, and, when
+a journal is attached, the durability order: a step's commit is written (group commit, many
+executions per transaction) before any of its commands is carried out. There is no thread per
+execution, state or Map item: an execution is a value plus its pending timers and in-flight
+tasks; blocking handlers run in the backend's bounded pool. Must never: decide ASL semantics (the
+interpreter does) or know how a backend or a store works (their Protocols are the seams).
+
+Virtual time: when no event is waiting to be applied, no commit is being written and no task is
+in flight, the clock jumps to the next due timer. A task in flight holds the clock, so a Task's
+TimeoutSeconds measures its handler fairly even under virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.backends.base import (
+    Backend,
+    BackendResolver,
+    TaskFailure,
+    TaskRequest,
+    TaskResult,
+    TaskSuccess,
+)
+from engine.definition.compile import Machine
+from engine.errors import STATES_RUNTIME
+from engine.interpreter.core import StepResult, step
+from engine.interpreter.frames import ExecutionInfo, ExecutionState, new_execution
+from engine.interpreter.history import HistoryEvent
+from engine.interpreter.messages import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    Event,
+    Finish,
+    InvokeTask,
+    Start,
+    StartTimer,
+    StopRequested,
+    TaskFinished,
+    TimerFired,
+)
+from engine.runtime.clock import Clock, RealClock
+from engine.runtime.crash import CrashPoints, Redelivery
+from engine.runtime.journal import Journal
+from engine.runtime.timers import TimerQueue
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    """An execution as the runtime holds it: compiled machine, state, history, completion."""
+
+    machine: Machine
+    state: ExecutionState
+    history: list[HistoryEvent] | None
+    done: asyncio.Future[Finish]
+    stop_time: float | None = None
+    inflight: set[str] = field(default_factory=set)
+    durable: bool = False  # journal every step (Standard); else only start and close (Express)
+    log_level: str = "OFF"  # Express history logging: ALL | ERROR | FATAL | OFF
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A step whose commit is being written; its commands wait for the commit."""
+
+    execution_arn: str
+    commit: object
+    commands: tuple[Command, ...]
+    now: float
+    events: tuple[HistoryEvent, ...]
+
+
+def unconfigured(resource: str) -> TaskFailure:
+    return TaskFailure(
+        STATES_RUNTIME,
+        f"No backend serves the resource '{resource}'. Pass --functions FILE.py defining the "
+        "Lambda function it names, or map the resource to a backend in the engine's config.",
+    )
+
+
+class Runtime:
+    """Runs executions. Use `start` (or `adopt`) then `wait`, inside a running event loop."""
+
+    def __init__(
+        self,
+        resolver: BackendResolver,
+        *,
+        clock: Clock | None = None,
+        keep_history: bool = True,
+        journal: Journal | None = None,
+        crash: CrashPoints | None = None,
+        redelivery: Redelivery | None = None,
+        on_unconfigured: Callable[[str], TaskFailure] = unconfigured,
+        on_closed: Callable[[str], None] | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.clock: Clock = clock or RealClock()
+        self.keep_history = keep_history
+        self.journal = journal
+        self.crash = crash or CrashPoints()
+        self.redelivery = redelivery or Redelivery()
+        self.executions: dict[str, ExecutionRecord] = {}
+        self._on_unconfigured = on_unconfigured
+        self._on_closed = on_closed
+        self._inbox: deque[tuple[str, Event, int | None]] = deque()
+        self._timers = TimerQueue()
+        # Keyed by (execution, task id): task ids are only unique within one execution.
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._pending: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+        self._driver: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+
+    # -- public -------------------------------------------------------------------------------
+
+    def start(
+        self,
+        machine: Machine,
+        info: ExecutionInfo,
+        *,
+        durable: bool = False,
+        log_level: str = "OFF",
+    ) -> ExecutionRecord:
+        """Register a new execution and schedule its Start event; returns its record."""
+        state = new_execution(info, machine.root.start_at)
+        record = self.adopt(machine, state, durable=durable, log_level=log_level)
+        self.send(info.execution_arn, Start(now=self.clock.now()))
+        return record
+
+    def adopt(
+        self,
+        machine: Machine,
+        state: ExecutionState,
+        *,
+        durable: bool = False,
+        log_level: str = "OFF",
+        timers: tuple[tuple[str, float], ...] = (),
+    ) -> ExecutionRecord:
+        """Take over an execution in a given state (resumed from a store) with its timers."""
+        loop = asyncio.get_running_loop()
+        record = ExecutionRecord(
+            machine=machine,
+            state=state,
+            # Express logging (ALL/ERROR/FATAL) writes the history when the execution closes.
+            history=[] if self.keep_history or (not durable and log_level != "OFF") else None,
+            done=loop.create_future(),
+            durable=durable,
+            log_level=log_level,
+        )
+        arn = state.info.execution_arn
+        self.executions[arn] = record
+        for timer_id, due in timers:
+            self._timers.add(arn, timer_id, due)
+        self._ensure_driver()
+        self._wakeup.set()
+        return record
+
+    def send(self, execution_arn: str, event: Event, inbox_seq: int | None = None) -> None:
+        """Queue an event for an execution (`inbox_seq`: a store inbox event it consumes)."""
+        self._inbox.append((execution_arn, event, inbox_seq))
+        self._ensure_driver()
+        self._wakeup.set()
+
+    def stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
+        self.send(execution_arn, StopRequested(error, cause, self.clock.now()))
+
+    async def wait(self, execution_arn: str) -> Finish:
+        return await asyncio.shield(self.executions[execution_arn].done)
+
+    def forget(self, execution_arn: str) -> None:
+        """Drop a closed execution from memory (its record lives on in the store)."""
+        record = self.executions.get(execution_arn)
+        if record is not None and record.done.done():
+            del self.executions[execution_arn]
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to apply, write or wait for: no events, commits, tasks or timers."""
+        return not self._inbox and not self._pending and not self._tasks and len(self._timers) == 0
+
+    @property
+    def busy(self) -> bool:
+        """Something runnable now (events, commits, tasks); timers alone do not count."""
+        return bool(self._inbox or self._pending or self._tasks)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for background in (self._flusher, self._driver):
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+        self._flusher = None
+        self._driver = None
+
+    # -- driving ------------------------------------------------------------------------------
+
+    def _ensure_driver(self) -> None:
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.get_running_loop().create_task(self._drive())
+
+    async def _drive(self) -> None:
+        try:
+            await self._drive_forever()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # an engine bug: fail every waiter loudly, never hang
+            self.error = exc
+            for record in self.executions.values():
+                if not record.done.done():
+                    record.done.set_exception(exc)
+            raise
+
+    async def _drive_forever(self) -> None:
+        while True:
+            while self._inbox:
+                execution_arn, event, inbox_seq = self._inbox.popleft()
+                self._apply(execution_arn, event, inbox_seq)
+            if self._pending:
+                self._ensure_flusher()
+            if self._fire_due_timers():
+                continue
+            next_due = self._timers.next_due()
+            holding = self._tasks or self._pending or self._flusher_running
+            if self.clock.virtual and not holding and next_due is not None:
+                self.clock.advance_to(next_due)
+                continue
+            self._wakeup.clear()
+            if self._inbox:
+                continue
+            if not holding and next_due is None:
+                await self._wakeup.wait()
+                continue
+            timeout = None
+            if next_due is not None:
+                timeout = max(0.0, next_due - self.clock.now())
+            # Tasks in flight: time passes for real, also on a virtual clock, so a handler that
+            # overruns its TimeoutSeconds is timed out (the virtual clock follows real time here).
+            started = time.monotonic()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that lands
+            # while the event is being set, and aclose() would then wait for ever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+            if self.clock.virtual and self._tasks:
+                self.clock.advance_to(self.clock.now() + (time.monotonic() - started))
+
+    @property
+    def _flusher_running(self) -> bool:
+        return self._flusher is not None and not self._flusher.done()
+
+    def _fire_due_timers(self) -> bool:
+        due = self._timers.pop_due(self.clock.now())
+        for timer in due:
+            event = TimerFired(timer.timer_id, self.clock.now())
+            self._inbox.append((timer.execution_arn, event, None))
+        return bool(due)
+
+    def _apply(self, execution_arn: str, event: Event, inbox_seq: int | None) -> None:
+        record = self.executions.get(execution_arn)
+        if record is None or record.done.done():
+            return
+        before = record.state
+        result = step(record.machine, before, event)
+        record.state = result.state
+        if record.history is not None:
+            record.history.extend(result.events)
+        journal = self.journal
+        closing = any(isinstance(c, Finish) for c in result.commands)
+        if journal is not None and (record.durable or closing or inbox_seq is not None):
+            commit = journal.commit_for(record, result, inbox_seq, event.now, before)
+            self._pending.append(
+                _Pending(execution_arn, commit, result.commands, event.now, result.events)
+            )
+            self._ensure_flusher()
+            return
+        self._carry_out(execution_arn, record, result, event.now)
+
+    # -- group commit -----------------------------------------------------------------------------
+
+    def _ensure_flusher(self) -> None:
+        if not self._flusher_running and self._pending:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Write pending commits in batches; carry out each step's commands after its commit."""
+        journal = self.journal
+        assert journal is not None
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await journal.write([p.commit for p in batch])
+            for pending in batch:
+                record = self.executions.get(pending.execution_arn)
+                if record is None:
+                    continue
+                self.crash.after_commit(pending.events)
+                self._carry_out_commands(
+                    pending.execution_arn, record, pending.commands, pending.now
+                )
+        self._wakeup.set()
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _carry_out(
+        self, execution_arn: str, record: ExecutionRecord, result: StepResult, now: float
+    ) -> None:
+        self._carry_out_commands(execution_arn, record, result.commands, now)
+
+    def _carry_out_commands(
+        self,
+        execution_arn: str,
+        record: ExecutionRecord,
+        commands: tuple[Command, ...],
+        now: float,
+    ) -> None:
+        for command in commands:
+            if isinstance(command, InvokeTask):
+                self._invoke(execution_arn, record, command)
+            elif isinstance(command, StartTimer):
+                self._timers.add(execution_arn, command.timer_id, command.due)
+            elif isinstance(command, CancelTimer):
+                self._timers.cancel(execution_arn, command.timer_id)
+            elif isinstance(command, CancelTask):
+                task = self._tasks.pop((execution_arn, command.task_id), None)
+                record.inflight.discard(command.task_id)
+                if task is not None:
+                    task.cancel()
+            elif isinstance(command, Finish):
+                self._finish(execution_arn, record, command, now)
+        self._wakeup.set()
+
+    def _finish(
+        self, execution_arn: str, record: ExecutionRecord, finish: Finish, now: float
+    ) -> None:
+        record.stop_time = now
+        self._timers.cancel_execution(execution_arn)
+        for task_id in list(record.inflight):
+            task = self._tasks.pop((execution_arn, task_id), None)
+            if task is not None:
+                task.cancel()
+        record.inflight.clear()
+        if not record.done.done():
+            record.done.set_result(finish)
+        if self._on_closed is not None:
+            self._on_closed(execution_arn)
+
+    def _invoke(self, execution_arn: str, record: ExecutionRecord, command: InvokeTask) -> None:
+        backend = self.resolver(command.request.resource)
+        record.inflight.add(command.task_id)
+        self.crash.before_task()
+
+        async def call() -> None:
+            result: TaskResult
+            if backend is None:
+                result = self._on_unconfigured(command.request.resource)
+            else:
+                result = await _invoke_safely(backend, command.request)
+                express = record.state.info.execution_type == "EXPRESS"
+                if express and self.redelivery.twice():
+                    # At-least-once, on purpose: the second delivery's outcome is the one used.
+                    result = await _invoke_safely(backend, command.request)
+            self.crash.after_task()
+            self._tasks.pop((execution_arn, command.task_id), None)
+            record.inflight.discard(command.task_id)
+            self.send(
+                execution_arn,
+                TaskFinished(command.frame_id, command.task_id, result, self.clock.now()),
+            )
+
+        self._tasks[(execution_arn, command.task_id)] = asyncio.get_running_loop().create_task(
+            call()
+        )
+
+
+async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
+    """Call a backend; a backend that raises (a bug in it) fails the task instead of the loop."""
+    try:
+        result = await backend.invoke(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # backend edge: never let a backend bug kill the runtime
+        return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
+    assert isinstance(result, TaskSuccess | TaskFailure)
+    return result

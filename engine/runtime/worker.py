@@ -1,0 +1,358 @@
+"""The worker: claims executions from a store, resumes them, and keeps their leases.
+
+Owns: leases (claim, renew, release; taking over the leases of dead processes on this host at
+once and of others when they expire), recovery of a claimed execution from its last commit, and
+delivery of inbox events (stop, callbacks, heartbeats) to the runtime. Must never: run an
+execution another live worker holds, or re-invoke a task whose start was committed but whose
+result was not (DESIGN.md: at-most-once).
+
+Recovery rules (DESIGN.md, "Semantics the engine promises"):
+- Standard, with a committed state: resume it. Its committed timers are re-armed. A frame that
+  was waiting on a task (its start committed, no result) gets `States.TaskFailed` with a cause
+  saying the outcome is unknown because the worker was lost; its Retry/Catch then apply.
+- Standard, never stepped: start it.
+- Express, asynchronous: run again from the beginning (at-least-once).
+- Express, synchronous (StartSyncExecution): never re-run; it is closed as FAILED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable
+
+from engine.backends.base import TaskFailure
+from engine.definition.compile import Machine
+from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
+from engine.interpreter.frames import ExecutionInfo, Phase
+from engine.interpreter.messages import Start, TaskFinished
+from engine.runtime.journal import Journal
+from engine.runtime.loop import Runtime
+from engine.store.base import Commit, ExecutionRecord, InboxEvent, Lease, Store
+from engine.store.codec import event_from_json, state_from_json
+
+LOST_TASK_CAUSE = (
+    "The outcome of this task is unknown because the worker running it was lost before its "
+    "result was recorded. It was not invoked again (Standard workflows invoke a task at most "
+    "once); add a Retry on States.TaskFailed to invoke it again."
+)
+
+SYNC_LOST_CAUSE = (
+    "The worker running this synchronous Express execution was lost; synchronous executions "
+    "are not run again."
+)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        journal: Journal,
+        load_machine: Callable[[str], Machine],
+        *,
+        worker_id: str | None = None,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 0.25,
+        express_log_level: Callable[[str], str] = lambda arn: "OFF",
+        role_of: Callable[[str], str | None] = lambda machine_arn: None,
+        seed: int | None = None,
+        only: set[str] | None = None,
+    ) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.journal = journal
+        self.load_machine = load_machine
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.worker_id = worker_id or f"{self.host}:{self.pid}"
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.express_log_level = express_log_level
+        self.role_of = role_of
+        self.seed = seed
+        # When set, drive only these executions (`asl start` must not adopt, and then abandon,
+        # executions that other workers or a later `asl worker` should run).
+        self.only = only
+        self.held: set[str] = set()
+        self._delivered: set[int] = set()
+        self._poke = asyncio.Event()
+        self._want_claim = True
+        self._want_events = True
+        self._last_lease_check = float("-inf")
+        self._task: asyncio.Task[None] | None = None
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def new_lease(self) -> Lease:
+        """A lease for this worker, from now (for executions it records and drives itself)."""
+        expires = self.runtime.clock.now() + self.lease_seconds
+        return Lease("", self.worker_id, self.host, self.pid, expires)
+
+    def adopt_started(self, record: ExecutionRecord) -> None:
+        """Drive an execution this process just recorded (leased to us in the same insert)."""
+        if record.status != "RUNNING":
+            return
+        if record.arn in self.held:
+            if not self._closed(record.arn):
+                return
+            # A name reused after its previous execution was purged: that run is over.
+            self.held.discard(record.arn)
+            self.runtime.forget(record.arn)
+        if self.only is not None and record.arn not in self.only:
+            return
+        if self._task is None or self._task.done():
+            self.poke(claim=True, events=False)  # not running as a worker: let a claim decide
+            return
+        self.held.add(record.arn)
+        machine = self.load_machine(record.revision_id)
+        durable = record.machine_type == "STANDARD"
+        log_level = "OFF" if durable else self.express_log_level(record.arn)
+        self.runtime.start(machine, self._info(record), durable=durable, log_level=log_level)
+
+    async def deliver_now(self, arn: str) -> bool:
+        """Hand an execution's pending inbox events to the runtime now, in order, if this
+        worker drives it (True): a StopExecution must not be raced by a Wait the runtime would
+        finish first. Each inbox entry is consumed by the commit of the step that applied it."""
+        if arn not in self.held or self._closed(arn):
+            return False
+        pending = await self.journal.call(self.store.pending_events, arn)
+        self._send_pending(arn, pending)
+        return True
+
+    def start(self) -> None:
+        """Run the claim/renew/deliver loop in the background."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def poke(self, *, claim: bool = True, events: bool = True) -> None:
+        """Something changed in the store: look now, not at the next poll.
+
+        `claim`: an execution was started (claim runnable executions); `events`: an event was
+        posted to an inbox (stop, callback, redrive). A poke does only the work it names; the
+        periodic poll does everything.
+        """
+        self._want_claim = self._want_claim or claim
+        self._want_events = self._want_events or events
+        self._poke.set()
+
+    async def run_until_idle(self) -> None:
+        """Claim and drive everything runnable; return when nothing is runnable or waiting."""
+        while True:
+            await self.tick()
+            if self.runtime.error is not None:
+                raise self.runtime.error
+            if self.runtime.idle and not self._has_work():
+                await self.tick()
+                if self.runtime.idle and not self._has_work():
+                    return
+            self._poke.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # lands while the poke is set, so aclose() (or a caller's cancel) would hang.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._poke.wait()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        held = list(self.held)
+        if held:
+            await self.journal.call(self.store.release, self.worker_id, held)
+        self.held.clear()
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        renew_every = max(self.lease_seconds / 3.0, 0.05)
+        last_renew = 0.0
+        full = True
+        while True:
+            await self.tick(full=full)
+            now = self.runtime.clock.now()
+            if now - last_renew >= renew_every and self.held:
+                await self.journal.call(
+                    self.store.renew, self.worker_id, list(self.held), now, self.lease_seconds
+                )
+                last_renew = now
+            self._poke.clear()
+            full = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):  # see run_until_idle
+                    await self._poke.wait()
+                full = False
+
+    async def tick(self, *, full: bool = True) -> None:
+        """One round: drop closed executions, take over dead leases, claim, deliver events.
+
+        `full=False` (after a poke) does only what the pokes asked for: each store round trip
+        costs as much as many transitions.
+        """
+        for arn in [a for a in self.held if self._closed(a)]:
+            self.held.discard(arn)
+            self.runtime.forget(arn)
+        claim, events = self._want_claim or full, self._want_events or full
+        self._want_claim = self._want_events = False
+        if full and time.monotonic() - self._last_lease_check >= min(1.0, self.lease_seconds):
+            self._last_lease_check = time.monotonic()
+            await self._expire_dead_leases()
+        if claim:
+            await self._claim()
+        if events:
+            await self._deliver_events()
+
+    async def _claim(self) -> None:
+        now = self.runtime.clock.now()
+        claimed = await self.journal.call(
+            self.store.claim, self.worker_id, self.host, self.pid, now, self.lease_seconds, 1000
+        )
+        unwanted = [r.arn for r in claimed if self.only is not None and r.arn not in self.only]
+        if unwanted:
+            await self.journal.call(self.store.release, self.worker_id, unwanted)
+        for record in claimed:
+            if record.arn not in self.held and record.arn not in unwanted:
+                await self._adopt(record)
+
+    def _closed(self, arn: str) -> bool:
+        live = self.runtime.executions.get(arn)
+        return live is None or live.done.done()
+
+    def _has_work(self) -> bool:
+        """Whether a held execution can still move without an outside event.
+
+        One whose every open frame waits for a callback, an activity worker or a stop (a
+        `.waitForTaskToken` task after TaskSubmitted, an activity) is parked: `--until-idle`
+        must not wait for it (docs/cli.md). A frame about to run, or with a task in flight or
+        about to be invoked (its commit may still be being written), is work.
+        """
+        for arn in self.held:
+            live = self.runtime.executions.get(arn)
+            if live is None or live.done.done():
+                continue
+            for frame in live.state.frames.values():
+                if frame.phase in (Phase.ENTER, Phase.RETRY):
+                    return True
+                if frame.phase is Phase.TASK and frame.task_id is not None:
+                    return True
+        return False
+
+    async def _expire_dead_leases(self) -> None:
+        leases = await self.journal.call(self.store.leases_on_host, self.host)
+        dead = sorted({lease.pid for lease in leases if not process_alive(lease.pid)})
+        if dead:
+            await self.journal.call(self.store.expire_leases, self.host, dead)
+
+    async def _deliver_events(self) -> None:
+        arns = await self.journal.call(self.store.executions_with_events)
+        for arn in arns:
+            if arn in self.held:
+                await self._deliver_pending(arn)
+
+    async def _deliver_pending(self, arn: str) -> None:
+        events = await self.journal.call(self.store.pending_events, arn)
+        for inbox in events:
+            if inbox.seq in self._delivered:
+                continue
+            self._delivered.add(inbox.seq)
+            self.runtime.send(arn, event_from_json(inbox.payload), inbox_seq=inbox.seq)
+
+    # -- recovery ---------------------------------------------------------------------------------
+
+    async def _adopt(self, record: ExecutionRecord) -> None:
+        """Resume a claimed execution from its last commit (see the module docstring).
+
+        Everything read from the store is read first; then the execution and the events it was
+        sent (a stop, a callback) reach the runtime together, with no await in between, so no
+        Wait or task can run ahead of an event accepted before the takeover.
+        """
+        self.held.add(record.arn)
+        machine = self.load_machine(record.revision_id)
+        now = self.runtime.clock.now()
+        pending = await self.journal.call(self.store.pending_events, record.arn)
+        if record.machine_type == "EXPRESS":
+            if record.sync:
+                await self.journal.write(
+                    [
+                        Commit(
+                            execution_arn=record.arn,
+                            state=None,
+                            status="FAILED",
+                            stop=now,
+                            error=STATES_RUNTIME,
+                            cause=SYNC_LOST_CAUSE,
+                        )
+                    ]
+                )
+                self.held.discard(record.arn)
+                return
+            info = self._info(record)
+            self.runtime.start(
+                machine, info, durable=False, log_level=self.express_log_level(record.arn)
+            )
+            self._send_pending(record.arn, pending)
+            return
+        if record.state is None:
+            self.runtime.start(machine, self._info(record), durable=True)
+            self._send_pending(record.arn, pending)
+            return
+        state = state_from_json(record.state)
+        timers = await self.journal.call(self.store.timers_for, record.arn)
+        self.runtime.adopt(
+            machine,
+            state,
+            durable=True,
+            timers=tuple((t.timer_id, t.due) for t in timers),
+        )
+        if state.next_event_id == 1:
+            self.runtime.send(record.arn, Start(now=now))
+        # Events accepted before the crash (a stop, a callback) go first: a lost task's outcome
+        # is only learned now, after them (a stopped execution ends ABORTED, not FAILED).
+        self._send_pending(record.arn, pending)
+        for frame_id, frame in state.frames.items():
+            if frame.phase is Phase.TASK and frame.task_id is not None:
+                lost = TaskFailure(STATES_TASK_FAILED, LOST_TASK_CAUSE)
+                self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
+
+    def _send_pending(self, arn: str, pending: list[InboxEvent]) -> None:
+        for inbox in pending:
+            if inbox.seq not in self._delivered:
+                self._delivered.add(inbox.seq)
+                self.runtime.send(arn, event_from_json(inbox.payload), inbox_seq=inbox.seq)
+
+    def _info(self, record: ExecutionRecord) -> ExecutionInfo:
+        machine_name = record.machine_arn.split(":stateMachine:", 1)[-1].split(":", 1)[0]
+        role = self.role_of(record.machine_arn)
+        return ExecutionInfo(
+            execution_arn=record.arn,
+            name=record.name,
+            state_machine_arn=record.machine_arn,
+            state_machine_name=machine_name,
+            input=record.input,
+            start_time=record.start,
+            redrive_count=record.redrive_count,
+            execution_type=record.machine_type,
+            **({"role_arn": role} if role else {}),
+            # A fixed seed still gives every execution its own draws (task tokens, jitter).
+            seed=zlib.crc32(f"{self.seed}:{record.arn}".encode())
+            if self.seed is not None
+            else zlib.crc32(record.arn.encode()),
+        )

@@ -1,0 +1,774 @@
+"""The Python function backend: loading functions files, both Lambda integrations, the pool.
+
+Expected values come from recorded AWS executions (shared/conformance/cases/exec, tags `lambda`
+and `lambda_invoke`); the case behind each is named beside it. Values AWS generates per call
+(request ids, dates, trace ids) are checked by format, then substituted into the exact shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.python import (
+    INVALID_FUNCTIONS_FILE,
+    PythonFunctionBackend,
+    load_functions,
+)
+from engine.errors import InvalidRequest
+from engine.values import JSON
+from tests.backends.fixtures import handlers
+
+FIXTURE = Path(__file__).parent / "fixtures" / "handlers.py"
+ARN = "arn:aws:lambda:us-east-1:111111111111:function:"
+INVOKE = "arn:aws:states:::lambda:invoke"
+NOW = datetime(2024, 3, 6, 10, 29, 14, tzinfo=UTC)
+DATE = "Wed, 06 Mar 2024 10:29:14 GMT"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+TRACE = re.compile(r"root=1-65e8457a-[0-9a-f]{24};parent=[0-9a-f]{16};sampled=0")
+NOT_FOUND = (
+    "Function not found: arn:aws:lambda:us-east-1:111111111111:function:{name}:$LATEST "
+    "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
+    "Request ID: {rid}; Proxy: null)"
+)
+
+SERVED = [
+    "greeter",
+    "id_function",
+    "raise_exception",
+    "raise_custom",
+    "return_bytes_str",
+    "return_text_bytes",
+    "return_tuple",
+    "return_set",
+    "exit_three",
+    "mutate_event",
+    "big_output",
+    "describe_context",
+    "async_echo",
+    "async_raise",
+]
+
+
+def request(resource: str, payload: JSON, timeout: float | None = None) -> TaskRequest:
+    return TaskRequest(
+        resource=resource,
+        payload=payload,
+        execution_arn="arn:aws:states:us-east-1:111111111111:execution:m:e",
+        state_name="Task",
+        timeout_seconds=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def backend() -> PythonFunctionBackend:
+    return PythonFunctionBackend(load_functions(str(FIXTURE)), max_workers=2, now=lambda: NOW)
+
+
+def invoke(backend: PythonFunctionBackend, req: TaskRequest) -> TaskResult:
+    return asyncio.run(backend.invoke(req))
+
+
+def frame(function: Callable[..., object], line: str) -> str:
+    """A stackTrace entry for the line right after `def` of a fixture handler."""
+    lineno = function.__code__.co_firstlineno + 1
+    return f'  File "{FIXTURE}", line {lineno}, in {function.__name__}\n    {line}\n'
+
+
+def envelope(cause: str | None) -> tuple[str, dict[str, JSON]]:
+    """The request id of a Lambda error cause (checked to be a uuid) and the parsed envelope."""
+    assert cause is not None
+    parsed = json.loads(cause)
+    assert list(parsed) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert UUID.fullmatch(parsed["requestId"])
+    assert cause == json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)  # compact
+    return parsed["requestId"], parsed
+
+
+# --------------------------------------------------------------------------- load_functions
+
+
+def test_load_functions_from_file_serves_top_level_functions_defined_there() -> None:
+    functions = load_functions(str(FIXTURE))
+    assert list(functions) == SERVED
+    assert functions["id_function"]({"a": 1}, None) == {"a": 1}
+
+
+def test_load_functions_from_dotted_module_name() -> None:
+    functions = load_functions("tests.backends.fixtures.handlers")
+    assert list(functions) == SERVED
+    assert functions["id_function"] is handlers.id_function
+
+
+def test_each_file_load_is_an_independent_module() -> None:
+    first = load_functions(str(FIXTURE))["id_function"]
+    second = load_functions(str(FIXTURE))["id_function"]
+    assert first is not second
+    assert first.__module__ != second.__module__
+    assert first.__module__ in sys.modules
+
+
+BAD_FILES = [
+    ("missing.py", None, "no such file"),
+    ("folder.py", "DIR", "not a file"),
+    ("syntax.py", "def f(event, context)\n    return 1\n", "line 1: syntax error: expected ':'"),
+    (
+        "raises.py",
+        "X = 1\nraise RuntimeError('no config')\n",
+        "line 2: importing it raised RuntimeError: no config",
+    ),
+    (
+        "exits.py",
+        "import sys\nsys.exit(2)\n",
+        "line 2: importing it raised SystemExit: 2",
+    ),
+    (
+        "empty.py",
+        "from json import dumps\nVALUE = 1\n",
+        "it defines no functions (expected top-level `def NAME(event, context)`)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("filename", "text", "problem"), BAD_FILES, ids=[case[0] for case in BAD_FILES]
+)
+def test_load_functions_reports_a_bad_file_by_name_and_problem(
+    tmp_path: Path, filename: str, text: str | None, problem: str
+) -> None:
+    path = tmp_path / filename
+    if text == "DIR":
+        path.mkdir()
+    elif text is not None:
+        path.write_text(text)
+    with pytest.raises(InvalidRequest) as caught:
+        load_functions(str(path))
+    assert caught.value.code == INVALID_FUNCTIONS_FILE
+    assert caught.value.message == f"Cannot load functions from '{path}': {problem}"
+    assert not any(name.endswith(f"_{path.stem}") for name in sys.modules if "asl_fun" in name)
+
+
+BAD_MODULES = [
+    ("no_such_module_xyz", "no module named 'no_such_module_xyz'"),
+    ("tests.backends.no_such", "no module named 'tests.backends.no_such'"),
+    ("not a module", "neither an existing file nor a dotted module name"),
+]
+
+
+@pytest.mark.parametrize(("name", "problem"), BAD_MODULES, ids=[c[0] for c in BAD_MODULES])
+def test_load_functions_reports_a_bad_module_name(name: str, problem: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        load_functions(name)
+    assert caught.value.code == INVALID_FUNCTIONS_FILE
+    assert caught.value.message == f"Cannot load functions from '{name}': {problem}"
+
+
+# --------------------------------------------------------------------------- function ARN resource
+
+
+FUNCTION_RESULTS = [
+    ("object", "id_function", {"a": [1, 2], "b": {"c": None}}, {"a": [1, 2], "b": {"c": None}}),
+    # Recorded: test_lambda_task/test_invoke_json_values.0_1 and test_invoke_string_payload.
+    ("number", "id_function", 0, 0),
+    ("string", "id_function", "HelloWorld", "HelloWorld"),
+    ("json-looking string stays a string", "id_function", "0", "0"),
+    ("null input arrives as {}", "id_function", None, {}),
+    # Recorded: test_lambda_task/test_invoke_bytes_payload.
+    ("bytes are the raw payload", "return_bytes_str", {}, "HelloWorld!"),
+    ("non-JSON bytes become a string", "return_text_bytes", {}, "not json"),
+    (
+        "tuples become lists",
+        "return_tuple",
+        {},
+        {"pair": [1, 2], "none": None, "text": "h\u00e9"},
+    ),
+    ("callable instance", "greeter", [1], {"greeting": "hello", "event": [1]}),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "expected"),
+    [case[1:] for case in FUNCTION_RESULTS],
+    ids=[case[0] for case in FUNCTION_RESULTS],
+)
+def test_function_arn_result_is_the_handler_return_value(
+    backend: PythonFunctionBackend, name: str, payload: JSON, expected: JSON
+) -> None:
+    assert invoke(backend, request(ARN + name, payload)) == TaskSuccess(expected)
+
+
+def test_function_arn_with_qualifier_serves_the_same_handler(
+    backend: PythonFunctionBackend,
+) -> None:
+    result = invoke(backend, request(ARN + "describe_context:7", {}))
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    assert result.output["function_version"] == "7"
+    assert result.output["invoked_function_arn"] == ARN + "describe_context:7"
+
+
+def test_raising_handler_gives_the_lambda_error_envelope(backend: PythonFunctionBackend) -> None:
+    # Recorded: test_base_scenarios/test_lambda_empty_retry (error "Exception", cause envelope).
+    result = invoke(backend, request(ARN + "raise_exception", {}))
+    assert isinstance(result, TaskFailure)
+    rid, parsed = envelope(result.cause)
+    assert result.error == "Exception"
+    assert parsed == {
+        "errorMessage": "Some exception was raised.",
+        "errorType": "Exception",
+        "requestId": rid,
+        "stackTrace": [
+            frame(handlers.raise_exception, 'raise Exception("Some exception was raised.")')
+        ],
+    }
+
+
+FAILURES = [
+    # Recorded: test_task_service_lambda/test_raise_custom_exception (errorMessage "").
+    ("custom", "raise_custom", {}, "CustomError", "", "raise CustomError()"),
+    (
+        "async",
+        "async_raise",
+        {"value": 7},
+        "ValueError",
+        "bad value 7",
+        "raise ValueError(f\"bad value {event['value']}\")",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "error", "message", "line"),
+    [case[1:] for case in FAILURES],
+    ids=[case[0] for case in FAILURES],
+)
+@pytest.mark.parametrize("resource", ["arn", "invoke"])
+def test_error_name_is_the_error_type_in_both_integrations(
+    backend: PythonFunctionBackend,
+    resource: str,
+    name: str,
+    payload: JSON,
+    error: str,
+    message: str,
+    line: str,
+) -> None:
+    if resource == "arn":
+        req = request(ARN + name, payload)
+    else:
+        req = request(INVOKE, {"FunctionName": name, "Payload": payload})
+    result = invoke(backend, req)
+    assert isinstance(result, TaskFailure)
+    rid, parsed = envelope(result.cause)
+    assert result.error == error
+    assert parsed == {
+        "errorMessage": message,
+        "errorType": error,
+        "requestId": rid,
+        "stackTrace": [frame(getattr(handlers, name), line)],
+    }
+
+
+RUNTIME_FAILURES = [
+    (
+        "unserialisable result",
+        "return_set",
+        "Runtime.MarshalError",
+        "Unable to marshal response: Object of type set is not JSON serializable",
+    ),
+    (
+        "sys.exit",
+        "exit_three",
+        "Runtime.ExitError",
+        "RequestId: {rid} Error: Runtime exited with error: exit status 3",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [case[1:] for case in RUNTIME_FAILURES],
+    ids=[case[0] for case in RUNTIME_FAILURES],
+)
+def test_runtime_failures_are_reported_as_the_lambda_runtime_does(
+    backend: PythonFunctionBackend, name: str, error: str, message: str
+) -> None:
+    result = invoke(backend, request(ARN + name, {}))
+    assert isinstance(result, TaskFailure)
+    rid, parsed = envelope(result.cause)
+    assert result.error == error
+    assert parsed == {
+        "errorMessage": message.format(rid=rid),
+        "errorType": error,
+        "requestId": rid,
+        "stackTrace": [],
+    }
+
+
+def test_async_handler_is_awaited_on_the_loop(backend: PythonFunctionBackend) -> None:
+    result = invoke(backend, request(ARN + "async_echo", {"k": "v"}))
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    assert result.output["async"] == {"k": "v"}
+    assert UUID.fullmatch(str(result.output["request_id"]))
+
+
+@pytest.mark.parametrize(
+    ("req", "cause"),
+    [
+        # Recorded: test_states_errors/test_task_lambda_catch_state_all_data_limit_exceeded_...
+        (
+            request(ARN + "big_output", {}),
+            f"The state/task '{ARN}big_output' returned a result with a size exceeding the "
+            "maximum number of bytes service limit.",
+        ),
+        # Recorded: test_states_errors/test_service_task_lambada_data_limit_exceeded_...
+        (
+            request(INVOKE, {"FunctionName": "big_output"}),
+            "The state/task 'lambda' returned a result with a size exceeding the maximum number "
+            "of bytes service limit.",
+        ),
+    ],
+    ids=["function-arn", "lambda-invoke"],
+)
+def test_result_over_256_kib_is_data_limit_exceeded(
+    backend: PythonFunctionBackend, req: TaskRequest, cause: str
+) -> None:
+    assert invoke(backend, req) == TaskFailure("States.DataLimitExceeded", cause)
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        request(ARN + "no_such_raise_exception", {}),
+        # Recorded: test_task_service_lambda/test_no_such_function.
+        request(INVOKE, {"FunctionName": "no_such_raise_exception", "Payload": None}),
+        request(INVOKE, {"FunctionName": ARN + "no_such_raise_exception"}),
+    ],
+    ids=["function-arn", "invoke-by-name", "invoke-by-arn"],
+)
+def test_missing_function_fails_as_lambda_does(
+    backend: PythonFunctionBackend, req: TaskRequest
+) -> None:
+    result = invoke(backend, req)
+    assert isinstance(result, TaskFailure)
+    assert result.error == "Lambda.ResourceNotFoundException"
+    assert result.cause is not None
+    rid = re.search(r"Request ID: ([^;]+);", result.cause)
+    assert rid is not None
+    assert UUID.fullmatch(rid[1])
+    assert result.cause == NOT_FOUND.format(name="no_such_raise_exception", rid=rid[1])
+
+
+def test_resource_it_does_not_serve_is_a_runtime_failure(backend: PythonFunctionBackend) -> None:
+    result = invoke(backend, request("arn:aws:states:::sqs:sendMessage", {}))
+    assert result == TaskFailure(
+        "States.Runtime",
+        "The Python function backend cannot serve resource 'arn:aws:states:::sqs:sendMessage': "
+        "it serves Lambda function ARNs (arn:aws:lambda:REGION:ACCOUNT:function:NAME) and "
+        "arn:aws:states:::lambda:invoke. Map this resource to another backend in the config "
+        "file.",
+    )
+
+
+# --------------------------------------------------------------------------- lambda:invoke
+
+
+def expected_invoke(
+    result: TaskResult, payload: JSON, length: int, log: bool = False
+) -> dict[str, JSON]:
+    """AWS's recorded lambda:invoke shape (test_lambda_task_service/test_invoke and
+    test_invoke_unsupported_param), with this result's generated values filled in."""
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    meta = result.output["SdkResponseMetadata"]
+    assert isinstance(meta, dict)
+    rid = meta["RequestId"]
+    assert isinstance(rid, str)
+    assert UUID.fullmatch(rid)
+    http = result.output["SdkHttpMetadata"]
+    assert isinstance(http, dict)
+    headers = http["HttpHeaders"]
+    assert isinstance(headers, dict)
+    trace = headers["X-Amzn-Trace-Id"]
+    assert isinstance(trace, str)
+    assert TRACE.fullmatch(trace)
+    all_headers: dict[str, JSON] = {}
+    plain: dict[str, JSON] = {
+        "Connection": "keep-alive",
+        "Content-Length": str(length),
+        "Content-Type": "application/json",
+        "Date": DATE,
+        "X-Amz-Executed-Version": "$LATEST",
+    }
+    out: dict[str, JSON] = {"ExecutedVersion": "$LATEST"}
+    if log:
+        log_result = result.output["LogResult"]
+        assert isinstance(log_result, str)
+        lines = base64.b64decode(log_result).decode().split("\n")
+        assert lines[0] == f"START RequestId: {rid} Version: $LATEST"
+        assert lines[1] == f"END RequestId: {rid}"
+        assert re.fullmatch(
+            rf"REPORT RequestId: {rid}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
+            r"Memory Size: 128 MB\t",
+            lines[2],
+        )
+        all_headers["X-Amz-Log-Result"] = [log_result]
+        plain["X-Amz-Log-Result"] = log_result
+        out["LogResult"] = log_result
+    all_headers.update(
+        {
+            "X-Amz-Executed-Version": ["$LATEST"],
+            "x-amzn-Remapped-Content-Length": ["0"],
+            "Connection": ["keep-alive"],
+            "x-amzn-RequestId": [rid],
+            "Content-Length": [str(length)],
+            "Date": [DATE],
+            "X-Amzn-Trace-Id": [trace],
+            "Content-Type": ["application/json"],
+        }
+    )
+    plain.update(
+        {"x-amzn-Remapped-Content-Length": "0", "x-amzn-RequestId": rid, "X-Amzn-Trace-Id": trace}
+    )
+    out.update(
+        {
+            "Payload": payload,
+            "SdkHttpMetadata": {
+                "AllHttpHeaders": all_headers,
+                "HttpHeaders": plain,
+                "HttpStatusCode": 200,
+            },
+            "SdkResponseMetadata": {"RequestId": rid},
+            "StatusCode": 200,
+        }
+    )
+    return out
+
+
+INVOKE_PAYLOADS = [
+    # Recorded: test_lambda_task_service/test_invoke (Payload null -> {}, Content-Length 2).
+    ("null", {"Payload": None}, {}, 2),
+    ("absent", {}, {}, 2),
+    # Recorded: test_invoke_json_values.0.0 / .0_0 / .True: a string Payload is the raw body.
+    ("string 0.0", {"Payload": "0.0"}, 0.0, 3),
+    ("string 0", {"Payload": "0"}, 0, 1),
+    ("string true", {"Payload": "true"}, True, 4),
+    ("non-JSON string", {"Payload": "HelloWorld"}, "HelloWorld", 12),
+    # Recorded: test_output/test_base_task_lambda.BASE_TASK_LAMBDA (Content-Length 60).
+    (
+        "object",
+        {"Payload": {"input_value": "string literal", "input_values": [1, 2, 3]}},
+        {"input_value": "string literal", "input_values": [1, 2, 3]},
+        60,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "payload", "length"),
+    [case[1:] for case in INVOKE_PAYLOADS],
+    ids=[case[0] for case in INVOKE_PAYLOADS],
+)
+def test_invoke_result_has_the_recorded_shape(
+    backend: PythonFunctionBackend, parameters: dict[str, JSON], payload: JSON, length: int
+) -> None:
+    result = invoke(backend, request(INVOKE, {"FunctionName": "id_function", **parameters}))
+    expected = expected_invoke(result, payload, length)
+    assert isinstance(result, TaskSuccess)
+    assert result.output == expected
+    assert json.dumps(result.output) == json.dumps(expected)  # key order too
+
+
+def test_invoke_bytes_payload(backend: PythonFunctionBackend) -> None:
+    # Recorded: test_assign_reference_variables/..BASE_ASSIGN_FROM_LAMBDA_TASK_RESULT (full ARN).
+    result = invoke(backend, request(INVOKE, {"FunctionName": ARN + "return_bytes_str"}))
+    assert isinstance(result, TaskSuccess)
+    assert result.output == expected_invoke(result, "HelloWorld!", 13)
+
+
+def test_invoke_log_type_tail_adds_the_log_result(backend: PythonFunctionBackend) -> None:
+    # Recorded: test_lambda_task_service/test_invoke_unsupported_param.
+    result = invoke(
+        backend,
+        request(INVOKE, {"FunctionName": "id_function", "Payload": None, "LogType": "Tail"}),
+    )
+    expected = expected_invoke(result, {}, 2, log=True)
+    assert isinstance(result, TaskSuccess)
+    assert result.output == expected
+    assert json.dumps(result.output) == json.dumps(expected)
+
+
+FUNCTION_NAMES = [
+    ("name", "describe_context", ARN + "describe_context", "$LATEST"),
+    ("name with alias", "describe_context:prod", ARN + "describe_context:prod", "$LATEST"),
+    ("partial ARN", "111111111111:function:describe_context", ARN + "describe_context", "$LATEST"),
+    ("ARN", ARN + "describe_context", ARN + "describe_context", "$LATEST"),
+    ("ARN with version", ARN + "describe_context:3", ARN + "describe_context:3", "3"),
+    (
+        "other region",
+        "arn:aws:lambda:eu-west-1:222222222222:function:describe_context",
+        "arn:aws:lambda:eu-west-1:222222222222:function:describe_context",
+        "$LATEST",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("function_name", "invoked_arn", "version"),
+    [case[1:] for case in FUNCTION_NAMES],
+    ids=[case[0] for case in FUNCTION_NAMES],
+)
+def test_invoke_function_name_forms_and_context(
+    backend: PythonFunctionBackend, function_name: str, invoked_arn: str, version: str
+) -> None:
+    result = invoke(backend, request(INVOKE, {"FunctionName": function_name}, timeout=10))
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    assert result.output["ExecutedVersion"] == version
+    context = result.output["Payload"]
+    assert isinstance(context, dict)
+    rid = context.pop("aws_request_id")
+    assert rid == result.output["SdkResponseMetadata"]["RequestId"]  # type: ignore[call-overload,index]
+    stream = context.pop("log_stream_name")
+    assert re.fullmatch(rf"2024/03/06/\[{re.escape(version)}\][0-9a-f]{{32}}", str(stream))
+    remaining = context.pop("remaining")
+    assert isinstance(remaining, int)
+    assert 0 < remaining <= 10_000
+    assert context == {
+        "function_name": "describe_context",
+        "function_version": version,
+        "invoked_function_arn": invoked_arn,
+        "memory_limit_in_mb": "128",
+        "log_group_name": "/aws/lambda/describe_context",
+        "identity": None,
+        "client_context": None,
+    }
+
+
+def test_remaining_time_without_timeout_is_lambdas_maximum(
+    backend: PythonFunctionBackend,
+) -> None:
+    result = invoke(backend, request(ARN + "describe_context", {}))
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    remaining = result.output["remaining"]
+    assert isinstance(remaining, int)
+    assert 890_000 < remaining <= 900_000
+
+
+def rid_of(cause: str | None) -> str:
+    assert cause is not None
+    found = re.search(r"Request ID: ([0-9a-f-]{36}); Proxy: null\)$", cause)
+    assert found is not None
+    return found[1]
+
+
+INVALID_INVOKES = [
+    (
+        "bad function name",
+        {"FunctionName": "bad name!"},
+        "Lambda.ValidationException",
+        "1 validation error detected: Value 'bad name!' at 'functionName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: "
+        r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+        r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+        " (Service: AWSLambda; Status Code: 400; Error Code: ValidationException; "
+        "Request ID: {rid}; Proxy: null)",
+    ),
+    (
+        "qualifier mismatch",
+        {"FunctionName": "id_function:1", "Qualifier": "2"},
+        "Lambda.InvalidParameterValueException",
+        "The derived qualifier from the function name does not match the specified qualifier. "
+        "(Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException; "
+        "Request ID: {rid}; Proxy: null)",
+    ),
+    (
+        "invocation type",
+        {"FunctionName": "id_function", "InvocationType": "Later"},
+        "Lambda.ValidationException",
+        "1 validation error detected: Value 'Later' at 'invocationType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun] "
+        "(Service: AWSLambda; Status Code: 400; Error Code: ValidationException; "
+        "Request ID: {rid}; Proxy: null)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error", "cause"),
+    [case[1:] for case in INVALID_INVOKES],
+    ids=[case[0] for case in INVALID_INVOKES],
+)
+def test_invalid_invoke_parameters_fail_as_the_lambda_api_does(
+    backend: PythonFunctionBackend, parameters: dict[str, JSON], error: str, cause: str
+) -> None:
+    result = invoke(backend, request(INVOKE, parameters))
+    assert isinstance(result, TaskFailure)
+    assert result == TaskFailure(error, cause.replace("{rid}", rid_of(result.cause)))
+
+
+@pytest.mark.parametrize(
+    ("payload", "cause"),
+    [
+        (
+            ["id_function"],
+            "The parameters of arn:aws:states:::lambda:invoke must be a JSON object with a "
+            "FunctionName field, got list.",
+        ),
+        (
+            {"Payload": {}},
+            "The field 'FunctionName' of arn:aws:states:::lambda:invoke must be a string naming "
+            "the function (name, partial ARN or ARN), got null.",
+        ),
+    ],
+    ids=["not-an-object", "no-function-name"],
+)
+def test_invoke_without_a_function_name_is_a_runtime_failure(
+    backend: PythonFunctionBackend, payload: JSON, cause: str
+) -> None:
+    assert invoke(backend, request(INVOKE, payload)) == TaskFailure("States.Runtime", cause)
+
+
+def test_invocation_type_event_runs_in_the_background_and_answers_202() -> None:
+    ran = threading.Event()
+    seen: list[JSON] = []
+
+    def record(event: JSON, context: object) -> None:
+        seen.append(event)
+        ran.set()
+
+    async def scenario() -> TaskResult:
+        backend = PythonFunctionBackend({"record": record}, now=lambda: NOW)
+        result = await backend.invoke(
+            request(INVOKE, {"FunctionName": "record", "InvocationType": "Event", "Payload": [1]})
+        )
+        assert await asyncio.to_thread(ran.wait, 10)
+        backend.close()
+        return result
+
+    result = asyncio.run(scenario())
+    assert seen == [[1]]
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    assert list(result.output) == [
+        "Payload",
+        "SdkHttpMetadata",
+        "SdkResponseMetadata",
+        "StatusCode",
+    ]
+    assert result.output["Payload"] == ""
+    assert result.output["StatusCode"] == 202
+    http = result.output["SdkHttpMetadata"]
+    assert isinstance(http, dict)
+    assert http["HttpStatusCode"] == 202
+    assert http["HttpHeaders"]["Content-Length"] == "0"  # type: ignore[call-overload,index]
+
+
+def test_invocation_type_dry_run_checks_without_running() -> None:
+    calls: list[JSON] = []
+    backend = PythonFunctionBackend({"f": lambda event, context: calls.append(event)})
+    ok = invoke(backend, request(INVOKE, {"FunctionName": "f", "InvocationType": "DryRun"}))
+    missing = invoke(backend, request(INVOKE, {"FunctionName": "g", "InvocationType": "DryRun"}))
+    assert calls == []
+    assert isinstance(ok, TaskSuccess)
+    assert isinstance(ok.output, dict)
+    assert ok.output["StatusCode"] == 204
+    assert isinstance(missing, TaskFailure)
+    assert missing.error == "Lambda.ResourceNotFoundException"
+
+
+# --------------------------------------------------------------------------- copies and threads
+
+
+def test_each_call_gets_its_own_copy_of_the_event(backend: PythonFunctionBackend) -> None:
+    payload: JSON = {"items": [1, 2, 3]}
+    first = invoke(backend, request(ARN + "mutate_event", payload))
+    second = invoke(backend, request(INVOKE, {"FunctionName": "mutate_event", "Payload": payload}))
+    assert payload == {"items": [1, 2, 3]}
+    assert first == TaskSuccess({"items": [1, 2, 3, 4], "mutated": True})
+    assert isinstance(second, TaskSuccess)
+    assert isinstance(second.output, dict)
+    assert second.output["Payload"] == {"items": [1, 2, 3, 4], "mutated": True}
+
+
+class Gate:
+    """Blocking handlers that count how many run at once and wait until released."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.threads: set[int] = set()
+        self.full = threading.Event()  # `bound` handlers are running at once
+        self.release = threading.Event()
+
+    def handler(self, event: JSON, context: object) -> JSON:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.threads.add(threading.get_ident())
+            if self.running == self.bound:
+                self.full.set()
+        try:
+            assert self.release.wait(10)
+        finally:
+            with self.lock:
+                self.running -= 1
+        return event
+
+
+def test_blocking_handlers_never_exceed_max_workers_and_leave_the_loop_free() -> None:
+    gate = Gate(bound=2)
+
+    async def free(event: JSON, context: object) -> JSON:
+        return {"free": event}
+
+    async def scenario() -> tuple[list[TaskResult], TaskResult, int]:
+        backend = PythonFunctionBackend({"block": gate.handler, "free": free}, max_workers=2)
+        calls = [asyncio.create_task(backend.invoke(request(ARN + "block", n))) for n in range(8)]
+        assert await asyncio.to_thread(gate.full.wait, 10)
+        # Both threads are blocked; the loop still runs coroutine handlers.
+        during = await backend.invoke(request(ARN + "free", 1))
+        gate.release.set()
+        results = await asyncio.gather(*calls)
+        threads = backend._pool.thread_count
+        backend.close()
+        return results, during, threads
+
+    results, during, threads = asyncio.run(scenario())
+    assert results == [TaskSuccess(n) for n in range(8)]
+    assert during == TaskSuccess({"free": 1})
+    assert gate.peak == 2
+    assert len(gate.threads) == 2
+    assert threads == 2
+
+
+def test_a_cancelled_call_does_not_hold_up_shutdown() -> None:
+    gate = Gate(bound=1)
+
+    async def scenario() -> None:
+        backend = PythonFunctionBackend({"block": gate.handler}, max_workers=1)
+        call = asyncio.create_task(backend.invoke(request(ARN + "block", 1)))
+        assert await asyncio.to_thread(gate.full.wait, 10)
+        call.cancel()  # what the interpreter does at TimeoutSeconds
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        backend.close()
+
+    asyncio.run(scenario())  # returns while the handler is still blocked in its thread
+    worker = [t for t in threading.enumerate() if t.name.startswith("asl-function-")]
+    assert worker
+    assert all(t.daemon for t in worker)
+    gate.release.set()

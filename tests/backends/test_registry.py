@@ -1,0 +1,167 @@
+"""BackendRegistry: exact ARNs, `*` patterns, precedence, and the unconfigured-resource failure."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from engine.backends.base import Backend, BackendResolver, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.registry import (
+    INVALID_BACKEND_MAPPING,
+    LAMBDA_RESOURCE_PATTERNS,
+    BackendRegistry,
+    unconfigured_resource_failure,
+)
+from engine.errors import InvalidRequest
+
+FUNCTION = "arn:aws:lambda:us-east-1:111111111111:function:"
+
+
+class Named:
+    """A backend that answers with its own name, so tests can see which one resolved."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        return TaskSuccess(self.name)
+
+
+def name_of(backend: Backend | None) -> str | None:
+    return backend.name if isinstance(backend, Named) else None
+
+
+@pytest.fixture
+def registry() -> BackendRegistry:
+    registry = BackendRegistry()
+    registry.register_lambda(Named("python"))
+    registry.register(FUNCTION + "special", Named("special"))
+    registry.register("arn:aws:lambda:*:*:function:billing-*", Named("billing"))
+    registry.register("arn:aws:states:::sqs:*", Named("sqs-any"))
+    registry.register("arn:aws:states:::sqs:send*", Named("sqs-send"))
+    registry.register("arn:aws:states:::sns:*", Named("sns-first"))
+    registry.register("arn:aws:states:::s*:pu*", Named("publish-tie"))  # 21 literal chars
+    return registry
+
+
+RESOLUTIONS = [
+    ("function ARN", FUNCTION + "id_function", "python"),
+    ("qualified function ARN", FUNCTION + "id_function:prod", "python"),
+    ("other region and account", "arn:aws:lambda:eu-west-1:222222222222:function:f", "python"),
+    ("lambda:invoke", "arn:aws:states:::lambda:invoke", "python"),
+    ("exact beats patterns", FUNCTION + "special", "special"),
+    ("more specific pattern wins", FUNCTION + "billing-run", "billing"),
+    ("longer literal wins", "arn:aws:states:::sqs:sendMessage", "sqs-send"),
+    ("shorter pattern still serves the rest", "arn:aws:states:::sqs:deleteMessage", "sqs-any"),
+    ("equal specificity: first registered", "arn:aws:states:::sns:publish", "sns-first"),
+    (
+        "waitForTaskToken is not plain invoke",
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        None,
+    ),
+    ("unconfigured", "arn:aws:states:::dynamodb:putItem", None),
+    ("patterns match whole ARNs only", "xarn:aws:lambda:us-east-1:1:function:f", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [case[1:] for case in RESOLUTIONS],
+    ids=[case[0] for case in RESOLUTIONS],
+)
+def test_resolve(registry: BackendRegistry, resource: str, expected: str | None) -> None:
+    assert name_of(registry.resolve(resource)) == expected
+    assert name_of(registry.resolve(resource)) == expected  # cached answer is the same
+
+
+def test_registry_is_a_backend_resolver(registry: BackendRegistry) -> None:
+    resolver: BackendResolver = registry.resolve
+    backend = resolver(FUNCTION + "f")
+    assert backend is not None
+    assert asyncio.run(backend.invoke(TaskRequest(FUNCTION + "f", {}, "e", "s"))) == TaskSuccess(
+        "python"
+    )
+    assert registry(FUNCTION + "f") is backend
+
+
+def test_registering_clears_cached_answers() -> None:
+    registry = BackendRegistry()
+    assert registry.resolve("arn:aws:states:::sqs:sendMessage") is None
+    registry.register("arn:aws:states:::sqs:*", Named("sqs"))
+    assert name_of(registry.resolve("arn:aws:states:::sqs:sendMessage")) == "sqs"
+
+
+def test_resources_lists_mappings_in_resolution_order(registry: BackendRegistry) -> None:
+    assert registry.resources == [
+        "arn:aws:states:::lambda:invoke",
+        FUNCTION + "special",
+        "arn:aws:lambda:*:*:function:billing-*",
+        "arn:aws:lambda:*:*:function:*",
+        "arn:aws:states:::sqs:send*",
+        "arn:aws:states:::sqs:*",
+        "arn:aws:states:::sns:*",
+        "arn:aws:states:::s*:pu*",
+    ]
+    assert LAMBDA_RESOURCE_PATTERNS == (
+        "arn:aws:lambda:*:*:function:*",
+        "arn:aws:states:::lambda:invoke",
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (
+            FUNCTION + "special",
+            f"Resource '{FUNCTION}special' is mapped twice; keep one mapping for it.",
+        ),
+        (
+            "arn:aws:states:::sqs:*",
+            "Resource 'arn:aws:states:::sqs:*' is mapped twice; keep one mapping for it.",
+        ),
+        ("", "A backend mapping needs a resource ARN."),
+    ],
+    ids=["exact", "pattern", "empty"],
+)
+def test_bad_mappings_are_refused(registry: BackendRegistry, resource: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        registry.register(resource, Named("again"))
+    assert caught.value.code == INVALID_BACKEND_MAPPING
+    assert caught.value.message == message
+
+
+UNCONFIGURED = [
+    (
+        "function ARN",
+        FUNCTION + "charge_card:prod",
+        f"No backend serves resource '{FUNCTION}charge_card:prod'. Pass --functions FILE.py "
+        "defining a function named 'charge_card', or map the ARN to a backend in the config "
+        "file.",
+    ),
+    (
+        "lambda:invoke",
+        "arn:aws:states:::lambda:invoke",
+        "No backend serves resource 'arn:aws:states:::lambda:invoke'. Pass --functions FILE.py "
+        "defining the function named by the FunctionName parameter, or map the ARN to a backend "
+        "in the config file.",
+    ),
+    (
+        "other service",
+        "arn:aws:states:::sqs:sendMessage",
+        "No backend serves resource 'arn:aws:states:::sqs:sendMessage'. Map the ARN to a "
+        "backend (a Python function, a command, an HTTP endpoint, a mock or an activity) in the "
+        "config file.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "cause"),
+    [case[1:] for case in UNCONFIGURED],
+    ids=[case[0] for case in UNCONFIGURED],
+)
+def test_unconfigured_resource_failure(resource: str, cause: str) -> None:
+    failure = unconfigured_resource_failure(resource)
+    assert failure.error == "States.Runtime"
+    assert failure.cause == cause

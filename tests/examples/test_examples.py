@@ -1,0 +1,336 @@
+"""Every example in asl_examples/ validates and runs with functions.py on a virtual clock.
+
+Expected outputs come from asl_examples/README.md where it gives them in full; the others were
+derived by running each example once, checked against the handlers in functions.py, and pinned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from engine.backends.python import load_functions
+from engine.definition.validate import validate_text
+from engine.embedded import Engine, ExecutionResult
+from engine.runtime.clock import VirtualClock
+from engine.values import JSON
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "asl_examples"
+NAMES = sorted(path.name.split(".", 1)[0] for path in EXAMPLES.glob("*.asl.json"))
+T0 = 1_700_000_000.0
+EXPRESS = {"express_enrichment"}
+
+
+@cache
+def functions() -> dict[str, Callable[..., object]]:
+    return load_functions(str(EXAMPLES / "functions.py"))
+
+
+def run_example(name: str, execution_input: JSON | None = None) -> ExecutionResult:
+    if execution_input is None:
+        execution_input = json.loads((EXAMPLES / f"{name}.input.json").read_text("utf-8"))
+    definition = (EXAMPLES / f"{name}.asl.json").read_text("utf-8")
+
+    async def main() -> ExecutionResult:
+        engine = Engine(functions=functions(), clock=VirtualClock(T0), seed=1)
+        try:
+            machine_type = "EXPRESS" if name in EXPRESS else "STANDARD"
+            machine = engine.load(definition, name=name, machine_type=machine_type)
+            return await engine.run(machine, execution_input, name="demo")
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(main())
+
+
+def test_there_are_a_dozen_or_more_examples_each_with_an_input() -> None:
+    assert len(NAMES) >= 12  # the foundation issue asks for a dozen or more
+    for name in NAMES:
+        assert (EXAMPLES / f"{name}.input.json").is_file(), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_validates_without_errors(name: str) -> None:
+    machine_type = "EXPRESS" if name in EXPRESS else "STANDARD"
+    text = (EXAMPLES / f"{name}.asl.json").read_text("utf-8")
+    diagnostics = validate_text(text, machine_type=machine_type)
+    assert [d for d in diagnostics if d.severity == "ERROR"] == []
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "callback_approval"])
+def test_example_succeeds(name: str) -> None:
+    result = run_example(name)
+    assert (result.status, result.error, result.cause) == ("SUCCEEDED", None, None)
+    events = [event.as_json() for event in result.events]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert all(0 <= e["previousEventId"] < e["id"] for e in events)  # type: ignore[operator]
+
+
+ORDER_ID = "ORD-20240611-0042"
+
+# From asl_examples/README.md, "Expected outputs".
+README_OUTPUTS: dict[str, JSON] = {
+    "order_processing": {
+        "orderId": ORDER_ID,
+        "status": "CONFIRMED",
+        "reservationId": f"RSV-{ORDER_ID}",
+        "reservedOnAttempt": 1,
+        "chargeId": f"ch_{ORDER_ID}",
+        "amountCents": 27448,
+        "currency": "EUR",
+    },
+    "parallel_join": {
+        "quoteFor": "CUST-3310",
+        "sku": "DESK-WAL-02",
+        "quantity": 2,
+        "unitPriceCents": 28900,
+        "goodsCents": 57800,
+        "shippingCents": 1049,
+        "totalCents": 58849,
+        "inStock": True,
+        "shipsFrom": "FRA-2",
+        "carrier": "PostNord",
+        "etaDays": 3,
+    },
+    "retry_backoff": {
+        "base": "USD",
+        "requestedBy": "pricing-service",
+        "cacheKey": "fx-usd-latest",
+        "exchange": {"base": "USD", "rates": {"EUR": 0.92, "GBP": 0.79}, "succeededOnAttempt": 2},
+    },
+    "error_handling": {
+        "orderId": "ORD-77310",
+        "status": "PAID",
+        "chargedCardLast4": "4444",
+        "chargeId": "ch_ORD-77310_4444",
+        "primaryDeclineError": "CardDeclined",
+        "primaryDeclineMessage": "card ending 0341 was declined: visa_insufficient_funds",
+        "receipt": {
+            "sent": False,
+            "queued": True,
+            "channel": "sms",
+            "reason": "ReceiptServiceUnavailable",
+        },
+        "ledgerEntry": "LE-ch_ORD-77310_4444",
+    },
+    "lambda_invoke_integration": {
+        "customerId": "CUST-2201",
+        "lambdaStatusCode": 200,
+        "invoice": {
+            "invoiceNumber": "INV-CUST-2201-2024-05",
+            "lineCount": 3,
+            "subtotalCents": 23399,
+            "taxCents": 5382,
+            "totalCents": 28781,
+        },
+    },
+    "intrinsics_showcase": {
+        "greeting": "Hello Ada Lovelace, your customer id is C-1042.",
+        "customerJson": (
+            '{"id":"C-1042","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}'
+        ),
+        "points": 150,
+        "uniqueTags": ["priority", "beta", "emea"],
+        "tagCount": 4,
+        "channels": ["email", "sms", "C-1042"],
+        "orderPages": [["O-1", "O-2"], ["O-3", "O-4"], ["O-5"]],
+        "hasOrderO3": True,
+        "oddNumbers": [1, 3, 5, 7, 9],
+        "latestOrder": "O-5",
+        "settings": {"language": "en-GB", "currency": "USD", "newsletter": True},
+        "emailBase64": "YWRhQGV4YW1wbGUuY29t",
+        "emailSha256": "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72",
+        "roundTrip": "ada@example.com",
+        "customerAgain": {
+            "id": "C-1042",
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.com",
+        },
+    },
+    "context_object": {
+        "auditId": "AUD-2024-000913",
+        "executionName": "demo",
+        "stateMachineName": "context_object",
+        "firstState": "CaptureContext",
+        "currentState": "TagAuditRecord",
+        "actor": "svc-billing-reconciler",
+        "label": "context_object ran demo for svc-billing-reconciler",
+    },
+    "express_enrichment": {
+        "signupId": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "email": "jonas.becker@brightloop.de",
+        "country": "DE",
+        "city": "Berlin",
+        "score": 74,
+        "tier": "hot",
+    },
+}
+
+BATCH = "crm-export-2024-06-10"
+
+# Derived by running once and checked against functions.py.
+PINNED_OUTPUTS: dict[str, JSON] = {
+    "etl_batch": {
+        "recordCount": 5,
+        "statuses": ["LOADED", "LOADED", "QUARANTINED", "LOADED", "LOADED"],
+        "records": [
+            {
+                "id": "r-101",
+                "email": "ana.silva@example.com",
+                "country": "PT",
+                "batchId": BATCH,
+                "status": "LOADED",
+            },
+            {
+                "id": "r-102",
+                "email": "li.wei@example.cn",
+                "country": "CN",
+                "batchId": BATCH,
+                "status": "LOADED",
+            },
+            {"id": "r-103", "batchId": BATCH, "status": "QUARANTINED", "reason": "InvalidRecord"},
+            {
+                "id": "r-104",
+                "email": "tom.baker@example.co.uk",
+                "country": "GB",
+                "batchId": BATCH,
+                "status": "LOADED",
+            },
+            {
+                "id": "r-105",
+                "email": "fatima.zahra@example.ma",
+                "country": "MA",
+                "batchId": BATCH,
+                "status": "LOADED",
+            },
+        ],
+    },
+    "distributed_map": {
+        "bucket": "acme-product-media",
+        "thumbnailCount": 4,
+        "thumbnails": [
+            f"s3://acme-product-media/thumbnails/320/catalog/{key}"
+            for key in (
+                "lamp-oak-01/front.jpg",
+                "lamp-oak-01/side.jpg",
+                "desk-wal-02/front.jpg",
+                "chair-erg-03/front.jpg",
+            )
+        ],
+    },
+    "choice_router": {
+        "ticket": {
+            "id": "TCK-90817",
+            "subject": "Requesting a refund for a duplicate charge",
+            "category": "account",
+            "severity": 2,
+            "createdAt": "2024-06-03T14:22:05Z",
+        },
+        "customer": {"id": "CUST-4410", "tier": "pro", "vip": False},
+        "route": {"queue": "billing", "slaMinutes": 240},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "output"),
+    [*README_OUTPUTS.items(), *PINNED_OUTPUTS.items()],
+    ids=[*README_OUTPUTS, *PINNED_OUTPUTS],
+)
+def test_example_output(name: str, output: JSON) -> None:
+    assert run_example(name).output == output
+
+
+def test_map_fanout_output() -> None:
+    output = run_example("map_fanout").output
+    assert isinstance(output, dict)
+    assert (output["lineCount"], output["warehouses"], output["summary"]) == (
+        6,
+        ["DUB-1", "FRA-2", "WAW-3"],
+        "Cart CART-5521 has 6 lines",
+    )
+    lines = output["lines"]
+    assert isinstance(lines, list)
+    assert [(line["line"], line["sku"], line["lineTotalCents"]) for line in lines] == [  # type: ignore[index,call-overload]
+        (1, "LAMP-OAK-01", 9998),
+        (2, "DESK-WAL-02", 28900),
+        (3, "CHAIR-ERG-03", 69800),
+        (4, "CABLE-USB-C", 8990),
+        (5, "MAT-DESK-XL", 3500),
+        (6, "HUB-USB-7P", 7497),
+    ]
+    assert output["firstLine"] == lines[0]
+    assert output["shipsFromDublin"] is True
+
+
+def test_wait_reminder_waits_three_days_then_until_the_appointment() -> None:
+    result = run_example("wait_reminder")
+    output = result.output
+    assert isinstance(output, dict)
+    assert output["reminders"] == {"sent": 3}
+    assert output["lastReminder"] == {
+        "delivered": True,
+        "channel": "sms",
+        "messageId": "msg-APT-2030-0115-0900-DR-OKAFOR-3",
+    }
+    assert output["checkIn"] == {
+        "checkInOpen": True,
+        "appointmentId": "APT-2030-0115-0900-DR-OKAFOR",
+    }
+    waits = [e.timestamp for e in result.events if e.type == "WaitStateExited"]
+    assert waits == [T0 + 86_400, T0 + 2 * 86_400, T0 + 3 * 86_400, 1_894_698_000.0]
+    assert result.stop_date == datetime(2030, 1, 15, 9, tzinfo=UTC).timestamp()
+
+
+def test_retry_backoff_waits_two_then_five_seconds() -> None:
+    result = run_example("retry_backoff")
+    failed = [e.timestamp - T0 for e in result.events if e.type == "LambdaFunctionScheduled"]
+    assert len(failed) == 3
+    # Virtual time follows real time while a handler runs, so allow a little slack.
+    assert failed[1] == pytest.approx(2.0, abs=0.5)
+    assert failed[2] == pytest.approx(7.0, abs=0.5)
+
+
+def test_callback_approval_escalates_when_the_heartbeat_runs_out() -> None:
+    result = run_example("callback_approval")
+    assert result.status == "SUCCEEDED"
+    output = result.output
+    assert isinstance(output, dict)
+    assert output["timeout"] == {"Error": "States.HeartbeatTimeout"}
+    assert output["escalation"] == {
+        "escalatedTo": "a.dubois@example.com",
+        "requestId": "PR-2024-1187",
+    }
+    assert result.stop_date is not None
+    assert result.stop_date - result.start_date == pytest.approx(3600.0, abs=0.5)
+
+
+def _decline_payment(data: dict[str, dict[str, str]]) -> None:
+    data["payment"]["token"] = "tok_declined_1"
+
+
+def _steal_backup_card(data: dict[str, dict[str, dict[str, str]]]) -> None:
+    data["cards"]["backup"]["token"] = "tok_mc_stolen"
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "error"),
+    [
+        # README, "Exercising the other paths".
+        ("order_processing", _decline_payment, "OrderFailed"),
+        ("error_handling", _steal_backup_card, "CardDeclined"),
+    ],
+    ids=["order-payment-declined", "both-cards-declined"],
+)
+def test_examples_other_paths(name: str, change: Callable[[JSON], None], error: str) -> None:
+    execution_input = json.loads((EXAMPLES / f"{name}.input.json").read_text("utf-8"))
+    change(execution_input)
+    result = run_example(name, execution_input)
+    assert (result.status, result.error) == ("FAILED", error)
