@@ -1,0 +1,340 @@
+"""The store seam: what the engine persists and the one interface every store implements.
+
+Owns: the stored records (machines and their versions, executions, history events, timers,
+task tokens, inbox events, activities) as frozen values, the `Commit` a runtime writes after a
+step, and the `Store` Protocol. Must never: know SQL or any storage technology, or decide
+semantics (idempotency rules are decided by the service; the store only applies them
+atomically).
+
+Durability contract (DESIGN.md, "Semantics the engine promises"): `commit` writes every commit
+of a batch in ONE transaction (group commit) and returns only when it is durable; a runtime
+carries out a step's commands (invoke a task, ...) only after the step's commit returned. A store
+method either completes or raises `StoreError`; it never half-applies.
+
+All methods are synchronous (SQLAlchemy's sync API); the runtime calls them from one dedicated
+thread so the event loop never blocks on I/O. Times are epoch seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.errors import EngineError
+from engine.values import JSON
+
+
+class StoreError(EngineError):
+    """The store could not complete an operation (connection lost, disk full, ...)."""
+
+    code = "ServiceUnavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class MachineRecord:
+    """A state machine: its current definition revision and settings."""
+
+    arn: str
+    name: str
+    machine_type: str  # STANDARD | EXPRESS
+    definition: str  # the definition text as given
+    revision_id: str
+    role_arn: str
+    created: float
+    updated: float
+    logging_level: str = "OFF"  # ALL | ERROR | FATAL | OFF (Express history)
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """A published, immutable version of a machine (PublishStateMachineVersion)."""
+
+    machine_arn: str
+    version: int
+    revision_id: str
+    definition: str
+    description: str
+    created: float
+
+    @property
+    def arn(self) -> str:
+        return f"{self.machine_arn}:{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRecord:
+    machine_arn: str
+    name: str
+    routing: tuple[tuple[int, int], ...]  # (version, weight percent)
+    description: str
+    created: float
+    updated: float
+
+    @property
+    def arn(self) -> str:
+        return f"{self.machine_arn}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """An execution's summary row plus (for Standard) its last committed interpreter state."""
+
+    arn: str
+    machine_arn: str
+    revision_id: str
+    name: str
+    machine_type: str  # STANDARD | EXPRESS
+    input: JSON
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE
+    start: float
+    stop: float | None = None
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    state: JSON = None  # codec.state_to_json(ExecutionState); None before the first commit
+    sync: bool = False  # StartSyncExecution: never re-run after a crash
+    redrive_count: int = 0
+    version_arn: str | None = None
+    alias_arn: str | None = None
+    trace_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A history event as stored: details already rendered to AWS's JSON shape."""
+
+    execution_arn: str
+    id: int
+    previous_event_id: int
+    timestamp: float
+    type: str
+    details: JSON  # the `<camelType>EventDetails` object, or None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    execution_arn: str
+    timer_id: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A task token handed to a `.waitForTaskToken` task or an activity worker."""
+
+    token: str
+    execution_arn: str
+    created: float
+    activity_arn: str | None = None
+    status: str = "OPEN"  # OPEN | TIMED_OUT (a tombstone: callbacks get TaskTimedOut)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    """An event for an execution from outside its worker (stop, callback, heartbeat, redrive)."""
+
+    seq: int
+    execution_arn: str
+    payload: JSON  # codec.event_to_json(Event)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRecord:
+    arn: str
+    name: str
+    created: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTask:
+    """A scheduled activity task waiting for (or handed to) a worker."""
+
+    token: str
+    activity_arn: str
+    execution_arn: str
+    input: JSON
+    created: float
+    worker_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """What one step changed for one execution, written atomically with its batch."""
+
+    execution_arn: str
+    state: JSON  # the new ExecutionState as JSON (None: do not store a snapshot, e.g. Express)
+    events: tuple[StoredEvent, ...] = ()
+    timers_added: tuple[TimerRecord, ...] = ()
+    timers_cancelled: tuple[str, ...] = ()
+    tokens_added: tuple[TokenRecord, ...] = ()
+    tokens_removed: tuple[str, ...] = ()
+    tokens_timed_out: tuple[TokenRecord, ...] = ()  # replace the token by its tombstone
+    activity_tasks: tuple[ActivityTask, ...] = ()
+    inbox_consumed: tuple[int, ...] = ()  # InboxEvent.seq values this step applied
+    status: str | None = None  # set when the execution closed
+    stop: float | None = None
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: tuple[object, ...]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    execution_arn: str
+    worker_id: str
+    host: str
+    pid: int
+    expires: float
+
+
+class Store(Protocol):
+    """Persistence for machines, executions and their durable runtime state."""
+
+    # -- machines --------------------------------------------------------------------------------
+    def put_machine(self, record: MachineRecord) -> None:
+        """Create or replace a machine (the service decides whether that is allowed)."""
+        ...
+
+    def get_machine(self, arn: str) -> MachineRecord | None: ...
+
+    def find_machine(self, name: str) -> MachineRecord | None: ...
+
+    def list_machines(self) -> list[MachineRecord]: ...
+
+    def delete_machine(self, arn: str) -> None: ...
+
+    def get_definition(self, revision_id: str) -> str | None:
+        """The definition text of any revision ever stored (executions pin their revision)."""
+        ...
+
+    def put_version(self, record: VersionRecord) -> None: ...
+
+    def list_versions(self, machine_arn: str) -> list[VersionRecord]: ...
+
+    def delete_version(self, machine_arn: str, version: int) -> None: ...
+
+    def put_alias(self, record: AliasRecord) -> None: ...
+
+    def get_alias(self, arn: str) -> AliasRecord | None: ...
+
+    def list_aliases(self, machine_arn: str) -> list[AliasRecord]: ...
+
+    def delete_alias(self, arn: str) -> None: ...
+
+    # -- executions ------------------------------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        """Insert unless an execution with the same ARN exists: (stored record, created?).
+
+        Atomic: two concurrent calls with one ARN create one execution. The caller applies
+        AWS's idempotency rule to an existing record it gets back.
+        """
+        ...
+
+    def create_executions(
+        self, records: Sequence[ExecutionRecord], lease: Lease | None = None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        """`create_execution` for many records in ONE transaction (group commit of starts).
+
+        With `lease`, every execution created here is leased to that worker in the same
+        transaction, so the worker that started it can drive it without claiming it.
+        """
+        ...
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None: ...
+
+    def list_executions(
+        self,
+        machine_arn: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """Newest first; `after` is the opaque token returned by the previous page."""
+        ...
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        """Replace an execution's row (redrive, Express restart, stop of a pending one)."""
+        ...
+
+    def commit(self, commits: Sequence[Commit]) -> None:
+        """Apply every commit in one transaction (group commit). Durable when it returns."""
+        ...
+
+    def get_history(
+        self, arn: str, *, after_id: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[StoredEvent]:
+        """Events with id > after_id (reverse: id < after_id, or the newest when 0)."""
+        ...
+
+    # -- scheduling and leases ---------------------------------------------------------------------
+    def claim(
+        self, worker_id: str, host: str, pid: int, now: float, lease_seconds: float, limit: int
+    ) -> list[ExecutionRecord]:
+        """Lease RUNNING executions that no live worker holds; returns those now held.
+
+        A lease is free when it has none, when it expired, or when its holder was a process on
+        this host (`host`) that no longer exists (the caller passes the dead pids it found via
+        `leases_on_host`).
+        """
+        ...
+
+    def leases_on_host(self, host: str) -> list[Lease]: ...
+
+    def expire_leases(self, host: str, pids: Sequence[int]) -> int:
+        """Free the leases of processes on `host` known to be dead. Returns how many."""
+        ...
+
+    def renew(
+        self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float
+    ) -> None: ...
+
+    def release(self, worker_id: str, arns: Sequence[str]) -> None: ...
+
+    def timers_for(self, arn: str) -> list[TimerRecord]: ...
+
+    def post_event(self, execution_arn: str, payload: JSON) -> int:
+        """Queue an event for an execution's worker; returns its sequence number."""
+        ...
+
+    def pending_events(self, execution_arn: str) -> list[InboxEvent]: ...
+
+    def executions_with_events(self) -> list[str]: ...
+
+    def find_token(self, token: str) -> TokenRecord | None: ...
+
+    # -- activities ------------------------------------------------------------------------------
+    def put_activity(self, record: ActivityRecord) -> None: ...
+
+    def get_activity(self, arn: str) -> ActivityRecord | None: ...
+
+    def list_activities(self) -> list[ActivityRecord]: ...
+
+    def delete_activity(self, arn: str) -> None: ...
+
+    def take_activity_task(self, activity_arn: str, worker_name: str | None) -> ActivityTask | None:
+        """Hand the oldest unclaimed task of the activity to a worker (atomically)."""
+        ...
+
+    # -- retention -------------------------------------------------------------------------------
+    def purge(self, closed_before: float) -> int:
+        """Delete executions closed before the time, with their history. Returns how many."""
+        ...
+
+    def close(self) -> None: ...
+
+
+DEFAULT_RETENTION_SECONDS = 90 * 24 * 3600
+"""History is kept 90 days after an execution closes (AWS's retention for Standard)."""
+
+DEFAULT_LEASE_SECONDS = 30.0

@@ -1,0 +1,188 @@
+"""Group commit for the SQL store: a batch of `Commit`s reduced to a few bulk statements.
+
+Owns: the order in which a batch's changes are written and their reduction to net effects, and
+the two hot-path statements (snapshots, history events) written per dialect for speed. Must
+never: open or end a transaction (the caller runs `CommitPlan.run` inside its own) or decide
+what a commit means (base.py's `Commit` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from sqlalchemy import BindParameter, Connection, Executable, bindparam, delete, select, update
+
+from engine.store import schema as t
+from engine.store.base import ActivityTask, Commit, StoreError, TimerRecord, TokenRecord
+from engine.store.schema import encode, to_row
+
+# executemany statements of `commit`; bind names differ from column names, as SQLAlchemy asks
+_CLOSE_FIELDS: Final[dict[str, BindParameter[object]]] = {
+    "status": bindparam("b_status"),
+    "stop": bindparam("b_stop"),
+    "output": bindparam("b_output"),
+    "error": bindparam("b_error"),
+    "cause": bindparam("b_cause"),
+}
+_CLOSE: Final = (
+    update(t.executions).where(t.executions.c.arn == bindparam("b_arn")).values(**_CLOSE_FIELDS)
+)
+_CLOSE_WITH_STATE: Final = _CLOSE.values(state=bindparam("b_state"))
+_DELETE_TIMER: Final = delete(t.timers).where(
+    t.timers.c.execution_arn == bindparam("b_arn"), t.timers.c.timer_id == bindparam("b_id")
+)
+_DELETE_TOKEN: Final = delete(t.tokens).where(t.tokens.c.token == bindparam("b_token"))
+_DELETE_TASK: Final = delete(t.activity_tasks).where(
+    t.activity_tasks.c.token == bindparam("b_token")
+)
+_CONSUME: Final = delete(t.inbox).where(
+    t.inbox.c.seq == bindparam("b_seq"), t.inbox.c.execution_arn == bindparam("b_arn")
+)
+
+# The two statements every transition runs (its snapshot, its history events) bypass
+# SQLAlchemy's per-row parameter processing, which would cost more than the database itself:
+# SQLite gets a native executemany, PostgreSQL one statement over arrays (unnest), instead of
+# a round trip per row. `%b` sends the arrays in binary: no per-element quoting of JSON text.
+_SQLITE_SNAPSHOTS: Final = "UPDATE executions SET state = ? WHERE arn = ?"
+_SQLITE_EVENTS: Final = (
+    'INSERT INTO history (execution_arn, id, previous_event_id, "timestamp", type, details) '
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_POSTGRES_SNAPSHOTS: Final = (
+    "UPDATE executions SET state = v.state "
+    "FROM unnest(%b::text[], %b::text[]) AS v(arn, state) WHERE executions.arn = v.arn"
+)
+_POSTGRES_EVENTS: Final = (
+    'INSERT INTO history (execution_arn, id, previous_event_id, "timestamp", type, details) '
+    "SELECT * FROM unnest(%b::text[], %b::int[], %b::int[], %b::float8[], %b::text[], %b::text[])"
+)
+
+
+def _write_snapshots(conn: Connection, states: dict[str, str]) -> int:
+    """Store each execution's newest snapshot; returns how many executions were found."""
+    if conn.dialect.name == "postgresql":
+        return conn.exec_driver_sql(
+            _POSTGRES_SNAPSHOTS, (list(states), list(states.values()))
+        ).rowcount
+    rows = [(state, arn) for arn, state in states.items()]
+    return conn.exec_driver_sql(_SQLITE_SNAPSHOTS, rows).rowcount
+
+
+def _write_events(conn: Connection, columns: tuple[list[object], ...]) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_POSTGRES_EVENTS, columns)
+    else:
+        conn.exec_driver_sql(_SQLITE_EVENTS, list(zip(*columns, strict=True)))
+
+
+class CommitPlan:
+    """A batch of commits reduced to one bulk statement per kind of change, in apply order.
+
+    Snapshots keep the last one per execution; closes apply in batch order; timers, tokens and
+    activity tasks are reduced to their net effect (a timer started and cancelled within the
+    batch is never written). The result equals applying the commits one by one.
+    """
+
+    def __init__(self, commits: Sequence[Commit]) -> None:
+        self.states: dict[str, str] = {}
+        self.closes: list[dict[str, object]] = []
+        self.closes_with_state: list[dict[str, object]] = []
+        self.events: tuple[list[object], ...] = ([], [], [], [], [], [])
+        self.consumed: list[dict[str, object]] = []
+        arns, ids, previous, stamps, types, details = self.events
+        timers: dict[tuple[str, str], TimerRecord | None] = {}
+        tokens: dict[str, TokenRecord | None] = {}
+        tasks: dict[str, ActivityTask | None] = {}
+        for c in commits:
+            arn = c.execution_arn
+            if c.status is None:
+                if c.state is not None:
+                    self.states[arn] = encode(c.state)
+            else:
+                self._close(c)
+            for ev in c.events:
+                if ev.execution_arn != arn:
+                    raise StoreError(f"event {ev.id} of {ev.execution_arn} in a commit of {arn}")
+                arns.append(arn)
+                ids.append(ev.id)
+                previous.append(ev.previous_event_id)
+                stamps.append(ev.timestamp)
+                types.append(ev.type)
+                details.append(encode(ev.details))
+            # adds first, then cancels: a timer started and cancelled by one step is gone
+            for timer in c.timers_added:
+                timers[arn, timer.timer_id] = timer
+            for timer_id in c.timers_cancelled:
+                timers[arn, timer_id] = None
+            for token in c.tokens_added:
+                tokens[token.token] = token
+            for task in c.activity_tasks:
+                tasks[task.token] = task
+            for token_id in c.tokens_removed:
+                tokens[token_id] = None
+                tasks[token_id] = None
+            for tombstone in c.tokens_timed_out:
+                tokens[tombstone.token] = tombstone
+                tasks[tombstone.token] = None
+            self.consumed.extend({"b_seq": s, "b_arn": arn} for s in c.inbox_consumed)
+            if c.status is not None:
+                # closing drops the execution's runtime rows, including those this batch added
+                for key in [k for k in timers if k[0] == arn]:
+                    del timers[key]
+                for token_id in [k for k, v in tokens.items() if v and v.execution_arn == arn]:
+                    del tokens[token_id]
+                for token_id in [k for k, v in tasks.items() if v and v.execution_arn == arn]:
+                    del tasks[token_id]
+        self.closed = sorted({str(row["b_arn"]) for row in self.closes + self.closes_with_state})
+        self.replaces: list[tuple[Executable, list[dict[str, object]]]] = [
+            # the net effect: drop every key the batch touched, then write the survivors
+            (_DELETE_TIMER, [{"b_arn": a, "b_id": i} for a, i in timers]),
+            (_DELETE_TOKEN, [{"b_token": k} for k in tokens]),
+            (_DELETE_TASK, [{"b_token": k} for k in tasks]),
+            (t.timers.insert(), [to_row(v, t.timers) for v in timers.values() if v]),
+            (t.tokens.insert(), [to_row(v, t.tokens) for v in tokens.values() if v]),
+            (
+                t.activity_tasks.insert(),
+                [{**to_row(v, t.activity_tasks), "taken": False} for v in tasks.values() if v],
+            ),
+        ]
+
+    def _close(self, c: Commit) -> None:
+        row: dict[str, object] = {
+            "b_arn": c.execution_arn,
+            "b_status": c.status,
+            "b_stop": c.stop,
+            "b_output": encode(c.output),
+            "b_error": c.error,
+            "b_cause": c.cause,
+        }
+        if c.state is None:
+            self.closes.append(row)
+        else:
+            row["b_state"] = encode(c.state)
+            self.closes_with_state.append(row)
+
+    def run(self, conn: Connection) -> None:
+        found = _write_snapshots(conn, self.states) if self.states else 0
+        if self.events[0]:
+            _write_events(conn, self.events)
+        if self.consumed:
+            conn.execute(_CONSUME, self.consumed)
+        for stmt, rows in ((_CLOSE, self.closes), (_CLOSE_WITH_STATE, self.closes_with_state)):
+            if rows:
+                found += conn.execute(stmt, rows).rowcount
+        if found != len(self.states) + len(self.closes) + len(self.closes_with_state):
+            self._unknown_execution(conn)
+        if self.closed:
+            for table in (t.timers, t.tokens, t.leases, t.activity_tasks):
+                conn.execute(delete(table).where(table.c.execution_arn.in_(self.closed)))
+        for replace_stmt, rows in self.replaces:
+            if rows:
+                conn.execute(replace_stmt, rows)
+
+    def _unknown_execution(self, conn: Connection) -> None:
+        named = set(self.states) | {str(r["b_arn"]) for r in self.closes + self.closes_with_state}
+        e = t.executions.c
+        known = set(conn.execute(select(e.arn).where(e.arn.in_(sorted(named)))).scalars())
+        raise StoreError(f"commit for unknown execution {min(named - known, default='?')}")

@@ -1,0 +1,225 @@
+"""Turn interpreter values into JSON and back, so a store can keep them.
+
+Owns: the stored form of `ExecutionState` (the frame tree, counters, outcome), of the events a
+store queues for a worker (stop, task callbacks, heartbeats), and of history events (rendered to
+AWS's shape once, when committed). Must never: interpret what it encodes. The format carries a
+`v` number; a change to it needs a new number and a reader for the old one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import cast
+
+from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
+from engine.interpreter.failures import Failure
+from engine.interpreter.frames import (
+    ExecutionInfo,
+    ExecutionState,
+    ExecutionStatus,
+    Frame,
+    Phase,
+)
+from engine.interpreter.history import HistoryEvent, details_key, render_details
+from engine.interpreter.messages import (
+    ActivityStarted,
+    Event,
+    Redrive,
+    StopRequested,
+    TaskCallback,
+    TaskFinished,
+    TaskHeartbeat,
+    TimerFired,
+)
+from engine.store.base import StoredEvent
+from engine.values import JSON
+
+FORMAT_VERSION = 1
+
+_TUPLE_FIELDS = frozenset({"retry_attempts", "child_ids", "items"})
+
+
+def failure_to_json(failure: Failure | None) -> JSON:
+    if failure is None:
+        return None
+    return {"error": failure.error, "cause": failure.cause}
+
+
+def failure_from_json(value: JSON) -> Failure | None:
+    if not isinstance(value, dict):
+        return None
+    cause = value.get("cause")
+    return Failure(str(value.get("error")), cause if isinstance(cause, str) else None)
+
+
+def frame_to_json(frame: Frame) -> dict[str, JSON]:
+    out: dict[str, JSON] = {}
+    for f in fields(frame):
+        value = getattr(frame, f.name)
+        if f.name == "failure":
+            out[f.name] = failure_to_json(value)
+        elif f.name == "phase":
+            out[f.name] = value.value
+        elif f.name in _TUPLE_FIELDS:
+            out[f.name] = list(value)
+        elif f.name == "variables":
+            out[f.name] = dict(value)
+        elif f.name == "tolerated_count" and value == float("inf"):
+            out[f.name] = "inf"
+        else:
+            out[f.name] = value
+    return out
+
+
+def frame_from_json(value: dict[str, JSON]) -> Frame:
+    kwargs: dict[str, object] = {}
+    names = {f.name for f in fields(Frame)}
+    for key, item in value.items():
+        if key not in names:
+            continue
+        if key == "failure":
+            kwargs[key] = failure_from_json(item)
+        elif key == "phase":
+            kwargs[key] = Phase(str(item))
+        elif key in _TUPLE_FIELDS:
+            kwargs[key] = tuple(cast(list[JSON], item))
+        elif key == "tolerated_count":
+            kwargs[key] = float("inf") if item == "inf" else float(cast(float, item))
+        else:
+            kwargs[key] = item
+    return Frame(**kwargs)  # type: ignore[arg-type]
+
+
+def info_to_json(info: ExecutionInfo) -> dict[str, JSON]:
+    return {f.name: getattr(info, f.name) for f in fields(info)}
+
+
+def info_from_json(value: dict[str, JSON]) -> ExecutionInfo:
+    names = {f.name for f in fields(ExecutionInfo)}
+    return ExecutionInfo(**{k: v for k, v in value.items() if k in names})  # type: ignore[arg-type]
+
+
+def state_to_json(state: ExecutionState) -> dict[str, JSON]:
+    return {
+        "v": FORMAT_VERSION,
+        "info": info_to_json(state.info),
+        "frames": {fid: frame_to_json(frame) for fid, frame in state.frames.items()},
+        "status": state.status.value,
+        "next_event_id": state.next_event_id,
+        "sequence": state.sequence,
+        "output": state.output,
+        "failure": failure_to_json(state.failure),
+        "timeout_timer_id": state.timeout_timer_id,
+    }
+
+
+def state_from_json(value: JSON) -> ExecutionState:
+    if not isinstance(value, dict) or value.get("v") != FORMAT_VERSION:
+        raise ValueError("not a stored execution state of a known format version")
+    frames_json = cast(dict[str, dict[str, JSON]], value["frames"])
+    timeout_timer = value.get("timeout_timer_id")
+    return ExecutionState(
+        info=info_from_json(cast(dict[str, JSON], value["info"])),
+        frames={fid: frame_from_json(f) for fid, f in frames_json.items()},
+        status=ExecutionStatus(str(value["status"])),
+        next_event_id=int(cast(int, value["next_event_id"])),
+        sequence=int(cast(int, value["sequence"])),
+        output=value.get("output"),
+        failure=failure_from_json(value.get("failure")),
+        timeout_timer_id=timeout_timer if isinstance(timeout_timer, str) else None,
+    )
+
+
+def result_to_json(result: TaskResult) -> dict[str, JSON]:
+    if isinstance(result, TaskSuccess):
+        return {"ok": True, "output": result.output}
+    return {"ok": False, "error": result.error, "cause": result.cause}
+
+
+def result_from_json(value: dict[str, JSON]) -> TaskResult:
+    if value.get("ok"):
+        return TaskSuccess(value.get("output"))
+    cause = value.get("cause")
+    return TaskFailure(str(value.get("error")), cause if isinstance(cause, str) else None)
+
+
+def event_to_json(event: Event) -> dict[str, JSON]:
+    """Events that cross process boundaries through a store's inbox."""
+    if isinstance(event, Redrive):
+        return {"kind": "redrive", "now": event.now}
+    if isinstance(event, StopRequested):
+        return {"kind": "stop", "error": event.error, "cause": event.cause, "now": event.now}
+    if isinstance(event, TaskCallback):
+        return {
+            "kind": "callback",
+            "token": event.token,
+            "result": result_to_json(event.result),
+            "now": event.now,
+        }
+    if isinstance(event, TaskHeartbeat):
+        return {"kind": "heartbeat", "token": event.token, "now": event.now}
+    if isinstance(event, TaskFinished):
+        return {
+            "kind": "finished",
+            "frame_id": event.frame_id,
+            "task_id": event.task_id,
+            "result": result_to_json(event.result),
+            "now": event.now,
+        }
+    if isinstance(event, TimerFired):
+        return {"kind": "timer", "timer_id": event.timer_id, "now": event.now}
+    if isinstance(event, ActivityStarted):
+        return {
+            "kind": "activity_started",
+            "token": event.token,
+            "worker_name": event.worker_name,
+            "now": event.now,
+        }
+    raise ValueError(f"{type(event).__name__} is not stored in an inbox")
+
+
+def event_from_json(value: JSON) -> Event:
+    if not isinstance(value, dict):
+        raise ValueError("not a stored event")
+    kind = value.get("kind")
+    now = float(cast(float, value.get("now", 0.0)))
+    if kind == "redrive":
+        return Redrive(now)
+    if kind == "stop":
+        error, cause = value.get("error"), value.get("cause")
+        return StopRequested(
+            error if isinstance(error, str) else None,
+            cause if isinstance(cause, str) else None,
+            now,
+        )
+    if kind == "callback":
+        result = result_from_json(cast(dict[str, JSON], value["result"]))
+        return TaskCallback(str(value["token"]), result, now)
+    if kind == "heartbeat":
+        return TaskHeartbeat(str(value["token"]), now)
+    if kind == "finished":
+        result = result_from_json(cast(dict[str, JSON], value["result"]))
+        return TaskFinished(str(value["frame_id"]), str(value["task_id"]), result, now)
+    if kind == "timer":
+        return TimerFired(str(value["timer_id"]), now)
+    if kind == "activity_started":
+        worker = value.get("worker_name")
+        return ActivityStarted(
+            str(value["token"]), worker if isinstance(worker, str) else None, now
+        )
+    raise ValueError(f"unknown stored event kind {kind!r}")
+
+
+def stored_event(execution_arn: str, event: HistoryEvent) -> StoredEvent:
+    """Render a history event's details once, as AWS shows them, for storage."""
+    details: JSON = None
+    if event.details is not None:
+        details = {details_key(event.type): render_details(event.details)}
+    return StoredEvent(
+        execution_arn=execution_arn,
+        id=event.id,
+        previous_event_id=event.previous_event_id,
+        timestamp=event.timestamp,
+        type=event.type,
+        details=details,
+    )

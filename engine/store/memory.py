@@ -1,0 +1,434 @@
+"""The in-memory store: every `Store` method over plain dicts, for `asl run`, tests and benches.
+
+Owns: the reference semantics of the `Store` contract (tests/store/test_contract.py runs the same
+assertions against this store and the SQL one), and the opaque page token both stores use. Must
+never: copy or re-encode values on the hot path (records are frozen; JSON values are stored as
+given, so callers must not mutate a value after handing it over or after reading it back), or
+survive the process (nothing here is durable; `commit` is atomic, not durable).
+
+Every method takes one lock, so calls from the runtime's store thread and from a test's main
+thread interleave safely; `commit` validates the whole batch before changing anything, so a
+failing batch leaves the store untouched, as a rolled-back transaction would.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import itertools
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from engine.errors import InvalidRequest
+from engine.store.base import (
+    ActivityRecord,
+    ActivityTask,
+    AliasRecord,
+    Commit,
+    ExecutionRecord,
+    InboxEvent,
+    Lease,
+    MachineRecord,
+    StoredEvent,
+    StoreError,
+    TimerRecord,
+    TokenRecord,
+    VersionRecord,
+)
+from engine.values import JSON
+
+OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
+"""Statuses of executions that are not closed (purge keeps them whatever their stop time)."""
+RUNNING = "RUNNING"
+
+
+def page_token(start: float, arn: str) -> str:
+    """The opaque `after` token of `list_executions`: the last row's sort key."""
+    return base64.urlsafe_b64encode(json.dumps([start, arn]).encode()).decode()
+
+
+def read_page_token(token: str) -> tuple[float, str]:
+    """The sort key inside a page token; InvalidToken (as AWS) when it is not one of ours."""
+    try:
+        start, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(start, int | float) and isinstance(arn, str):
+            return float(start), arn
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidRequest("InvalidToken", f"Invalid Token: '{token}'")
+
+
+def newest_first(record: ExecutionRecord) -> tuple[float, str]:
+    """The sort key of `list_executions`, largest first: start descending, then ARN descending."""
+    return (record.start, record.arn)
+
+
+class MemoryStore:
+    """A `Store` kept in this process's memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._machines: dict[str, MachineRecord] = {}
+        self._definitions: dict[str, str] = {}
+        self._versions: dict[str, dict[int, VersionRecord]] = {}
+        self._aliases: dict[str, AliasRecord] = {}
+        self._executions: dict[str, ExecutionRecord] = {}
+        # Snapshots newer than the record in `_executions`, folded in when the record is read:
+        # rebuilding a frozen record per commit (dataclasses.replace) would dominate `commit`.
+        self._snapshots: dict[str, JSON] = {}
+        # history per execution, in id order (ids only grow, so appends keep it sorted)
+        self._history: dict[str, list[StoredEvent]] = {}
+        self._event_ids: dict[str, set[int]] = {}
+        self._timers: dict[str, dict[str, TimerRecord]] = {}
+        self._tokens: dict[str, TokenRecord] = {}
+        self._leases: dict[str, Lease] = {}
+        self._inbox: dict[int, InboxEvent] = {}
+        self._inbox_seq = itertools.count(1)
+        self._activities: dict[str, ActivityRecord] = {}
+        self._activity_tasks: dict[str, ActivityTask] = {}  # by token, in insertion order
+        self._taken: set[str] = set()  # tokens of activity tasks already handed out
+
+    # -- machines --------------------------------------------------------------------------------
+    def put_machine(self, record: MachineRecord) -> None:
+        with self._lock:
+            self._machines[record.arn] = record
+            self._definitions.setdefault(record.revision_id, record.definition)
+
+    def get_machine(self, arn: str) -> MachineRecord | None:
+        return self._machines.get(arn)
+
+    def find_machine(self, name: str) -> MachineRecord | None:
+        with self._lock:
+            return next((m for m in self._machines.values() if m.name == name), None)
+
+    def list_machines(self) -> list[MachineRecord]:
+        with self._lock:
+            return sorted(self._machines.values(), key=lambda m: m.name)
+
+    def delete_machine(self, arn: str) -> None:
+        # AWS's DeleteStateMachine removes the machine's versions and aliases with it;
+        # definitions stay, since executions pin their revision.
+        with self._lock:
+            self._machines.pop(arn, None)
+            self._versions.pop(arn, None)
+            for alias_arn in [a.arn for a in self._aliases.values() if a.machine_arn == arn]:
+                del self._aliases[alias_arn]
+
+    def get_definition(self, revision_id: str) -> str | None:
+        return self._definitions.get(revision_id)
+
+    def put_version(self, record: VersionRecord) -> None:
+        with self._lock:
+            versions = self._versions.setdefault(record.machine_arn, {})
+            if record.version in versions:
+                raise StoreError(f"version {record.arn} exists; versions are immutable")
+            versions[record.version] = record
+            self._definitions.setdefault(record.revision_id, record.definition)
+
+    def list_versions(self, machine_arn: str) -> list[VersionRecord]:
+        with self._lock:
+            return sorted(self._versions.get(machine_arn, {}).values(), key=lambda v: v.version)
+
+    def delete_version(self, machine_arn: str, version: int) -> None:
+        with self._lock:
+            self._versions.get(machine_arn, {}).pop(version, None)
+
+    def put_alias(self, record: AliasRecord) -> None:
+        with self._lock:
+            self._aliases[record.arn] = record
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        return self._aliases.get(arn)
+
+    def list_aliases(self, machine_arn: str) -> list[AliasRecord]:
+        with self._lock:
+            found = [a for a in self._aliases.values() if a.machine_arn == machine_arn]
+            return sorted(found, key=lambda a: a.name)
+
+    def delete_alias(self, arn: str) -> None:
+        with self._lock:
+            self._aliases.pop(arn, None)
+
+    # -- executions ------------------------------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        with self._lock:
+            if record.arn in self._executions:
+                return self._record(record.arn), False
+            self._executions[record.arn] = record
+            return record, True
+
+    def create_executions(
+        self, records: Sequence[ExecutionRecord], lease: Lease | None = None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        with self._lock:
+            results = []
+            for record in records:
+                if record.arn in self._executions:
+                    results.append((self._record(record.arn), False))
+                    continue
+                self._executions[record.arn] = record
+                if lease is not None:
+                    self._leases[record.arn] = Lease(
+                        record.arn, lease.worker_id, lease.host, lease.pid, lease.expires
+                    )
+                results.append((record, True))
+            return results
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        with self._lock:
+            return self._record(arn) if arn in self._executions else None
+
+    def _record(self, arn: str) -> ExecutionRecord:
+        """The execution's record with its newest snapshot folded in."""
+        record = self._executions[arn]
+        if arn in self._snapshots:
+            record = replace(record, state=self._snapshots.pop(arn))
+            self._executions[arn] = record
+        return record
+
+    def list_executions(
+        self,
+        machine_arn: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        bound = read_page_token(after) if after is not None else None
+        with self._lock:
+            rows = [
+                self._record(e.arn)
+                for e in list(self._executions.values())
+                if e.machine_arn == machine_arn
+                and (status is None or e.status == status)
+                and (bound is None or newest_first(e) < bound)
+            ]
+        page = heapq.nlargest(limit + 1, rows, key=newest_first)
+        if len(page) <= limit:
+            return page, None
+        del page[limit:]
+        return page, page_token(page[-1].start, page[-1].arn)
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        with self._lock:
+            if record.arn not in self._executions:
+                raise StoreError(f"execution {record.arn} does not exist")
+            self._executions[record.arn] = record
+            self._snapshots.pop(record.arn, None)
+
+    def commit(self, commits: Sequence[Commit]) -> None:
+        with self._lock:
+            self._check(commits)
+            for c in commits:
+                self._apply(c)
+
+    def _check(self, commits: Sequence[Commit]) -> None:
+        """Refuse the whole batch before touching anything, as a failed transaction would."""
+        new_ids: dict[str, set[int]] = {}
+        for c in commits:
+            if c.execution_arn not in self._executions:
+                raise StoreError(f"commit for unknown execution {c.execution_arn}")
+            seen = self._event_ids.get(c.execution_arn, set())
+            batch = new_ids.setdefault(c.execution_arn, set())
+            for event in c.events:
+                if event.execution_arn != c.execution_arn:
+                    raise StoreError(
+                        f"event {event.id} of {event.execution_arn} in the commit of "
+                        f"{c.execution_arn}"
+                    )
+                if event.id in seen or event.id in batch:
+                    raise StoreError(
+                        f"history event {event.id} of {c.execution_arn} is already stored"
+                    )
+                batch.add(event.id)
+            for task in c.activity_tasks:
+                if task.token in self._activity_tasks:
+                    raise StoreError(f"activity task {task.token} is already stored")
+
+    def _apply(self, c: Commit) -> None:
+        arn = c.execution_arn
+        if c.status is not None:
+            record = self._record(arn)
+            self._executions[arn] = replace(
+                record,
+                status=c.status,
+                stop=c.stop,
+                output=c.output,
+                error=c.error,
+                cause=c.cause,
+                state=c.state if c.state is not None else record.state,
+            )
+        elif c.state is not None:
+            self._snapshots[arn] = c.state
+        if c.events:
+            self._history.setdefault(arn, []).extend(c.events)
+            self._event_ids.setdefault(arn, set()).update(e.id for e in c.events)
+        if c.timers_added or c.timers_cancelled:
+            timers = self._timers.setdefault(arn, {})
+            # adds first, then cancels: a timer started and cancelled by one step is gone
+            for timer in c.timers_added:
+                timers[timer.timer_id] = timer
+            for timer_id in c.timers_cancelled:
+                timers.pop(timer_id, None)
+        for token in c.tokens_added:
+            self._tokens[token.token] = token
+        for task in c.activity_tasks:
+            self._activity_tasks[task.token] = task
+        for token_id in c.tokens_removed:
+            self._tokens.pop(token_id, None)
+            self._drop_activity_task(token_id)
+        for tombstone in c.tokens_timed_out:
+            self._tokens[tombstone.token] = tombstone
+            self._drop_activity_task(tombstone.token)
+        for seq in c.inbox_consumed:
+            event = self._inbox.get(seq)
+            if event is not None and event.execution_arn == arn:
+                del self._inbox[seq]
+        if c.status is not None:
+            self._close(arn)
+
+    def _close(self, arn: str) -> None:
+        """A closed execution keeps its row and history; its runtime state goes."""
+        self._timers.pop(arn, None)
+        self._leases.pop(arn, None)
+        for token_id in [t.token for t in self._tokens.values() if t.execution_arn == arn]:
+            del self._tokens[token_id]
+        tasks = [t.token for t in self._activity_tasks.values() if t.execution_arn == arn]
+        for token_id in tasks:
+            self._drop_activity_task(token_id)
+
+    def _drop_activity_task(self, token: str) -> None:
+        self._activity_tasks.pop(token, None)
+        self._taken.discard(token)
+
+    def get_history(
+        self, arn: str, *, after_id: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[StoredEvent]:
+        with self._lock:
+            events = self._history.get(arn, [])
+            if reverse:
+                older = [e for e in events if after_id == 0 or e.id < after_id]
+                return older[::-1][:limit]
+            return [e for e in events if e.id > after_id][:limit]
+
+    # -- scheduling and leases ---------------------------------------------------------------------
+    def claim(
+        self, worker_id: str, host: str, pid: int, now: float, lease_seconds: float, limit: int
+    ) -> list[ExecutionRecord]:
+        with self._lock:
+            free = (
+                e
+                for e in self._executions.values()
+                if e.status == RUNNING and self._lease_free(e.arn, now)
+            )
+            taken = sorted(free, key=lambda e: (e.start, e.arn))[:limit]
+            for e in taken:
+                self._leases[e.arn] = Lease(e.arn, worker_id, host, pid, now + lease_seconds)
+            return [self._record(e.arn) for e in taken]
+
+    def _lease_free(self, arn: str, now: float) -> bool:
+        lease = self._leases.get(arn)
+        return lease is None or lease.expires < now
+
+    def leases_on_host(self, host: str) -> list[Lease]:
+        with self._lock:
+            return [lease for lease in self._leases.values() if lease.host == host]
+
+    def expire_leases(self, host: str, pids: Sequence[int]) -> int:
+        dead = set(pids)
+        with self._lock:
+            gone = [a for a, x in self._leases.items() if x.host == host and x.pid in dead]
+            for arn in gone:
+                del self._leases[arn]
+            return len(gone)
+
+    def renew(self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float) -> None:
+        with self._lock:
+            for arn in arns:
+                lease = self._leases.get(arn)
+                if lease is not None and lease.worker_id == worker_id:
+                    self._leases[arn] = replace(lease, expires=now + lease_seconds)
+
+    def release(self, worker_id: str, arns: Sequence[str]) -> None:
+        with self._lock:
+            for arn in arns:
+                lease = self._leases.get(arn)
+                if lease is not None and lease.worker_id == worker_id:
+                    del self._leases[arn]
+
+    def timers_for(self, arn: str) -> list[TimerRecord]:
+        with self._lock:
+            timers = self._timers.get(arn, {}).values()
+            return sorted(timers, key=lambda t: (t.due, t.timer_id))
+
+    def post_event(self, execution_arn: str, payload: JSON) -> int:
+        with self._lock:
+            if execution_arn not in self._executions:
+                raise StoreError(f"event for unknown execution {execution_arn}")
+            seq = next(self._inbox_seq)
+            self._inbox[seq] = InboxEvent(seq, execution_arn, payload)
+            return seq
+
+    def pending_events(self, execution_arn: str) -> list[InboxEvent]:
+        with self._lock:
+            return [e for e in self._inbox.values() if e.execution_arn == execution_arn]
+
+    def executions_with_events(self) -> list[str]:
+        with self._lock:
+            return list(dict.fromkeys(e.execution_arn for e in self._inbox.values()))
+
+    def find_token(self, token: str) -> TokenRecord | None:
+        return self._tokens.get(token)
+
+    # -- activities ------------------------------------------------------------------------------
+    def put_activity(self, record: ActivityRecord) -> None:
+        with self._lock:
+            self._activities[record.arn] = record
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        return self._activities.get(arn)
+
+    def list_activities(self) -> list[ActivityRecord]:
+        with self._lock:
+            return sorted(self._activities.values(), key=lambda a: a.name)
+
+    def delete_activity(self, arn: str) -> None:
+        with self._lock:
+            self._activities.pop(arn, None)
+
+    def take_activity_task(self, activity_arn: str, worker_name: str | None) -> ActivityTask | None:
+        with self._lock:
+            for task in self._activity_tasks.values():
+                if task.activity_arn == activity_arn and task.token not in self._taken:
+                    handed = replace(task, worker_name=worker_name)
+                    self._activity_tasks[task.token] = handed
+                    self._taken.add(task.token)
+                    return handed
+            return None
+
+    # -- retention -------------------------------------------------------------------------------
+    def purge(self, closed_before: float) -> int:
+        with self._lock:
+            gone = [
+                e.arn
+                for e in self._executions.values()
+                if e.status not in OPEN_STATUSES and e.stop is not None and e.stop < closed_before
+            ]
+            self._forget(gone)
+            return len(gone)
+
+    def _forget(self, arns: Iterable[str]) -> None:
+        for arn in arns:
+            self._close(arn)
+            del self._executions[arn]
+            self._snapshots.pop(arn, None)
+            self._history.pop(arn, None)
+            self._event_ids.pop(arn, None)
+            for seq in [s for s, e in self._inbox.items() if e.execution_arn == arn]:
+                del self._inbox[seq]
+
+    def close(self) -> None:
+        """Nothing to release: the data lives and dies with the object."""

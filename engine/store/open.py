@@ -1,0 +1,86 @@
+"""Open a store from a URL: the one place that maps `--store` URLs to stores.
+
+Owns: the URL schemes (`memory://`, `sqlite:///PATH`, `postgresql://...`), the default URL
+(`sqlite:///<data dir>/asl.db`, the data dir from `ASL_HOME` or the per-user data directory),
+and applying pending migrations before a SQL store is handed out. Must never: import the SQL
+machinery for a memory store (SQLAlchemy and Alembic load only when a SQL URL is opened).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Final
+
+from engine.errors import EngineError, InvalidRequest
+from engine.store.base import Store, StoreError
+from engine.store.memory import MemoryStore
+
+APP_NAME: Final = "asl-engine"
+DB_FILE: Final = "asl.db"
+HOME_VARIABLE: Final = "ASL_HOME"
+
+_SQL_SCHEMES: Final = ("sqlite:", "sqlite+pysqlite:", "postgresql", "postgres:")
+
+
+def data_dir() -> Path:
+    """Where the default database lives: `$ASL_HOME`, else the per-user data directory.
+
+    The per-user directory follows each platform's convention (as platformdirs does):
+    `$XDG_DATA_HOME/asl-engine` or `~/.local/share/asl-engine` on Linux and other Unixes,
+    `~/Library/Application Support/asl-engine` on macOS, `%LOCALAPPDATA%\\asl-engine` on Windows.
+    """
+    home = os.environ.get(HOME_VARIABLE)
+    if home:
+        return Path(home).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / APP_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_NAME
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return Path(xdg if xdg else Path.home() / ".local" / "share") / APP_NAME
+
+
+def default_url() -> str:
+    return f"sqlite:///{(data_dir() / DB_FILE).absolute()}"
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL a store would open: `url` itself, or the default when none is given."""
+    return url if url else default_url()
+
+
+def open_store(url: str | None = None) -> Store:
+    """A ready store for `url` (the default when None); SQL schemas are migrated first.
+
+    Raises InvalidRequest for a URL of no known scheme and StoreError when the database cannot
+    be opened or migrated.
+    """
+    if url is not None and url.startswith("memory:"):
+        return MemoryStore()
+    url = resolve_url(url)
+    if not url.startswith(_SQL_SCHEMES):
+        raise InvalidRequest(
+            "ValidationException",
+            f"unsupported store URL {url!r}: use memory://, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE",
+        )
+    # imported here so a memory store never pays for SQLAlchemy and Alembic
+    from engine.store.migrations import upgrade_engine
+    from engine.store.sql import SqlStore, create_sql_engine
+
+    try:
+        engine = create_sql_engine(url)
+    except Exception as exc:  # a malformed URL or missing driver: report it, located
+        raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+    try:
+        upgrade_engine(engine)
+    except EngineError:
+        engine.dispose()
+        raise
+    except Exception as exc:  # the edge: any driver or Alembic failure becomes a StoreError
+        engine.dispose()
+        raise StoreError(f"cannot migrate the store at {url}: {exc}") from exc
+    return SqlStore(engine)

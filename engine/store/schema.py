@@ -1,0 +1,234 @@
+"""The SQL tables of the durable store, as SQLAlchemy Core metadata.
+
+Owns: table and index definitions shared by the SQL store (queries) and the migration test
+(the migrated database must equal this metadata), and the mapping between rows and the
+records of base.py (`to_row`, `from_row`: columns are named after record fields). Must never:
+create tables at runtime (Alembic's versioned migrations in engine/store/migrations/ do that; a
+change here needs a new revision).
+
+Conventions: JSON values are stored as text (json.dumps, key order kept, identical on SQLite and
+PostgreSQL); times are float epoch seconds (DOUBLE PRECISION); every row that belongs to an
+execution references it, so a commit for an unknown execution fails instead of leaving orphans.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Final, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    Table,
+    Text,
+)
+
+from engine.store.base import AliasRecord
+
+# Named constraints: later migrations (SQLite's batch mode in particular) address them by name.
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+_ARN = Text  # strings are TEXT: lengths are AWS limits the service checks, not the schema's
+_SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+_EXECUTION_FK = "executions.arn"
+
+machines = Table(
+    "machines",
+    metadata,
+    Column("arn", _ARN, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("machine_type", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("revision_id", Text, nullable=False),
+    Column("role_arn", _ARN, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+    Column("logging_level", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("tags", Text, nullable=False),  # JSON object
+)
+
+# Every definition revision ever stored, so an execution can always load the one it pinned.
+definitions = Table(
+    "definitions",
+    metadata,
+    Column("revision_id", Text, primary_key=True),
+    Column("definition", Text, nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("machine_arn", _ARN, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("revision_id", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created", Double, nullable=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("arn", _ARN, primary_key=True),
+    Column("machine_arn", _ARN, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("routing", Text, nullable=False),  # JSON [[version, weight], ...]
+    Column("description", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("arn", _ARN, primary_key=True),
+    Column("machine_arn", _ARN, nullable=False),
+    Column("revision_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("machine_type", Text, nullable=False),
+    Column("input", Text, nullable=False),  # JSON
+    Column("status", Text, nullable=False),
+    Column("start", Double, nullable=False),
+    Column("stop", Double),
+    Column("output", Text, nullable=False),  # JSON
+    Column("error", Text),
+    Column("cause", Text),
+    Column("state", Text, nullable=False),  # JSON: codec.state_to_json, or null
+    Column("sync", Boolean, nullable=False),
+    Column("redrive_count", Integer, nullable=False),
+    Column("version_arn", _ARN),
+    Column("alias_arn", _ARN),
+    Column("trace_header", Text),
+    # list_executions pages newest first per machine; claim scans RUNNING oldest first;
+    # purge finds closed executions by stop time.
+    Index("ix_executions_machine_start", "machine_arn", "start", "arn"),
+    Index("ix_executions_status_start", "status", "start"),
+    Index("ix_executions_stop", "stop"),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("previous_event_id", Integer, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), primary_key=True),
+    Column("timer_id", Text, primary_key=True),
+    Column("due", Double, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), nullable=False, index=True),
+    Column("created", Double, nullable=False),
+    Column("activity_arn", _ARN),
+    Column("status", Text, nullable=False, server_default="OPEN"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), nullable=False, index=True),
+    Column("payload", Text, nullable=False),  # JSON: codec.event_to_json
+    sqlite_autoincrement=True,  # never reuse a consumed event's seq
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), primary_key=True),
+    Column("worker_id", Text, nullable=False),
+    Column("host", Text, nullable=False, index=True),
+    Column("pid", Integer, nullable=False),
+    Column("expires", Double, nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("arn", _ARN, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("tags", Text, nullable=False),  # JSON object
+)
+
+activity_tasks = Table(
+    "activity_tasks",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),  # hand-out order: oldest first
+    Column("token", Text, nullable=False, unique=True),
+    Column("activity_arn", _ARN, nullable=False),
+    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), nullable=False, index=True),
+    Column("input", Text, nullable=False),  # JSON
+    Column("created", Double, nullable=False),
+    Column("worker_name", Text),
+    Column("taken", Boolean, nullable=False),
+    Index("ix_activity_tasks_pending", "activity_arn", "taken", "seq"),
+    sqlite_autoincrement=True,
+)
+
+
+# -- rows <-> records ---------------------------------------------------------------------------
+_R = TypeVar("_R")
+
+JSON_COLUMNS: Final = frozenset(
+    {"tags", "routing", "input", "output", "state", "details", "payload"}
+)
+"""Columns holding JSON text; every other column maps to its record field as is."""
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+encode: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""`values.dumps` with its encoder built once: the text of a JSON column (key order kept)."""
+
+
+def to_row(record: object, table: Table) -> dict[str, object]:
+    """A record's fields as a row of `table` (JSON fields as text, key order kept)."""
+    row: dict[str, object] = {}
+    for column in table.columns:
+        name = column.name
+        if name in JSON_COLUMNS:
+            row[name] = encode(getattr(record, name))
+        elif hasattr(record, name):
+            row[name] = getattr(record, name)
+    return row
+
+
+def from_row(cls: type[_R], row: Row[tuple[object, ...]]) -> _R:
+    """The record `cls` read from a row whose columns are named after its fields."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    m = row._mapping
+    values = {n: json.loads(m[n]) if n in JSON_COLUMNS else m[n] for n in names}
+    if cls is AliasRecord:  # JSON has no tuples
+        values["routing"] = tuple((int(v), int(w)) for v, w in values["routing"])
+    return cls(**values)

@@ -1,0 +1,496 @@
+"""The durable store: the `Store` contract on SQLAlchemy 2 Core, one code path for SQLite and
+PostgreSQL.
+
+Owns: the SQLAlchemy `Engine` settings each dialect needs for the durability contract
+(`create_sql_engine`), every query, and the translation between rows and records. Must never:
+create or alter tables (migrations do), decide semantics (the service does), or hold state
+between calls beyond the connection pool.
+
+Transactions. Every method runs in one transaction. On SQLite, writers open it with
+`BEGIN IMMEDIATE` (the database's one write lock is taken up front, so a writer never fails
+half-way on a lock upgrade and the busy timeout applies) and the database runs in WAL mode with
+`synchronous=FULL`, so a transaction is on disk when COMMIT returns; readers use a plain BEGIN
+and never wait for writers. On PostgreSQL, a normal COMMIT is durable; the rows two workers
+could race for (runnable executions in `claim`, activity tasks in `take_activity_task`) are
+taken with `SELECT ... FOR UPDATE SKIP LOCKED`, and a lease is (re)written only while it is
+still free, so two workers never hold one execution.
+
+Group commit. `commit` writes a whole batch in one transaction with one bulk statement per kind
+of change (engine/store/batch.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Final, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    make_url,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from engine.store import schema as t
+from engine.store.base import (
+    ActivityRecord,
+    ActivityTask,
+    AliasRecord,
+    Commit,
+    ExecutionRecord,
+    InboxEvent,
+    Lease,
+    MachineRecord,
+    StoredEvent,
+    StoreError,
+    TimerRecord,
+    TokenRecord,
+    VersionRecord,
+)
+from engine.store.batch import CommitPlan
+from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
+from engine.store.schema import encode, from_row, to_row
+from engine.values import JSON
+
+_R = TypeVar("_R")
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+"""How long a SQLite writer waits for another process's write lock before failing."""
+
+_BEGIN: Final = "asl_begin"  # execution option: how a SQLite transaction begins
+
+
+def create_sql_engine(url: str) -> Engine:
+    """An Engine configured for the store's durability contract on SQLite or PostgreSQL.
+
+    `url` is a SQLAlchemy URL; `postgresql://` and `postgres://` select psycopg 3.
+    """
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    # pre-ping: a connection the server dropped is replaced instead of failing a commit
+    return create_engine(url, pool_pre_ping=True)
+
+
+def normalize_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, its transactions opened for writing (SQLite: BEGIN IMMEDIATE)."""
+    return engine.execution_options(**{_BEGIN: "IMMEDIATE"})
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # The store's thread and a test's main thread share the pool, so connections must be
+    # usable from any thread (each is used by one thread at a time).
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The driver's own transaction handling would BEGIN DEFERRED behind our back; with
+        # isolation_level None it leaves BEGIN to the "begin" hook below (SQLAlchemy's
+        # documented recipe for SQLite transactions).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")  # WAL + FULL: durable at COMMIT
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class SqlStore:
+    """A `Store` in a SQL database reached through a SQLAlchemy Engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self, *, write: bool = False) -> Iterator[Connection]:
+        try:
+            with (self._writer if write else self.engine).begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise StoreError(f"the store refused a conflicting write: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the store is unavailable: {exc}") from exc
+
+    def _insert(self, table: Table) -> Insert:
+        """INSERT with the dialect's ON CONFLICT clauses (same API on both dialects)."""
+        if self._postgres:
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _upsert(self, conn: Connection, table: Table, row: Mapping[str, object]) -> None:
+        keys = [c.name for c in table.primary_key.columns]
+        stmt = self._insert(table).values(**row)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=keys,
+            set_={k: stmt.excluded[k] for k in row if k not in keys},  # type: ignore[attr-defined]
+        )
+        conn.execute(stmt)
+
+    def _keep_definition(self, conn: Connection, revision_id: str, definition: str) -> None:
+        stmt = self._insert(t.definitions).values(revision_id=revision_id, definition=definition)
+        conn.execute(stmt.on_conflict_do_nothing())  # type: ignore[attr-defined]
+
+    def _one(self, cls: type[_R], query: Select[tuple[object, ...]]) -> _R | None:
+        with self._tx() as conn:
+            row = conn.execute(query).first()
+        return from_row(cls, row) if row is not None else None
+
+    def _all(self, cls: type[_R], query: Select[tuple[object, ...]]) -> list[_R]:
+        with self._tx() as conn:
+            return [from_row(cls, row) for row in conn.execute(query)]
+
+    # -- machines --------------------------------------------------------------------------------
+    def put_machine(self, record: MachineRecord) -> None:
+        with self._tx(write=True) as conn:
+            self._upsert(conn, t.machines, to_row(record, t.machines))
+            self._keep_definition(conn, record.revision_id, record.definition)
+
+    def get_machine(self, arn: str) -> MachineRecord | None:
+        return self._one(MachineRecord, select(t.machines).where(t.machines.c.arn == arn))
+
+    def find_machine(self, name: str) -> MachineRecord | None:
+        return self._one(MachineRecord, select(t.machines).where(t.machines.c.name == name))
+
+    def list_machines(self) -> list[MachineRecord]:
+        return self._all(MachineRecord, select(t.machines).order_by(t.machines.c.name))
+
+    def delete_machine(self, arn: str) -> None:
+        # AWS's DeleteStateMachine removes versions and aliases too; definitions stay, since
+        # executions pin their revision.
+        with self._tx(write=True) as conn:
+            conn.execute(delete(t.versions).where(t.versions.c.machine_arn == arn))
+            conn.execute(delete(t.aliases).where(t.aliases.c.machine_arn == arn))
+            conn.execute(delete(t.machines).where(t.machines.c.arn == arn))
+
+    def get_definition(self, revision_id: str) -> str | None:
+        d = t.definitions.c
+        with self._tx() as conn:
+            found = conn.execute(select(d.definition).where(d.revision_id == revision_id))
+            text: str | None = found.scalar()
+        return text
+
+    def put_version(self, record: VersionRecord) -> None:
+        with self._tx(write=True) as conn:
+            # a plain INSERT: versions are immutable, so an existing one is a conflict
+            conn.execute(t.versions.insert().values(**to_row(record, t.versions)))
+            self._keep_definition(conn, record.revision_id, record.definition)
+
+    def list_versions(self, machine_arn: str) -> list[VersionRecord]:
+        v = t.versions.c
+        query = select(t.versions).where(v.machine_arn == machine_arn).order_by(v.version)
+        return self._all(VersionRecord, query)
+
+    def delete_version(self, machine_arn: str, version: int) -> None:
+        v = t.versions.c
+        with self._tx(write=True) as conn:
+            conn.execute(
+                delete(t.versions).where(v.machine_arn == machine_arn, v.version == version)
+            )
+
+    def put_alias(self, record: AliasRecord) -> None:
+        with self._tx(write=True) as conn:
+            self._upsert(conn, t.aliases, to_row(record, t.aliases))
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        return self._one(AliasRecord, select(t.aliases).where(t.aliases.c.arn == arn))
+
+    def list_aliases(self, machine_arn: str) -> list[AliasRecord]:
+        a = t.aliases.c
+        query = select(t.aliases).where(a.machine_arn == machine_arn).order_by(a.name)
+        return self._all(AliasRecord, query)
+
+    def delete_alias(self, arn: str) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(delete(t.aliases).where(t.aliases.c.arn == arn))
+
+    # -- executions ------------------------------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        stmt = self._insert(t.executions).values(**to_row(record, t.executions))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["arn"])  # type: ignore[attr-defined]
+        # SQLAlchemy guarantees an INSERT's rowcount only when asked to keep it
+        stmt = stmt.execution_options(preserve_rowcount=True)
+        with self._tx(write=True) as conn:
+            if conn.execute(stmt).rowcount == 1:
+                return record, True
+            # On PostgreSQL the conflict waited for the other inserter to commit, so its row
+            # is visible here; on SQLite the write lock serialised us after it.
+            row = conn.execute(select(t.executions).where(t.executions.c.arn == record.arn)).one()
+        return from_row(ExecutionRecord, row), False
+
+    def create_executions(
+        self, records: Sequence[ExecutionRecord], lease: Lease | None = None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        results: list[tuple[ExecutionRecord, bool]] = []
+        with self._tx(write=True) as conn:
+            for record in records:
+                stmt = self._insert(t.executions).values(**to_row(record, t.executions))
+                stmt = stmt.on_conflict_do_nothing(index_elements=["arn"])  # type: ignore[attr-defined]
+                stmt = stmt.execution_options(preserve_rowcount=True)
+                if conn.execute(stmt).rowcount == 1:
+                    results.append((record, True))
+                    if lease is not None:
+                        conn.execute(
+                            self._insert(t.leases).values(
+                                execution_arn=record.arn,
+                                worker_id=lease.worker_id,
+                                host=lease.host,
+                                pid=lease.pid,
+                                expires=lease.expires,
+                            )
+                        )
+                    continue
+                query = select(t.executions).where(t.executions.c.arn == record.arn)
+                results.append((from_row(ExecutionRecord, conn.execute(query).one()), False))
+        return results
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        return self._one(ExecutionRecord, select(t.executions).where(t.executions.c.arn == arn))
+
+    def list_executions(
+        self,
+        machine_arn: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        e = t.executions.c
+        query = select(t.executions).where(e.machine_arn == machine_arn)
+        if status is not None:
+            query = query.where(e.status == status)
+        if after is not None:
+            start, arn = read_page_token(after)
+            query = query.where(or_(e.start < start, and_(e.start == start, e.arn < arn)))
+        query = query.order_by(e.start.desc(), e.arn.desc()).limit(limit + 1)
+        page = self._all(ExecutionRecord, query)
+        if len(page) <= limit:
+            return page, None
+        del page[limit:]
+        return page, page_token(page[-1].start, page[-1].arn)
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        row = to_row(record, t.executions)
+        del row["arn"]
+        stmt = update(t.executions).where(t.executions.c.arn == record.arn).values(**row)
+        with self._tx(write=True) as conn:
+            if conn.execute(stmt).rowcount != 1:
+                raise StoreError(f"execution {record.arn} does not exist")
+
+    def commit(self, commits: Sequence[Commit]) -> None:
+        if commits:
+            plan = CommitPlan(commits)
+            with self._tx(write=True) as conn:
+                plan.run(conn)
+
+    def get_history(
+        self, arn: str, *, after_id: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[StoredEvent]:
+        h = t.history.c
+        query = select(t.history).where(h.execution_arn == arn)
+        if reverse:
+            if after_id:
+                query = query.where(h.id < after_id)
+            query = query.order_by(h.id.desc())
+        else:
+            query = query.where(h.id > after_id).order_by(h.id)
+        return self._all(StoredEvent, query.limit(limit))
+
+    # -- scheduling and leases ---------------------------------------------------------------------
+    def claim(
+        self, worker_id: str, host: str, pid: int, now: float, lease_seconds: float, limit: int
+    ) -> list[ExecutionRecord]:
+        e, lease = t.executions.c, t.leases.c
+        candidates = (
+            select(e.arn)
+            .select_from(t.executions.outerjoin(t.leases, lease.execution_arn == e.arn))
+            .where(e.status == RUNNING, or_(lease.execution_arn.is_(None), lease.expires < now))
+            .order_by(e.start, e.arn)
+            .limit(limit)
+            # PostgreSQL: rows another worker is claiming right now are skipped, not waited
+            # for; SQLite ignores the clause (BEGIN IMMEDIATE already serialises writers).
+            .with_for_update(skip_locked=True, of=t.executions)
+        )
+        with self._tx(write=True) as conn:
+            arns = list(conn.execute(candidates).scalars())
+            if not arns:
+                return []
+            rows = [
+                {"execution_arn": a, "worker_id": worker_id, "host": host, "pid": pid} for a in arns
+            ]
+            stmt = self._insert(t.leases).values(expires=now + lease_seconds)
+            # Take a lease over only while it is still free: a holder that renewed in the
+            # meantime keeps it.
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=["execution_arn"],
+                set_={
+                    "worker_id": stmt.excluded.worker_id,  # type: ignore[attr-defined]
+                    "host": stmt.excluded.host,  # type: ignore[attr-defined]
+                    "pid": stmt.excluded.pid,  # type: ignore[attr-defined]
+                    "expires": stmt.excluded.expires,  # type: ignore[attr-defined]
+                },
+                where=t.leases.c.expires < now,
+            )
+            conn.execute(stmt, rows)
+            held = (
+                select(t.executions)
+                .join(t.leases, lease.execution_arn == e.arn)
+                .where(e.arn.in_(arns), lease.worker_id == worker_id)
+                .order_by(e.start, e.arn)
+            )
+            return [from_row(ExecutionRecord, r) for r in conn.execute(held)]
+
+    def leases_on_host(self, host: str) -> list[Lease]:
+        query = select(t.leases).where(t.leases.c.host == host).order_by(t.leases.c.execution_arn)
+        return self._all(Lease, query)
+
+    def expire_leases(self, host: str, pids: Sequence[int]) -> int:
+        if not pids:
+            return 0
+        stmt = delete(t.leases).where(t.leases.c.host == host, t.leases.c.pid.in_(list(pids)))
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).rowcount
+
+    def renew(self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float) -> None:
+        if not arns:
+            return
+        lease = t.leases.c
+        stmt = (
+            update(t.leases)
+            .where(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+            .values(expires=now + lease_seconds)
+        )
+        with self._tx(write=True) as conn:
+            conn.execute(stmt)
+
+    def release(self, worker_id: str, arns: Sequence[str]) -> None:
+        if not arns:
+            return
+        lease = t.leases.c
+        stmt = delete(t.leases).where(
+            lease.worker_id == worker_id, lease.execution_arn.in_(list(arns))
+        )
+        with self._tx(write=True) as conn:
+            conn.execute(stmt)
+
+    def timers_for(self, arn: str) -> list[TimerRecord]:
+        c = t.timers.c
+        query = select(t.timers).where(c.execution_arn == arn).order_by(c.due, c.timer_id)
+        return self._all(TimerRecord, query)
+
+    def post_event(self, execution_arn: str, payload: JSON) -> int:
+        stmt = t.inbox.insert().values(execution_arn=execution_arn, payload=encode(payload))
+        with self._tx(write=True) as conn:
+            key = conn.execute(stmt).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def pending_events(self, execution_arn: str) -> list[InboxEvent]:
+        c = t.inbox.c
+        query = select(t.inbox).where(c.execution_arn == execution_arn).order_by(c.seq)
+        return self._all(InboxEvent, query)
+
+    def executions_with_events(self) -> list[str]:
+        c = t.inbox.c
+        query = select(c.execution_arn).group_by(c.execution_arn).order_by(func.min(c.seq))
+        with self._tx() as conn:
+            return list(conn.execute(query).scalars())
+
+    def find_token(self, token: str) -> TokenRecord | None:
+        return self._one(TokenRecord, select(t.tokens).where(t.tokens.c.token == token))
+
+    # -- activities ------------------------------------------------------------------------------
+    def put_activity(self, record: ActivityRecord) -> None:
+        with self._tx(write=True) as conn:
+            self._upsert(conn, t.activities, to_row(record, t.activities))
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        return self._one(ActivityRecord, select(t.activities).where(t.activities.c.arn == arn))
+
+    def list_activities(self) -> list[ActivityRecord]:
+        return self._all(ActivityRecord, select(t.activities).order_by(t.activities.c.name))
+
+    def delete_activity(self, arn: str) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(delete(t.activities).where(t.activities.c.arn == arn))
+
+    def take_activity_task(self, activity_arn: str, worker_name: str | None) -> ActivityTask | None:
+        a = t.activity_tasks.c
+        oldest = (
+            select(t.activity_tasks)
+            .where(a.activity_arn == activity_arn, a.taken.is_(False))
+            .order_by(a.seq)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        with self._tx(write=True) as conn:
+            r = conn.execute(oldest).first()
+            if r is None:
+                return None
+            conn.execute(
+                update(t.activity_tasks)
+                .where(a.seq == r.seq)
+                .values(taken=True, worker_name=worker_name)
+            )
+        return replace(from_row(ActivityTask, r), worker_name=worker_name)
+
+    # -- retention -------------------------------------------------------------------------------
+    def purge(self, closed_before: float) -> int:
+        e = t.executions.c
+        closed = select(e.arn).where(
+            e.status.not_in(sorted(OPEN_STATUSES)), e.stop.is_not(None), e.stop < closed_before
+        )
+        with self._tx(write=True) as conn:
+            for table in _EXECUTION_CHILDREN:
+                conn.execute(delete(table).where(table.c.execution_arn.in_(closed)))
+            return conn.execute(delete(t.executions).where(e.arn.in_(closed))).rowcount
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_EXECUTION_CHILDREN: Final = (
+    t.history,
+    t.timers,
+    t.tokens,
+    t.inbox,
+    t.leases,
+    t.activity_tasks,
+)

@@ -1,0 +1,1 @@
+"""Crash recovery and idempotency: real `asl` workers killed with SIGKILL, then restarted."""
