@@ -1,0 +1,440 @@
+"""The REST API under `/v1`, for services that do not use an AWS SDK.
+
+Owns: the routes, their pydantic request and response models (so the OpenAPI document at /docs
+is real), and their translation to service calls: machines, executions (start answers 201 with
+`Location`; the `Idempotency-Key` header is the execution name, so AWS's name rule makes a
+retried start idempotent), history, task-token callbacks, validation, health and readiness.
+Must never: decide semantics (the service does) or answer bad input with a 5xx.
+
+Unlike the AWS protocol, inputs and outputs are JSON values here (not JSON text) and dates are
+ISO-8601 strings; errors have AWS's body `{"__type", "message"}` with REST statuses (404 for a
+missing resource, 409 for a conflict: api/errors.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.alias_generators import to_camel
+
+from api.errors import ApiError
+from api.params import decode_token, encode_token
+from engine.definition.diagnostics import Diagnostic
+from engine.interpreter.history import format_time
+from engine.service import DEFAULT_ROLE, Service
+from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent
+
+MachineType = Literal["STANDARD", "EXPRESS"]
+LogLevel = Literal["ALL", "ERROR", "FATAL", "OFF"]
+Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"description": "Invalid request (`__type` names the AWS error)"},
+    404: {"description": "No such resource"},
+    409: {"description": "Conflicts with an existing resource"},
+}
+
+
+class Model(BaseModel):
+    """camelCase on the wire, as AWS's members; unknown fields are refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+# -- models ---------------------------------------------------------------------------------------
+
+
+class MachineCreate(Model):
+    name: str = Field(min_length=1, max_length=80, description="1-80 characters, AWS's rules")
+    definition: str | dict[str, JsonValue] = Field(
+        description="The ASL definition: JSON text, or the JSON object itself"
+    )
+    type: MachineType = "STANDARD"
+    role_arn: str | None = Field(default=None, max_length=256)
+    logging_level: LogLevel = "OFF"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class MachineUpdate(Model):
+    definition: str | dict[str, JsonValue] | None = None
+    role_arn: str | None = Field(default=None, max_length=256)
+    logging_level: LogLevel | None = None
+
+
+class Machine(Model):
+    arn: str
+    name: str
+    type: str
+    definition: str
+    revision_id: str
+    role_arn: str
+    logging_level: str
+    created: str
+    updated: str
+    tags: dict[str, str]
+
+
+class MachineList(Model):
+    machines: list[Machine]
+
+
+class ExecutionStart(Model):
+    name: str | None = Field(
+        default=None,
+        max_length=80,
+        description="Execution name (default: the Idempotency-Key header, else a UUID)",
+    )
+    input: JsonValue = Field(default_factory=dict, description="The execution input (JSON)")
+    trace_header: str | None = Field(default=None, max_length=256)
+
+
+class Execution(Model):
+    arn: str
+    machine_arn: str
+    name: str
+    type: str
+    status: str
+    input: JsonValue
+    output: JsonValue = None
+    error: str | None = None
+    cause: str | None = None
+    start_date: str
+    stop_date: str | None = None
+    redrive_count: int = 0
+
+
+class ExecutionSummary(Model):
+    arn: str
+    machine_arn: str
+    name: str
+    status: str
+    start_date: str
+    stop_date: str | None = None
+
+
+class ExecutionList(Model):
+    executions: list[ExecutionSummary]
+    next_token: str | None = None
+
+
+class StopRequest(Model):
+    error: str | None = Field(default=None, max_length=256)
+    cause: str | None = Field(default=None, max_length=32768)
+
+
+class HistoryEvent(Model):
+    id: int
+    previous_event_id: int
+    timestamp: str
+    type: str
+    details: dict[str, JsonValue] | None = Field(
+        default=None, description="AWS's `<type>EventDetails` member, keyed by its name"
+    )
+
+
+class History(Model):
+    events: list[HistoryEvent]
+    next_token: str | None = None
+
+
+class TaskSuccess(Model):
+    task_token: str = Field(min_length=1, max_length=2048)
+    output: JsonValue = Field(description="The task's result (JSON)")
+
+
+class TaskFailure(Model):
+    task_token: str = Field(min_length=1, max_length=2048)
+    error: str | None = Field(default=None, max_length=256)
+    cause: str | None = Field(default=None, max_length=32768)
+
+
+class TaskHeartbeat(Model):
+    task_token: str = Field(min_length=1, max_length=2048)
+
+
+class ValidateRequest(Model):
+    definition: str | dict[str, JsonValue]
+    type: MachineType = "STANDARD"
+
+
+class DiagnosticOut(Model):
+    severity: str
+    code: str
+    message: str
+    location: str
+
+
+class ValidateResult(Model):
+    valid: bool
+    diagnostics: list[DiagnosticOut]
+
+
+class Health(Model):
+    status: str
+
+
+# -- translation ----------------------------------------------------------------------------------
+
+
+def _definition_text(definition: str | dict[str, JsonValue]) -> str:
+    return definition if isinstance(definition, str) else json.dumps(definition)
+
+
+def _input_text(value: JsonValue) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _iso(epoch: float | None) -> str | None:
+    return format_time(epoch) if epoch is not None else None
+
+
+def _machine(record: MachineRecord) -> Machine:
+    return Machine(
+        arn=record.arn,
+        name=record.name,
+        type=record.machine_type,
+        definition=record.definition,
+        revision_id=record.revision_id,
+        role_arn=record.role_arn,
+        logging_level=record.logging_level,
+        created=format_time(record.created),
+        updated=format_time(record.updated),
+        tags=dict(record.tags),
+    )
+
+
+def _execution(record: ExecutionRecord) -> Execution:
+    return Execution(
+        arn=record.arn,
+        machine_arn=record.machine_arn,
+        name=record.name,
+        type=record.machine_type,
+        status=record.status,
+        input=_json_value(record.input),
+        output=_json_value(record.output) if record.status == "SUCCEEDED" else None,
+        error=record.error,
+        cause=record.cause,
+        start_date=format_time(record.start),
+        stop_date=_iso(record.stop),
+        redrive_count=record.redrive_count,
+    )
+
+
+def _summary(record: ExecutionRecord) -> ExecutionSummary:
+    return ExecutionSummary(
+        arn=record.arn,
+        machine_arn=record.machine_arn,
+        name=record.name,
+        status=record.status,
+        start_date=format_time(record.start),
+        stop_date=_iso(record.stop),
+    )
+
+
+def _event(event: StoredEvent) -> HistoryEvent:
+    details = event.details if isinstance(event.details, dict) else None
+    return HistoryEvent(
+        id=event.id,
+        previous_event_id=event.previous_event_id,
+        timestamp=format_time(event.timestamp),
+        type=event.type,
+        details={k: _json_value(v) for k, v in details.items()} if details else None,
+    )
+
+
+def _json_value(value: object) -> JsonValue:
+    """A stored JSON value as pydantic's JsonValue (the same values; the type differs only)."""
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _diagnostic(diagnostic: Diagnostic) -> DiagnosticOut:
+    return DiagnosticOut(
+        severity=diagnostic.severity.value,
+        code=diagnostic.code,
+        message=diagnostic.message,
+        location=diagnostic.location or "/",
+    )
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+
+def make_router(service: Service) -> APIRouter:
+    """The `/v1` routes over one service."""
+    router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+    async def machine_arn(machine: str) -> str:
+        """`{machine}` in a path: a state machine name or ARN."""
+        if machine.startswith("arn:"):
+            return machine
+        record = await service.find_state_machine(machine)
+        if record is None:
+            raise ApiError(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{machine[:200]}'"
+            )
+        return record.arn
+
+    @router.get("/health", tags=["operations"])
+    async def health() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok")
+
+    @router.get("/ready", tags=["operations"], responses={503: {"model": Health}})
+    async def ready() -> Response:
+        """Readiness: the store answers."""
+        try:
+            await service.find_state_machine("readiness-probe")
+        except Exception:  # any store failure means not ready; the probe reports, never raises
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @router.post("/machines", status_code=201, tags=["machines"])
+    async def create_machine(body: MachineCreate, response: Response) -> Machine:
+        """CreateStateMachine (same name and settings: the existing machine)."""
+        record, _ = await service.create_state_machine(
+            body.name,
+            _definition_text(body.definition),
+            role_arn=body.role_arn or DEFAULT_ROLE,
+            machine_type=body.type,
+            logging_level=body.logging_level,
+            tags=body.tags,
+        )
+        response.headers["Location"] = f"/v1/machines/{record.name}"
+        return _machine(record)
+
+    @router.get("/machines", tags=["machines"])
+    async def list_machines() -> MachineList:
+        records = await service.list_state_machines()
+        return MachineList(machines=[_machine(r) for r in sorted(records, key=lambda r: r.name)])
+
+    @router.get("/machines/{machine}", tags=["machines"])
+    async def get_machine(machine: str) -> Machine:
+        """DescribeStateMachine, by name or ARN."""
+        return _machine(await service.describe_state_machine(await machine_arn(machine)))
+
+    @router.put("/machines/{machine}", tags=["machines"])
+    async def update_machine(machine: str, body: MachineUpdate) -> Machine:
+        """UpdateStateMachine."""
+        record, _ = await service.update_state_machine(
+            await machine_arn(machine),
+            definition=_definition_text(body.definition) if body.definition is not None else None,
+            role_arn=body.role_arn,
+            logging_level=body.logging_level,
+        )
+        return _machine(record)
+
+    @router.delete("/machines/{machine}", status_code=204, tags=["machines"])
+    async def delete_machine(machine: str) -> Response:
+        await service.delete_state_machine(await machine_arn(machine))
+        return Response(status_code=204)
+
+    @router.post("/machines/{machine}/executions", status_code=201, tags=["executions"])
+    async def start_execution(
+        machine: str,
+        body: ExecutionStart,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(max_length=80)] = None,
+    ) -> Execution:
+        """StartExecution. `Idempotency-Key` is the execution name: a retry with the same key
+        and input returns the same execution while it runs; otherwise 409."""
+        name = body.name
+        if idempotency_key is not None:
+            if name is not None and name != idempotency_key:
+                raise ApiError(
+                    "ValidationException",
+                    "The Idempotency-Key header and the name in the body differ; send one, "
+                    "or the same value in both",
+                )
+            name = idempotency_key
+        record = await service.start_execution(
+            await machine_arn(machine),
+            name=name,
+            input_text=_input_text(body.input),
+            trace_header=body.trace_header,
+        )
+        response.headers["Location"] = f"/v1/executions/{record.arn}"
+        return _execution(record)
+
+    @router.get("/machines/{machine}/executions", tags=["executions"])
+    async def list_executions(
+        machine: str,
+        status: Status | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next_token: Annotated[str | None, Query(max_length=3096)] = None,
+    ) -> ExecutionList:
+        """ListExecutions, newest first; pass `next_token` for the next page."""
+        records, token = await service.list_executions(
+            await machine_arn(machine), status=status, limit=limit, next_token=next_token
+        )
+        return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
+
+    @router.get("/executions/{arn}", tags=["executions"])
+    async def get_execution(arn: str) -> Execution:
+        """DescribeExecution."""
+        return _execution(await service.describe_execution(arn))
+
+    @router.post("/executions/{arn}/stop", tags=["executions"])
+    async def stop_execution(arn: str, body: StopRequest | None = None) -> Execution:
+        """StopExecution: the execution ends ABORTED (once its worker applies the stop)."""
+        stop = body or StopRequest()
+        return _execution(await service.stop_execution(arn, error=stop.error, cause=stop.cause))
+
+    @router.post("/executions/{arn}/redrive", tags=["executions"])
+    async def redrive_execution(arn: str) -> Execution:
+        """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution."""
+        return _execution(await service.redrive_execution(arn))
+
+    @router.get("/executions/{arn}/history", tags=["executions"])
+    async def get_history(
+        arn: str,
+        reverse: bool = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next_token: Annotated[str | None, Query(max_length=1024)] = None,
+    ) -> History:
+        """GetExecutionHistory, oldest first (or newest first with `reverse`)."""
+        after = decode_token(next_token, "history") if next_token is not None else 0
+        events = await service.get_history(arn, after_id=after, limit=limit + 1, reverse=reverse)
+        page = events[:limit]
+        token = encode_token("history", page[-1].id) if len(events) > limit else None
+        return History(events=[_event(e) for e in page], next_token=token)
+
+    @router.post("/callbacks/success", status_code=204, tags=["callbacks"])
+    async def task_success(body: TaskSuccess) -> Response:
+        """SendTaskSuccess: the waiting task's result."""
+        await service.send_task_success(body.task_token, _input_text(body.output))
+        return Response(status_code=204)
+
+    @router.post("/callbacks/failure", status_code=204, tags=["callbacks"])
+    async def task_failure(body: TaskFailure) -> Response:
+        """SendTaskFailure."""
+        await service.send_task_failure(body.task_token, error=body.error, cause=body.cause)
+        return Response(status_code=204)
+
+    @router.post("/callbacks/heartbeat", status_code=204, tags=["callbacks"])
+    async def task_heartbeat(body: TaskHeartbeat) -> Response:
+        """SendTaskHeartbeat."""
+        await service.send_task_heartbeat(body.task_token)
+        return Response(status_code=204)
+
+    @router.post("/validate", tags=["machines"])
+    async def validate(body: ValidateRequest) -> ValidateResult:
+        """Every diagnostic of a definition (errors and warnings), located."""
+        diagnostics = service.validate(_definition_text(body.definition), body.type)
+        return ValidateResult(
+            valid=not any(d.severity == "ERROR" for d in diagnostics),
+            diagnostics=[_diagnostic(d) for d in diagnostics],
+        )
+
+    return router

@@ -1,0 +1,137 @@
+"""`asl serve`: the HTTP server (REST under /v1 and the AWS JSON 1.0 protocol at POST /).
+
+Owns: the command's arguments, the binding rule (loopback without a token by default; any
+other address needs `--token`/`ASL_API_TOKEN` or an explicit `--insecure`, else exit 2), logging
+set-up (one JSON line per request on stderr) and running uvicorn with the runtime in the same
+event loop. Must never: decide semantics (the service does) or import the web stack before the
+command runs (`asl validate` must start fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+
+from engine.cli import EXIT_OK, UsageError, _load_functions
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8083
+TOKEN_VARIABLE = "ASL_API_TOKEN"  # noqa: S105  (the name of a variable, not a secret)
+
+
+def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the REST API and the AWS JSON 1.0 protocol (boto3, AWS CLI)"
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind ({DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        default=os.environ.get("ASL_STORE"),
+        help="sqlite:///path.db, postgresql://... or memory:// (default: $ASL_STORE, else "
+        "sqlite:///$ASL_HOME/asl.db)",
+    )
+    serve.add_argument("--functions", action="append", default=[], metavar="FILE.py")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve the API only; executions are driven by `asl worker` processes",
+    )
+    serve.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_VARIABLE) or None,
+        help=f"require this bearer token on every request (default: ${TOKEN_VARIABLE})",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback address without a token (anyone who reaches it has access)",
+    )
+    serve.add_argument(
+        "--cors",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser calls from ORIGIN ('*': any); off by default",
+    )
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    serve.set_defaults(handler=_serve)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def binding_problem(host: str, token: str | None, insecure: bool) -> str | None:
+    """Why serving on `host` is refused, or None when it is allowed."""
+    if is_loopback(host) or token or insecure:
+        return None
+    return (
+        f"refusing to serve on {host} without authentication: pass --token TOKEN (or set "
+        f"{TOKEN_VARIABLE}) so clients must present it, or --insecure to serve anyone who "
+        "can reach this address"
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    problem = binding_problem(args.host, args.token, args.insecure)
+    if problem is not None:
+        raise UsageError(problem)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: a port is 0 to 65535")
+    functions = _load_functions(args.functions)
+
+    import uvicorn
+
+    from api.app import create_app
+    from engine.errors import EngineError
+    from engine.service import Service, ServiceConfig
+    from engine.store.open import open_store
+
+    try:
+        store = open_store(args.store)
+    except EngineError as exc:
+        raise UsageError(f"{exc.code}: {exc.message}") from None
+    level = getattr(logging, args.log_level.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    api_log = logging.getLogger("asl.api")
+    api_log.addHandler(handler)
+    api_log.setLevel(level)
+    api_log.propagate = False
+
+    async def main() -> None:
+        service = Service(
+            store, functions=functions, config=ServiceConfig(worker=not args.no_worker)
+        )
+        cors: bool | list[str] = False
+        if args.cors:
+            cors = True if "*" in args.cors else list(args.cors)
+        app = create_app(service, token=args.token, cors=cors)
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,  # asl.api writes one structured line per request instead
+            lifespan="on",
+        )
+        await uvicorn.Server(config).serve()
+
+    try:
+        import asyncio  # lazily: every `asl` command builds this parser
+
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    return EXIT_OK

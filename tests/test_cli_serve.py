@@ -1,0 +1,115 @@
+"""`asl serve`: the binding rule, and a real server process answering boto3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from engine.cli import main
+from engine.cli_serve import binding_problem
+
+REFUSED = (
+    "refusing to serve on {host} without authentication: pass --token TOKEN (or set "
+    "ASL_API_TOKEN) so clients must present it, or --insecure to serve anyone who can reach "
+    "this address"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "insecure", "refused"),
+    [
+        ("127.0.0.1", None, False, False),
+        ("127.8.9.10", None, False, False),
+        ("localhost", None, False, False),
+        ("::1", None, False, False),
+        ("0.0.0.0", None, False, True),
+        ("192.168.1.5", None, False, True),
+        ("example.com", None, False, True),
+        ("0.0.0.0", "t0ken", False, False),
+        ("0.0.0.0", None, True, False),
+    ],
+    ids=[
+        "loopback",
+        "loopback-range",
+        "localhost",
+        "ipv6-loopback",
+        "any-address",
+        "lan-address",
+        "host-name",
+        "with-token",
+        "insecure",
+    ],
+)
+def test_binding_rule(host: str, token: str | None, insecure: bool, refused: bool) -> None:
+    expected = REFUSED.format(host=host) if refused else None
+    assert binding_problem(host, token, insecure) == expected
+
+
+def test_serve_refuses_a_public_address_without_a_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASL_API_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--store", "memory://"]) == 2
+    assert capsys.readouterr().err == f"asl: {REFUSED.format(host='0.0.0.0')}\n"
+
+
+@pytest.mark.slow
+def test_serve_process_answers_boto3(tmp_path: Path) -> None:
+    functions = tmp_path / "handlers.py"
+    functions.write_text("def double(event, context):\n    return event['n'] * 2\n")
+    command = [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "serve",
+        "--store",
+        "memory://",
+        "--port",
+        "0",
+        "--functions",
+        str(functions),
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        url = None
+        for line in process.stderr:  # uvicorn says where it listens once it does
+            if "Uvicorn running on " in line:
+                url = line.split("Uvicorn running on ", 1)[1].split(" ", 1)[0]
+                break
+        assert url is not None
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
+        )
+        definition = {
+            "StartAt": "Double",
+            "States": {
+                "Double": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:111111111111:function:double",
+                    "End": True,
+                }
+            },
+        }
+        arn = sfn.create_state_machine(
+            name="double", definition=json.dumps(definition), roleArn="r", type="EXPRESS"
+        )["stateMachineArn"]
+        result = sfn.start_sync_execution(stateMachineArn=arn, input='{"n": 21}')
+        assert (result["status"], result["output"]) == ("SUCCEEDED", "42")
+        sfn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
