@@ -309,12 +309,13 @@ async def start_sync_execution(ctx: Context, params: Params) -> Result:
 
 async def stop_execution(ctx: Context, params: Params) -> Result:
     arn = _execution_arn(ctx, params)
-    await ctx.service.stop_execution(
+    record = await ctx.service.stop_execution(
         arn,
         error=params.string("error", max_length=ERROR_MAX),
         cause=params.string("cause", max_length=CAUSE_MAX),
     )
-    return {"stopDate": epoch(ctx.service.clock.now())}
+    stopped = record.stop if record.stop is not None else ctx.service.clock.now()
+    return {"stopDate": epoch(stopped)}
 
 
 async def describe_execution(ctx: Context, params: Params) -> Result:

@@ -619,12 +619,21 @@ class Service:
     async def stop_execution(
         self, arn: str, *, error: str | None = None, cause: str | None = None
     ) -> ExecutionRecord:
+        """StopExecution. When this process drives the execution, the stop is applied before
+        this returns, and the record returned is the closed one: ABORTED, or how the execution
+        closed if it finished first (a stop racing the last state). Otherwise the stop is queued
+        durably for the worker that holds it, and the record returned is still RUNNING."""
         record = await self.describe_execution(arn)
         if record.status != "RUNNING":
             return record
         event = StopRequested(error, cause, self.clock.now())
-        await self._post(arn, event)
-        return record
+        if not await self._post(arn, event):
+            # queued for the worker that holds it (still RUNNING), or it closed meanwhile
+            return await self.describe_execution(arn)
+        live = self.runtime.executions.get(arn)
+        if live is not None:
+            await asyncio.shield(live.done)  # closed once the closing step is committed
+        return await self.describe_execution(arn)
 
     async def redrive_execution(self, arn: str) -> ExecutionRecord:
         """RedriveExecution: restart a closed Standard execution from its failed state.
@@ -704,12 +713,15 @@ class Service:
             machine, definition=text or machine.definition, revision_id=record.revision_id
         )
 
-    async def _post(self, arn: str, event: Event) -> None:
+    async def _post(self, arn: str, event: Event) -> bool:
         """Queue an event for an execution durably, and hand it over at once when this process
-        drives it (a StopExecution must win over a Wait that the worker would finish first)."""
+        drives it (a StopExecution must win over a Wait that the worker would finish first).
+        True when it was handed over here."""
         await self.journal.call(self.store.post_event, arn, event_to_json(event))
-        if not await self.worker.deliver_now(arn):
-            self.worker.poke(claim=False, events=True)
+        if await self.worker.deliver_now(arn):
+            return True
+        self.worker.poke(claim=False, events=True)
+        return False
 
     # -- task tokens ------------------------------------------------------------------------------
 

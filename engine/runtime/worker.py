@@ -92,6 +92,8 @@ class Worker:
         # executions that other workers or a later `asl worker` should run).
         self.only = only
         self.held: set[str] = set()
+        # executions being taken over (read from the store, not yet in the runtime)
+        self._adopting: dict[str, asyncio.Event] = {}
         self._delivered: set[int] = set()
         self._poke = asyncio.Event()
         self._want_claim = True
@@ -131,9 +133,14 @@ class Worker:
         """Hand an execution's pending inbox events to the runtime now, in order, if this
         worker drives it (True): a StopExecution must not be raced by a Wait the runtime would
         finish first. Each inbox entry is consumed by the commit of the step that applied it."""
+        adopting = self._adopting.get(arn)
+        if adopting is not None:
+            await adopting.wait()  # else the event would miss the takeover and come a poll late
         if arn not in self.held or self._closed(arn):
             return False
         pending = await self.journal.call(self.store.pending_events, arn)
+        if self._closed(arn):
+            return False
         self._send_pending(arn, pending)
         return True
 
@@ -282,8 +289,17 @@ class Worker:
 
         Everything read from the store is read first; then the execution and the events it was
         sent (a stop, a callback) reach the runtime together, with no await in between, so no
-        Wait or task can run ahead of an event accepted before the takeover.
+        Wait or task can run ahead of an event accepted before the takeover. An event posted
+        while this reads waits for it in `deliver_now`.
         """
+        adopting = self._adopting[record.arn] = asyncio.Event()
+        try:
+            await self._take_over(record)
+        finally:
+            del self._adopting[record.arn]
+            adopting.set()
+
+    async def _take_over(self, record: ExecutionRecord) -> None:
         self.held.add(record.arn)
         machine = self.load_machine(record.revision_id)
         now = self.runtime.clock.now()

@@ -175,7 +175,7 @@ class CommitPlan:
         if found != len(self.states) + len(self.closes) + len(self.closes_with_state):
             self._unknown_execution(conn)
         if self.closed:
-            for table in (t.timers, t.tokens, t.leases, t.activity_tasks):
+            for table in (t.timers, t.tokens, t.leases, t.activity_tasks, t.inbox):
                 conn.execute(delete(table).where(table.c.execution_arn.in_(self.closed)))
         for replace_stmt, rows in self.replaces:
             if rows:

@@ -291,8 +291,11 @@ class MemoryStore:
             self._close(arn)
 
     def _close(self, arn: str) -> None:
-        """A closed execution keeps its row and history; its runtime state goes."""
+        """A closed execution keeps its row and history; its runtime state goes, with any
+        inbox events it never applied (a stop or callback that lost the race with the close)."""
         self._timers.pop(arn, None)
+        for seq in [s for s, e in self._inbox.items() if e.execution_arn == arn]:
+            del self._inbox[seq]
         self._leases.pop(arn, None)
         for token_id in [t.token for t in self._tokens.values() if t.execution_arn == arn]:
             del self._tokens[token_id]

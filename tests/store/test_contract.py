@@ -475,6 +475,9 @@ def test_commit_closing_an_execution_drops_its_runtime_rows(store: Store) -> Non
         ]
     )
     assert [x.arn for x in store.claim("w", "host", 1, T0, 30, 10)] == [arn, other]
+    # a stop that lost the race with the close: moot once the execution closed
+    store.post_event(arn, {"kind": "stop"})
+    kept = store.post_event(other, {"kind": "stop"})
     store.commit(
         [
             Commit(
@@ -497,6 +500,9 @@ def test_commit_closing_an_execution_drops_its_runtime_rows(store: Store) -> Non
     assert store.take_activity_task(ACTIVITY, "w") is None
     assert [x.execution_arn for x in store.leases_on_host("host")] == [other]
     assert store.timers_for(other) == [TimerRecord(other, "t", T0 + 5)]
+    assert store.pending_events(arn) == []
+    assert [e.seq for e in store.pending_events(other)] == [kept]
+    assert store.executions_with_events() == [other]
     # a closed execution is never claimed again
     assert store.claim("w2", "host", 2, T0 + 100, 30, 10) == [store.get_execution(other)]
 
@@ -738,7 +744,7 @@ def test_purge_deletes_closed_executions_and_everything_they_own(store: Store) -
     assert store.get_execution(old) is None
     assert store.get_history(old) == []
     assert store.pending_events(old) == []
-    assert store.executions_with_events() == [recent, running]
+    assert store.executions_with_events() == [running]  # closing dropped recent's inbox
     assert store.get_execution(recent) is not None
     assert store.get_history(running) == [event(running, 1)]
     assert store.find_token(f"t-{running}") == TokenRecord(f"t-{running}", running, T0)
