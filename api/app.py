@@ -59,8 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if service.config.worker:
-            service.worker.start()
+        service.start()  # the worker loop (unless --no-worker) and the retention job
         try:
             yield
         finally:

@@ -1,9 +1,10 @@
 """`python -m bench`: run every benchmark and print the speed tables (see bench/README.md).
 
-Owns: the command line (`--quick`, `--no-moto`, `--json FILE`, `--profile [KEY]`), the order
-the benchmarks run in (ours first, moto last, so moto's threads never share the CPU with our
-figures), the plain-text tables and the JSON file. Must never: fail because a target is missed
-(the tables say MISS; the exit status is 0) or because moto is absent.
+Owns: the command line (`--quick`, `--no-moto`, `--no-durable`, `--no-api`, `--json FILE`,
+`--profile [KEY]`), the order the benchmarks run in (ours first, moto last, so moto's threads
+never share the CPU with our figures), the plain-text tables and the JSON file. Must never:
+fail because a target is missed (the tables say MISS; the exit status is 0) or because moto is
+absent.
 """
 
 from __future__ import annotations
@@ -238,7 +239,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (fewer runs)")
     parser.add_argument("--no-moto", action="store_true", help="skip moto's column")
     parser.add_argument(
-        "--no-durable", action="store_true", help="skip the durable store benchmark (section 5)"
+        "--no-durable", action="store_true", help="skip the durable store benchmark (section 6)"
+    )
+    parser.add_argument(
+        "--no-api", action="store_true", help="skip the HTTP API load test (section 7)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE as JSON")
     parser.add_argument(
@@ -327,6 +331,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 durable_table(durable),
             )
         )
+
+    if not args.no_api:
+        from bench.api_load import api_load_rows
+
+        requests = 2000 if args.quick else 5000
+        print(
+            "\n7. HTTP API: StartExecution over the AWS JSON protocol, uvicorn on loopback, "
+            "the load generator in another process"
+        )
+        print(format_table(["what", "figure"], [list(row) for row in api_load_rows(requests)]))
 
     if args.profile:
         wanted = [

@@ -1,6 +1,6 @@
 """Durable Standard executions: transitions per second on each store, and start latency.
 
-Owns: section 5 of `python -m bench`: 100 concurrent Standard executions of a 20-state Pass
+Owns: section 6 of `python -m bench`: 100 concurrent Standard executions of a 20-state Pass
 chain driven by the Service (journal + group commit + worker) on the in-memory store, SQLite
 (a file in a temporary directory) and PostgreSQL (`ASL_BENCH_POSTGRES_URL`, else
 `ASL_TEST_POSTGRES_URL`, in a schema of its own that is dropped afterwards), with the p99 latency

@@ -204,7 +204,7 @@ def _start(args: argparse.Namespace) -> int:
             return EXIT_OK
         target.add(record.arn)
         service.worker.only = target
-        service.worker.start()
+        service.start()
         done = await service.wait_for(record.arn)
         _print_result(done, args.json)
         return EXIT_OK if done.status == "SUCCEEDED" else EXIT_FAILED
@@ -219,7 +219,7 @@ def _worker(args: argparse.Namespace) -> int:
         if args.until_idle:
             await service.worker.run_until_idle()
             return EXIT_OK
-        service.worker.start()
+        service.start()
         import asyncio
 
         await asyncio.Event().wait()  # until interrupted

@@ -59,6 +59,7 @@ from engine.store.base import (
     MachineRecord,
     Store,
     StoredEvent,
+    StoreError,
     VersionRecord,
 )
 from engine.store.codec import event_to_json
@@ -173,11 +174,16 @@ class Service:
         self._starts = StartBatcher(self.journal, store, self.worker)
 
     async def __aenter__(self) -> Service:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Run the background work of a long-lived process: the worker loop (in worker mode)
+        and the retention job. A server, `asl worker` and `async with Service(...)` call this."""
         if self.config.worker:
             self.worker.start()
-            self._starts.lease_new = True
+        if self._retention is None or self._retention.done():
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
-        return self
 
     async def _retention_job(self) -> None:
         """Purge histories past the retention window (90 days by default), hourly."""
@@ -557,7 +563,7 @@ class Service:
             trace_header=trace_header,
         )
         self.machine_for_revision(machine.revision_id)
-        stored, created = await self._starts.submit(record)
+        stored, created, leased = await self._starts.submit(record)
         if not created:
             # AWS: same name and same input while RUNNING -> the same execution; otherwise
             # ExecutionAlreadyExists (names stay taken while the history is kept).
@@ -565,7 +571,10 @@ class Service:
                 return stored
             raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         if self.config.worker:
-            self.worker.adopt_started(stored)
+            if leased:  # ours from the insert: no claim can take it, so start it here
+                self.worker.adopt_started(stored)
+            else:  # not leased: a claim decides who drives it (never two starts)
+                self.worker.poke(claim=True, events=False)
             if stored.arn in self.runtime.executions:
                 self._remember_started(stored)
         return stored
@@ -597,7 +606,11 @@ class Service:
                 continue
             live = self.runtime.executions.get(execution_arn)
             if live is not None:
-                finish = await self.runtime.wait(execution_arn)
+                try:
+                    finish = await self.runtime.wait(execution_arn)
+                except StoreError:  # a step it could not commit: resumed later, from the store
+                    await asyncio.sleep(poll_seconds)
+                    continue
                 started = self._started.pop(execution_arn, None)
                 if started is None:
                     # the closing commit was written before the future resolved
@@ -853,8 +866,10 @@ class StartBatcher:
     """Group commit for StartExecution: concurrent starts are recorded in one transaction.
 
     A start returns only once its execution is durably recorded (AWS returns the ARN of a
-    recorded execution); what waits in the queue meanwhile joins the next transaction. In
-    worker mode each new execution is leased to this worker in the same transaction.
+    recorded execution); what waits in the queue meanwhile joins the next transaction. While
+    the worker loop runs, each new execution is leased to this worker in the same transaction,
+    so the worker's own claims cannot take it too (which would start it twice); `submit` says
+    whether it was.
     """
 
     def __init__(self, journal: Journal, store: Store, worker: Worker) -> None:
@@ -862,23 +877,27 @@ class StartBatcher:
         self._store = store
         self._worker = worker
         self._queue: list[tuple[ExecutionRecord, asyncio.Future[tuple[ExecutionRecord, bool]]]] = []
+        self._leased: set[str] = set()
         self._task: asyncio.Task[None] | None = None
-        self.lease_new = False
 
-    async def submit(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+    async def submit(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool, bool]:
+        """(the stored record, whether this call created it, whether it is leased to us)."""
         future: asyncio.Future[tuple[ExecutionRecord, bool]] = (
             asyncio.get_running_loop().create_future()
         )
         self._queue.append((record, future))
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        stored, created = await future
+        leased = created and stored.arn in self._leased
+        self._leased.discard(stored.arn)
+        return stored, created, leased
 
     async def _flush(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
             records = [record for record, _ in batch]
-            lease = self._worker.new_lease() if self.lease_new else None
+            lease = self._worker.new_lease() if self._worker.running else None
             try:
                 results = await self._journal.call(self._store.create_executions, records, lease)
             except Exception as exc:  # the store failed: every waiting start fails with it
@@ -887,6 +906,8 @@ class StartBatcher:
                         future.set_exception(exc)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
+                if lease is not None and result[1]:
+                    self._leased.add(result[0].arn)
                 if not future.done():
                     future.set_result(result)
 

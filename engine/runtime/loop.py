@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,6 +53,8 @@ from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.timers import TimerQueue
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -299,8 +302,7 @@ class Runtime:
         assert journal is not None
         while self._pending:
             batch, self._pending = self._pending, []
-            await journal.write([p.commit for p in batch])
-            for pending in batch:
+            for pending in await self._write(journal, batch):
                 record = self.executions.get(pending.execution_arn)
                 if record is None:
                     continue
@@ -309,6 +311,64 @@ class Runtime:
                     pending.execution_arn, record, pending.commands, pending.now
                 )
         self._wakeup.set()
+
+    async def _write(self, journal: Journal, batch: list[_Pending]) -> list[_Pending]:
+        """Write a batch; returns the steps written, in order.
+
+        When the batch fails, its commits are written one by one, so one execution whose
+        commit the store refuses cannot hold back the others it shared a batch with. An
+        execution whose commit cannot be written is dropped from this process (`_drop`).
+        """
+        try:
+            await journal.write([p.commit for p in batch])
+            return batch
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store edge: isolate the commit that fails
+            if len(batch) == 1:
+                self._drop(batch[0].execution_arn, exc)
+                return []
+        written: list[_Pending] = []
+        dropped: set[str] = set()
+        for pending in batch:
+            if pending.execution_arn in dropped:
+                continue  # its later steps build on the one that was not written
+            try:
+                await journal.write([pending.commit])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                dropped.add(pending.execution_arn)
+                self._drop(pending.execution_arn, exc)
+            else:
+                written.append(pending)
+        return written
+
+    def _drop(self, execution_arn: str, error: Exception) -> None:
+        """Stop driving an execution whose step could not be committed.
+
+        Nothing that step asked for is carried out (no task invoked, no timer set), so the
+        store still holds the last committed state; the execution's lease lapses and a worker
+        resumes it from there. Whoever waits on it here gets the store's error.
+        """
+        record = self.executions.pop(execution_arn, None)
+        _log.error(
+            "could not commit a step of %s: %s; this process stops driving it and a worker "
+            "resumes it from its last commit once its lease lapses",
+            execution_arn,
+            error,
+        )
+        if record is None:
+            return
+        self._timers.cancel_execution(execution_arn)
+        for task_id in list(record.inflight):
+            task = self._tasks.pop((execution_arn, task_id), None)
+            if task is not None:
+                task.cancel()
+        record.inflight.clear()
+        if not record.done.done():
+            record.done.set_exception(error)
+            record.done.exception()  # retrieved: a waiter is optional, the log says it
 
     # -- commands ---------------------------------------------------------------------------------
 

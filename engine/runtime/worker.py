@@ -120,7 +120,7 @@ class Worker:
             self.runtime.forget(record.arn)
         if self.only is not None and record.arn not in self.only:
             return
-        if self._task is None or self._task.done():
+        if not self.running:
             self.poke(claim=True, events=False)  # not running as a worker: let a claim decide
             return
         self.held.add(record.arn)
@@ -143,6 +143,11 @@ class Worker:
             return False
         self._send_pending(arn, pending)
         return True
+
+    @property
+    def running(self) -> bool:
+        """Whether the background loop runs (it claims, renews leases and delivers events)."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         """Run the claim/renew/deliver loop in the background."""
