@@ -18,8 +18,10 @@ Owns: the rules for `Assign` in both query languages and for the variables a fra
   start with no variables (AWS: child workflows cannot read the parent's variables); its
   ItemSelector, evaluated in the parent, still can.
 - Limits (AWS "Passing data between states with variables", size limits): one variable at most
-  256 KiB and one Assign at most 256 KiB in total, as serialised JSON; over that the state fails
-  with States.DataLimitExceeded.
+  256 KiB, one Assign at most 256 KiB in total, and all the variables stored at most 10 MiB, as
+  serialised JSON; over that the state fails with States.DataLimitExceeded. The 10 MiB are
+  counted per scope (the variables a state sees after its Assign): a Parallel branch or Map
+  iteration holds its parent's variables plus its own.
 - History. The state's Exited event lists each assigned variable as JSON text under
   `assignedVariables`, with `assignedVariablesDetails: {"truncated": false}` (recorded in the
   LocalStack AWS snapshots of test_assign_base / test_assign_reference_variables).
@@ -55,6 +57,9 @@ MAX_VARIABLE_BYTES = PAYLOAD_LIMIT_BYTES
 MAX_ASSIGN_BYTES = PAYLOAD_LIMIT_BYTES
 """AWS's limit on all the values one Assign sets together: 256 KiB of serialised JSON."""
 
+MAX_STORED_BYTES = 10 * 1024 * 1024
+"""AWS's limit on all the variables stored in an execution: 10 MiB of serialised JSON."""
+
 EMPTY_VARIABLES: Mapping[str, JSON] = {}
 
 
@@ -77,6 +82,8 @@ def evaluate_assign(
         value = _evaluate_template(program, data, scope)
     assigned = value if isinstance(value, dict) else {}
     _check_sizes(assigned)
+    if assigned:
+        _check_stored(scope.variables, assigned)
     return assigned
 
 
@@ -100,6 +107,22 @@ def _check_sizes(assigned: Mapping[str, JSON]) -> None:
             STATES_DATA_LIMIT_EXCEEDED,
             f"The variables assigned by this state have a combined size of {total} bytes, which "
             f"exceeds the maximum of {MAX_ASSIGN_BYTES} bytes for one Assign.",
+        )
+
+
+def _check_stored(current: Mapping[str, JSON], assigned: Mapping[str, JSON]) -> None:
+    """All the variables after this Assign, within AWS's 10 MiB (values already held are
+    counted only when they could reach the limit: at most 256 KiB each, a few dozen cannot)."""
+    kept = [value for name, value in current.items() if name not in assigned]
+    if (len(kept) + 1) * MAX_VARIABLE_BYTES <= MAX_STORED_BYTES:
+        return  # cannot reach 10 MiB: every variable is at most 256 KiB (and this Assign too)
+    total = sum(len(dumps(value).encode("utf-8")) for value in kept)
+    total += sum(len(dumps(value).encode("utf-8")) for value in assigned.values())
+    if total > MAX_STORED_BYTES:
+        raise StatesError(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"The variables stored by this execution would have a combined size of {total} "
+            f"bytes, which exceeds the maximum of {MAX_STORED_BYTES} bytes.",
         )
 
 

@@ -69,6 +69,37 @@ def test_a_variable_at_the_limit_is_accepted() -> None:
     assert evaluate_assign(compile_template({"v": value}), None, None, Scope()) == {"v": value}
 
 
+def _held(count: int, size: int) -> dict[str, JSON]:
+    """`count` variables of `size` bytes of serialised JSON each (a string and its quotes)."""
+    return {f"v{i}": "x" * (size - 2) for i in range(count)}
+
+
+def test_all_stored_variables_are_limited_to_10_mib() -> None:
+    # 40 variables of 256 KiB are exactly 10 MiB; one more byte anywhere is over
+    held = _held(40, 256 * 1024)
+    program = compile_template({"extra": 1})
+    with pytest.raises(StatesError) as caught:
+        evaluate_assign(program, None, None, Scope(None, held, random.Random(0)))
+    assert caught.value.error == STATES_DATA_LIMIT_EXCEEDED
+    assert caught.value.cause == (
+        "The variables stored by this execution would have a combined size of 10485761 bytes, "
+        "which exceeds the maximum of 10485760 bytes."
+    )
+
+
+def test_overwriting_a_variable_frees_its_old_size() -> None:
+    held = _held(40, 256 * 1024)
+    scope = Scope(None, held, random.Random(0))
+    assert evaluate_assign(compile_template({"v0": 1}), None, None, scope) == {"v0": 1}
+
+
+def test_variables_at_exactly_10_mib_are_accepted() -> None:
+    held = _held(39, 256 * 1024)
+    value = "x" * (256 * 1024 - 2)
+    scope = Scope(None, held, random.Random(0))
+    assert evaluate_assign(compile_template({"last": value}), None, None, scope) == {"last": value}
+
+
 def test_merge_never_mutates() -> None:
     current: dict[str, JSON] = {"a": 1, "b": 2}
     merged = merge_variables(current, {"b": 3, "c": 4})
