@@ -360,12 +360,7 @@ class Runtime:
         )
         if record is None:
             return
-        self._timers.cancel_execution(execution_arn)
-        for task_id in list(record.inflight):
-            task = self._tasks.pop((execution_arn, task_id), None)
-            if task is not None:
-                task.cancel()
-        record.inflight.clear()
+        self._release(execution_arn, record)
         if not record.done.done():
             record.done.set_exception(error)
             record.done.exception()  # retrieved: a waiter is optional, the log says it
@@ -404,16 +399,20 @@ class Runtime:
         self, execution_arn: str, record: ExecutionRecord, finish: Finish, now: float
     ) -> None:
         record.stop_time = now
+        self._release(execution_arn, record)
+        if not record.done.done():
+            record.done.set_result(finish)
+        if self._on_closed is not None:
+            self._on_closed(execution_arn)
+
+    def _release(self, execution_arn: str, record: ExecutionRecord) -> None:
+        """Cancel an execution's timers and its backend calls in flight."""
         self._timers.cancel_execution(execution_arn)
         for task_id in list(record.inflight):
             task = self._tasks.pop((execution_arn, task_id), None)
             if task is not None:
                 task.cancel()
         record.inflight.clear()
-        if not record.done.done():
-            record.done.set_result(finish)
-        if self._on_closed is not None:
-            self._on_closed(execution_arn)
 
     def _invoke(self, execution_arn: str, record: ExecutionRecord, command: InvokeTask) -> None:
         backend = self.resolver(command.request.resource)
