@@ -3,12 +3,20 @@
 Owns: the response objects of the AWS JSON 1.0 protocol (field names, which fields appear when,
 dates as epoch seconds: botocore parses a number as a timestamp) for machines, versions, aliases,
 executions, history events, activities and diagnostics. Must never: read a store or decide a
-status (the service does); the CLI's ISO-date shapes live in engine/cli_store.py.
+status (the service does). The execution and event fields every front end shares are in
+engine/shapes.py; this module adds what only the wire has and writes dates as epoch seconds.
 """
 
 from __future__ import annotations
 
 from engine.definition.diagnostics import Diagnostic
+from engine.shapes import (
+    execution_fields,
+    execution_outcome,
+    execution_qualifiers,
+    execution_summary,
+    history_event,
+)
 from engine.store.base import (
     ActivityRecord,
     AliasRecord,
@@ -20,7 +28,6 @@ from engine.store.base import (
 from engine.values import JSON, dumps
 
 _REDRIVABLE = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
-_DATA_FIELDS = ("input", "output")
 
 
 def epoch(seconds: float) -> float:
@@ -94,30 +101,9 @@ def alias_shape(record: AliasRecord) -> dict[str, JSON]:
 
 def execution_shape(record: ExecutionRecord) -> dict[str, JSON]:
     """DescribeExecution. Input and output are JSON text, as AWS returns them."""
-    out: dict[str, JSON] = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": epoch(record.start),
-        "input": dumps(record.input),
-        "inputDetails": {"included": True},
-    }
-    if record.stop is not None:
-        out["stopDate"] = epoch(record.stop)
-    if record.status == "SUCCEEDED":
-        out["output"] = dumps(record.output)
-        out["outputDetails"] = {"included": True}
-    if record.error is not None:
-        out["error"] = record.error
-    if record.cause is not None:
-        out["cause"] = record.cause
+    out = execution_fields(record, epoch)
     if record.trace_header:
         out["traceHeader"] = record.trace_header
-    if record.version_arn:
-        out["stateMachineVersionArn"] = record.version_arn
-    if record.alias_arn:
-        out["stateMachineAliasArn"] = record.alias_arn
     if record.machine_type == "STANDARD":
         out["redriveCount"] = record.redrive_count
         if record.status in _REDRIVABLE:
@@ -130,19 +116,8 @@ def execution_shape(record: ExecutionRecord) -> dict[str, JSON]:
 
 def execution_item(record: ExecutionRecord) -> dict[str, JSON]:
     """One entry of ListExecutions."""
-    out: dict[str, JSON] = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": epoch(record.start),
-    }
-    if record.stop is not None:
-        out["stopDate"] = epoch(record.stop)
-    if record.version_arn:
-        out["stateMachineVersionArn"] = record.version_arn
-    if record.alias_arn:
-        out["stateMachineAliasArn"] = record.alias_arn
+    out = execution_summary(record, epoch)
+    out.update(execution_qualifiers(record))
     if record.machine_type == "STANDARD":
         out["redriveCount"] = record.redrive_count
     return out
@@ -160,13 +135,7 @@ def sync_execution_shape(record: ExecutionRecord) -> dict[str, JSON]:
         "input": dumps(record.input),
         "inputDetails": {"included": True},
     }
-    if record.status == "SUCCEEDED":
-        out["output"] = dumps(record.output)
-        out["outputDetails"] = {"included": True}
-    if record.error is not None:
-        out["error"] = record.error
-    if record.cause is not None:
-        out["cause"] = record.cause
+    out.update(execution_outcome(record))
     if record.trace_header:
         out["traceHeader"] = record.trace_header
     duration_ms = max(0, round(((record.stop or record.start) - record.start) * 1000))
@@ -181,21 +150,7 @@ def sync_execution_shape(record: ExecutionRecord) -> dict[str, JSON]:
 
 def event_shape(event: StoredEvent, *, include_data: bool = True) -> dict[str, JSON]:
     """One history event; `include_data=False` drops inputs and outputs (includeExecutionData)."""
-    out: dict[str, JSON] = {
-        "timestamp": epoch(event.timestamp),
-        "type": event.type,
-        "id": event.id,
-        "previousEventId": event.previous_event_id,
-    }
-    if isinstance(event.details, dict):
-        if include_data:
-            out.update(event.details)
-        else:
-            for key, details in event.details.items():
-                if isinstance(details, dict):
-                    details = {k: v for k, v in details.items() if k not in _DATA_FIELDS}
-                out[key] = details
-    return out
+    return history_event(event, epoch, include_data=include_data)
 
 
 def activity_shape(record: ActivityRecord) -> dict[str, JSON]:

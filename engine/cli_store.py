@@ -369,57 +369,21 @@ def result_shape(record: ExecutionRecord) -> dict[str, JSON]:
 
 def describe_shape(record: ExecutionRecord) -> dict[str, JSON]:
     """DescribeExecution's fields (input/output as JSON text, as AWS returns them)."""
-    from engine.values import dumps
+    from engine.shapes import execution_fields
 
-    out: dict[str, JSON] = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": _iso(record.start),
-        "input": dumps(record.input),
-        "inputDetails": {"included": True},
-        "redriveCount": record.redrive_count,
-    }
-    if record.stop is not None:
-        out["stopDate"] = _iso(record.stop)
-    if record.status == "SUCCEEDED":
-        out["output"] = dumps(record.output)
-        out["outputDetails"] = {"included": True}
-    if record.error is not None:
-        out["error"] = record.error
-    if record.cause is not None:
-        out["cause"] = record.cause
-    if record.version_arn:
-        out["stateMachineVersionArn"] = record.version_arn
-    if record.alias_arn:
-        out["stateMachineAliasArn"] = record.alias_arn
-    return out
+    return {**execution_fields(record, _iso), "redriveCount": record.redrive_count}
 
 
 def list_shape(record: ExecutionRecord) -> dict[str, JSON]:
-    out: dict[str, JSON] = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": _iso(record.start),
-    }
-    if record.stop is not None:
-        out["stopDate"] = _iso(record.stop)
-    return out
+    from engine.shapes import execution_summary
+
+    return execution_summary(record, _iso)
 
 
 def event_shape(event: StoredEvent) -> dict[str, JSON]:
-    out: dict[str, JSON] = {
-        "id": event.id,
-        "previousEventId": event.previous_event_id,
-        "timestamp": _iso(event.timestamp),
-        "type": event.type,
-    }
-    if isinstance(event.details, dict):
-        out.update(event.details)
-    return out
+    from engine.shapes import history_event
+
+    return history_event(event, _iso)
 
 
 def _print_result(record: ExecutionRecord, as_json: bool) -> None:

@@ -1,0 +1,100 @@
+"""AWS's response shapes of executions and history events, for every front end.
+
+Owns: which fields DescribeExecution, ListExecutions and GetExecutionHistory carry and when each
+appears, with the date format left to the caller: the AWS JSON protocol sends epoch seconds
+(api/shapes.py), the command line prints ISO text (engine/cli_store.py). Must never: read a
+store, decide a status, or import more than values (`asl` imports this lazily, on its start-up
+path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from engine.values import JSON, dumps
+
+if TYPE_CHECKING:
+    from engine.store.base import ExecutionRecord, StoredEvent
+
+DateFormat = Callable[[float], JSON]
+"""How a front end writes a date (epoch seconds as the stored records hold them)."""
+
+_DATA_FIELDS = ("input", "output")
+
+
+def execution_outcome(record: ExecutionRecord) -> dict[str, JSON]:
+    """What a closed execution ended with: output (JSON text) when it succeeded, error, cause."""
+    out: dict[str, JSON] = {}
+    if record.status == "SUCCEEDED":
+        out["output"] = dumps(record.output)
+        out["outputDetails"] = {"included": True}
+    if record.error is not None:
+        out["error"] = record.error
+    if record.cause is not None:
+        out["cause"] = record.cause
+    return out
+
+
+def execution_fields(record: ExecutionRecord, date: DateFormat) -> dict[str, JSON]:
+    """DescribeExecution's fields that every execution has (input as JSON text, as AWS)."""
+    out: dict[str, JSON] = {
+        "executionArn": record.arn,
+        "stateMachineArn": record.machine_arn,
+        "name": record.name,
+        "status": record.status,
+        "startDate": date(record.start),
+        "input": dumps(record.input),
+        "inputDetails": {"included": True},
+    }
+    if record.stop is not None:
+        out["stopDate"] = date(record.stop)
+    out.update(execution_outcome(record))
+    out.update(execution_qualifiers(record))
+    return out
+
+
+def execution_summary(record: ExecutionRecord, date: DateFormat) -> dict[str, JSON]:
+    """The fields of one ListExecutions entry that every execution has."""
+    out: dict[str, JSON] = {
+        "executionArn": record.arn,
+        "stateMachineArn": record.machine_arn,
+        "name": record.name,
+        "status": record.status,
+        "startDate": date(record.start),
+    }
+    if record.stop is not None:
+        out["stopDate"] = date(record.stop)
+    return out
+
+
+def execution_qualifiers(record: ExecutionRecord) -> dict[str, JSON]:
+    """The version or alias the execution was started through, when it was."""
+    out: dict[str, JSON] = {}
+    if record.version_arn:
+        out["stateMachineVersionArn"] = record.version_arn
+    if record.alias_arn:
+        out["stateMachineAliasArn"] = record.alias_arn
+    return out
+
+
+def history_event(
+    event: StoredEvent, date: DateFormat, *, include_data: bool = True
+) -> dict[str, JSON]:
+    """One GetExecutionHistory event; `include_data=False` drops inputs and outputs
+    (includeExecutionData)."""
+    out: dict[str, JSON] = {
+        "timestamp": date(event.timestamp),
+        "type": event.type,
+        "id": event.id,
+        "previousEventId": event.previous_event_id,
+    }
+    if isinstance(event.details, dict):
+        if include_data:
+            out.update(event.details)
+        else:
+            for key, details in event.details.items():
+                if isinstance(details, dict):
+                    details = {k: v for k, v in details.items() if k not in _DATA_FIELDS}
+                out[key] = details
+    return out
