@@ -398,14 +398,7 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         )
         return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
     run.emit(frame, succeeded, _task_details(state, {"output": Payload(output)}))
-    scope = run.scope(frame, state)
-    if state.query_language == JSONATA:
-        return jsonata_flow.finish(run, frame, state, scope, result=output)
-    if state.result_selector is not None:
-        output = apply_result_selector(state.result_selector, output, scope)
-    assigned = _assign(run, state, output, scope)
-    output = apply_result_path(state.result_path, frame.state_input, output)
-    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+    return _complete_with_result(run, frame, state, output)
 
 
 def task_timed_out(run: Step, frame: Frame, state: State, *, heartbeat: bool) -> Outcome:
@@ -449,7 +442,7 @@ def run_parallel(run: Step, frame: Frame, state: State) -> Outcome:
     frame.finished = 0
     frame.phase = Phase.CHILDREN
     if not children:
-        return _complete_parallel(run, frame, state, [])
+        return _complete_with_result(run, frame, state, [])
     return BLOCKED
 
 
@@ -477,16 +470,17 @@ def _parallel_child_finished(
     outputs = [run.frames[c].output for c in frame.child_ids]
     run.remove_children(frame)
     run.emit(frame, "ParallelStateSucceeded")
-    return _complete_parallel(run, frame, state, outputs)
+    return _complete_with_result(run, frame, state, outputs)
 
 
-def _complete_parallel(
-    run: Step, frame: Frame, state: ParallelState, outputs: list[JSON]
+def _complete_with_result(
+    run: Step, frame: Frame, state: TaskState | ParallelState | MapState, result: JSON
 ) -> Outcome:
+    """A state that produced a result (a task's, or a Parallel's or Map's list) exits with it:
+    ResultSelector, Assign, ResultPath, OutputPath, or in JSONata Assign and Output."""
     scope = run.scope(frame, state)
     if state.query_language == JSONATA:
-        return jsonata_flow.finish(run, frame, state, scope, result=outputs)
-    result: JSON = outputs
+        return jsonata_flow.finish(run, frame, state, scope, result=result)
     if state.result_selector is not None:
         result = apply_result_selector(state.result_selector, result, scope)
     assigned = _assign(run, state, result, scope)
@@ -706,15 +700,7 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
     run.emit(frame, "MapStateSucceeded")
-    scope = run.scope(frame, state)
-    if state.query_language == JSONATA:
-        return jsonata_flow.finish(run, frame, state, scope, result=outputs)
-    result: JSON = outputs
-    if state.result_selector is not None:
-        result = apply_result_selector(state.result_selector, result, scope)
-    assigned = _assign(run, state, result, scope)
-    output = apply_result_path(state.result_path, frame.state_input, result)
-    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+    return _complete_with_result(run, frame, state, outputs)
 
 
 def child_finished(run: Step, frame: Frame, state: State, child: Frame) -> Outcome:
