@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
 from engine.backends.python import PythonFunctionBackend
+from engine.backends.registry import functions_registry
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
@@ -33,7 +34,6 @@ from engine.values import JSON, PAYLOAD_LIMIT_BYTES, payload_size
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
-LAMBDA_RESOURCE_PREFIXES = ("arn:aws:lambda:", "arn:aws:states:::lambda:invoke")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class Engine:
         self.account = account
         self.seed = seed
         self._python = PythonFunctionBackend(functions or {})
-        self._backends = dict(backends or {})
+        self._registry = functions_registry(backends or {}, self._python)
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -121,12 +121,7 @@ class Engine:
         return cls(clock=VirtualClock(), **kwargs)  # type: ignore[arg-type]
 
     def resolve(self, resource: str) -> Backend | None:
-        backend = self._backends.get(resource)
-        if backend is not None:
-            return backend
-        if resource.startswith(LAMBDA_RESOURCE_PREFIXES):
-            return self._python
-        return None
+        return self._registry.resolve(resource)
 
     @property
     def runtime(self) -> Runtime:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from engine.backends.base import Backend, TaskFailure, TaskSuccess
 from engine.backends.python import PythonFunctionBackend
+from engine.backends.registry import functions_registry
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
 from engine.definition.parse import parse_text
@@ -68,7 +69,6 @@ from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 DEFAULT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/asl-engine"
-LAMBDA_RESOURCE_PREFIXES = ("arn:aws:lambda:", "arn:aws:states:::lambda:invoke")
 DEFINITION_LIMIT_BYTES = 1024 * 1024
 MAX_TAGS = 50  # AWS: "Maximum number of tags per resource"
 REDRIVE_WINDOW_SECONDS = 14 * 24 * 3600
@@ -144,7 +144,7 @@ class Service:
         self.config = config or ServiceConfig()
         self.clock: Clock = clock or RealClock()
         self._python = PythonFunctionBackend(functions or {})
-        self._backends = dict(backends or {})
+        self._registry = functions_registry(backends or {}, self._python)
         self._machines: dict[str, Machine] = {}
         self.journal = Journal(store)
         self.runtime = Runtime(
@@ -210,12 +210,7 @@ class Service:
     # -- plumbing ---------------------------------------------------------------------------------
 
     def resolve(self, resource: str) -> Backend | None:
-        backend = self._backends.get(resource)
-        if backend is not None:
-            return backend
-        if resource.startswith(LAMBDA_RESOURCE_PREFIXES):
-            return self._python
-        return None
+        return self._registry.resolve(resource)
 
     def machine_for_revision(self, revision_id: str) -> Machine:
         """The compiled machine of a definition revision: compiled once, then cached."""

@@ -15,6 +15,7 @@ including `:` (so `arn:aws:lambda:*:*:function:*` also matches qualified functio
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,6 +104,22 @@ class BackendRegistry:
     def resources(self) -> list[str]:
         """Every mapped ARN and pattern, exact ones first, as resolution tries them."""
         return [*self._exact, *(p.text for p in self._patterns)]
+
+
+FUNCTIONS_FILE_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
+"""What an embedded Engine's or a Service's Python functions serve: every Lambda ARN and every
+`lambda:invoke` integration, `.waitForTaskToken` included."""
+
+
+def functions_registry(backends: Mapping[str, Backend], functions: Backend) -> BackendRegistry:
+    """The registry of an embedded Engine or a Service: the given backends by ARN (exact ones
+    win), then `functions` for `FUNCTIONS_FILE_PATTERNS`."""
+    registry = BackendRegistry()
+    for resource, backend in backends.items():
+        registry.register(resource, backend)
+    for pattern in FUNCTIONS_FILE_PATTERNS:
+        registry.register(pattern, functions)
+    return registry
 
 
 def unconfigured_resource_failure(resource: str) -> TaskFailure:

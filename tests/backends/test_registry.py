@@ -11,6 +11,7 @@ from engine.backends.registry import (
     INVALID_BACKEND_MAPPING,
     LAMBDA_RESOURCE_PATTERNS,
     BackendRegistry,
+    functions_registry,
     unconfigured_resource_failure,
 )
 from engine.errors import InvalidRequest
@@ -165,3 +166,20 @@ def test_unconfigured_resource_failure(resource: str, cause: str) -> None:
     failure = unconfigured_resource_failure(resource)
     assert failure.error == "States.Runtime"
     assert failure.cause == cause
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (FUNCTION + "special", "special"),  # a given backend by exact ARN wins
+        (FUNCTION + "any", "functions"),
+        (FUNCTION + "any:live", "functions"),
+        ("arn:aws:states:::lambda:invoke", "functions"),
+        ("arn:aws:states:::lambda:invoke.waitForTaskToken", "functions"),
+        ("arn:aws:states:::sqs:sendMessage", None),
+        ("arn:aws:states:::dynamodb:putItem", None),
+    ],
+)
+def test_functions_registry(resource: str, expected: str | None) -> None:
+    registry = functions_registry({FUNCTION + "special": Named("special")}, Named("functions"))
+    assert name_of(registry.resolve(resource)) == expected
