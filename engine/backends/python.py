@@ -296,6 +296,19 @@ class _Raised:
 _Outcome = _Returned | _Raised
 
 
+def _returned(
+    outcome: _Outcome | TaskFailure, request_id: str, resource: str
+) -> _Returned | TaskFailure:
+    """A call's returned payload, or the task failure it is: the call could not be made, the
+    handler raised (Lambda's error envelope), or its response is over the payload limit
+    (`resource` names the state's resource in that cause)."""
+    if isinstance(outcome, _Raised):
+        return function_error(outcome.message, outcome.error_type, request_id, outcome.stack_trace)
+    if isinstance(outcome, _Returned) and outcome.size > PAYLOAD_LIMIT_BYTES:
+        return data_limit_exceeded(resource)
+    return outcome
+
+
 def _decode_event(text: str, raw_string: bool) -> JSON:
     """The event, parsed as the runtime parses the request body: a fresh copy for every call.
 
@@ -565,15 +578,10 @@ class PythonFunctionBackend:
         # A null input arrives as {} (an Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
         outcome = await self._run(function, json.dumps(payload), False, request_id, request)
-        if isinstance(outcome, TaskFailure):
-            return outcome
-        if isinstance(outcome, _Raised):
-            return function_error(
-                outcome.message, outcome.error_type, request_id, outcome.stack_trace
-            )
-        if outcome.size > PAYLOAD_LIMIT_BYTES:
-            return data_limit_exceeded(resource)
-        return TaskSuccess(outcome.payload)
+        returned = _returned(outcome, request_id, resource)
+        if isinstance(returned, TaskFailure):
+            return returned
+        return TaskSuccess(returned.payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
         parameters = request.payload
@@ -612,15 +620,13 @@ class PythonFunctionBackend:
                 function, invocation_type, event_text, raw_string, request_id, request, now
             )
         started = time.perf_counter()
-        outcome = await self._run(function, event_text, raw_string, request_id, request)
-        if isinstance(outcome, TaskFailure):
-            return outcome
-        if isinstance(outcome, _Raised):
-            return function_error(
-                outcome.message, outcome.error_type, request_id, outcome.stack_trace
-            )
-        if outcome.size > PAYLOAD_LIMIT_BYTES:
-            return data_limit_exceeded("lambda")
+        returned = _returned(
+            await self._run(function, event_text, raw_string, request_id, request),
+            request_id,
+            "lambda",
+        )
+        if isinstance(returned, TaskFailure):
+            return returned
         log_result = None
         if log_type == "Tail":
             elapsed_ms = (time.perf_counter() - started) * 1000
@@ -628,8 +634,8 @@ class PythonFunctionBackend:
                 request_id, function.executed_version, elapsed_ms, MEMORY_LIMIT_IN_MB
             )
         response = InvokeResponse(
-            payload=outcome.payload,
-            content_length=outcome.size,
+            payload=returned.payload,
+            content_length=returned.size,
             request_id=request_id,
             date=http_date(now),
             trace_id=trace_id(now),
