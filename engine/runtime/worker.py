@@ -94,7 +94,9 @@ class Worker:
         self.held: set[str] = set()
         # executions being taken over (read from the store, not yet in the runtime)
         self._adopting: dict[str, asyncio.Event] = {}
-        self._delivered: set[int] = set()
+        # inbox events handed to the runtime, per execution: not again until it is forgotten
+        # (a dropped execution is taken over anew and must get its unapplied events again)
+        self._delivered: dict[str, set[int]] = {}
         self._poke = asyncio.Event()
         self._want_claim = True
         self._want_events = True
@@ -117,6 +119,7 @@ class Worker:
                 return
             # A name reused after its previous execution was purged: that run is over.
             self.held.discard(record.arn)
+            self._delivered.pop(record.arn, None)
             self.runtime.forget(record.arn)
         if self.only is not None and record.arn not in self.only:
             return
@@ -191,6 +194,7 @@ class Worker:
         if held:
             await self.journal.call(self.store.release, self.worker_id, held)
         self.held.clear()
+        self._delivered.clear()
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -221,6 +225,7 @@ class Worker:
         """
         for arn in [a for a in self.held if self._closed(a)]:
             self.held.discard(arn)
+            self._delivered.pop(arn, None)
             self.runtime.forget(arn)
         claim, events = self._want_claim or full, self._want_events or full
         self._want_claim = self._want_events = False
@@ -280,12 +285,7 @@ class Worker:
                 await self._deliver_pending(arn)
 
     async def _deliver_pending(self, arn: str) -> None:
-        events = await self.journal.call(self.store.pending_events, arn)
-        for inbox in events:
-            if inbox.seq in self._delivered:
-                continue
-            self._delivered.add(inbox.seq)
-            self.runtime.send(arn, event_from_json(inbox.payload), inbox_seq=inbox.seq)
+        self._send_pending(arn, await self.journal.call(self.store.pending_events, arn))
 
     # -- recovery ---------------------------------------------------------------------------------
 
@@ -354,9 +354,10 @@ class Worker:
                 self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
 
     def _send_pending(self, arn: str, pending: list[InboxEvent]) -> None:
+        delivered = self._delivered.setdefault(arn, set())
         for inbox in pending:
-            if inbox.seq not in self._delivered:
-                self._delivered.add(inbox.seq)
+            if inbox.seq not in delivered:
+                delivered.add(inbox.seq)
                 self.runtime.send(arn, event_from_json(inbox.payload), inbox_seq=inbox.seq)
 
     def _info(self, record: ExecutionRecord) -> ExecutionInfo:

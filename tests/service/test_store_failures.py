@@ -15,7 +15,17 @@ from engine.runtime.clock import VirtualClock
 from engine.service import Service, ServiceConfig
 from engine.store.base import DEFAULT_LEASE_SECONDS, Commit, StoreError
 from engine.store.memory import MemoryStore
-from tests.service.helpers import T0, execution_arn, finish, pass_machine, run, types
+from tests.service.helpers import (
+    T0,
+    Tokens,
+    callback_machine,
+    execution_arn,
+    finish,
+    pass_machine,
+    run,
+    types,
+    until,
+)
 
 
 class Refusing(MemoryStore):
@@ -61,6 +71,33 @@ def test_a_refused_commit_holds_back_only_its_own_execution() -> None:
         assert types(await service.get_history(bad)).count("ExecutionStarted") == 1
 
     run(main, store=store)
+
+
+def test_a_callback_whose_step_was_refused_is_delivered_again_on_takeover() -> None:
+    store = Refusing()
+    tokens = Tokens()
+    arn = execution_arn("m", "cb")
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("m", callback_machine())
+        await service.start_execution(machine.arn, name="cb")
+        token = await tokens.next()
+        store.refused.add(arn)
+        await service.send_task_success(token, '{"answer": 42}')
+
+        # the step applying the callback could not be committed: dropped from this process
+        async def dropped() -> bool:
+            return arn not in service.runtime.executions
+
+        await until(dropped)
+        store.refused.clear()
+        service.clock.advance_to(T0 + DEFAULT_LEASE_SECONDS + 1)
+        service.worker.poke()
+        # taken over from the last commit, the callback still in its inbox is applied
+        assert (await finish(service, arn)).status == "SUCCEEDED"
+        assert types(await service.get_history(arn)).count("TaskSucceeded") == 1
+
+    run(main, store=store, functions={"remember": tokens.remember})
 
 
 def test_a_start_while_the_worker_runs_is_leased_to_it_in_the_same_insert() -> None:
