@@ -167,7 +167,6 @@ def test_compile_errors_name_the_key(template: JSON, message: str) -> None:
 
 
 def test_intrinsic_field() -> None:
-    pytest.importorskip("engine.definition.intrinsics")
     compiled = compile_template({"greeting.$": "States.Format('Hello, {}', $.user.name)"})
     assert compiled.evaluate(INPUT, SCOPE) == {"greeting": "Hello, ana"}
 
