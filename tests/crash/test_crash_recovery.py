@@ -31,7 +31,7 @@ from engine.testing import (
     entered_counts,
 )
 from engine.values import JSON
-from tests.store import POSTGRES_SKIP, postgres_schema, postgres_url
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
 
 pytestmark = pytest.mark.slow
 
@@ -42,14 +42,7 @@ CATCH_LOST = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Lost"}]
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(postgres_url() is None, reason=POSTGRES_SKIP),
-        ],
-    ),
+    POSTGRES_PARAM,
 ]
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import make_url, text
 
 from engine.store.sql import create_sql_engine
@@ -25,6 +26,14 @@ POSTGRES_SKIP = (
 
 def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_VARIABLE) or None
+
+
+POSTGRES_PARAM = pytest.param(
+    "postgresql",
+    id="postgresql",
+    marks=[pytest.mark.postgres, pytest.mark.skipif(postgres_url() is None, reason=POSTGRES_SKIP)],
+)
+"""The PostgreSQL case of a parametrised store fixture: marked, and skipped without a server."""
 
 
 def with_search_path(url: str, schema: str) -> str:

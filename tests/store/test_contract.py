@@ -35,7 +35,7 @@ from engine.store.memory import MemoryStore
 from engine.store.open import open_store
 from engine.store.schema import metadata
 from engine.store.sql import SqlStore
-from tests.store import POSTGRES_SKIP, postgres_schema, postgres_url
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:order"
 OTHER_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:other"
@@ -45,14 +45,7 @@ T0 = 1_700_000_000.125
 STORES = [
     pytest.param("memory", id="memory"),
     pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(postgres_url() is None, reason=POSTGRES_SKIP),
-        ],
-    ),
+    POSTGRES_PARAM,
 ]
 
 

@@ -22,18 +22,11 @@ from engine.store.migrations import HEAD, alembic_config, current_revision, upgr
 from engine.store.open import open_store
 from engine.store.schema import metadata
 from engine.store.sql import create_sql_engine, writer
-from tests.store import POSTGRES_SKIP, postgres_schema, postgres_url
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
 
 DATABASES = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(postgres_url() is None, reason=POSTGRES_SKIP),
-        ],
-    ),
+    POSTGRES_PARAM,
 ]
 
 
