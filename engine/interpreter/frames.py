@@ -56,6 +56,21 @@ class ExecutionInfo:
     execution_type: str = "STANDARD"
     seed: int = 0
 
+    @property
+    def region(self) -> str:
+        """The region in the execution ARN (`arn:aws:states:REGION:ACCOUNT:execution:...`)."""
+        return _arn_field(self.execution_arn, 3, "us-east-1")
+
+    @property
+    def account(self) -> str:
+        """The account in the execution ARN."""
+        return _arn_field(self.execution_arn, 4, "111111111111")
+
+
+def _arn_field(arn: str, index: int, default: str) -> str:
+    parts = arn.split(":", index + 1)
+    return parts[index] if len(parts) > index + 1 and parts[index] else default
+
 
 @dataclass(slots=True)
 class Frame:

@@ -281,7 +281,7 @@ def run_task(run: Step, frame: Frame, state: State) -> Outcome:
         scheduled = {
             "resourceType": service,
             "resource": action,
-            "region": "us-east-1",
+            "region": run.info.region,
             "parameters": Payload(payload),
         }
         if timeout is not None:
@@ -302,6 +302,8 @@ def run_task(run: Step, frame: Frame, state: State) -> Outcome:
         timeout_seconds=timeout,
         heartbeat_seconds=heartbeat,
         task_token=token,
+        region=run.info.region,
+        account=run.info.account,
     )
     run.commands.append(InvokeTask(frame.frame_id, task_id, request))
     if timeout is not None:

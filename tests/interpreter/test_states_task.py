@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from engine.errors import (
     STATES_HEARTBEAT_TIMEOUT,
     STATES_RUNTIME,
 )
+from engine.interpreter.frames import new_execution
 from engine.interpreter.messages import (
     CancelTask,
     CancelTimer,
@@ -26,7 +28,9 @@ from tests.interpreter.helpers import (
     T0,
     Harness,
     chain,
+    compile_definition,
     event_types,
+    make_info,
     rendered,
 )
 
@@ -324,3 +328,17 @@ def test_stop_while_waiting_for_a_token_cancels_everything() -> None:
         CancelTimer("root|heartbeat|3"),
         Finish("ABORTED"),
     )
+
+
+def test_region_and_account_come_from_the_execution_arn() -> None:
+    machine = compile_definition(
+        chain(("Send", {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage"}))
+    )
+    arn = "arn:aws:states:eu-west-1:222233334444:execution:test-machine:elsewhere"
+    info = replace(make_info({}), execution_arn=arn)
+    harness = Harness(machine, new_execution(info, machine.root.start_at))
+    harness.start()
+    request = harness.only_task().request
+    assert (request.region, request.account) == ("eu-west-1", "222233334444")
+    scheduled = next(e for e in harness.history if e.type == "TaskScheduled")
+    assert rendered(scheduled)["region"] == "eu-west-1"
