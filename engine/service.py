@@ -30,6 +30,7 @@ from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
 from engine.definition.parse import parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
+from engine.embedded import ACCOUNT, REGION
 from engine.errors import (
     DefinitionInvalid,
     EngineError,
@@ -66,8 +67,6 @@ from engine.store.base import (
 from engine.store.codec import event_to_json
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
 
-REGION = "us-east-1"
-ACCOUNT = "111111111111"
 DEFAULT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/asl-engine"
 DEFINITION_LIMIT_BYTES = 1024 * 1024
 MAX_TAGS = 50  # AWS: "Maximum number of tags per resource"
