@@ -1,0 +1,82 @@
+"""The seam between Lambda semantics and the code that runs a function: `FunctionRunner`.
+
+Owns: what a runner is given for one call (`Invocation`: the values the Lambda runtime hands a
+function, and the request body) and what it answers (`Returned`, `Raised`, or a final
+`TaskFailure`). Must never: know about Step Functions integrations, concurrency, timeouts or
+retries. The Lambda layer (`engine.backends.functions`) decides those around every runner alike,
+so a Python handler, a subprocess and an HTTP endpoint behave the same to a workflow.
+
+A runner's `run` may be cancelled at any await (the function's timeout, a Task's TimeoutSeconds,
+StopExecution): it must then release what it holds (kill a process, close a request) and let the
+`CancelledError` propagate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.backends.base import TaskFailure
+from engine.values import JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One call of a function: the request body and the values of Lambda's context object.
+
+    `event_text` is the request body exactly as Lambda would deliver it (JSON text, or any text
+    for a `lambda:invoke` string Payload, which `raw_string` marks). `deadline` is a
+    `time.monotonic()` instant: the function's own timeout (Lambda's `Timeout`), after which
+    the Lambda layer cancels the call. `memory_size` is the configured memory in MB.
+    """
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    request_id: str
+    memory_size: int
+    deadline: float
+    log_stream_name: str
+    region: str
+    event_text: str
+    raw_string: bool = False
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """The function returned: the response payload's size in bytes and its parsed value.
+
+    A payload over the size limit may come back unparsed (`payload` None): the Lambda layer
+    refuses it on `size` alone.
+    """
+
+    size: int
+    payload: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """The function failed: the fields of Lambda's error envelope (the request id aside)."""
+
+    error_type: str
+    message: str
+    stack_trace: tuple[str, ...] = ()
+
+
+Outcome = Returned | Raised | TaskFailure
+"""A `TaskFailure` is final as it stands: used when no error envelope fits (e.g. a process
+that crashed without writing one gives `Lambda.Unknown` with the runner's own cause)."""
+
+
+class FunctionRunner(Protocol):
+    """Runs one function's code. `run` never raises (except `CancelledError`)."""
+
+    async def run(self, invocation: Invocation) -> Outcome: ...
+
+    def close(self) -> None:
+        """Release what the runner holds (threads, connections); running calls are abandoned."""
+        ...
