@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from engine.cli_config import add_config_command, add_config_option
+
     parser = argparse.ArgumentParser(
         prog="asl", description="Validate and run Amazon States Language state machines."
     )
@@ -72,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.py",
         help="Python file or module whose top-level functions serve Lambda functions",
     )
+    add_config_option(run)
     run.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD")
     run.add_argument("--name", help="execution name (default: a UUID)")
     run.add_argument(
@@ -88,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     from engine.cli_serve import add_serve_command
 
     add_serve_command(commands)
+    add_config_command(commands)
     return parser
 
 
@@ -138,6 +142,7 @@ def _diagnostic_line(path: str, diagnostic: Diagnostic) -> str:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from engine.cli_config import config_of
     from engine.embedded import Engine, ExecutionResult
     from engine.errors import DefinitionInvalid, EngineError
     from engine.runtime.clock import RealClock, VirtualClock
@@ -145,7 +150,14 @@ def _run(args: argparse.Namespace) -> int:
     definition_text = _read(args.definition)
     execution_input = _read_input(args)
     functions = _load_functions(args.functions)
-    engine = Engine(functions=functions, clock=VirtualClock() if args.virtual_time else RealClock())
+    try:
+        engine = Engine(
+            functions=functions,
+            config=config_of(args),
+            clock=VirtualClock() if args.virtual_time else RealClock(),
+        )
+    except EngineError as exc:
+        raise UsageError(exc.message) from None
     try:
         machine = engine.load(
             definition_text, name=machine_name(args.definition), machine_type=args.type

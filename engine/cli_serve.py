@@ -16,6 +16,7 @@ import os
 import sys
 
 from engine.cli import EXIT_OK, UsageError, _load_functions
+from engine.cli_config import add_config_option, config_of
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
@@ -36,6 +37,7 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "sqlite:///$ASL_HOME/asl.db)",
     )
     serve.add_argument("--functions", action="append", default=[], metavar="FILE.py")
+    add_config_option(serve)
     serve.add_argument(
         "--no-worker",
         action="store_true",
@@ -88,6 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0 to 65535")
     functions = _load_functions(args.functions)
+    functions_config = config_of(args)
 
     import uvicorn
 
@@ -110,7 +113,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         service = Service(
-            store, functions=functions, config=ServiceConfig(worker=not args.no_worker)
+            store,
+            functions=functions,
+            functions_config=functions_config,
+            config=ServiceConfig(worker=not args.no_worker),
         )
         cors: bool | list[str] = False
         if args.cors:

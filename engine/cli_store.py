@@ -128,7 +128,10 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _functions_option(parser: argparse.ArgumentParser) -> None:
+    from engine.cli_config import add_config_option
+
     parser.add_argument("--functions", action="append", default=[], metavar="FILE.py")
+    add_config_option(parser)
 
 
 def _with_service(
@@ -140,12 +143,14 @@ def _with_service(
     virtual_time: bool = False,
     only: set[str] | None = None,
 ) -> int:
+    from engine.cli_config import config_of
     from engine.errors import EngineError
     from engine.runtime.clock import RealClock, VirtualClock
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
     loaded = _load_functions(functions or [])
+    functions_config = config_of(args)
     try:
         store = open_store(args.store)
     except EngineError as exc:
@@ -153,7 +158,13 @@ def _with_service(
 
     async def main() -> int:
         clock = VirtualClock() if virtual_time else RealClock()
-        service = Service(store, functions=loaded, clock=clock, config=ServiceConfig(worker=worker))
+        service = Service(
+            store,
+            functions=loaded,
+            functions_config=functions_config,
+            clock=clock,
+            config=ServiceConfig(worker=worker),
+        )
         if only is not None:
             service.worker.only = only
         try:

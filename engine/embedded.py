@@ -20,8 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
-from engine.backends.python import PythonFunctionBackend
-from engine.backends.registry import functions_registry
+from engine.backends.functions import LambdaBackend
+from engine.backends.registry import functions_registry, unconfigured_resource_failure
+from engine.config import ConfigSource, open_function_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
@@ -106,13 +107,19 @@ class Engine:
         seed: int | None = None,
         region: str = REGION,
         account: str = ACCOUNT,
+        config: ConfigSource = None,
     ) -> None:
+        """`functions` are Python handlers by Lambda function name; `config` an `asl.toml`
+        (path or loaded) configuring functions, their Lambda settings and `[resources]`;
+        `backends` maps further resource ARNs (or `*` patterns) to backends."""
         self.clock: Clock = clock or RealClock()
         self.region = region
         self.account = account
         self.seed = seed
-        self._python = PythonFunctionBackend(functions or {})
-        self._registry = functions_registry(backends or {}, self._python)
+        self._functions = open_function_backends(config, functions)
+        self._registry = functions_registry(
+            {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
+        )
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -124,9 +131,16 @@ class Engine:
         return self._registry.resolve(resource)
 
     @property
+    def lambda_backend(self) -> LambdaBackend:
+        """The backend serving Lambda functions (its `stats(name)` count calls, throttles...)."""
+        return self._functions.lambda_backend
+
+    @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(self.resolve, clock=self.clock)
+            self._runtime = Runtime(
+                self.resolve, clock=self.clock, on_unconfigured=unconfigured_resource_failure
+            )
         return self._runtime
 
     def load(
@@ -210,7 +224,7 @@ class Engine:
     async def aclose(self) -> None:
         if self._runtime is not None:
             await self._runtime.aclose()
-        self._python.close()
+        self._functions.close()
 
 
 def _check_name(name: str) -> None:

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine.backends.base import Backend, TaskFailure, TaskSuccess
-from engine.backends.python import PythonFunctionBackend
-from engine.backends.registry import functions_registry
+from engine.backends.registry import functions_registry, unconfigured_resource_failure
+from engine.config import ConfigSource, open_function_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
 from engine.definition.parse import parse_text
@@ -138,12 +138,15 @@ class Service:
         config: ServiceConfig | None = None,
         crash: CrashPoints | None = None,
         redelivery: Redelivery | None = None,
+        functions_config: ConfigSource = None,
     ) -> None:
         self.store = store
         self.config = config or ServiceConfig()
         self.clock: Clock = clock or RealClock()
-        self._python = PythonFunctionBackend(functions or {})
-        self._registry = functions_registry(backends or {}, self._python)
+        self._functions = open_function_backends(functions_config, functions)
+        self._registry = functions_registry(
+            {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
+        )
         self._machines: dict[str, Machine] = {}
         self.journal = Journal(store)
         self.runtime = Runtime(
@@ -153,6 +156,7 @@ class Service:
             journal=self.journal,
             crash=crash or CrashPoints.from_env(),
             redelivery=redelivery or Redelivery.from_env(),
+            on_unconfigured=unconfigured_resource_failure,
         )
         self.worker = Worker(
             store,
@@ -203,7 +207,7 @@ class Service:
                 await self._retention
         await self.worker.aclose()
         await self.runtime.aclose()
-        self._python.close()
+        self._functions.close()
         self.journal.close()
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from engine.backends.lambda_arn import (
 )
 from engine.errors import STATES_RUNTIME, InvalidRequest
 
-LAMBDA_RESOURCE_PATTERNS: Final = ("arn:aws:lambda:*:*:function:*", LAMBDA_INVOKE)
-"""What a functions file serves: every Lambda function ARN, and the optimised integration."""
+LAMBDA_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
+"""What the Lambda backend serves: every Lambda ARN and every `lambda:invoke` integration,
+`.waitForTaskToken` included."""
 
 INVALID_BACKEND_MAPPING: Final = "InvalidBackendMapping"
 """`InvalidRequest.code` for a mapping the registry refuses (empty, duplicate)."""
@@ -77,8 +78,9 @@ class BackendRegistry:
         self._cache.clear()
 
     def register_lambda(self, backend: Backend) -> None:
-        """Serve every Lambda function ARN and `arn:aws:states:::lambda:invoke` with `backend`."""
-        for pattern in LAMBDA_RESOURCE_PATTERNS:
+        """Serve every Lambda ARN and every `lambda:invoke` integration (`.waitForTaskToken`
+        included) with `backend`: `LAMBDA_PATTERNS`."""
+        for pattern in LAMBDA_PATTERNS:
             self.register(pattern, backend)
 
     def resolve(self, resource: str) -> Backend | None:
@@ -106,19 +108,13 @@ class BackendRegistry:
         return [*self._exact, *(p.text for p in self._patterns)]
 
 
-FUNCTIONS_FILE_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
-"""What an embedded Engine's or a Service's Python functions serve: every Lambda ARN and every
-`lambda:invoke` integration, `.waitForTaskToken` included."""
-
-
 def functions_registry(backends: Mapping[str, Backend], functions: Backend) -> BackendRegistry:
     """The registry of an embedded Engine or a Service: the given backends by ARN (exact ones
-    win), then `functions` for `FUNCTIONS_FILE_PATTERNS`."""
+    win), then `functions` (the Lambda backend) for `LAMBDA_PATTERNS`."""
     registry = BackendRegistry()
     for resource, backend in backends.items():
         registry.register(resource, backend)
-    for pattern in FUNCTIONS_FILE_PATTERNS:
-        registry.register(pattern, functions)
+    registry.register_lambda(functions)
     return registry
 
 
@@ -134,17 +130,18 @@ def unconfigured_resource_failure(resource: str) -> TaskFailure:
     function = parse_function_arn(resource)
     if function is not None:
         how = (
-            f"Pass --functions FILE.py defining a function named '{function.name}', "
-            "or map the ARN to a backend in the config file."
+            f"Define the function '{function.name}': pass --functions FILE.py defining it, or "
+            f"add [functions.{function.name}] with a handler, command or url to asl.toml."
         )
     elif resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN):
         how = (
-            "Pass --functions FILE.py defining the function named by the FunctionName "
-            "parameter, or map the ARN to a backend in the config file."
+            "Define the function its FunctionName names: pass --functions FILE.py defining it, "
+            "or add [functions.NAME] with a handler, command or url to asl.toml."
         )
     else:
         how = (
-            "Map the ARN to a backend (a Python function, a command, an HTTP endpoint, a mock "
-            "or an activity) in the config file."
+            f'Map it to a function in asl.toml ([resources] "{resource}" = "NAME", with '
+            "[functions.NAME] defining it), or mock this state with a mock config "
+            "(--mock-config FILE or SFN_MOCK_CONFIG)."
         )
     return TaskFailure(STATES_RUNTIME, f"No backend serves resource '{resource}'. {how}")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.functions import FunctionSettings
 from engine.backends.python import (
     INVALID_FUNCTIONS_FILE,
     PythonFunctionBackend,
@@ -373,10 +374,10 @@ def test_resource_it_does_not_serve_is_a_runtime_failure(backend: PythonFunction
     result = invoke(backend, request("arn:aws:states:::sqs:sendMessage", {}))
     assert result == TaskFailure(
         "States.Runtime",
-        "The Python function backend cannot serve resource 'arn:aws:states:::sqs:sendMessage': "
+        "The Lambda backend cannot serve resource 'arn:aws:states:::sqs:sendMessage': "
         "it serves Lambda function ARNs (arn:aws:lambda:REGION:ACCOUNT:function:NAME) and "
-        "arn:aws:states:::lambda:invoke. Map this resource to another backend in the config "
-        "file.",
+        "arn:aws:states:::lambda:invoke. Map this resource to a function in the config file "
+        "([resources] in asl.toml).",
     )
 
 
@@ -543,7 +544,7 @@ def test_invoke_function_name_forms_and_context(
     assert re.fullmatch(rf"2024/03/06/\[{re.escape(version)}\][0-9a-f]{{32}}", str(stream))
     remaining = context.pop("remaining")
     assert isinstance(remaining, int)
-    assert 0 < remaining <= 10_000
+    assert 890_000 < remaining <= 900_000  # the function's timeout, not the state's
     assert context == {
         "function_name": "describe_context",
         "function_version": version,
@@ -555,7 +556,7 @@ def test_invoke_function_name_forms_and_context(
     }
 
 
-def test_remaining_time_without_timeout_is_lambdas_maximum(
+def test_remaining_time_without_a_config_is_lambdas_maximum(
     backend: PythonFunctionBackend,
 ) -> None:
     result = invoke(backend, request(ARN + "describe_context", {}))
@@ -564,6 +565,20 @@ def test_remaining_time_without_timeout_is_lambdas_maximum(
     remaining = result.output["remaining"]
     assert isinstance(remaining, int)
     assert 890_000 < remaining <= 900_000
+
+
+def test_remaining_time_and_memory_are_the_functions_settings() -> None:
+    backend = PythonFunctionBackend(
+        load_functions(str(FIXTURE)),
+        settings={"describe_context": FunctionSettings(timeout=20, memory_size=2048)},
+    )
+    result = invoke(backend, request(ARN + "describe_context", {}, timeout=10))
+    assert isinstance(result, TaskSuccess)
+    assert isinstance(result.output, dict)
+    remaining = result.output["remaining"]
+    assert isinstance(remaining, int)
+    assert 19_000 < remaining <= 20_000
+    assert result.output["memory_limit_in_mb"] == "2048"
 
 
 def rid_of(cause: str | None) -> str:

@@ -9,7 +9,7 @@ import pytest
 from engine.backends.base import Backend, BackendResolver, TaskRequest, TaskResult, TaskSuccess
 from engine.backends.registry import (
     INVALID_BACKEND_MAPPING,
-    LAMBDA_RESOURCE_PATTERNS,
+    LAMBDA_PATTERNS,
     BackendRegistry,
     functions_registry,
     unconfigured_resource_failure,
@@ -56,11 +56,7 @@ RESOLUTIONS = [
     ("longer literal wins", "arn:aws:states:::sqs:sendMessage", "sqs-send"),
     ("shorter pattern still serves the rest", "arn:aws:states:::sqs:deleteMessage", "sqs-any"),
     ("equal specificity: first registered", "arn:aws:states:::sns:publish", "sns-first"),
-    (
-        "waitForTaskToken is not plain invoke",
-        "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        None,
-    ),
+    ("the callback form too", "arn:aws:states:::lambda:invoke.waitForTaskToken", "python"),
     ("unconfigured", "arn:aws:states:::dynamodb:putItem", None),
     ("patterns match whole ARNs only", "xarn:aws:lambda:us-east-1:1:function:f", None),
 ]
@@ -95,19 +91,16 @@ def test_registering_clears_cached_answers() -> None:
 
 def test_resources_lists_mappings_in_resolution_order(registry: BackendRegistry) -> None:
     assert registry.resources == [
-        "arn:aws:states:::lambda:invoke",
         FUNCTION + "special",
         "arn:aws:lambda:*:*:function:billing-*",
-        "arn:aws:lambda:*:*:function:*",
+        "arn:aws:states:::lambda:invoke*",
         "arn:aws:states:::sqs:send*",
         "arn:aws:states:::sqs:*",
         "arn:aws:states:::sns:*",
         "arn:aws:states:::s*:pu*",
+        "arn:aws:lambda:*",
     ]
-    assert LAMBDA_RESOURCE_PATTERNS == (
-        "arn:aws:lambda:*:*:function:*",
-        "arn:aws:states:::lambda:invoke",
-    )
+    assert LAMBDA_PATTERNS == ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
 
 
 @pytest.mark.parametrize(
@@ -136,23 +129,24 @@ UNCONFIGURED = [
     (
         "function ARN",
         FUNCTION + "charge_card:prod",
-        f"No backend serves resource '{FUNCTION}charge_card:prod'. Pass --functions FILE.py "
-        "defining a function named 'charge_card', or map the ARN to a backend in the config "
-        "file.",
+        f"No backend serves resource '{FUNCTION}charge_card:prod'. Define the function "
+        "'charge_card': pass --functions FILE.py defining it, or add [functions.charge_card] "
+        "with a handler, command or url to asl.toml.",
     ),
     (
         "lambda:invoke",
         "arn:aws:states:::lambda:invoke",
-        "No backend serves resource 'arn:aws:states:::lambda:invoke'. Pass --functions FILE.py "
-        "defining the function named by the FunctionName parameter, or map the ARN to a backend "
-        "in the config file.",
+        "No backend serves resource 'arn:aws:states:::lambda:invoke'. Define the function its "
+        "FunctionName names: pass --functions FILE.py defining it, or add [functions.NAME] "
+        "with a handler, command or url to asl.toml.",
     ),
     (
         "other service",
         "arn:aws:states:::sqs:sendMessage",
-        "No backend serves resource 'arn:aws:states:::sqs:sendMessage'. Map the ARN to a "
-        "backend (a Python function, a command, an HTTP endpoint, a mock or an activity) in the "
-        "config file.",
+        "No backend serves resource 'arn:aws:states:::sqs:sendMessage'. Map it to a function "
+        'in asl.toml ([resources] "arn:aws:states:::sqs:sendMessage" = "NAME", with '
+        "[functions.NAME] defining it), or mock this state with a mock config (--mock-config "
+        "FILE or SFN_MOCK_CONFIG).",
     ),
 ]
 

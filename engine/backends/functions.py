@@ -1,0 +1,508 @@
+"""Lambda as a service: the backend that serves Lambda functions, whatever runs their code.
+
+Owns: `LambdaBackend`, which serves both Lambda integrations (a function ARN as `Resource`, and
+`arn:aws:states:::lambda:invoke`, `.waitForTaskToken` included) for functions whose code a
+`FunctionRunner` runs (a Python handler, a subprocess, an HTTP endpoint), and applies Lambda's
+own rules around every call alike: the function's timeout (`Sandbox.Timedout`), reserved and
+account concurrency (`Lambda.TooManyRequestsException`), the 256 KiB response limit, the memory
+size reported to the function, cold starts when simulated, and Lambda service errors when the
+operator configures them to be simulated. Must never: import user code or start processes
+(runners do), or decide retries (the workflow's Retry does: a throttled call fails at once, as a
+synchronous Invoke on AWS does, and `Lambda.TooManyRequestsException` is retryable).
+
+Concurrency, as Lambda counts it: a function with reserved concurrency K runs at most K calls at
+once and the K slots are taken out of the account's pool; every other function shares what is
+left of the account limit (1,000 by default). A call over its limit is throttled at once; it
+never waits for a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.lambda_arn import (
+    LAMBDA_INVOKE,
+    LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
+    FunctionRef,
+    InvokeResponse,
+    check_invoke_parameters,
+    data_limit_exceeded,
+    function_error,
+    function_not_found,
+    http_date,
+    invalid_function_name,
+    invoke_result,
+    lambda_client_error,
+    log_tail,
+    parse_function_arn,
+    parse_function_name,
+    trace_id,
+)
+from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
+from engine.errors import STATES_RUNTIME
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
+
+__all__ = [
+    "DEFAULT_ACCOUNT_CONCURRENCY",
+    "DEFAULT_MEMORY_SIZE",
+    "DEFAULT_TIMEOUT",
+    "MAX_TIMEOUT",
+    "UNCONFIGURED_TIMEOUT",
+    "SIMULATED_ERRORS",
+    "Fault",
+    "FunctionSettings",
+    "FunctionStats",
+    "LambdaBackend",
+    "LambdaFunction",
+    "throttled",
+    "timed_out",
+]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT: Final = 3.0
+"""Lambda's default function timeout, in seconds."""
+
+MAX_TIMEOUT: Final = 900.0
+"""Lambda's maximum function timeout (15 minutes)."""
+
+UNCONFIGURED_TIMEOUT: Final = MAX_TIMEOUT
+"""The timeout of functions no config file describes (`--functions FILE.py` alone, handlers
+given in code): Lambda's maximum. Such a file says nothing of the functions' timeouts, and the
+recorded AWS executions ran functions whose timeouts exceeded the states' TimeoutSeconds
+(test_timeouts/test_fixed_timeout_lambda ends in States.Timeout after 5 s of a 60 s handler).
+A config file gives every function Lambda's default, 3 s, unless it says otherwise."""
+
+DEFAULT_MEMORY_SIZE: Final = 128
+"""Lambda's default memory size, in MB (allowed: 128 to 10,240)."""
+
+DEFAULT_ACCOUNT_CONCURRENCY: Final = 1000
+"""Lambda's default concurrent executions per account and region."""
+
+SIMULATED_ERRORS: Final[Mapping[str, tuple[int, str]]] = {
+    # error -> (HTTP status, message) of the Lambda Invoke API errors Step Functions' guide tells
+    # workflows to retry ("Handle transient Lambda service exceptions"), worded as Lambda's API
+    # reference describes each; the cause is built like the recorded 404 (lambda_client_error).
+    "Lambda.ServiceException": (500, "The AWS Lambda service encountered an internal error."),
+    "Lambda.AWSLambdaException": (500, "The AWS Lambda service encountered an internal error."),
+    "Lambda.SdkClientException": (0, "Unable to execute HTTP request: Connection reset"),
+    "Lambda.TooManyRequestsException": (429, "Rate Exceeded."),
+    "Lambda.ResourceNotReadyException": (
+        502,
+        "The function is inactive and its VPC connection is no longer available. Wait for the "
+        "VPC connection to reestablish and try again.",
+    ),
+    "Lambda.EC2ThrottledException": (
+        502,
+        "Amazon EC2 throttled AWS Lambda during Lambda function initialization using the "
+        "execution role provided for the function.",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A Lambda service error to simulate for a function: on the given call numbers (1-based,
+    counted per function in this process) and/or with a probability per call."""
+
+    error: str
+    rate: float = 0.0
+    calls: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSettings:
+    """Lambda's per-function configuration, with Lambda's defaults."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    memory_size: int = DEFAULT_MEMORY_SIZE
+    reserved_concurrency: int | None = None
+    cold_start: float = 0.0  # seconds a new instance takes to start; 0 = not simulated
+    faults: tuple[Fault, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaFunction:
+    """One function: what runs its code, and its Lambda settings."""
+
+    runner: FunctionRunner
+    settings: FunctionSettings = field(default_factory=FunctionSettings)
+
+
+@dataclass(slots=True)
+class FunctionStats:
+    """What happened to one function in this process (for tests, `asl` output and benches)."""
+
+    invocations: int = 0  # calls that ran the function's code
+    throttles: int = 0
+    timeouts: int = 0
+    cold_starts: int = 0
+    simulated_faults: int = 0
+    running: int = 0
+    peak_running: int = 0
+    idle_instances: int = 0
+
+
+def timed_out(request_id: str, timeout: float) -> TaskFailure:
+    """A function past its timeout, as Lambda's payload and Step Functions' error report it.
+
+    Lambda answers `FunctionError: Unhandled` with the payload
+    `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: ID Error: Task timed out after
+    3.00 seconds"}`; Step Functions takes `errorType` as the error and the payload as the cause.
+    """
+    message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
+    cause = dumps({"errorType": "Sandbox.Timedout", "errorMessage": message})
+    return TaskFailure("Sandbox.Timedout", cause)
+
+
+def throttled(request_id: str) -> TaskFailure:
+    """A call over its function's (or the account's) concurrency: Lambda's 429, as Step
+    Functions reports it ("Rate Exceeded. (Service: AWSLambda; Status Code: 429; ...)")."""
+    return lambda_client_error("TooManyRequestsException", "Rate Exceeded.", 429, request_id)
+
+
+def _simulated(error: str, request_id: str) -> TaskFailure:
+    status, message = SIMULATED_ERRORS.get(
+        error, (500, "Simulated failure configured for this function.")
+    )
+    if status == 0:  # a client-side failure: no response, so no service details
+        return TaskFailure(error, message)
+    code = error.removeprefix("Lambda.")
+    return lambda_client_error(code, message, status, request_id)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_INTEGRATION_RESOURCES: Final = frozenset({LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN})
+
+
+class LambdaBackend:
+    """Serves Lambda functions by name with Lambda's semantics; runners run their code.
+
+    `functions` maps function names to their runner and settings. `now` gives the time for
+    the Date header and log stream names only; `seed` makes simulated faults repeatable.
+    """
+
+    def __init__(
+        self,
+        functions: Mapping[str, LambdaFunction],
+        *,
+        account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        now: Callable[[], datetime] = _utc_now,
+        seed: int | None = None,
+    ) -> None:
+        self._functions = dict(functions)
+        reserved = sum(f.settings.reserved_concurrency or 0 for f in self._functions.values())
+        if reserved > account_concurrency:
+            raise ValueError(
+                f"Reserved concurrency ({reserved}) exceeds the account limit "
+                f"({account_concurrency})."
+            )
+        self._unreserved_limit = account_concurrency - reserved
+        self._unreserved_running = 0
+        self._stats = {name: FunctionStats() for name in self._functions}
+        self._now = now
+        self._random = random.Random(seed)  # noqa: S311 - fault simulation, not security
+        self._arns: dict[str, FunctionRef | None] = {}
+        self._background: set[asyncio.Task[TaskResult]] = set()
+
+    @property
+    def function_names(self) -> list[str]:
+        """The names this backend serves, in configuration order."""
+        return list(self._functions)
+
+    def stats(self, name: str) -> FunctionStats:
+        """Counters of the function `name` in this process."""
+        return self._stats[name]
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        """Run the function the request names; every failure comes back as `TaskFailure`."""
+        try:
+            if request.resource in _INTEGRATION_RESOURCES:
+                return await self._invoke_integration(request)
+            return await self._invoke_function_resource(request)
+        except Exception as exc:  # a backend bug must fail the Task, never the interpreter
+            _log.exception("Lambda backend failed on %s", request.resource)
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"Internal error in the Lambda backend while invoking '{request.resource}': "
+                f"{type(exc).__name__}: {exc}",
+            )
+
+    def close(self) -> None:
+        """Stop taking work; running calls are abandoned (their runners release them)."""
+        for task in list(self._background):
+            task.cancel()
+        for function in self._functions.values():
+            function.runner.close()
+
+    async def call(self, name: str, request: TaskRequest) -> TaskResult:
+        """Invoke the function `name` for a Task whose resource is not Lambda's (a service
+        integration mapped to a function): the effective input is the event, the function's
+        response is the result."""
+        function = FunctionRef(name=name, region=request.region, account=request.account)
+        request_id = str(uuid.uuid4())
+        payload = {} if request.payload is None else request.payload
+        try:
+            outcome = await self._run(function, json.dumps(payload), False, request_id, request)
+        except Exception as exc:  # a backend bug must fail the Task, never the interpreter
+            _log.exception("Lambda backend failed on %s", request.resource)
+            return TaskFailure(STATES_RUNTIME, f"Internal error in the Lambda backend: {exc}")
+        return _result(outcome, request_id, request.resource, lambda returned: returned.payload)
+
+    # ------------------------------------------------------------------ the two integrations
+
+    async def _invoke_function_resource(self, request: TaskRequest) -> TaskResult:
+        resource = request.resource
+        try:
+            function = self._arns[resource]
+        except KeyError:
+            function = self._arns[resource] = parse_function_arn(resource)
+        if function is None:
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"The Lambda backend cannot serve resource '{resource}': it serves Lambda "
+                f"function ARNs (arn:aws:lambda:REGION:ACCOUNT:function:NAME) and "
+                f"{LAMBDA_INVOKE}. Map this resource to a function in the config file "
+                f"([resources] in asl.toml).",
+            )
+        request_id = str(uuid.uuid4())
+        # The state's effective input is the event: always a JSON document, never raw text.
+        # A null input arrives as {} (an Invoke without a body), as LocalStack sends it.
+        payload = {} if request.payload is None else request.payload
+        outcome = await self._run(function, json.dumps(payload), False, request_id, request)
+        return _result(outcome, request_id, resource, lambda returned: returned.payload)
+
+    async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
+        parameters = request.payload
+        if not isinstance(parameters, dict):
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"The parameters of {LAMBDA_INVOKE} must be a JSON object with a FunctionName "
+                f"field, got {type(parameters).__name__}.",
+            )
+        name = parameters.get("FunctionName")
+        if not isinstance(name, str):
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"The field 'FunctionName' of {LAMBDA_INVOKE} must be a string naming the "
+                f"function (name, partial ARN or ARN), got {json.dumps(name)}.",
+            )
+        request_id = str(uuid.uuid4())
+        function = parse_function_name(name, region=request.region, account=request.account)
+        if function is None:
+            return invalid_function_name(name, request_id)
+        checked = check_invoke_parameters(parameters, function, request_id)
+        if isinstance(checked, TaskFailure):
+            return checked
+        function, invocation_type, log_type = checked
+
+        body = parameters.get("Payload")
+        # A string Payload is the request body itself (recorded: Payload "0.0" comes back as
+        # the number 0.0, test_lambda_task_service/test_invoke_json_values); none is `{}`
+        # (recorded: Payload null comes back as {}, test_invoke).
+        raw_string = isinstance(body, str)
+        event_text = body if isinstance(body, str) else json.dumps({} if body is None else body)
+
+        now = self._now()
+        if invocation_type != "RequestResponse":
+            return self._invoke_without_response(
+                function, invocation_type, event_text, raw_string, request_id, request, now
+            )
+        started = time.perf_counter()
+        outcome = await self._run(function, event_text, raw_string, request_id, request)
+
+        def shape(returned: Returned) -> JSON:
+            log_result = None
+            if log_type == "Tail":
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                memory = self._functions[function.name].settings.memory_size
+                log_result = log_tail(
+                    request_id, function.executed_version, elapsed_ms, str(memory)
+                )
+            response = InvokeResponse(
+                payload=returned.payload,
+                content_length=returned.size,
+                request_id=request_id,
+                date=http_date(now),
+                trace_id=trace_id(now),
+                executed_version=function.executed_version,
+                log_result=log_result,
+            )
+            return invoke_result(response)
+
+        return _result(outcome, request_id, "lambda", shape)
+
+    def _invoke_without_response(
+        self,
+        function: FunctionRef,
+        invocation_type: str,
+        event_text: str,
+        raw_string: bool,
+        request_id: str,
+        request: TaskRequest,
+        now: datetime,
+    ) -> TaskResult:
+        """`InvocationType` Event (run in the background, 202) or DryRun (check only, 204)."""
+        if function.name not in self._functions:
+            return function_not_found(function, request_id)
+        if invocation_type == "Event":
+            task = asyncio.get_running_loop().create_task(
+                self._run_in_background(function, event_text, raw_string, request_id, request)
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        response = InvokeResponse(
+            payload="",
+            content_length=0,
+            request_id=request_id,
+            date=http_date(now),
+            trace_id=trace_id(now),
+            executed_version=None,
+            status_code=202 if invocation_type == "Event" else 204,
+        )
+        return TaskSuccess(invoke_result(response))
+
+    async def _run_in_background(
+        self,
+        function: FunctionRef,
+        event_text: str,
+        raw_string: bool,
+        request_id: str,
+        request: TaskRequest,
+    ) -> TaskResult:
+        outcome = await self._run(function, event_text, raw_string, request_id, request)
+        result = _result(outcome, request_id, "lambda", lambda returned: returned.payload)
+        if isinstance(result, TaskFailure):
+            _log.warning(
+                "Asynchronous (Event) invocation of %s failed: %s: %s",
+                function.name,
+                result.error,
+                result.cause,
+            )
+        return result
+
+    # ------------------------------------------------------------------ Lambda's rules
+
+    async def _run(
+        self,
+        function: FunctionRef,
+        event_text: str,
+        raw_string: bool,
+        request_id: str,
+        request: TaskRequest,
+    ) -> Outcome:
+        entry = self._functions.get(function.name)
+        if entry is None:
+            return function_not_found(function, request_id)
+        settings = entry.settings
+        stats = self._stats[function.name]
+        fault = self._fault(settings, stats)
+        if fault is not None:
+            stats.simulated_faults += 1
+            return _simulated(fault.error, request_id)
+        if self._throttled(settings, stats):
+            stats.throttles += 1
+            return lambda_client_error(
+                "TooManyRequestsException", "Rate Exceeded.", 429, request_id
+            )
+        stats.invocations += 1
+        self._acquire(settings, stats)
+        recycle = True
+        try:
+            started = time.monotonic()
+            if settings.cold_start > 0:
+                if stats.idle_instances > 0:
+                    stats.idle_instances -= 1
+                else:
+                    stats.cold_starts += 1
+                    await asyncio.sleep(settings.cold_start)
+            invocation = Invocation(
+                function_name=function.name,
+                function_version=function.executed_version,
+                invoked_function_arn=function.invoked_arn,
+                request_id=request_id,
+                memory_size=settings.memory_size,
+                deadline=started + settings.timeout,
+                log_stream_name=(
+                    f"{self._now():%Y/%m/%d}/[{function.executed_version}]{uuid.uuid4().hex}"
+                ),
+                region=request.region,
+                event_text=event_text,
+                raw_string=raw_string,
+            )
+            remaining = invocation.deadline - time.monotonic()
+            try:
+                async with asyncio.timeout(remaining):
+                    return await entry.runner.run(invocation)
+            except TimeoutError:
+                recycle = False  # Lambda tears down an instance that timed out
+                stats.timeouts += 1
+                _log.warning(
+                    "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
+                    "3 s: set `timeout` for it in asl.toml)",
+                    function.name,
+                    settings.timeout,
+                )
+                return timed_out(request_id, settings.timeout)
+        except asyncio.CancelledError:
+            recycle = False
+            raise
+        finally:
+            self._release(settings, stats, recycle)
+
+    def _fault(self, settings: FunctionSettings, stats: FunctionStats) -> Fault | None:
+        if not settings.faults:
+            return None
+        call = stats.invocations + stats.throttles + stats.simulated_faults + 1
+        for fault in settings.faults:
+            if call in fault.calls or (fault.rate > 0 and self._random.random() < fault.rate):
+                return fault
+        return None
+
+    def _throttled(self, settings: FunctionSettings, stats: FunctionStats) -> bool:
+        if settings.reserved_concurrency is not None:
+            return stats.running >= settings.reserved_concurrency
+        return self._unreserved_running >= self._unreserved_limit
+
+    def _acquire(self, settings: FunctionSettings, stats: FunctionStats) -> None:
+        stats.running += 1
+        stats.peak_running = max(stats.peak_running, stats.running)
+        if settings.reserved_concurrency is None:
+            self._unreserved_running += 1
+
+    def _release(self, settings: FunctionSettings, stats: FunctionStats, recycle: bool) -> None:
+        stats.running -= 1
+        if settings.reserved_concurrency is None:
+            self._unreserved_running -= 1
+        if recycle and settings.cold_start > 0:
+            stats.idle_instances += 1
+
+
+def _result(
+    outcome: Outcome, request_id: str, label: str, shape: Callable[[Returned], JSON]
+) -> TaskResult:
+    """The Task result of a call: Lambda's error envelope for a raised error, the payload limit
+    (`label` names the resource in its cause), else the returned payload shaped for the
+    integration."""
+    if isinstance(outcome, TaskFailure):
+        return outcome
+    if isinstance(outcome, Raised):
+        return function_error(
+            outcome.message, outcome.error_type, request_id, list(outcome.stack_trace)
+        )
+    if outcome.size > PAYLOAD_LIMIT_BYTES:
+        return data_limit_exceeded(label)
+    return TaskSuccess(shape(outcome))

@@ -1,0 +1,528 @@
+"""The operator's configuration file: `asl.toml`, or `[tool.asl]` in pyproject.toml.
+
+Owns: finding the file, reading it into a checked `AslConfig` (every mistake reported with its
+key path, e.g. `functions.Resize.timeout`, and how to fix it), and building what it configures:
+the Lambda backend (functions -> Python handler, command or URL, with Lambda's settings) and the
+resource mappings (`[resources]`: a service integration ARN served by a function). Must never:
+take configuration from an API client or a workflow definition; only the operator's file and
+CLI flags reach here, so nothing else can make the engine import a module or run a command.
+
+    [lambda]                      # defaults for every function (Lambda's own shown)
+    timeout = 3                   # seconds, 1..900
+    memory_size = 128             # MB, 128..10240
+    account_concurrency = 1000
+    cold_start = 0                # seconds a new instance takes to start; 0 = off
+    sources = ["handlers.py"]     # Python files/modules: each top-level function serves the
+                                  # Lambda function of its name (as --functions does)
+
+    [functions.ValidateOrder]     # one function: at most one of handler / command / url
+    handler = "orders.validate"   # Python: module.function, looked up under `code`
+    code = "src"                  # default: this file's folder
+    timeout = 10
+    reserved_concurrency = 5
+
+    [functions.Resize]
+    command = ["node", "resize.js"]   # any executable: event on stdin, result on stdout
+    cwd = "functions"
+
+    [functions.Billing]
+    url = "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"
+
+    [functions.Flaky]
+    faults = [{ error = "Lambda.ServiceException", calls = [1, 2] }]
+
+    [resources]                   # service integrations served by a function
+    "arn:aws:states:::sqs:sendMessage" = "FakeQueue"
+
+A `[functions.NAME]` table without handler, command or url sets the Lambda settings of a
+function that `sources` (or `--functions`) defines. Relative paths are relative to the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.backends.base import Backend, TaskRequest, TaskResult
+from engine.backends.functions import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_MEMORY_SIZE,
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+    UNCONFIGURED_TIMEOUT,
+    Fault,
+    FunctionSettings,
+    LambdaBackend,
+    LambdaFunction,
+)
+from engine.backends.python import (
+    DEFAULT_MAX_WORKERS,
+    Handler,
+    HandlerPool,
+    PythonRunner,
+    load_functions,
+)
+from engine.backends.runner import FunctionRunner
+from engine.errors import InvalidRequest
+
+__all__ = [
+    "CONFIG_FILE",
+    "INVALID_CONFIG",
+    "AslConfig",
+    "ConfigProblem",
+    "ConfigSource",
+    "FunctionBackends",
+    "build_function_backends",
+    "check_config",
+    "find_config",
+    "load_config",
+    "open_function_backends",
+]
+
+CONFIG_FILE: Final = "asl.toml"
+INVALID_CONFIG: Final = "InvalidConfig"
+"""`InvalidRequest.code` of every configuration failure."""
+
+CONFIG_ENV: Final = "ASL_CONFIG"
+"""Environment variable naming the config file when no `--config` flag is given."""
+
+
+# --------------------------------------------------------------------------- the file's shape
+
+_Strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class FaultConfig(BaseModel):
+    model_config = _Strict
+
+    error: Annotated[str, Field(min_length=1)]
+    rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    calls: list[Annotated[int, Field(ge=1)]] = []
+
+    @model_validator(mode="after")
+    def _fires(self) -> FaultConfig:
+        if self.rate == 0 and not self.calls:
+            raise ValueError(
+                "a fault needs `rate` (a probability per call) or `calls` (call numbers, 1-based)"
+            )
+        return self
+
+
+Timeout = Annotated[int, Field(ge=1, le=int(MAX_TIMEOUT))]
+MemorySize = Annotated[int, Field(ge=128, le=10240)]
+
+
+class FunctionConfig(BaseModel):
+    model_config = _Strict
+
+    handler: str | None = None
+    code: str | None = None
+    command: list[str] | str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    url: str | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    headers: dict[str, str] = {}
+    timeout: Timeout | None = None
+    memory_size: MemorySize | None = None
+    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
+    cold_start: Annotated[float, Field(ge=0, le=60)] | None = None
+    faults: list[FaultConfig] = []
+
+    @model_validator(mode="after")
+    def _one_runner(self) -> FunctionConfig:
+        given = [key for key in ("handler", "command", "url") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of handler, command or url, not {' and '.join(given)}")
+        if self.code is not None and self.handler is None:
+            raise ValueError("`code` is the folder of a Python `handler`; give the handler")
+        if (self.cwd is not None or self.env) and self.command is None:
+            raise ValueError("`cwd` and `env` apply to a `command`; give the command")
+        if self.handler is not None and (
+            "." not in self.handler.strip(".")
+            or not all(part.isidentifier() for part in self.handler.split("."))
+        ):
+            raise ValueError(
+                f"handler '{self.handler}' is not module.function (e.g. 'app.handler', as "
+                "Lambda's Python runtime names handlers)"
+            )
+        if isinstance(self.command, list) and not self.command:
+            raise ValueError("command is empty; give the program and its arguments")
+        return self
+
+    @property
+    def argv(self) -> list[str]:
+        if isinstance(self.command, str):
+            return shlex.split(self.command)
+        return list(self.command or [])
+
+
+class LambdaConfig(BaseModel):
+    model_config = _Strict
+
+    timeout: Timeout = int(DEFAULT_TIMEOUT)
+    memory_size: MemorySize = DEFAULT_MEMORY_SIZE
+    account_concurrency: Annotated[int, Field(ge=1)] = DEFAULT_ACCOUNT_CONCURRENCY
+    cold_start: Annotated[float, Field(ge=0, le=60)] = 0.0
+    sources: list[str] = []
+    max_workers: Annotated[int, Field(ge=1, le=1024)] = DEFAULT_MAX_WORKERS
+    seed: int | None = None
+
+
+class AslConfig(BaseModel):
+    """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    lambda_: LambdaConfig = Field(default=LambdaConfig(), alias="lambda")
+    functions: dict[str, FunctionConfig] = {}
+    resources: dict[str, str] = {}
+    mock_config: str | None = None
+    folder: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="(defaults)", exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> AslConfig:
+        reserved = sum(f.reserved_concurrency or 0 for f in self.functions.values())
+        if reserved > self.lambda_.account_concurrency:
+            raise ValueError(
+                f"the functions reserve {reserved} concurrent executions in all, more than "
+                f"lambda.account_concurrency ({self.lambda_.account_concurrency})"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One mistake in the file: where (`functions.Resize.timeout`) and what to do."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path | None:
+    """The config file to use: `explicit`, else $ASL_CONFIG, else ./asl.toml, else
+    ./pyproject.toml when it has a [tool.asl] table; None when there is none."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    here = cwd or Path.cwd()
+    if (here / CONFIG_FILE).is_file():
+        return here / CONFIG_FILE
+    pyproject = here / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None  # not ours to report: it may not be meant for us at all
+        if isinstance(data.get("tool"), dict) and "asl" in data["tool"]:
+            return pyproject
+    return None
+
+
+def check_config(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
+    """Read and check the file: the config, or None and every problem found.
+
+    Besides the file's shape this checks what can be checked without running anything: the
+    Python handlers and sources load and define the functions named, commands exist and are
+    executable, URLs are well formed, [resources] name defined functions, and the mock config
+    file exists.
+    """
+    config, problems = _read(path)
+    if config is None:
+        return None, problems
+    try:
+        build_function_backends(config, close=True)
+    except InvalidRequest as exc:
+        problems.extend(_problems_of(exc))
+    problems.extend(_check_runners(config))
+    if config.mock_config is not None:
+        mock = config.folder / config.mock_config
+        if not mock.is_file():
+            problems.append(ConfigProblem("mock_config", f"no such file: {mock}"))
+    return (None if problems else config), problems
+
+
+def load_config(path: Path) -> AslConfig:
+    """The checked config of the file at `path`. Raises `InvalidRequest` (InvalidConfig)
+    listing every problem."""
+    config, problems = _read(path)
+    if config is None:
+        raise _invalid(path, problems)
+    return config
+
+
+def _read(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [ConfigProblem("", f"no such file: {path}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigProblem("", f"cannot read {path}: {exc}")]
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [ConfigProblem("", f"not valid TOML: {exc}")]
+    prefix = ""
+    if path.name == "pyproject.toml":
+        tool = data.get("tool")
+        data = tool.get("asl", {}) if isinstance(tool, dict) else {}
+        prefix = "tool.asl."
+        if not isinstance(data, dict):
+            return None, [ConfigProblem("tool.asl", "must be a table")]
+    try:
+        config = AslConfig.model_validate(
+            {**data, "folder": path.resolve().parent, "source": str(path)}
+        )
+    except ValidationError as exc:
+        return None, [
+            ConfigProblem(prefix + _location(error["loc"]), _message(error))
+            for error in exc.errors()
+        ]
+    return config, []
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        elif str(part).startswith(("function-after", "int", "float", "str", "list", "dict")):
+            continue  # pydantic's union member labels say nothing to a reader
+        elif part == "lambda_":
+            parts.append("lambda")
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key; check its spelling against docs/backends.md"
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if kind in ("less_than_equal", "greater_than_equal"):
+        return f"{message} (got {error.get('input')!r})"
+    return message
+
+
+def _invalid(path: Path, problems: Sequence[ConfigProblem]) -> InvalidRequest:
+    listed = "\n".join(f"  {problem}" for problem in problems)
+    return InvalidRequest(INVALID_CONFIG, f"Invalid config file {path}:\n{listed}")
+
+
+def _problems_of(exc: InvalidRequest) -> list[ConfigProblem]:
+    return [
+        ConfigProblem(*line.strip().split(": ", 1)) if ": " in line else ConfigProblem("", line)
+        for line in exc.message.splitlines()[1:]
+    ] or [ConfigProblem("", exc.message)]
+
+
+def _check_runners(config: AslConfig) -> list[ConfigProblem]:
+    from engine.backends.command import check_command
+    from engine.backends.endpoint import check_url
+
+    problems: list[ConfigProblem] = []
+    for name, function in config.functions.items():
+        where = f"functions.{name}"
+        if function.command is not None:
+            cwd = config.folder / function.cwd if function.cwd else config.folder
+            problem = check_command(function.argv, cwd)
+            if problem:
+                problems.append(ConfigProblem(f"{where}.command", problem))
+        if function.url is not None:
+            problem = check_url(function.url)
+            if problem:
+                problems.append(ConfigProblem(f"{where}.url", problem))
+    return problems
+
+
+# --------------------------------------------------------------------------- building backends
+
+
+@dataclass(slots=True)
+class FunctionBackends:
+    """What a config builds: the Lambda backend and the backends of `[resources]` mappings."""
+
+    lambda_backend: LambdaBackend
+    resources: dict[str, Backend] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.lambda_backend.close()
+
+
+class ResourceFunction:
+    """Serves a service integration ARN (`[resources]`) with a function: the Task's effective
+    parameters are the event, the function's response is the Task's result."""
+
+    def __init__(self, backend: LambdaBackend, function: str) -> None:
+        self._backend = backend
+        self._function = function
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        return await self._backend.call(self._function, request)
+
+
+def build_function_backends(
+    config: AslConfig | None,
+    *,
+    functions: Mapping[str, Handler] | None = None,
+    close: bool = False,
+) -> FunctionBackends:
+    """The backends `config` describes, plus the Python `functions` given on the command line
+    (`--functions`; a function the config defines by name wins). Raises `InvalidRequest`
+    (InvalidConfig) listing every function that cannot be built. `close=True` closes them at
+    once (a check)."""
+    if config is None:  # no file: the functions' timeouts are unknown (UNCONFIGURED_TIMEOUT)
+        config = AslConfig.model_validate({"lambda": {"timeout": int(UNCONFIGURED_TIMEOUT)}})
+    defaults = config.lambda_
+    problems: list[ConfigProblem] = []
+    handlers: dict[str, Handler] = {}
+    for index, source in enumerate(defaults.sources):
+        try:
+            handlers.update(load_functions(_relative(config, source)))
+        except InvalidRequest as exc:
+            problems.append(ConfigProblem(f"lambda.sources[{index}]", exc.message))
+    handlers.update(functions or {})
+
+    pool = HandlerPool(defaults.max_workers)
+    runners: dict[str, FunctionRunner] = {
+        name: PythonRunner(handler, pool) for name, handler in handlers.items()
+    }
+    settings: dict[str, FunctionSettings] = {}
+    modules: dict[str, dict[str, Handler]] = {}
+    for name, function in config.functions.items():
+        where = f"functions.{name}"
+        try:
+            runner = _runner(config, name, function, pool, modules)
+        except InvalidRequest as exc:
+            problems.append(ConfigProblem(f"{where}.handler", exc.message))
+            continue
+        if runner is not None:
+            runners[name] = runner
+        elif name not in runners:
+            problems.append(
+                ConfigProblem(
+                    where,
+                    f"no handler, command or url, and no source defines a function named "
+                    f"'{name}'; give one, or add the file defining it to lambda.sources",
+                )
+            )
+            continue
+        settings[name] = _settings(defaults, function)
+    for resource, target in config.resources.items():
+        if target not in runners:
+            problems.append(
+                ConfigProblem(
+                    f"resources.{resource}",
+                    f"no function named '{target}'; define [functions.{target}]",
+                )
+            )
+    if problems:
+        pool.close()
+        raise _invalid(Path(config.source), problems)
+    default_settings = _settings(defaults, FunctionConfig())
+    backend = LambdaBackend(
+        {
+            name: LambdaFunction(runner, settings.get(name, default_settings))
+            for name, runner in runners.items()
+        },
+        account_concurrency=defaults.account_concurrency,
+        seed=defaults.seed,
+    )
+    built = FunctionBackends(
+        backend,
+        {
+            resource: ResourceFunction(backend, target)
+            for resource, target in config.resources.items()
+        },
+    )
+    if close:
+        built.close()
+    return built
+
+
+def _relative(config: AslConfig, path: str) -> str:
+    """A path from the file, relative to the file's folder; module names stay as they are."""
+    candidate = config.folder / path
+    if path.endswith(".py") or "/" in path or candidate.exists():
+        return str(candidate)
+    return path
+
+
+def _runner(
+    config: AslConfig,
+    name: str,
+    function: FunctionConfig,
+    pool: HandlerPool,
+    modules: dict[str, dict[str, Handler]],
+) -> FunctionRunner | None:
+    if function.handler is not None:
+        module, _, attribute = function.handler.rpartition(".")
+        folder = config.folder / (function.code or ".")
+        file = folder / (module.replace(".", "/") + ".py")
+        source = str(file) if file.is_file() else module
+        if source not in modules:
+            modules[source] = load_functions(source)
+        handler = modules[source].get(attribute)
+        if handler is None:
+            defined = ", ".join(sorted(modules[source])) or "none"
+            raise InvalidRequest(
+                INVALID_CONFIG,
+                f"'{source}' defines no function '{attribute}' (it defines: {defined})",
+            )
+        return PythonRunner(handler, pool)
+    if function.command is not None:
+        from engine.backends.command import CommandRunner
+
+        cwd = config.folder / function.cwd if function.cwd else config.folder
+        return CommandRunner(function.argv, cwd=cwd, env=function.env, function_name=name)
+    if function.url is not None:
+        from engine.backends.endpoint import HttpRunner
+
+        return HttpRunner(
+            function.url, retries=function.retries, headers=function.headers, function_name=name
+        )
+    return None
+
+
+def _settings(defaults: LambdaConfig, function: FunctionConfig) -> FunctionSettings:
+    return FunctionSettings(
+        timeout=float(function.timeout or defaults.timeout),
+        memory_size=function.memory_size or defaults.memory_size,
+        reserved_concurrency=function.reserved_concurrency,
+        cold_start=function.cold_start if function.cold_start is not None else defaults.cold_start,
+        faults=tuple(
+            Fault(fault.error, fault.rate, frozenset(fault.calls)) for fault in function.faults
+        ),
+    )
+
+
+ConfigSource = AslConfig | str | Path | None
+"""A config as the Engine and Service take it: checked, a file path, or none (defaults)."""
+
+
+def open_function_backends(
+    config: ConfigSource, functions: Mapping[str, Handler] | None = None
+) -> FunctionBackends:
+    """The backends of `config` (a checked config, or the path of a file to load) with the
+    Python `functions` given in code or on the command line. Raises `InvalidRequest`."""
+    if isinstance(config, str | Path):
+        config = load_config(Path(config))
+    return build_function_backends(config, functions=functions)
