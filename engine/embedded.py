@@ -10,6 +10,12 @@ decide ASL semantics.
     machine = engine.load(definition_text, name="order")
     result = await engine.run(machine, {"orderId": 7})
     assert result.status == "SUCCEEDED"
+
+Mocked service integrations (Step Functions Local's mock config; docs/mock-configs.md):
+
+    engine = Engine(mock_config=load_mock_config("MockConfigFile.json"), clock=VirtualClock())
+    machine = engine.load(definition_text, name="LambdaSQSIntegration")
+    result = await engine.run(machine, {}, test_case="HappyPath")
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
+from engine.backends.mocked import MockedBackends, check_test_case
+from engine.backends.mocks import MockConfig
 from engine.backends.python import PythonFunctionBackend
 from engine.backends.registry import functions_registry
 from engine.definition.compile import Machine, compile_machine
@@ -29,7 +37,7 @@ from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
 from engine.runtime.clock import Clock, RealClock, VirtualClock
-from engine.runtime.loop import Runtime
+from engine.runtime.loop import Runtime, unconfigured
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, payload_size
 
 REGION = "us-east-1"
@@ -106,6 +114,7 @@ class Engine:
         seed: int | None = None,
         region: str = REGION,
         account: str = ACCOUNT,
+        mock_config: MockConfig | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.region = region
@@ -113,6 +122,8 @@ class Engine:
         self.seed = seed
         self._python = PythonFunctionBackend(functions or {})
         self._registry = functions_registry(backends or {}, self._python)
+        # Mocked responses (when a test case is given) in front of the registry.
+        self.mocks = MockedBackends(mock_config, self._registry.resolve, unconfigured)
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -121,12 +132,18 @@ class Engine:
         return cls(clock=VirtualClock(), **kwargs)  # type: ignore[arg-type]
 
     def resolve(self, resource: str) -> Backend | None:
+        """The backend configured for a resource (tasks reach it through `mocks`)."""
         return self._registry.resolve(resource)
 
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(self.resolve, clock=self.clock)
+            self._runtime = Runtime(
+                self.mocks.resolve,
+                clock=self.clock,
+                on_unconfigured=unconfigured,
+                on_closed=self.mocks.forget,
+            )
         return self._runtime
 
     def load(
@@ -145,9 +162,22 @@ class Engine:
         return LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
 
     def start(
-        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+        self,
+        machine: LoadedMachine,
+        execution_input: JSON = None,
+        *,
+        name: str | None = None,
+        test_case: str | None = None,
     ) -> str:
-        """Start an execution; returns its ARN. Call inside a running event loop."""
+        """Start an execution; returns its ARN. Call inside a running event loop.
+
+        `test_case` names a test case of the mock config for this machine's name (as
+        StartExecution on `<machine ARN>#<test case>` does); an unknown one raises InvalidArn.
+        """
+        if test_case is not None:
+            check_test_case(
+                self.mocks.config, machine.name, test_case, f"{machine.arn}#{test_case}"
+            )
         if execution_input is None:
             execution_input = {}
         if payload_size(execution_input) > PAYLOAD_LIMIT_BYTES:
@@ -173,6 +203,7 @@ class Engine:
             role_arn=f"arn:aws:iam::{self.account}:role/asl-engine",
             execution_type=machine.machine_type,
             seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
+            test_case=test_case,
         )
         self.runtime.start(machine.machine, info)
         return arn
@@ -196,10 +227,17 @@ class Engine:
         )
 
     async def run(
-        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+        self,
+        machine: LoadedMachine,
+        execution_input: JSON = None,
+        *,
+        name: str | None = None,
+        test_case: str | None = None,
     ) -> ExecutionResult:
         """Start an execution and wait for its result."""
-        return await self.result(self.start(machine, execution_input, name=name))
+        return await self.result(
+            self.start(machine, execution_input, name=name, test_case=test_case)
+        )
 
     async def run_many(
         self, machine: LoadedMachine, inputs: Sequence[JSON]
