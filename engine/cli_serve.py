@@ -15,7 +15,13 @@ import logging
 import os
 import sys
 
-from engine.cli import EXIT_OK, UsageError, _load_functions
+from engine.cli import (
+    EXIT_OK,
+    UsageError,
+    _load_functions,
+    add_mock_config_option,
+    load_mock_config_option,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
@@ -58,6 +64,7 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="allow browser calls from ORIGIN ('*': any); off by default",
     )
     serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    add_mock_config_option(serve, from_environment=True)
     serve.set_defaults(handler=_serve)
 
 
@@ -88,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0 to 65535")
     functions = _load_functions(args.functions)
+    mock_config = load_mock_config_option(args.mock_config)
 
     import uvicorn
 
@@ -110,7 +118,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         service = Service(
-            store, functions=functions, config=ServiceConfig(worker=not args.no_worker)
+            store,
+            functions=functions,
+            config=ServiceConfig(worker=not args.no_worker),
+            mock_config=mock_config,
         )
         cors: bool | list[str] = False
         if args.cors:
