@@ -350,11 +350,13 @@ def _coverage_problems(name: str, ranges: list[tuple[int, int, str]]) -> Iterato
     for first, last, key in sorted(ranges):
         at = _pointer(MOCKED_RESPONSES, name, key)
         if first > expected:
-            missing = str(expected) if first - 1 == expected else f"{expected}-{first - 1}"
+            single = first - 1 == expected
+            missing = str(expected) if single else f"{expected}-{first - 1}"
+            what = f"invocation {missing} has" if single else f"invocations {missing} have"
             yield MockProblem(
                 at,
-                f"invocations {missing} have no response: number the responses consecutively "
-                f"from 0 (add '{missing}' or renumber '{key}')",
+                f"{what} no response: number the responses consecutively from 0 (add "
+                f"'{missing}' or renumber '{key}')",
             )
         elif first < expected:
             yield MockProblem(
