@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--history", action="store_true", help="include the execution history")
     run.add_argument("--json", action="store_true", help="print one JSON object")
-    add_mock_config_option(run, from_environment=False)
+    add_mock_config_option(run, from_environment=True)
     add_test_case_option(run)
     run.set_defaults(handler=_run)
 
