@@ -7,9 +7,14 @@ the durable case (an execution keeps its test case across a worker crash).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from engine.cli import main
 from engine.testing import CrashHarness
@@ -207,3 +212,40 @@ def test_a_durable_execution_keeps_its_test_case_across_a_worker_crash(tmp_path:
             "TaskSucceeded",
             "TaskStateExited",
         ]
+
+
+@pytest.mark.slow
+def test_serve_reads_sfn_mock_config_and_boto3_picks_the_test_case() -> None:
+    env = {**os.environ, "SFN_MOCK_CONFIG": DOC_CONFIG}
+    command = [sys.executable, "-m", "engine.cli", "serve", "--store", "memory://", "--port", "0"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        url = None
+        for line in process.stderr:  # uvicorn says where it listens once it does
+            if "Uvicorn running on " in line:
+                url = line.split("Uvicorn running on ", 1)[1].split(" ", 1)[0]
+                break
+        assert url is not None
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
+        )
+        arn = sfn.create_state_machine(
+            name="LambdaSQSIntegration",
+            definition=Path(DOC_MACHINE).read_text(),
+            roleArn="arn:aws:iam::123456789012:role/service-role/LambdaSQSIntegration",
+            type="EXPRESS",
+        )["stateMachineArn"]
+        result = sfn.start_sync_execution(stateMachineArn=f"{arn}#HappyPath", input="{}")
+        assert (result["status"], json.loads(result["output"])) == ("SUCCEEDED", SQS_SENT)
+        sfn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
