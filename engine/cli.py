@@ -18,12 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from engine.backends.mocks import MockConfig
     from engine.definition.diagnostics import Diagnostic
     from engine.values import JSON
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+MOCK_CONFIG_VARIABLE = "SFN_MOCK_CONFIG"  # Step Functions Local's variable, read the same way
 
 
 class UsageError(Exception):
@@ -82,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--history", action="store_true", help="include the execution history")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    add_mock_config_option(run, from_environment=True)
+    add_test_case_option(run)
     run.set_defaults(handler=_run)
 
     from engine.cli_store import add_commands
@@ -142,7 +146,7 @@ def _diagnostic_line(path: str, diagnostic: Diagnostic) -> str:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from engine.cli_config import config_of
+    from engine.cli_config import config_of, mock_config_path
     from engine.embedded import Engine, ExecutionResult
     from engine.errors import DefinitionInvalid, EngineError
     from engine.runtime.clock import RealClock, VirtualClock
@@ -150,11 +154,14 @@ def _run(args: argparse.Namespace) -> int:
     definition_text = _read(args.definition)
     execution_input = _read_input(args)
     functions = _load_functions(args.functions)
+    functions_config = config_of(args)
+    mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
     try:
         engine = Engine(
             functions=functions,
-            config=config_of(args),
+            config=functions_config,
             clock=VirtualClock() if args.virtual_time else RealClock(),
+            mock_config=mock_config,
         )
     except EngineError as exc:
         raise UsageError(exc.message) from None
@@ -173,7 +180,9 @@ def _run(args: argparse.Namespace) -> int:
 
     async def execute() -> ExecutionResult:
         try:
-            return await engine.run(machine, execution_input, name=args.name)
+            return await engine.run(
+                machine, execution_input, name=args.name, test_case=args.test_case
+            )
         finally:
             await engine.aclose()
 
@@ -249,6 +258,41 @@ def _print_summary(result: object, history: bool, out: TextIO) -> None:
             print(
                 f"{event.id:>4}  {event.previous_event_id:>4}  {event.type:<32}  {text}", file=out
             )
+
+
+# -- mock configs (Step Functions Local's format, docs/mock-configs.md) ---------------------------
+
+
+def add_mock_config_option(parser: argparse.ArgumentParser, *, from_environment: bool) -> None:
+    default = (os.environ.get(MOCK_CONFIG_VARIABLE) or None) if from_environment else None
+    parser.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        default=default,
+        help="Step Functions Local mock config (MockConfigFile.json) for test-case executions"
+        + (f" (default: ${MOCK_CONFIG_VARIABLE})" if from_environment else ""),
+    )
+
+
+def add_test_case_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--test-case",
+        metavar="NAME",
+        help="run with this test case of --mock-config for the machine (named after the file)",
+    )
+
+
+def load_mock_config_option(path: str | None) -> MockConfig | None:
+    """The mock config a command was given; every located problem means exit status 2."""
+    if path is None:
+        return None
+    from engine.backends.mocks import load_mock_config
+    from engine.errors import EngineError
+
+    try:
+        return load_mock_config(path)
+    except EngineError as exc:
+        raise UsageError(exc.message) from None
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -37,13 +37,25 @@ def config_of(args: argparse.Namespace) -> AslConfig | None:
     from engine.config import find_config, load_config
     from engine.errors import EngineError
 
-    path = find_config(getattr(args, "config", None))
+    if not hasattr(args, "config"):
+        return None  # a command that runs no Task (describe, history, ...)
+    path = find_config(args.config)
     if path is None:
         return None
     try:
         return load_config(path)
     except EngineError as exc:
         raise UsageError(exc.message) from None
+
+
+def mock_config_path(given: str | None, config: AslConfig | None) -> str | None:
+    """The mock config to load: the flag's (or SFN_MOCK_CONFIG's) if given, else the config
+    file's `mock_config`, relative to that file."""
+    if given is not None:
+        return given
+    if config is not None and config.mock_config is not None:
+        return str(config.folder / config.mock_config)
+    return None
 
 
 def add_config_command(commands: Any) -> None:

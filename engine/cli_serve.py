@@ -15,8 +15,14 @@ import logging
 import os
 import sys
 
-from engine.cli import EXIT_OK, UsageError, _load_functions
-from engine.cli_config import add_config_option, config_of
+from engine.cli import (
+    EXIT_OK,
+    UsageError,
+    _load_functions,
+    add_mock_config_option,
+    load_mock_config_option,
+)
+from engine.cli_config import add_config_option, config_of, mock_config_path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
@@ -60,6 +66,7 @@ def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="allow browser calls from ORIGIN ('*': any); off by default",
     )
     serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    add_mock_config_option(serve, from_environment=True)
     serve.set_defaults(handler=_serve)
 
 
@@ -91,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}: a port is 0 to 65535")
     functions = _load_functions(args.functions)
     functions_config = config_of(args)
+    mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
 
     import uvicorn
 
@@ -117,6 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
             functions=functions,
             functions_config=functions_config,
             config=ServiceConfig(worker=not args.no_worker),
+            mock_config=mock_config,
         )
         cors: bool | list[str] = False
         if args.cors:

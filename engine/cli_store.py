@@ -26,6 +26,9 @@ from engine.cli import (
     _diagnostic_line,
     _load_functions,
     _read,
+    add_mock_config_option,
+    add_test_case_option,
+    load_mock_config_option,
     machine_name,
 )
 
@@ -48,6 +51,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     start.add_argument("--detach", action="store_true", help="record it and return at once")
     start.add_argument("--virtual-time", action="store_true", help="Waits take no real time")
     start.add_argument("--json", action="store_true")
+    add_mock_config_option(start, from_environment=True)
+    add_test_case_option(start)
     start.set_defaults(handler=_start)
 
     worker = commands.add_parser("worker", help="resume and drive runnable executions")
@@ -57,6 +62,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--until-idle", action="store_true", help="exit when nothing is runnable or waiting"
     )
     worker.add_argument("--virtual-time", action="store_true", help="Waits take no real time")
+    add_mock_config_option(worker, from_environment=True)
     worker.set_defaults(handler=_worker)
 
     describe = commands.add_parser("describe", help="DescribeExecution")
@@ -143,7 +149,7 @@ def _with_service(
     virtual_time: bool = False,
     only: set[str] | None = None,
 ) -> int:
-    from engine.cli_config import config_of
+    from engine.cli_config import config_of, mock_config_path
     from engine.errors import EngineError
     from engine.runtime.clock import RealClock, VirtualClock
     from engine.service import Service, ServiceConfig
@@ -151,6 +157,9 @@ def _with_service(
 
     loaded = _load_functions(functions or [])
     functions_config = config_of(args)
+    mock_config = load_mock_config_option(
+        mock_config_path(getattr(args, "mock_config", None), functions_config)
+    )
     try:
         store = open_store(args.store)
     except EngineError as exc:
@@ -164,6 +173,7 @@ def _with_service(
             functions_config=functions_config,
             clock=clock,
             config=ServiceConfig(worker=worker),
+            mock_config=mock_config,
         )
         if only is not None:
             service.worker.only = only
@@ -207,8 +217,9 @@ def _start(args: argparse.Namespace) -> int:
             for diagnostic in exc.diagnostics:
                 print(_diagnostic_line(args.definition, diagnostic), file=sys.stderr)
             return EXIT_USAGE
+        target_arn = f"{machine.arn}#{args.test_case}" if args.test_case else machine.arn
         record = await service.start_execution(
-            machine.arn, name=args.name, input_text=json.dumps(execution_input)
+            target_arn, name=args.name, input_text=json.dumps(execution_input)
         )
         if args.detach:
             print(json.dumps({"executionArn": record.arn, "startDate": _iso(record.start)}))

@@ -10,6 +10,12 @@ decide ASL semantics.
     machine = engine.load(definition_text, name="order")
     result = await engine.run(machine, {"orderId": 7})
     assert result.status == "SUCCEEDED"
+
+Mocked service integrations (Step Functions Local's mock config; docs/mock-configs.md):
+
+    engine = Engine(mock_config=load_mock_config("MockConfigFile.json"), clock=VirtualClock())
+    machine = engine.load(definition_text, name="LambdaSQSIntegration")
+    result = await engine.run(machine, {}, test_case="HappyPath")
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
+from engine.backends.mocked import MockedBackends, check_test_case
+from engine.backends.mocks import MockConfig
 from engine.backends.registry import functions_registry, unconfigured_resource_failure
 from engine.config import ConfigSource, open_function_backends
 from engine.definition.compile import Machine, compile_machine
@@ -108,6 +116,7 @@ class Engine:
         region: str = REGION,
         account: str = ACCOUNT,
         config: ConfigSource = None,
+        mock_config: MockConfig | None = None,
     ) -> None:
         """`functions` are Python handlers by Lambda function name; `config` an `asl.toml`
         (path or loaded) configuring functions, their Lambda settings and `[resources]`;
@@ -120,6 +129,10 @@ class Engine:
         self._registry = functions_registry(
             {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
         )
+        # Mocked responses (when a test case is given) in front of the registry.
+        self.mocks = MockedBackends(
+            mock_config, self._registry.resolve, unconfigured_resource_failure
+        )
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -128,6 +141,7 @@ class Engine:
         return cls(clock=VirtualClock(), **kwargs)  # type: ignore[arg-type]
 
     def resolve(self, resource: str) -> Backend | None:
+        """The backend configured for a resource (tasks reach it through `mocks`)."""
         return self._registry.resolve(resource)
 
     @property
@@ -139,7 +153,10 @@ class Engine:
     def runtime(self) -> Runtime:
         if self._runtime is None:
             self._runtime = Runtime(
-                self.resolve, clock=self.clock, on_unconfigured=unconfigured_resource_failure
+                self.mocks.resolve,
+                clock=self.clock,
+                on_unconfigured=unconfigured_resource_failure,
+                on_closed=self.mocks.forget,
             )
         return self._runtime
 
@@ -159,9 +176,22 @@ class Engine:
         return LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
 
     def start(
-        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+        self,
+        machine: LoadedMachine,
+        execution_input: JSON = None,
+        *,
+        name: str | None = None,
+        test_case: str | None = None,
     ) -> str:
-        """Start an execution; returns its ARN. Call inside a running event loop."""
+        """Start an execution; returns its ARN. Call inside a running event loop.
+
+        `test_case` names a test case of the mock config for this machine's name (as
+        StartExecution on `<machine ARN>#<test case>` does); an unknown one raises InvalidArn.
+        """
+        if test_case is not None:
+            check_test_case(
+                self.mocks.config, machine.name, test_case, f"{machine.arn}#{test_case}"
+            )
         if execution_input is None:
             execution_input = {}
         if payload_size(execution_input) > PAYLOAD_LIMIT_BYTES:
@@ -187,6 +217,7 @@ class Engine:
             role_arn=f"arn:aws:iam::{self.account}:role/asl-engine",
             execution_type=machine.machine_type,
             seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
+            test_case=test_case,
         )
         self.runtime.start(machine.machine, info)
         return arn
@@ -210,10 +241,17 @@ class Engine:
         )
 
     async def run(
-        self, machine: LoadedMachine, execution_input: JSON = None, *, name: str | None = None
+        self,
+        machine: LoadedMachine,
+        execution_input: JSON = None,
+        *,
+        name: str | None = None,
+        test_case: str | None = None,
     ) -> ExecutionResult:
         """Start an execution and wait for its result."""
-        return await self.result(self.start(machine, execution_input, name=name))
+        return await self.result(
+            self.start(machine, execution_input, name=name, test_case=test_case)
+        )
 
     async def run_many(
         self, machine: LoadedMachine, inputs: Sequence[JSON]

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine.backends.base import Backend, TaskFailure, TaskSuccess
+from engine.backends.mocked import MockedBackends, check_test_case
+from engine.backends.mocks import MockConfig
 from engine.backends.registry import functions_registry, unconfigured_resource_failure
 from engine.config import ConfigSource, open_function_backends
 from engine.definition.compile import Machine, compile_machine
@@ -139,6 +141,7 @@ class Service:
         crash: CrashPoints | None = None,
         redelivery: Redelivery | None = None,
         functions_config: ConfigSource = None,
+        mock_config: MockConfig | None = None,
     ) -> None:
         self.store = store
         self.config = config or ServiceConfig()
@@ -147,11 +150,16 @@ class Service:
         self._registry = functions_registry(
             {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
         )
+        # Mocked responses for executions started with a test case, in front of the registry.
+        self.mocks = MockedBackends(
+            mock_config, self._registry.resolve, unconfigured_resource_failure
+        )
         self._machines: dict[str, Machine] = {}
         self.journal = Journal(store)
         self.runtime = Runtime(
-            self.resolve,
+            self.mocks.resolve,
             clock=self.clock,
+            on_closed=self.mocks.forget,
             keep_history=False,
             journal=self.journal,
             crash=crash or CrashPoints.from_env(),
@@ -531,8 +539,16 @@ class Service:
         sync: bool = False,
         trace_header: str | None = None,
     ) -> ExecutionRecord:
-        """StartExecution with AWS's idempotency rule for Standard (see DESIGN.md)."""
-        machine, version_arn, alias_arn = await self._resolve_target(machine_arn)
+        """StartExecution with AWS's idempotency rule for Standard (see DESIGN.md).
+
+        `<machine ARN>#<test case>` runs the execution with that test case of the mock config
+        (Step Functions Local's convention); the execution's ARN and its stateMachineArn are
+        those of the machine, without the suffix.
+        """
+        target, hashed, test_case = machine_arn.partition("#")
+        machine, version_arn, alias_arn = await self._resolve_target(target)
+        if hashed:
+            check_test_case(self.mocks.config, machine.name, test_case, machine_arn)
         execution_input = _check_json_input(input_text)
         execution_name = name if name is not None else str(uuid.uuid4())
         check_name(execution_name, "execution name")
@@ -559,13 +575,15 @@ class Service:
             version_arn=version_arn,
             alias_arn=alias_arn,
             trace_header=trace_header,
+            test_case=test_case if hashed else None,
         )
         self.machine_for_revision(machine.revision_id)
         stored, created, leased = await self._starts.submit(record)
         if not created:
             # AWS: same name and same input while RUNNING -> the same execution; otherwise
             # ExecutionAlreadyExists (names stay taken while the history is kept).
-            if stored.status == "RUNNING" and dumps(stored.input) == dumps(execution_input):
+            same_input = dumps(stored.input) == dumps(execution_input)
+            if stored.status == "RUNNING" and same_input and stored.test_case == record.test_case:
                 return stored
             raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         if self.config.worker:

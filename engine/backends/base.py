@@ -21,7 +21,8 @@ class TaskRequest:
     `resource` is the Task's `Resource` ARN; `payload` is the effective input (after InputPath
     and Parameters/Arguments). `timeout_seconds` is the state's TimeoutSeconds if any (Lambda
     backends pass it on as the remaining time in the handler's context). `task_token` is set for
-    `.waitForTaskToken` integrations.
+    `.waitForTaskToken` integrations. `test_case` is the execution's Step Functions Local test
+    case (StartExecution on `<machine ARN>#<test case>`), which selects its mocked responses.
     """
 
     resource: str
@@ -34,13 +35,20 @@ class TaskRequest:
     task_token: str | None = None
     region: str = "us-east-1"
     account: str = "111111111111"
+    test_case: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TaskSuccess:
-    """The resource finished; `output` is the Task's raw result (before ResultSelector)."""
+    """The resource finished; `output` is the Task's raw result (before ResultSelector).
+
+    `final` marks the result of a `.waitForTaskToken` Task as its outcome rather than the
+    hand-over of the token: the Task completes with it and waits for no callback (a mocked
+    response does this, as Step Functions Local does).
+    """
 
     output: JSON
+    final: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from engine.definition.validate_fields import (
     MAX_SECONDS,
     NONE,
     PASS_RESULT_IS_STATIC,
+    UNRESOLVED_PLACEHOLDER,
     Diagnostics,
     check_assign,
     check_catch,
@@ -243,7 +244,14 @@ def _path_or_intrinsic(name: str) -> FieldCheck:
 
 
 _ARN = re.compile(r"arn:[A-Za-z0-9-]+:[A-Za-z0-9-]+:[^:\s]*:[^:\s]*:\S+")
+# A SAM/CloudFormation DefinitionSubstitutions placeholder left in the text: `${CheckFunctionArn}`.
+_PLACEHOLDER = re.compile(r"\$\{[^${}\s]+\}")
 _ACTIVITY = re.compile(r"arn:[A-Za-z0-9-]+:states:[^:]*:[^:]*:activity:")
+
+
+def _is_template(value: str) -> bool:
+    """Placeholders only, around ARN-like text: every `${` opens a complete `${Name}`."""
+    return value.count("${") == len(_PLACEHOLDER.findall(value)) > 0
 
 
 def _resource(value: JSON, loc: str, ctx: StateContext) -> Diagnostics:
@@ -252,6 +260,18 @@ def _resource(value: JSON, loc: str, ctx: StateContext) -> Diagnostics:
             f"The value of 'Resource' must be an ARN string, not {type_name(value)}",
             loc,
             INVALID_RESOURCE,
+        )
+        return
+    if not _ARN.fullmatch(value) and _is_template(value):
+        # AWS's CreateStateMachine rejects it (not an ARN), but Step Functions Local creates and
+        # runs such machines when the Task is mocked, as AWS's sample projects do: a warning,
+        # and the Task fails at run time unless a mock config answers it (docs/mock-configs.md).
+        yield warning(
+            UNRESOLVED_PLACEHOLDER,
+            f"Resource {value!r} is an unsubstituted template placeholder; AWS rejects it until "
+            "it is substituted with an ARN (SAM/CloudFormation DefinitionSubstitutions). It runs "
+            "here only when a mock config mocks this state.",
+            loc,
         )
         return
     if not _ARN.fullmatch(value):

@@ -363,9 +363,10 @@ class Step:
         frame.task_id = None
         state = self.graph(frame).states[frame.state_name]
         assert isinstance(state, TaskState)
-        if frame.task_token is not None and isinstance(result, TaskSuccess):
+        if frame.task_token is not None and isinstance(result, TaskSuccess) and not result.final:
             # .waitForTaskToken: the invocation only hands the token over; the task's result
             # arrives later as a TaskCallback (SendTaskSuccess/Failure). Timers keep running.
+            # A `final` result (a mocked response) is the outcome itself: no callback comes.
             details: Details = {"output": Payload(result.output)}
             submitted_details = task_details(state, details)
             self.emit(frame, "TaskSubmitted", submitted_details)

@@ -55,6 +55,7 @@ class ExecutionInfo:
     redrive_count: int = 0
     execution_type: str = "STANDARD"
     seed: int = 0
+    test_case: str | None = None  # Step Functions Local test case: selects mocked responses
 
     @property
     def region(self) -> str:

@@ -304,6 +304,7 @@ def run_task(run: Step, frame: Frame, state: State) -> Outcome:
         task_token=token,
         region=run.info.region,
         account=run.info.account,
+        test_case=run.info.test_case,
     )
     run.commands.append(InvokeTask(frame.frame_id, task_id, request))
     if timeout is not None:

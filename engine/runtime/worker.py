@@ -372,6 +372,7 @@ class Worker:
             start_time=record.start,
             redrive_count=record.redrive_count,
             execution_type=record.machine_type,
+            test_case=record.test_case,
             **({"role_arn": role} if role else {}),
             # A fixed seed still gives every execution its own draws (task tokens, jitter).
             seed=zlib.crc32(f"{self.seed}:{record.arn}".encode())

@@ -100,6 +100,7 @@ class ExecutionRecord:
     version_arn: str | None = None
     alias_arn: str | None = None
     trace_header: str | None = None
+    test_case: str | None = None  # Step Functions Local test case (`<machine ARN>#<test case>`)
 
 
 @dataclass(frozen=True, slots=True)

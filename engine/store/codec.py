@@ -132,13 +132,15 @@ def state_from_json(value: JSON) -> ExecutionState:
 
 def result_to_json(result: TaskResult) -> dict[str, JSON]:
     if isinstance(result, TaskSuccess):
+        if result.final:
+            return {"ok": True, "output": result.output, "final": True}
         return {"ok": True, "output": result.output}
     return {"ok": False, "error": result.error, "cause": result.cause}
 
 
 def result_from_json(value: dict[str, JSON]) -> TaskResult:
     if value.get("ok"):
-        return TaskSuccess(value.get("output"))
+        return TaskSuccess(value.get("output"), final=value.get("final") is True)
     cause = value.get("cause")
     return TaskFailure(str(value.get("error")), cause if isinstance(cause, str) else None)
 

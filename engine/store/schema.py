@@ -116,6 +116,7 @@ executions = Table(
     Column("version_arn", _ARN),
     Column("alias_arn", _ARN),
     Column("trace_header", Text),
+    Column("test_case", Text),  # Step Functions Local test case selecting mocked responses
     # list_executions pages newest first per machine; claim scans RUNNING oldest first;
     # purge finds closed executions by stop time.
     Index("ix_executions_machine_start", "machine_arn", "start", "arn"),

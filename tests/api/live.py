@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import uvicorn
 
 from api.app import create_app
+from engine.backends.mocks import MockConfig
+from engine.runtime.clock import Clock
 from engine.service import Service, ServiceConfig
 from engine.store.base import Store
 from engine.store.memory import MemoryStore
@@ -30,9 +32,17 @@ class LiveServer:
         functions: dict[str, Callable[..., object]] | None = None,
         token: str | None = None,
         activity_wait_seconds: float = 5.0,
+        mock_config: MockConfig | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store or MemoryStore()
-        self.service = Service(self.store, functions=functions, config=ServiceConfig(seed=7))
+        self.service = Service(
+            self.store,
+            functions=functions,
+            config=ServiceConfig(seed=7),
+            mock_config=mock_config,
+            clock=clock,
+        )
         self.app = create_app(
             self.service, token=token, activity_wait_seconds=activity_wait_seconds
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.backends.mocks import load_mock_config
 from engine.backends.python import load_functions
 from engine.definition.validate import validate_text
 from engine.embedded import Engine, ExecutionResult
@@ -32,17 +33,28 @@ def functions() -> dict[str, Callable[..., object]]:
     return load_functions(str(EXAMPLES / "functions.py"))
 
 
-def run_example(name: str, execution_input: JSON | None = None) -> ExecutionResult:
+def run_example(
+    name: str, execution_input: JSON | None = None, test_case: str | None = None
+) -> ExecutionResult:
+    """Run an example; one with a `NAME.mock.json` runs against it (test case HappyPath)."""
+    mocks = EXAMPLES / f"{name}.mock.json"
+    if mocks.is_file() and test_case is None:
+        test_case = "HappyPath"
     if execution_input is None:
         execution_input = json.loads((EXAMPLES / f"{name}.input.json").read_text("utf-8"))
     definition = (EXAMPLES / f"{name}.asl.json").read_text("utf-8")
 
     async def main() -> ExecutionResult:
-        engine = Engine(functions=functions(), clock=VirtualClock(T0), seed=1)
+        engine = Engine(
+            functions=functions(),
+            clock=VirtualClock(T0),
+            seed=1,
+            mock_config=load_mock_config(str(mocks)) if mocks.is_file() else None,
+        )
         try:
             machine_type = "EXPRESS" if name in EXPRESS else "STANDARD"
             machine = engine.load(definition, name=name, machine_type=machine_type)
-            return await engine.run(machine, execution_input, name="demo")
+            return await engine.run(machine, execution_input, name="demo", test_case=test_case)
         finally:
             await engine.aclose()
 
@@ -334,3 +346,28 @@ def test_examples_other_paths(name: str, change: Callable[[JSON], None], error: 
     change(execution_input)
     result = run_example(name, execution_input)
     assert (result.status, result.error) == ("FAILED", error)
+
+
+MOCKED_ORDER_CONFIRMED: JSON = {
+    "orderId": "ORD-1001",
+    "status": "CONFIRMED",
+    "chargeId": "ch_ORD-1001",
+    "trackingNumber": "TRK-558201",
+}
+
+
+@pytest.mark.parametrize(
+    ("test_case", "status", "output", "error", "seconds"),
+    [
+        ("HappyPath", "SUCCEEDED", MOCKED_ORDER_CONFIRMED, None, 0),
+        ("PaymentsFlaky", "SUCCEEDED", MOCKED_ORDER_CONFIRMED, None, 2 + 4),
+        ("CardDeclined", "FAILED", None, "OrderDeclined", 0),
+    ],
+)
+def test_mocked_order_runs_each_test_case_of_its_mock_config(
+    test_case: str, status: str, output: JSON, error: str | None, seconds: int
+) -> None:
+    result = run_example("mocked_order", test_case=test_case)
+    assert (result.status, result.output, result.error) == (status, output, error)
+    # The waitForTaskToken state completes with its mock: no callback, no heartbeat timeout.
+    assert result.stop_date == T0 + seconds
