@@ -130,18 +130,27 @@ class CommandRunner:
         self._env = dict(env or {})
         self._function_name = function_name
         self._running: set[asyncio.subprocess.Process] = set()
+        self._closed = False
 
     def check(self) -> str | None:
         """Why the command cannot start, or None (see `check_command`)."""
         return check_command(self._command, cwd=self._cwd, env=self._env)
 
     def close(self) -> None:
-        """Kill the process groups of the calls still running (their calls fail)."""
+        """Kill the process groups of the calls still running (their calls fail as killed);
+        later calls fail without starting anything."""
+        self._closed = True
         for process in list(self._running):
             _kill_group(process)
 
     async def run(self, invocation: Invocation) -> Outcome:
         """Start the process, feed it the event, read its result. Never raises but on cancel."""
+        if self._closed:
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"Function '{self._function_name}' cannot run: its runner is closed (the "
+                "engine is shutting down).",
+            )
         try:
             process = await asyncio.create_subprocess_exec(
                 *self._command,
@@ -155,6 +164,8 @@ class CommandRunner:
         except OSError as exc:
             return self._unstartable(exc)
         self._running.add(process)
+        if self._closed:  # close() ran while the process was starting: it missed this one
+            _kill_group(process)
         try:
             return await self._communicate(process, invocation)
         finally:
@@ -214,7 +225,8 @@ class CommandRunner:
         while chunk := await stream.read(_CHUNK):
             tail += chunk
             if len(tail) > 2 * STDERR_TAIL_BYTES:
-                del tail[:-STDERR_TAIL_BYTES]
+                # One byte more than the tail: text_tail can then tell a cut line from a whole.
+                del tail[: -STDERR_TAIL_BYTES - 1]
             pending += chunk
             *lines, rest = pending.split(b"\n")
             for line in lines:

@@ -134,9 +134,10 @@ def runtime_exit_error(request_id: str, returncode: int, stderr_tail: str) -> Ra
 def text_tail(raw: bytes, limit: int) -> str:
     """The last `limit` bytes of `raw` as text, starting at a line boundary when there is one."""
     if len(raw) > limit:
+        starts_a_line = raw[-limit - 1] == ord("\n")
         raw = raw[-limit:]
         newline = raw.find(b"\n")
-        if 0 <= newline < len(raw) - 1:
+        if not starts_a_line and 0 <= newline < len(raw) - 1:
             raw = raw[newline + 1 :]
     return raw.decode("utf-8", errors="replace")
 

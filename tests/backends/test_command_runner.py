@@ -22,6 +22,7 @@ import pytest
 
 from engine.backends.base import TaskFailure
 from engine.backends.command import CommandRunner, check_command
+from engine.backends.envelope import text_tail
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.values import PAYLOAD_LIMIT_BYTES
 
@@ -337,6 +338,10 @@ def test_close_kills_the_calls_still_running(tmp_path: Path) -> None:
         return await call
 
     assert asyncio.run(scenario()) == exit_error("signal: killed")
+    assert run(runner) == TaskFailure(
+        "States.Runtime",
+        "Function 'Echo' cannot run: its runner is closed (the engine is shutting down).",
+    )
 
 
 # --------------------------------------------------------------------------- cannot start
@@ -385,3 +390,17 @@ def test_check_finds_what_exec_would_find(tmp_path: Path) -> None:
 def test_an_empty_command_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="function 'Echo': the command is empty"):
         CommandRunner([], function_name="Echo")
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit", "tail"),
+    [
+        (b"abc\ndef\n", 8, "abc\ndef\n"),
+        (b"abc\ndef\n", 6, "def\n"),  # cut inside "abc": that line goes
+        (b"abc\ndef\n", 4, "def\n"),  # the cut falls on a line start: nothing more goes
+        (b"abcdefgh", 4, "efgh"),  # no line boundary: the bytes as they are
+    ],
+    ids=["whole", "cut-line", "at-line-start", "one-line"],
+)
+def test_text_tail_starts_at_a_line(raw: bytes, limit: int, tail: str) -> None:
+    assert text_tail(raw, limit) == tail
