@@ -134,9 +134,12 @@ class HttpRunner:
     def close(self) -> None:
         """Release the connection pool; calls still running are abandoned.
 
-        On the pool's own loop, while it runs, the closing is scheduled there. On a loop that
-        has stopped but is not closed, it is run to completion. On a closed loop there is
-        nothing left to do: the loop's shutdown closed the pool (see `_closed_with_loop`).
+        On the pool's own loop, while it runs, the closing is scheduled there: the loop must
+        run on for it to finish (`asyncio.run` cancels tasks still pending when its coroutine
+        returns, which can cut the closing short and leave sockets to the garbage collector),
+        so a coroutine should `await aclose()` instead. On a loop that has stopped but is not
+        closed, the closing runs to completion. On a closed loop there is nothing left to do:
+        the loop's shutdown closed the pool (see `_closed_with_loop`).
         """
         loop = self._loop
         keeper = self._forget()
