@@ -221,7 +221,7 @@ def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
-    here = cwd or Path.cwd()
+    here = cwd or Path()  # relative to the working folder unless told otherwise
     if (here / CONFIG_FILE).is_file():
         return here / CONFIG_FILE
     pyproject = here / "pyproject.toml"
@@ -343,7 +343,7 @@ def _check_runners(config: AslConfig) -> list[ConfigProblem]:
         where = f"functions.{name}"
         if function.command is not None:
             cwd = config.folder / function.cwd if function.cwd else config.folder
-            problem = check_command(function.argv, cwd)
+            problem = check_command(function.argv, cwd=cwd, env=function.env)
             if problem:
                 problems.append(ConfigProblem(f"{where}.command", problem))
         if function.url is not None:

@@ -22,6 +22,10 @@ epoch ms, as Lambda's `Lambda-Runtime-Deadline-Ms`). The answer:
 - Any other 2xx: the body is the result (an empty body is `null`: the emulator answers so when
   the function's process dies, issue #86; a handler returning nothing gives `null` anyway).
 - Not 2xx: an envelope in the body is that error; otherwise `Lambda.Unknown` naming the status.
+- No answer (the connection could not be opened after the retries, or broke after the request
+  was sent): `Lambda.SdkClientException`, "Unable to execute HTTP request: ...", what Step
+  Functions' Lambda client reports when it cannot reach Lambda, and what AWS's recommended
+  Retry for Lambda tasks already handles.
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ import httpx2
 
 from engine.backends.base import TaskFailure
 from engine.backends.envelope import (
-    LAMBDA_UNKNOWN,
     deadline_epoch_ms,
     error_envelope_of,
     lambda_unknown,
@@ -47,6 +50,8 @@ from engine.backends.lambda_arn import parse_payload
 from engine.backends.runner import Invocation, Outcome, Returned
 from engine.errors import STATES_RUNTIME
 from engine.values import PAYLOAD_LIMIT_BYTES
+
+SDK_CLIENT_EXCEPTION: Final = "Lambda.SdkClientException"
 
 __all__ = ["HttpRunner", "check_url"]
 
@@ -236,17 +241,18 @@ class HttpRunner:
     def _unreachable(self, attempts: int, exc: httpx2.ConnectError) -> TaskFailure:
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         return TaskFailure(
-            LAMBDA_UNKNOWN,
-            f"Cannot connect to function '{self._function_name}' at {self._url} ({tries}): "
-            f"{_describe(exc)}. Start the function's endpoint, or fix its `url` in the config "
-            "file.",
+            SDK_CLIENT_EXCEPTION,
+            f"Unable to execute HTTP request: Connect to function '{self._function_name}' at "
+            f"{self._url} failed ({tries}): {_describe(exc)}. Start the function's endpoint, "
+            "or fix its `url` in the config file.",
         )
 
     def _failed_after_sending(self, exc: httpx2.HTTPError) -> TaskFailure:
         return TaskFailure(
-            LAMBDA_UNKNOWN,
-            f"The request to function '{self._function_name}' at {self._url} failed after it "
-            f"was sent, so it is not retried (the function may have run): {_describe(exc)}",
+            SDK_CLIENT_EXCEPTION,
+            f"Unable to execute HTTP request: the request to function '{self._function_name}' "
+            f"at {self._url} failed after it was sent, so it is not retried (the function may "
+            f"have run): {_describe(exc)}",
         )
 
 

@@ -68,8 +68,9 @@ class Raised:
 
 
 Outcome = Returned | Raised | TaskFailure
-"""A `TaskFailure` is final as it stands: used when no error envelope fits (e.g. a process
-that crashed without writing one gives `Lambda.Unknown` with the runner's own cause)."""
+"""A `TaskFailure` is final as it stands: used when no error envelope fits (an HTTP endpoint
+answering 500 with no envelope gives `Lambda.Unknown`; one that cannot be reached,
+`Lambda.SdkClientException`)."""
 
 
 class FunctionRunner(Protocol):

@@ -237,10 +237,10 @@ def test_a_refused_connection_is_retried_then_lambda_unknown() -> None:
         outcome = asyncio.run(scenario())
     assert steps.delays == [0.05, 0.1]  # three attempts, the back-off doubling
     assert outcome == TaskFailure(
-        "Lambda.Unknown",
-        f"Cannot connect to function 'Echo' at {url} (3 attempts): ConnectError: All connection "
-        "attempts failed (Connection refused). Start the function's endpoint, or fix its `url` "
-        "in the config file.",
+        "Lambda.SdkClientException",
+        f"Unable to execute HTTP request: Connect to function 'Echo' at {url} failed (3 "
+        "attempts): ConnectError: All connection attempts failed (Connection refused). Start "
+        "the function's endpoint, or fix its `url` in the config file.",
     )
 
 
@@ -298,10 +298,10 @@ def test_no_retry_once_the_request_was_sent() -> None:
     outcome, requests, delays, url = asyncio.run(scenario())
     assert (requests, delays) == (1, [])
     assert outcome == TaskFailure(
-        "Lambda.Unknown",
-        f"The request to function 'Echo' at {url} failed after it was sent, so it is not "
-        "retried (the function may have run): RemoteProtocolError: Server disconnected "
-        "without sending a response.",
+        "Lambda.SdkClientException",
+        f"Unable to execute HTTP request: the request to function 'Echo' at {url} failed after "
+        "it was sent, so it is not retried (the function may have run): RemoteProtocolError: "
+        "Server disconnected without sending a response.",
     )
 
 

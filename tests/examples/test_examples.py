@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -26,9 +27,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "asl_examples"
 NAMES = sorted(path.name.split(".", 1)[0] for path in EXAMPLES.glob("*.asl.json"))
 T0 = 1_700_000_000.0
 EXPRESS = {"express_enrichment"}
-# Served by a command from asl.toml (Node), not by functions.py: runs once the Lambda layer
-# reads the config file; until then only validated here.
-CONFIGURED = {"word_count"}
+CONFIG = EXAMPLES / "asl.toml"  # WordCount: a Node function run as a command
+NODE = {"word_count"}
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 @cache
@@ -50,6 +51,7 @@ def run_example(
     async def main() -> ExecutionResult:
         engine = Engine(
             functions=functions(),
+            config=CONFIG,
             clock=VirtualClock(T0),
             seed=1,
             mock_config=load_mock_config(str(mocks)) if mocks.is_file() else None,
@@ -79,7 +81,12 @@ def test_example_validates_without_errors(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in NAMES if n != "callback_approval" and n not in CONFIGURED]
+    "name",
+    [
+        pytest.param(n, marks=[needs_node] if n in NODE else [])
+        for n in NAMES
+        if n != "callback_approval"
+    ],
 )
 def test_example_succeeds(name: str) -> None:
     result = run_example(name)
@@ -376,3 +383,13 @@ def test_mocked_order_runs_each_test_case_of_its_mock_config(
     assert (result.status, result.output, result.error) == (status, output, error)
     # The waitForTaskToken state completes with its mock: no callback, no heartbeat timeout.
     assert result.stop_date == T0 + seconds
+
+
+@needs_node
+def test_word_count_fails_into_its_catch_without_text() -> None:
+    result = run_example("word_count", {"words": "none"})
+    assert (result.status, result.error, result.cause) == (
+        "FAILED",
+        "NoText",
+        "WordCount needs a string field 'text' in the input.",
+    )
