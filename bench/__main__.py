@@ -1,7 +1,7 @@
 """`python -m bench`: run every benchmark and print the speed tables (see bench/README.md).
 
-Owns: the command line (`--quick`, `--no-moto`, `--no-durable`, `--no-api`, `--json FILE`,
-`--profile [KEY]`), the order the benchmarks run in (ours first, moto last, so moto's threads
+Owns: the command line (`--quick`, `--no-moto`, `--no-durable`, `--no-api`, `--no-backends`,
+`--json FILE`, `--profile [KEY]`), the order the benchmarks run in (ours first, moto last, so moto's threads
 never share the CPU with our figures), the plain-text tables and the JSON file. Must never:
 fail because a target is missed (the tables say MISS; the exit status is 0) or because moto is
 absent.
@@ -244,6 +244,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-api", action="store_true", help="skip the HTTP API load test (section 7)"
     )
+    parser.add_argument(
+        "--no-backends",
+        action="store_true",
+        help="skip the function backends' overhead (section 8)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE as JSON")
     parser.add_argument(
         "--profile",
@@ -341,6 +346,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the load generator in another process"
         )
         print(format_table(["what", "figure"], [list(row) for row in api_load_rows(requests)]))
+
+    if not args.no_backends:
+        from bench.backends import backends_table, bench_backends
+
+        quick = {"calls": 80, "process_calls": 24, "python_calls": 500}
+        backend_rows = bench_backends(**quick) if args.quick else bench_backends()
+        print(
+            "\n8. Function backends: one invocation of an echo function through the Lambda layer "
+            "(LambdaBackend.invoke), per backend"
+        )
+        print(backends_table(backend_rows))
 
     if args.profile:
         wanted = [

@@ -1,14 +1,16 @@
-"""Per-invocation overhead of the out-of-process function runners, through `FunctionRunner.run`.
+"""Per-invocation overhead of each function backend, through the Lambda layer.
 
-Owns: timing an echo function (the event comes back as the result) run as a subprocess
-(`/bin/cat`; `python -c` a one-line echo) and as an HTTP endpoint (uvicorn serving a tiny ASGI
-echo app on loopback, in its own process, as a developer's local server would run), each with
-one caller making calls in turn and with 8 concurrent callers. Reports calls per second and the
-p50/p99 latency of one `run`. Must never: assert a target (these rows inform the choice of
-runner; the Lambda layer's own row and the section in `python -m bench` come with it), or
-leave the server process behind.
+Owns: timing an echo function (the event comes back as the result) invoked as a Task invokes
+it (`LambdaBackend.invoke` with a function-ARN `TaskRequest`: Lambda's rules, the runner, the
+result shaping) when it runs in-process as a Python handler (`def`, on the thread pool, and
+`async def`, on the loop), as a subprocess (`/bin/cat`; `python -c` a one-line echo) and as an
+HTTP endpoint (uvicorn serving a tiny ASGI echo app on loopback, in its own process, as a
+developer's local server would run), each with one caller making calls in turn and with 8
+concurrent callers. Reports calls per second and the p50/p99 latency of one invocation.
+Must never: assert a target (these rows inform the choice of backend), or leave the server
+process behind.
 
-`python -m bench.backends [--quick]` prints the table alone.
+`python -m bench.backends [--quick]` prints the table alone; `python -m bench` includes it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import socket
 import statistics
 import subprocess
@@ -24,9 +27,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from engine.backends.base import TaskRequest, TaskSuccess
 from engine.backends.command import CommandRunner
 from engine.backends.endpoint import HttpRunner
-from engine.backends.runner import FunctionRunner, Invocation, Returned
+from engine.backends.functions import FunctionSettings, LambdaBackend, LambdaFunction
+from engine.backends.python import HandlerPool, PythonRunner
+from engine.backends.runner import FunctionRunner
 
 CONCURRENT_CALLERS = 8
 EVENT = '{"orderId": "ORD-1", "items": [{"sku": "A-1", "qty": 2}], "total": 12.5}'
@@ -69,32 +75,37 @@ async def echo_app(
     await send({"type": "http.response.body", "body": body})
 
 
-def _invocation() -> Invocation:
-    return Invocation(
-        function_name="Echo",
-        function_version="$LATEST",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:Echo",
-        request_id="00000000-0000-4000-8000-000000000000",
-        memory_size=128,
-        deadline=time.monotonic() + 900,
-        log_stream_name="2024/01/01/[$LATEST]bench",
-        region="us-east-1",
-        event_text=EVENT,
-    )
+def echo(event: object, context: object) -> object:
+    return event
+
+
+async def echo_async(event: object, context: object) -> object:
+    return event
+
+
+_REQUEST = TaskRequest(
+    resource="arn:aws:lambda:us-east-1:123456789012:function:Echo",
+    payload=json.loads(EVENT),
+    execution_arn="arn:aws:states:us-east-1:123456789012:execution:bench:1",
+    state_name="Call",
+)
 
 
 async def _measure(runner: FunctionRunner, calls: int, callers: int) -> tuple[float, list[float]]:
-    """Wall seconds for `calls` calls split over `callers` tasks, and each call's seconds."""
+    """Wall seconds for `calls` invocations split over `callers` tasks, and each one's seconds."""
+    backend = LambdaBackend(
+        {"Echo": LambdaFunction(runner, FunctionSettings(timeout=900))},
+    )
     latencies: list[float] = []
-    expected = Returned(len(EVENT), None)
+    expected = TaskSuccess(_REQUEST.payload)
 
     async def caller(count: int) -> None:
         for _ in range(count):
             started = time.perf_counter()
-            outcome = await runner.run(_invocation())
+            result = await backend.invoke(_REQUEST)
             latencies.append(time.perf_counter() - started)
-            if not isinstance(outcome, Returned) or outcome.size != expected.size:
-                raise RuntimeError(f"the echo function answered {outcome!r}")
+            if result != expected:
+                raise RuntimeError(f"the echo function answered {result!r}")
 
     for _ in range(min(callers, 4)):  # warm-up: caches, the connection pool
         await caller(1)
@@ -147,9 +158,11 @@ def uvicorn_echo_server() -> Iterator[str]:
         server.wait(10)
 
 
-def bench_backends(*, calls: int = 400, process_calls: int = 100) -> list[RunnerSpeed]:
-    """One row per runner and caller count; `process_calls` for the subprocess rows (each call
-    starts a process: fewer are enough), `calls` for HTTP."""
+def bench_backends(
+    *, calls: int = 400, process_calls: int = 100, python_calls: int = 5000
+) -> list[RunnerSpeed]:
+    """One row per backend and caller count; `process_calls` for the subprocess rows (each call
+    starts a process: fewer are enough), `calls` for HTTP, `python_calls` in-process."""
 
     async def rows_for(
         name: str, make: Callable[[], FunctionRunner], count: int
@@ -162,13 +175,24 @@ def bench_backends(*, calls: int = 400, process_calls: int = 100) -> list[Runner
             finally:
                 if isinstance(runner, HttpRunner):
                     await runner.aclose()  # from a coroutine, the sure way (see its close())
-                else:
+                elif not isinstance(runner, PythonRunner):  # the pool is shared by the rows
                     runner.close()
             rows.append(_row(name, callers, wall, latencies))
         return rows
 
     async def run_all(url: str) -> list[RunnerSpeed]:
+        pool = HandlerPool(CONCURRENT_CALLERS)
         return [
+            *await rows_for(
+                "Python in-process: def (thread pool)",
+                lambda: PythonRunner(echo, pool),
+                python_calls,
+            ),
+            *await rows_for(
+                "Python in-process: async def",
+                lambda: PythonRunner(echo_async, pool),
+                python_calls,
+            ),
             *await rows_for(
                 "subprocess: /bin/cat",
                 lambda: CommandRunner(["/bin/cat"], function_name="Echo"),
@@ -195,7 +219,7 @@ def backends_table(rows: Sequence[RunnerSpeed]) -> str:
     # Imported here: bench.__main__ will import this module for its section.
     from bench.__main__ import format_table
 
-    headers = ["runner", "callers", "calls", "calls/s", "p50 ms", "p99 ms"]
+    headers = ["backend", "callers", "calls", "calls/s", "p50 ms", "p99 ms"]
     return format_table(
         headers,
         [
@@ -216,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.backends", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer calls (a smoke run)")
     args = parser.parse_args(argv)
-    rows = bench_backends(calls=80, process_calls=24) if args.quick else bench_backends()
+    quick = {"calls": 80, "process_calls": 24, "python_calls": 500}
+    rows = bench_backends(**quick) if args.quick else bench_backends()
     print(backends_table(rows))
     return 0
 

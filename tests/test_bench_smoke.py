@@ -29,7 +29,17 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     capture = tmp_path_factory.mktemp("bench") / "stdout.txt"
     with capture.open("w") as handle, contextlib.redirect_stdout(handle):
-        code = main(["--quick", "--no-moto", "--no-durable", "--no-api", "--json", str(out)])
+        code = main(
+            [
+                "--quick",
+                "--no-moto",
+                "--no-durable",
+                "--no-api",
+                "--no-backends",
+                "--json",
+                str(out),
+            ]
+        )
     assert code == 0
     return capture.read_text(), json.loads(out.read_text())
 
