@@ -252,9 +252,7 @@ def check_config(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
         problems.extend(_problems_of(exc))
     problems.extend(_check_runners(config))
     if config.mock_config is not None:
-        mock = config.folder / config.mock_config
-        if not mock.is_file():
-            problems.append(ConfigProblem("mock_config", f"no such file: {mock}"))
+        problems.extend(_check_mock_config(config.folder / config.mock_config))
     return (None if problems else config), problems
 
 
@@ -332,6 +330,20 @@ def _problems_of(exc: InvalidRequest) -> list[ConfigProblem]:
         ConfigProblem(*line.strip().split(": ", 1)) if ": " in line else ConfigProblem("", line)
         for line in exc.message.splitlines()[1:]
     ] or [ConfigProblem("", exc.message)]
+
+
+def _check_mock_config(path: Path) -> list[ConfigProblem]:
+    from engine.backends.mocks import check_mock_config
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [ConfigProblem("mock_config", f"no such file: {path}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [ConfigProblem("mock_config", f"cannot read {path}: {exc}")]
+    return [
+        ConfigProblem("mock_config", f"{path}: {problem}") for problem in check_mock_config(text)
+    ]
 
 
 def _check_runners(config: AslConfig) -> list[ConfigProblem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -420,4 +421,145 @@ def test_run_with_a_broken_config_is_a_usage_error(
     assert capsys.readouterr().err == (
         f"asl: Invalid config file {config}:\n"
         "  lambda.timeout: Input should be less than or equal to 900 (got 1000)\n"
+    )
+
+
+def test_config_check_checks_the_mock_config_it_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        "mocks.json",
+        '{"StateMachines": {"m": {"TestCases": {"T": {"A": "Missing"}}}}, "MockedResponses": {}}',
+    )
+    path = write(tmp_path, "asl.toml", 'mock_config = "mocks.json"\n')
+    assert main(["config", "check", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{path}: mock_config: {tmp_path / 'mocks.json'}: ")
+    assert "/StateMachines/m/TestCases/T/A" in lines[0]
+    assert "Missing" in lines[0]
+    assert lines[-1] == f"{path}: INVALID ({len(lines) - 1} problems)"
+
+
+def test_run_takes_the_mock_config_from_asl_toml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SFN_MOCK_CONFIG", raising=False)
+    write(
+        tmp_path,
+        "mocks.json",
+        json.dumps(
+            {
+                "StateMachines": {"send": {"TestCases": {"Ok": {"Send": "Sent"}}}},
+                "MockedResponses": {"Sent": {"0": {"Return": {"MessageId": "m-7"}}}},
+            }
+        ),
+    )
+    config = write(tmp_path, "asl.toml", 'mock_config = "mocks.json"\n')
+    machine = write(
+        tmp_path,
+        "send.asl.json",
+        json.dumps(
+            {
+                "StartAt": "Send",
+                "States": {
+                    "Send": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sqs:sendMessage",
+                        "Parameters": {"QueueUrl": "q", "MessageBody": "hi"},
+                        "End": True,
+                    }
+                },
+            }
+        ),
+    )
+    code = main(["run", str(machine), "--config", str(config), "--test-case", "Ok", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["output"] == {"MessageId": "m-7"}
+
+
+# ------------------------------------------------------------ commands and URLs end to end
+
+CALL = {
+    "StartAt": "Call",
+    "States": {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:F",
+            "End": True,
+        }
+    },
+}
+
+
+def run_with(config: AslConfig, execution_input: object) -> object:
+    async def scenario() -> object:
+        engine = Engine(config=config, clock=VirtualClock())
+        try:
+            return await engine.run(engine.load(CALL), execution_input)
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(scenario())
+
+
+def test_a_command_past_its_timeout_is_killed_and_the_task_times_out(tmp_path: Path) -> None:
+    script = write(tmp_path, "slow.sh", "#!/bin/sh\nexec sleep 30\n")
+    script.chmod(0o755)
+    config = AslConfig.model_validate(
+        {"functions": {"F": {"command": [str(script)], "timeout": 1}}, "folder": tmp_path}
+    )
+    result = run_with(config, {})
+    assert result.status == "FAILED"  # type: ignore[attr-defined]
+    assert result.error == "Sandbox.Timedout"  # type: ignore[attr-defined]
+    assert json.loads(result.cause)["errorMessage"].endswith(  # type: ignore[attr-defined]
+        "Error: Task timed out after 1.00 seconds"
+    )
+
+
+def test_a_command_and_its_settings_reach_the_process(tmp_path: Path) -> None:
+    config = AslConfig.model_validate(
+        {
+            "functions": {
+                "F": {
+                    "command": [
+                        sys.executable,
+                        "-c",
+                        "import json, os, sys; e = json.load(sys.stdin); print(json.dumps("
+                        "{'got': e, 'memory': os.environ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'], "
+                        "'name': os.environ['AWS_LAMBDA_FUNCTION_NAME'], "
+                        "'flag': os.environ['FLAG']}))",
+                    ],
+                    "env": {"FLAG": "on"},
+                    "memory_size": 2048,
+                }
+            },
+            "folder": tmp_path,
+        }
+    )
+    result = run_with(config, {"n": 1})
+    assert (result.status, result.output) == (  # type: ignore[attr-defined]
+        "SUCCEEDED",
+        {"got": {"n": 1}, "memory": "2048", "name": "F", "flag": "on"},
+    )
+
+
+def test_a_url_function_answers_through_the_lambda_layer() -> None:
+    from tests.backends.http_server import HttpServer
+
+    async def scenario() -> tuple[object, int]:
+        async with HttpServer() as server:  # echoes the event
+            config = AslConfig.model_validate({"functions": {"F": {"url": server.url}}})
+            engine = Engine(config=config, clock=VirtualClock())
+            try:
+                result = await engine.run(engine.load(CALL), {"hello": "http"})
+            finally:
+                await engine.aclose()
+            return result, len(server.requests)
+
+    result, requests = asyncio.run(scenario())
+    assert (result.status, result.output, requests) == (  # type: ignore[attr-defined]
+        "SUCCEEDED",
+        {"hello": "http"},
+        1,
     )
