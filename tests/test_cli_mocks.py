@@ -7,17 +7,13 @@ the durable case (an execution keeps its test case across a worker crash).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from engine.cli import main
 from engine.testing import CrashHarness
+from tests.serve_process import serve_process, sfn_client
 
 FIXTURES = Path(__file__).parent / "backends" / "fixtures" / "mocks"
 DOC_MACHINE = str(FIXTURES / "LambdaSQSIntegration.asl.json")
@@ -216,25 +212,8 @@ def test_a_durable_execution_keeps_its_test_case_across_a_worker_crash(tmp_path:
 
 @pytest.mark.slow
 def test_serve_reads_sfn_mock_config_and_boto3_picks_the_test_case() -> None:
-    env = {**os.environ, "SFN_MOCK_CONFIG": DOC_CONFIG}
-    command = [sys.executable, "-m", "engine.cli", "serve", "--store", "memory://", "--port", "0"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert process.stderr is not None
-        url = None
-        for line in process.stderr:  # uvicorn says where it listens once it does
-            if "Uvicorn running on " in line:
-                url = line.split("Uvicorn running on ", 1)[1].split(" ", 1)[0]
-                break
-        assert url is not None
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
-        )
+    with serve_process([], env={"SFN_MOCK_CONFIG": DOC_CONFIG}) as url:
+        sfn = sfn_client(url)
         arn = sfn.create_state_machine(
             name="LambdaSQSIntegration",
             definition=Path(DOC_MACHINE).read_text(),
@@ -244,8 +223,3 @@ def test_serve_reads_sfn_mock_config_and_boto3_picks_the_test_case() -> None:
         result = sfn.start_sync_execution(stateMachineArn=f"{arn}#HappyPath", input="{}")
         assert (result["status"], json.loads(result["output"])) == ("SUCCEEDED", SQS_SENT)
         sfn.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from engine.cli import main
 from engine.cli_serve import binding_problem
+from tests.serve_process import serve_process, sfn_client
 
 REFUSED = (
     "refusing to serve on {host} without authentication: pass --token TOKEN (or set "
@@ -63,35 +60,8 @@ def test_serve_refuses_a_public_address_without_a_token(
 def test_serve_process_answers_boto3(tmp_path: Path) -> None:
     functions = tmp_path / "handlers.py"
     functions.write_text("def double(event, context):\n    return event['n'] * 2\n")
-    command = [
-        sys.executable,
-        "-m",
-        "engine.cli",
-        "serve",
-        "--store",
-        "memory://",
-        "--port",
-        "0",
-        "--functions",
-        str(functions),
-    ]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stderr is not None
-        url = None
-        for line in process.stderr:  # uvicorn says where it listens once it does
-            if "Uvicorn running on " in line:
-                url = line.split("Uvicorn running on ", 1)[1].split(" ", 1)[0]
-                break
-        assert url is not None
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
-        )
+    with serve_process(["--functions", str(functions)]) as url:
+        sfn = sfn_client(url)
         definition = {
             "StartAt": "Double",
             "States": {
@@ -108,8 +78,3 @@ def test_serve_process_answers_boto3(tmp_path: Path) -> None:
         result = sfn.start_sync_execution(stateMachineArn=arn, input='{"n": 21}')
         assert (result["status"], result["output"]) == ("SUCCEEDED", "42")
         sfn.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
