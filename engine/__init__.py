@@ -10,32 +10,42 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.backends.mocks import MockConfig, load_mock_config
+    from engine.config import AslConfig, load_config
     from engine.embedded import Engine, ExecutionResult, LoadedMachine, load_machine
     from engine.errors import DefinitionInvalid, EngineError, StatesError
     from engine.runtime.clock import RealClock, VirtualClock
 
 __all__ = [
+    "AslConfig",
     "DefinitionInvalid",
     "Engine",
     "EngineError",
     "ExecutionResult",
     "LoadedMachine",
+    "MockConfig",
     "RealClock",
     "StatesError",
     "VirtualClock",
+    "load_config",
     "load_machine",
+    "load_mock_config",
 ]
 
 _HOMES = {
+    "AslConfig": "engine.config",
     "DefinitionInvalid": "engine.errors",
     "Engine": "engine.embedded",
     "EngineError": "engine.errors",
     "ExecutionResult": "engine.embedded",
     "LoadedMachine": "engine.embedded",
+    "MockConfig": "engine.backends.mocks",
     "RealClock": "engine.runtime.clock",
     "StatesError": "engine.errors",
     "VirtualClock": "engine.runtime.clock",
+    "load_config": "engine.config",
     "load_machine": "engine.embedded",
+    "load_mock_config": "engine.backends.mocks",
 }
 
 

@@ -9,15 +9,19 @@ import pytest
 import engine
 
 PUBLIC = {
+    "AslConfig": "engine.config",
     "DefinitionInvalid": "engine.errors",
     "Engine": "engine.embedded",
     "EngineError": "engine.errors",
     "ExecutionResult": "engine.embedded",
     "LoadedMachine": "engine.embedded",
+    "MockConfig": "engine.backends.mocks",
     "RealClock": "engine.runtime.clock",
     "StatesError": "engine.errors",
     "VirtualClock": "engine.runtime.clock",
+    "load_config": "engine.config",
     "load_machine": "engine.embedded",
+    "load_mock_config": "engine.backends.mocks",
 }
 
 
