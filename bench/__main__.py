@@ -1,10 +1,10 @@
 """`python -m bench`: run every benchmark and print the speed tables (see bench/README.md).
 
 Owns: the command line (`--quick`, `--no-moto`, `--no-durable`, `--no-api`, `--no-backends`,
-`--json FILE`, `--profile [KEY]`), the order the benchmarks run in (ours first, moto last, so moto's threads
-never share the CPU with our figures), the plain-text tables and the JSON file. Must never:
-fail because a target is missed (the tables say MISS; the exit status is 0) or because moto is
-absent.
+`--json FILE`, `--profile [KEY]`), the order the benchmarks run in (ours first, moto last, so
+moto's threads never share the CPU with our figures), the plain-text tables and the JSON file.
+Must never: fail because a target is missed (the tables say MISS; the exit status is 0) or
+because moto is absent.
 """
 
 from __future__ import annotations
