@@ -563,3 +563,49 @@ def test_a_url_function_answers_through_the_lambda_layer() -> None:
         {"hello": "http"},
         1,
     )
+
+
+def test_a_durable_service_runs_functions_and_resources_from_the_config(tmp_path: Path) -> None:
+    from engine.service import Service, ServiceConfig
+    from engine.store.memory import MemoryStore
+
+    write(tmp_path, "h.py", HANDLERS)
+    path = write(
+        tmp_path,
+        "asl.toml",
+        """
+        [lambda]
+        sources = ["h.py"]
+
+        [resources]
+        "arn:aws:states:::sqs:sendMessage" = "queue"
+        """,
+    )
+    machine = {
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": "q", "MessageBody.$": "$.text"},
+                "End": True,
+            }
+        },
+    }
+
+    async def scenario() -> object:
+        async with Service(
+            MemoryStore(),
+            functions_config=path,
+            clock=VirtualClock(),
+            config=ServiceConfig(poll_seconds=0.01),
+        ) as service:
+            created, _ = await service.create_state_machine("send", json.dumps(machine))
+            started = await service.start_execution(created.arn, input_text='{"text": "hi"}')
+            return await asyncio.wait_for(service.wait_for(started.arn), 30)
+
+    record = asyncio.run(scenario())
+    assert (record.status, record.output) == (  # type: ignore[attr-defined]
+        "SUCCEEDED",
+        {"MessageId": "m-1", "Body": "hi"},
+    )
