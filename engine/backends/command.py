@@ -151,8 +151,8 @@ class CommandRunner:
                 f"Function '{self._function_name}' cannot run: its runner is closed (the "
                 "engine is shutting down).",
             )
-        try:
-            process = await asyncio.create_subprocess_exec(
+        starting = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *self._command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -161,8 +161,19 @@ class CommandRunner:
                 env=self._environment(invocation),
                 start_new_session=True,
             )
+        )
+        try:
+            # Shielded: the process exists from the fork on, before the pipes are connected.
+            # Cancelled then, asyncio itself would kill only the leader and wait for its pipes,
+            # which a child of it still holds open: the call would hang for the child's life.
+            process = await asyncio.shield(starting)
         except OSError as exc:
             return self._unstartable(exc)
+        except asyncio.CancelledError:
+            starting.add_done_callback(_kill_started)
+            with contextlib.suppress(BaseException):  # it never started, or cancelled again
+                await _reap(await asyncio.shield(starting))
+            raise
         self._running.add(process)
         if self._closed:  # close() ran while the process was starting: it missed this one
             _kill_group(process)
@@ -290,6 +301,12 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
     # pid; while any member lives the kernel keeps that id from being reused.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _kill_started(starting: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Done-callback of a start whose call was cancelled: kill the group it started, if any."""
+    if not starting.cancelled() and starting.exception() is None:
+        _kill_group(starting.result())
 
 
 async def _reap(

@@ -326,6 +326,42 @@ def test_cancelling_kills_the_whole_process_group_and_leaks_nothing(tmp_path: Pa
     assert _open_fds() - before == set()
 
 
+def _live_with_marker(marker: str) -> list[int]:
+    """Pids of live (not zombie) processes whose environment holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ and _running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("turns", range(6))
+def test_a_call_cancelled_while_its_process_starts_leaves_nothing_behind(turns: int) -> None:
+    # Cancelled after `turns` loop turns: before the fork, between the fork and the pipes'
+    # connection, or while running. The shell's child must die with it, and the call must end
+    # at once (asyncio alone would kill the shell only and wait on the child's pipes).
+    marker = f"ASL_TEST_MARKER=cancel-{turns}-{os.getpid()}"
+    key, value = marker.split("=")
+    runner = sh("sleep 300 & wait", env={key: value})
+
+    async def scenario() -> None:
+        call = asyncio.create_task(runner.run(invocation()))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, 10)
+
+    asyncio.run(scenario())
+    assert _live_with_marker(marker) == []
+
+
 def test_close_kills_the_calls_still_running(tmp_path: Path) -> None:
     fifo = tmp_path / "started"
     os.mkfifo(fifo)
