@@ -443,11 +443,8 @@ class LambdaBackend:
                 event_text=event_text,
                 raw_string=raw_string,
             )
-            remaining = invocation.deadline - time.monotonic()
-            try:
-                async with asyncio.timeout(remaining):
-                    return await entry.runner.run(invocation)
-            except TimeoutError:
+            outcome = await _run_until(entry.runner, invocation)
+            if outcome is None:
                 recycle = False  # Lambda tears down an instance that timed out
                 stats.timeouts += 1
                 _log.warning(
@@ -457,6 +454,7 @@ class LambdaBackend:
                     settings.timeout,
                 )
                 return timed_out(request_id, settings.timeout)
+            return outcome
         except asyncio.CancelledError:
             recycle = False
             raise
@@ -489,6 +487,34 @@ class LambdaBackend:
             self._unreserved_running -= 1
         if recycle and settings.cold_start > 0:
             stats.idle_instances += 1
+
+
+async def _run_until(runner: FunctionRunner, invocation: Invocation) -> Outcome | None:
+    """The runner's outcome, or None when it was cancelled at `invocation.deadline`.
+
+    What `asyncio.timeout` does, with one timer handle instead of its context object: the
+    timeout is armed on every call, and this is a third of a fast handler's cost otherwise.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    fired = False
+
+    def fire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    handle = loop.call_at(loop.time() + (invocation.deadline - time.monotonic()), fire)
+    try:
+        return await runner.run(invocation)
+    except asyncio.CancelledError:
+        # Ours only if the timer fired and no one else cancelled the task meanwhile.
+        if fired and task.uncancel() == 0:
+            return None
+        raise
+    finally:
+        handle.cancel()
 
 
 def _result(
