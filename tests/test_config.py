@@ -609,3 +609,62 @@ def test_a_durable_service_runs_functions_and_resources_from_the_config(tmp_path
         "SUCCEEDED",
         {"MessageId": "m-1", "Body": "hi"},
     )
+
+
+def test_configured_service_errors_are_retried_by_the_workflow(tmp_path: Path) -> None:
+    calls: list[object] = []
+
+    def charge(event: object, context: object) -> object:
+        calls.append(event)
+        return {"charged": True}
+
+    config = AslConfig.model_validate(
+        {
+            "functions": {
+                "charge": {"faults": [{"error": "Lambda.ServiceException", "calls": [1, 2]}]}
+            }
+        }
+    )
+    machine = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:charge",
+                "Retry": [
+                    {
+                        "ErrorEquals": ["Lambda.ServiceException"],
+                        "IntervalSeconds": 2,
+                        "MaxAttempts": 3,
+                    }
+                ],
+                "End": True,
+            }
+        },
+    }
+
+    async def scenario() -> object:
+        engine = Engine(functions={"charge": charge}, config=config, clock=VirtualClock())
+        try:
+            return await engine.run(engine.load(machine), {"amount": 5})
+        finally:
+            await engine.aclose()
+
+    result = asyncio.run(scenario())
+    assert (result.status, result.output) == ("SUCCEEDED", {"charged": True})  # type: ignore[attr-defined]
+    assert calls == [{"amount": 5}]  # the two service errors never reached the function
+    assert [
+        (e.type, (e.details or {}).get("error"))  # type: ignore[attr-defined]
+        for e in result.events  # type: ignore[attr-defined]
+        if e.type.startswith("LambdaFunction")
+    ] == [
+        ("LambdaFunctionScheduled", None),
+        ("LambdaFunctionStarted", None),
+        ("LambdaFunctionFailed", "Lambda.ServiceException"),
+        ("LambdaFunctionScheduled", None),
+        ("LambdaFunctionStarted", None),
+        ("LambdaFunctionFailed", "Lambda.ServiceException"),
+        ("LambdaFunctionScheduled", None),
+        ("LambdaFunctionStarted", None),
+        ("LambdaFunctionSucceeded", None),
+    ]
