@@ -76,6 +76,7 @@ __all__ = [
     "CONFIG_FILE",
     "INVALID_CONFIG",
     "AslConfig",
+    "ConfigInvalid",
     "ConfigProblem",
     "ConfigSource",
     "FunctionBackends",
@@ -248,8 +249,8 @@ def check_config(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
         return None, problems
     try:
         build_function_backends(config, close=True)
-    except InvalidRequest as exc:
-        problems.extend(_problems_of(exc))
+    except ConfigInvalid as exc:
+        problems.extend(exc.problems)
     problems.extend(_check_runners(config))
     if config.mock_config is not None:
         problems.extend(_check_mock_config(config.folder / config.mock_config))
@@ -320,16 +321,17 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def _invalid(path: Path, problems: Sequence[ConfigProblem]) -> InvalidRequest:
-    listed = "\n".join(f"  {problem}" for problem in problems)
-    return InvalidRequest(INVALID_CONFIG, f"Invalid config file {path}:\n{listed}")
+class ConfigInvalid(InvalidRequest):
+    """A config file with problems: the message lists them, `problems` holds them."""
+
+    def __init__(self, path: Path, problems: Sequence[ConfigProblem]) -> None:
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(INVALID_CONFIG, f"Invalid config file {path}:\n{listed}")
+        self.problems = list(problems)
 
 
-def _problems_of(exc: InvalidRequest) -> list[ConfigProblem]:
-    return [
-        ConfigProblem(*line.strip().split(": ", 1)) if ": " in line else ConfigProblem("", line)
-        for line in exc.message.splitlines()[1:]
-    ] or [ConfigProblem("", exc.message)]
+def _invalid(path: Path, problems: Sequence[ConfigProblem]) -> ConfigInvalid:
+    return ConfigInvalid(path, problems)
 
 
 def _check_mock_config(path: Path) -> list[ConfigProblem]:
