@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -18,6 +22,7 @@ import pytest
 
 from engine.backends.mocks import load_mock_config
 from engine.backends.python import load_functions
+from engine.config import AslConfig, load_config
 from engine.definition.validate import validate_text
 from engine.embedded import Engine, ExecutionResult
 from engine.runtime.clock import VirtualClock
@@ -29,6 +34,7 @@ T0 = 1_700_000_000.0
 EXPRESS = {"express_enrichment"}
 CONFIG = EXAMPLES / "asl.toml"  # WordCount: a Node function run as a command
 NODE = {"word_count"}
+HTTP = {"http_quote"}  # QuoteOrder is served by functions/quote_server.py (tests start it)
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
@@ -38,7 +44,10 @@ def functions() -> dict[str, Callable[..., object]]:
 
 
 def run_example(
-    name: str, execution_input: JSON | None = None, test_case: str | None = None
+    name: str,
+    execution_input: JSON | None = None,
+    test_case: str | None = None,
+    config: AslConfig | Path = CONFIG,
 ) -> ExecutionResult:
     """Run an example; one with a `NAME.mock.json` runs against it (test case HappyPath)."""
     mocks = EXAMPLES / f"{name}.mock.json"
@@ -51,7 +60,7 @@ def run_example(
     async def main() -> ExecutionResult:
         engine = Engine(
             functions=functions(),
-            config=CONFIG,
+            config=config,
             clock=VirtualClock(T0),
             seed=1,
             mock_config=load_mock_config(str(mocks)) if mocks.is_file() else None,
@@ -85,7 +94,7 @@ def test_example_validates_without_errors(name: str) -> None:
     [
         pytest.param(n, marks=[needs_node] if n in NODE else [])
         for n in NAMES
-        if n != "callback_approval"
+        if n not in ("callback_approval", *HTTP)
     ],
 )
 def test_example_succeeds(name: str) -> None:
@@ -393,3 +402,67 @@ def test_word_count_fails_into_its_catch_without_text() -> None:
         "NoText",
         "WordCount needs a string field 'text' in the input.",
     )
+
+
+@contextmanager
+def quote_server() -> Iterator[AslConfig]:
+    """functions/quote_server.py on a free port; yields asl.toml with QuoteOrder's url on it."""
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "functions" / "quote_server.py"), "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" listening on ", 1)[1].strip()
+        yield configured_url(f"{url}/2015-03-31/functions/function/invocations")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def configured_url(url: str) -> AslConfig:
+    config = load_config(CONFIG)
+    functions = dict(config.functions)
+    functions["QuoteOrder"] = functions["QuoteOrder"].model_copy(update={"url": url})
+    return config.model_copy(update={"functions": functions})
+
+
+def test_http_quote_prices_the_order_over_http() -> None:
+    with quote_server() as config:
+        result = run_example("http_quote", config=config)
+        rejected = run_example("http_quote", {"items": [{"sku": "X", "qty": 1}]}, config=config)
+    assert (result.status, result.output) == (
+        "SUCCEEDED",
+        {
+            "orderId": "ORD-7",
+            "items": [{"sku": "BOOK-1", "qty": 2}, {"sku": "PEN-2", "qty": 3}],
+            "quote": {
+                "lines": [
+                    {"sku": "BOOK-1", "qty": 2, "cents": 2500},
+                    {"sku": "PEN-2", "qty": 3, "cents": 597},
+                ],
+                "totalCents": 3097,
+            },
+        },
+    )
+    assert (rejected.status, rejected.error, rejected.cause) == (
+        "FAILED",
+        "OrderRejected",
+        "QuoteOrder refused the order.",
+    )
+
+
+def test_http_quote_without_its_server_fails_after_its_retries() -> None:
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = configured_url(
+            f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        )
+        result = run_example("http_quote", config=config)
+    assert (result.status, result.error) == ("FAILED", "Lambda.SdkClientException")
+    failed = [e for e in result.events if e.type == "LambdaFunctionFailed"]
+    assert len(failed) == 3  # the first call and the machine's 2 retries
