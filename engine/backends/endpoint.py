@@ -11,8 +11,9 @@ URL but the operator's configured one.
 The protocol, one call: `POST url` with the event text as the body, `Content-Type:
 application/json`, the configured headers, and `X-Amz-Invocation-Type: RequestResponse`,
 `Lambda-Runtime-Aws-Request-Id` (the request id, under the name Lambda's runtime API uses),
-`X-Asl-Function-Name`, `X-Asl-Invoked-Function-Arn`, `X-Asl-Deadline-Ms` (the deadline in Unix
-epoch ms, as Lambda's `Lambda-Runtime-Deadline-Ms`). The answer:
+`X-Asl-Function-Name`, `X-Asl-Invoked-Function-Arn`, `X-Asl-Memory-Size` (MB),
+`X-Asl-Deadline-Ms` (the deadline in Unix epoch ms, as Lambda's `Lambda-Runtime-Deadline-Ms`).
+The answer:
 - 2xx with an `X-Amz-Function-Error` header (Lambda's Invoke API marks a function error so):
   the body is the error envelope; without an `errorType` it is `Lambda.Unknown`, as Step
   Functions reports such a response.
@@ -188,6 +189,7 @@ class HttpRunner:
             "X-Asl-Function-Name": invocation.function_name,
             "X-Asl-Invoked-Function-Arn": invocation.invoked_function_arn,
             "X-Asl-Deadline-Ms": str(deadline_epoch_ms(invocation.deadline)),
+            "X-Asl-Memory-Size": str(invocation.memory_size),
         }
         body = invocation.event_text.encode()
         delay = self._backoff

@@ -131,6 +131,7 @@ def test_the_request_carries_the_event_and_the_invocation_headers() -> None:
         "lambda-runtime-aws-request-id": RID,
         "x-asl-function-name": "Echo",
         "x-asl-invoked-function-arn": ARN,
+        "x-asl-memory-size": "256",
     }
 
 
