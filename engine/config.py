@@ -380,6 +380,9 @@ class FunctionBackends:
     def close(self) -> None:
         self.lambda_backend.close()
 
+    async def aclose(self) -> None:
+        await self.lambda_backend.aclose()
+
 
 class ResourceFunction:
     """Serves a service integration ARN (`[resources]`) with a function: the Task's effective

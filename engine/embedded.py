@@ -262,7 +262,7 @@ class Engine:
     async def aclose(self) -> None:
         if self._runtime is not None:
             await self._runtime.aclose()
-        self._functions.close()
+        await self._functions.aclose()
 
 
 def _check_name(name: str) -> None:

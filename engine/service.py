@@ -215,7 +215,7 @@ class Service:
                 await self._retention
         await self.worker.aclose()
         await self.runtime.aclose()
-        self._functions.close()
+        await self._functions.aclose()
         self.journal.close()
 
     # -- plumbing ---------------------------------------------------------------------------------

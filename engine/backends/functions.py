@@ -248,6 +248,18 @@ class LambdaBackend:
         for function in self._functions.values():
             function.runner.close()
 
+    async def aclose(self) -> None:
+        """`close`, from a coroutine: runners with an `aclose` (an HTTP connection pool) finish
+        closing before this returns, instead of leaving it to the loop's shutdown."""
+        for task in list(self._background):
+            task.cancel()
+        for function in self._functions.values():
+            closing = getattr(function.runner, "aclose", None)
+            if closing is not None:
+                await closing()
+            else:
+                function.runner.close()
+
     async def call(self, name: str, request: TaskRequest) -> TaskResult:
         """Invoke the function `name` for a Task whose resource is not Lambda's (a service
         integration mapped to a function): the effective input is the event, the function's

@@ -79,5 +79,9 @@ class FunctionRunner(Protocol):
     async def run(self, invocation: Invocation) -> Outcome: ...
 
     def close(self) -> None:
-        """Release what the runner holds (threads, connections); running calls are abandoned."""
+        """Release what the runner holds (threads, connections); running calls are abandoned.
+
+        A runner whose release needs the loop (a connection pool) may also define
+        `async def aclose()`; the Lambda layer's `aclose` awaits it instead of calling this.
+        """
         ...

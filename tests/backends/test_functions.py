@@ -338,3 +338,19 @@ def test_close_closes_every_runner() -> None:
     backend = LambdaBackend({"a": LambdaFunction(runners[0]), "b": LambdaFunction(runners[1])})
     backend.close()
     assert [r.closed for r in runners] == [True, True]
+
+
+def test_aclose_awaits_a_runners_aclose_and_closes_the_others() -> None:
+    class Pooled(Scripted):
+        def __init__(self) -> None:
+            super().__init__()
+            self.aclosed = False
+
+        async def aclose(self) -> None:
+            await asyncio.sleep(0)
+            self.aclosed = True
+
+    pooled, plain = Pooled(), Scripted()
+    backend = LambdaBackend({"a": LambdaFunction(pooled), "b": LambdaFunction(plain)})
+    run(backend.aclose)
+    assert (pooled.aclosed, pooled.closed, plain.closed) == (True, False, True)
