@@ -58,7 +58,8 @@ class ApiLoad:
         return "PASS" if ok and self.succeeded == self.requests else "MISS"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now (for a child server to bind)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -164,7 +165,7 @@ def _count(port: int, machine_arn: str, status: str) -> int:
 
 def bench_api_load(requests: int = 5000, connections: int = 16, timeout: float = 120.0) -> ApiLoad:
     """Run the load test against a fresh `asl serve` child process (see the module docstring)."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",

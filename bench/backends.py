@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from bench.api_load import free_port
 from engine.backends.base import TaskRequest, TaskSuccess
 from engine.backends.command import CommandRunner
 from engine.backends.endpoint import HttpRunner
@@ -128,17 +129,10 @@ def _row(name: str, callers: int, wall: float, latencies: list[float]) -> Runner
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def uvicorn_echo_server() -> Iterator[str]:
     """uvicorn serving `echo_app` in a child process; yields its URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     code = (
         "import uvicorn; from bench.backends import echo_app; "
         f"uvicorn.run(echo_app, host='127.0.0.1', port={port}, log_level='warning')"
