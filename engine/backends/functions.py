@@ -24,7 +24,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -229,30 +229,20 @@ class LambdaBackend:
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
         """Run the function the request names; every failure comes back as `TaskFailure`."""
-        try:
-            if request.resource in _INTEGRATION_RESOURCES:
-                return await self._invoke_integration(request)
-            return await self._invoke_function_resource(request)
-        except Exception as exc:  # a backend bug must fail the Task, never the interpreter
-            _log.exception("Lambda backend failed on %s", request.resource)
-            return TaskFailure(
-                STATES_RUNTIME,
-                f"Internal error in the Lambda backend while invoking '{request.resource}': "
-                f"{type(exc).__name__}: {exc}",
-            )
+        if request.resource in _INTEGRATION_RESOURCES:
+            return await self._guarded(request, self._invoke_integration(request))
+        return await self._guarded(request, self._invoke_function_resource(request))
 
     def close(self) -> None:
         """Stop taking work; running calls are abandoned (their runners release them)."""
-        for task in list(self._background):
-            task.cancel()
+        self._cancel_background()
         for function in self._functions.values():
             function.runner.close()
 
     async def aclose(self) -> None:
         """`close`, from a coroutine: runners with an `aclose` (an HTTP connection pool) finish
         closing before this returns, instead of leaving it to the loop's shutdown."""
-        for task in list(self._background):
-            task.cancel()
+        self._cancel_background()
         for function in self._functions.values():
             closing = getattr(function.runner, "aclose", None)
             if closing is not None:
@@ -265,14 +255,23 @@ class LambdaBackend:
         integration mapped to a function): the effective input is the event, the function's
         response is the result."""
         function = FunctionRef(name=name, region=request.region, account=request.account)
-        request_id = str(uuid.uuid4())
-        payload = {} if request.payload is None else request.payload
+        return await self._guarded(request, self._invoke_with_input(function, request))
+
+    def _cancel_background(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+
+    async def _guarded(self, request: TaskRequest, work: Awaitable[TaskResult]) -> TaskResult:
+        """`work`'s result; a bug in this backend fails the Task, never the interpreter."""
         try:
-            outcome = await self._run(function, json.dumps(payload), False, request_id, request)
-        except Exception as exc:  # a backend bug must fail the Task, never the interpreter
+            return await work
+        except Exception as exc:
             _log.exception("Lambda backend failed on %s", request.resource)
-            return TaskFailure(STATES_RUNTIME, f"Internal error in the Lambda backend: {exc}")
-        return _result(outcome, request_id, request.resource, lambda returned: returned.payload)
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"Internal error in the Lambda backend while invoking '{request.resource}': "
+                f"{type(exc).__name__}: {exc}",
+            )
 
     # ------------------------------------------------------------------ the two integrations
 
@@ -290,12 +289,17 @@ class LambdaBackend:
                 f"{LAMBDA_INVOKE}. Map this resource to a function in the config file "
                 f"([resources] in asl.toml).",
             )
+        return await self._invoke_with_input(function, request)
+
+    async def _invoke_with_input(self, function: FunctionRef, request: TaskRequest) -> TaskResult:
+        """Call `function` with the state's effective input as the event; its response is the
+        result (a function ARN as Resource, or a `[resources]` mapping)."""
         request_id = str(uuid.uuid4())
-        # The state's effective input is the event: always a JSON document, never raw text.
-        # A null input arrives as {} (an Invoke without a body), as LocalStack sends it.
+        # The event is always a JSON document, never raw text. A null input arrives as {} (an
+        # Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
         outcome = await self._run(function, json.dumps(payload), False, request_id, request)
-        return _result(outcome, request_id, resource, lambda returned: returned.payload)
+        return _result(outcome, request_id, request.resource, lambda returned: returned.payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
         parameters = request.payload
