@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import EXIT_FAILED, EXIT_OK, UsageError
@@ -77,7 +76,8 @@ def _check(args: argparse.Namespace) -> int:
         )
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    config, problems = check_config(path)
+    checked = check_config(path)
+    config, problems = checked.config, checked.problems
     if args.json:
         report: dict[str, Any] = {
             "file": str(path),
@@ -85,7 +85,7 @@ def _check(args: argparse.Namespace) -> int:
             "problems": [{"location": p.location, "message": p.message} for p in problems],
         }
         if config is not None:
-            report["functions"] = sorted(_function_names(config, path))
+            report["functions"] = sorted(checked.functions)
             report["resources"] = dict(config.resources)
         print(json.dumps(report))
     else:
@@ -94,14 +94,8 @@ def _check(args: argparse.Namespace) -> int:
         if config is None:
             print(f"{path}: INVALID ({len(problems)} problems)")
         else:
-            names = _function_names(config, path)
             print(
-                f"{path}: valid ({len(names)} functions, {len(config.resources)} resource mappings)"
+                f"{path}: valid ({len(checked.functions)} functions, "
+                f"{len(config.resources)} resource mappings)"
             )
     return EXIT_OK if config is not None else EXIT_FAILED
-
-
-def _function_names(config: AslConfig, path: Path) -> list[str]:
-    from engine.config import build_function_backends
-
-    return build_function_backends(config, close=True).lambda_backend.function_names

@@ -76,6 +76,7 @@ __all__ = [
     "CONFIG_FILE",
     "INVALID_CONFIG",
     "AslConfig",
+    "ConfigCheck",
     "ConfigInvalid",
     "ConfigProblem",
     "ConfigSource",
@@ -236,25 +237,36 @@ def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path
     return None
 
 
-def check_config(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
-    """Read and check the file: the config, or None and every problem found.
+@dataclass(frozen=True, slots=True)
+class ConfigCheck:
+    """What `check_config` found: the config (None when there are problems), every problem,
+    and the names of the functions the config serves (empty when it could not be built)."""
+
+    config: AslConfig | None
+    problems: list[ConfigProblem]
+    functions: list[str] = field(default_factory=list)
+
+
+def check_config(path: Path) -> ConfigCheck:
+    """Read and check the file.
 
     Besides the file's shape this checks what can be checked without running anything: the
     Python handlers and sources load and define the functions named, commands exist and are
     executable, URLs are well formed, [resources] name defined functions, and the mock config
-    file exists.
+    file exists and is valid. The backends are built once, to check them, then closed.
     """
     config, problems = _read(path)
     if config is None:
-        return None, problems
+        return ConfigCheck(None, problems)
+    functions: list[str] = []
     try:
-        build_function_backends(config, close=True)
+        functions = build_function_backends(config, close=True).lambda_backend.function_names
     except ConfigInvalid as exc:
         problems.extend(exc.problems)
     problems.extend(_check_runners(config))
     if config.mock_config is not None:
         problems.extend(_check_mock_config(config.folder / config.mock_config))
-    return (None if problems else config), problems
+    return ConfigCheck(None if problems else config, problems, functions)
 
 
 def load_config(path: Path) -> AslConfig:
@@ -356,8 +368,7 @@ def _check_runners(config: AslConfig) -> list[ConfigProblem]:
     for name, function in config.functions.items():
         where = f"functions.{name}"
         if function.command is not None:
-            cwd = config.folder / function.cwd if function.cwd else config.folder
-            problem = check_command(function.argv, cwd=cwd, env=function.env)
+            problem = check_command(function.argv, cwd=_cwd(config, function), env=function.env)
             if problem:
                 problems.append(ConfigProblem(f"{where}.command", problem))
         if function.url is not None:
@@ -508,8 +519,9 @@ def _runner(
     if function.command is not None:
         from engine.backends.command import CommandRunner
 
-        cwd = config.folder / function.cwd if function.cwd else config.folder
-        return CommandRunner(function.argv, cwd=cwd, env=function.env, function_name=name)
+        return CommandRunner(
+            function.argv, cwd=_cwd(config, function), env=function.env, function_name=name
+        )
     if function.url is not None:
         from engine.backends.endpoint import HttpRunner
 
@@ -517,6 +529,11 @@ def _runner(
             function.url, retries=function.retries, headers=function.headers, function_name=name
         )
     return None
+
+
+def _cwd(config: AslConfig, function: FunctionConfig) -> Path:
+    """A command's working folder: its `cwd` relative to the file's folder, else that folder."""
+    return config.folder / function.cwd if function.cwd else config.folder
 
 
 def _settings(defaults: LambdaConfig, function: FunctionConfig) -> FunctionSettings:

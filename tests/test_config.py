@@ -59,7 +59,8 @@ def test_find_config_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_tool_asl_in_pyproject_is_read_with_its_prefix(tmp_path: Path) -> None:
     path = write(tmp_path, "pyproject.toml", "[tool.asl.lambda]\ntimeout = 0\n")
-    config, problems = check_config(path)
+    checked = check_config(path)
+    config, problems = checked.config, checked.problems
     assert config is None
     assert problems == [
         ConfigProblem(
@@ -94,7 +95,8 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
         faults = [{ error = "Lambda.ServiceException" }]
         """,
     )
-    config, problems = check_config(path)
+    checked = check_config(path)
+    config, problems = checked.config, checked.problems
     assert config is None
     assert [str(p) for p in problems] == [
         "lambda.timeout: Input should be less than or equal to 900 (got 901)",
@@ -131,7 +133,8 @@ def test_references_are_checked_against_what_exists(tmp_path: Path) -> None:
         "arn:aws:states:::sqs:sendMessage" = "Queue"
         """,
     )
-    config, problems = check_config(path)
+    checked = check_config(path)
+    config, problems = checked.config, checked.problems
     assert config is None
     texts = [str(p) for p in problems]
     assert texts[:3] == [
@@ -162,7 +165,8 @@ def test_load_config_raises_with_every_problem(tmp_path: Path) -> None:
 
 def test_toml_syntax_errors_say_where(tmp_path: Path) -> None:
     path = write(tmp_path, "asl.toml", "[lambda\n")
-    config, problems = check_config(path)
+    checked = check_config(path)
+    config, problems = checked.config, checked.problems
     assert config is None
     assert [p.message for p in problems] == [
         "not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)"
