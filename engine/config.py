@@ -62,12 +62,19 @@ from engine.backends.functions import (
     LambdaBackend,
     LambdaFunction,
 )
+from engine.backends.mocked import MockedBackends
+from engine.backends.mocks import MockConfig
 from engine.backends.python import (
     DEFAULT_MAX_WORKERS,
     Handler,
     HandlerPool,
     PythonRunner,
     load_functions,
+)
+from engine.backends.registry import (
+    BackendRegistry,
+    functions_registry,
+    unconfigured_resource_failure,
 )
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
@@ -81,11 +88,12 @@ __all__ = [
     "ConfigProblem",
     "ConfigSource",
     "FunctionBackends",
+    "TaskBackends",
     "build_function_backends",
     "check_config",
     "find_config",
     "load_config",
-    "open_function_backends",
+    "open_task_backends",
 ]
 
 CONFIG_FILE: Final = "asl.toml"
@@ -552,11 +560,32 @@ ConfigSource = AslConfig | str | Path | None
 """A config as the Engine and Service take it: checked, a file path, or none (defaults)."""
 
 
-def open_function_backends(
-    config: ConfigSource, functions: Mapping[str, Handler] | None = None
-) -> FunctionBackends:
+@dataclass(slots=True)
+class TaskBackends:
+    """Everything that answers a Task in an Engine or a Service: the config's functions, the
+    registry over them and the caller's `backends`, and the mocks in front of the registry."""
+
+    functions: FunctionBackends
+    registry: BackendRegistry
+    mocks: MockedBackends
+
+    async def aclose(self) -> None:
+        await self.functions.aclose()
+
+
+def open_task_backends(
+    config: ConfigSource,
+    functions: Mapping[str, Handler] | None = None,
+    backends: Mapping[str, Backend] | None = None,
+    mock_config: MockConfig | None = None,
+) -> TaskBackends:
     """The backends of `config` (a checked config, or the path of a file to load) with the
-    Python `functions` given in code or on the command line. Raises `InvalidRequest`."""
+    Python `functions` given in code or on the command line; `backends` (exact ARNs or `*`
+    patterns) are mapped next to `[resources]`, and the Lambda backend serves every Lambda
+    ARN; a mock config answers the states its test cases mock first. Raises `InvalidRequest`."""
     if isinstance(config, str | Path):
         config = load_config(Path(config))
-    return build_function_backends(config, functions=functions)
+    built = build_function_backends(config, functions=functions)
+    registry = functions_registry({**built.resources, **(backends or {})}, built.lambda_backend)
+    mocks = MockedBackends(mock_config, registry.resolve, unconfigured_resource_failure)
+    return TaskBackends(built, registry, mocks)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
-from engine.backends.mocked import MockedBackends, check_test_case
+from engine.backends.mocked import check_test_case
 from engine.backends.mocks import MockConfig
-from engine.backends.registry import functions_registry, unconfigured_resource_failure
-from engine.config import ConfigSource, open_function_backends
+from engine.backends.registry import unconfigured_resource_failure
+from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
@@ -125,14 +125,8 @@ class Engine:
         self.region = region
         self.account = account
         self.seed = seed
-        self._functions = open_function_backends(config, functions)
-        self._registry = functions_registry(
-            {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
-        )
-        # Mocked responses (when a test case is given) in front of the registry.
-        self.mocks = MockedBackends(
-            mock_config, self._registry.resolve, unconfigured_resource_failure
-        )
+        self._backends = open_task_backends(config, functions, backends, mock_config)
+        self.mocks = self._backends.mocks  # mocked responses in front of the registry
         self._runtime: Runtime | None = None
 
     @classmethod
@@ -142,12 +136,12 @@ class Engine:
 
     def resolve(self, resource: str) -> Backend | None:
         """The backend configured for a resource (tasks reach it through `mocks`)."""
-        return self._registry.resolve(resource)
+        return self._backends.registry.resolve(resource)
 
     @property
     def lambda_backend(self) -> LambdaBackend:
         """The backend serving Lambda functions (its `stats(name)` count calls, throttles...)."""
-        return self._functions.lambda_backend
+        return self._backends.functions.lambda_backend
 
     @property
     def runtime(self) -> Runtime:
@@ -262,7 +256,7 @@ class Engine:
     async def aclose(self) -> None:
         if self._runtime is not None:
             await self._runtime.aclose()
-        await self._functions.aclose()
+        await self._backends.aclose()
 
 
 def _check_name(name: str) -> None:

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine.backends.base import Backend, TaskFailure, TaskSuccess
-from engine.backends.mocked import MockedBackends, check_test_case
+from engine.backends.mocked import check_test_case
 from engine.backends.mocks import MockConfig
-from engine.backends.registry import functions_registry, unconfigured_resource_failure
-from engine.config import ConfigSource, open_function_backends
+from engine.backends.registry import unconfigured_resource_failure
+from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
 from engine.definition.parse import parse_text
@@ -146,14 +146,8 @@ class Service:
         self.store = store
         self.config = config or ServiceConfig()
         self.clock: Clock = clock or RealClock()
-        self._functions = open_function_backends(functions_config, functions)
-        self._registry = functions_registry(
-            {**self._functions.resources, **(backends or {})}, self._functions.lambda_backend
-        )
-        # Mocked responses for executions started with a test case, in front of the registry.
-        self.mocks = MockedBackends(
-            mock_config, self._registry.resolve, unconfigured_resource_failure
-        )
+        self._backends = open_task_backends(functions_config, functions, backends, mock_config)
+        self.mocks = self._backends.mocks  # mocked responses in front of the registry
         self._machines: dict[str, Machine] = {}
         self.journal = Journal(store)
         self.runtime = Runtime(
@@ -215,13 +209,13 @@ class Service:
                 await self._retention
         await self.worker.aclose()
         await self.runtime.aclose()
-        await self._functions.aclose()
+        await self._backends.aclose()
         self.journal.close()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
     def resolve(self, resource: str) -> Backend | None:
-        return self._registry.resolve(resource)
+        return self._backends.registry.resolve(resource)
 
     def machine_for_revision(self, revision_id: str) -> Machine:
         """The compiled machine of a definition revision: compiled once, then cached."""
