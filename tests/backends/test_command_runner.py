@@ -25,6 +25,7 @@ from engine.backends.command import CommandRunner, check_command
 from engine.backends.envelope import text_tail
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.values import PAYLOAD_LIMIT_BYTES
+from tests.backends.echo_cases import ECHO_CASES, ECHO_IDS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "asl_examples"
 PY = sys.executable
@@ -68,14 +69,8 @@ def exit_error(reason: str, trace: tuple[str, ...] = ()) -> Raised:
 
 @pytest.mark.parametrize(
     ("event_text", "payload"),
-    [
-        ('{"order": 42, "items": ["a", "b"]}', {"order": 42, "items": ["a", "b"]}),
-        ('"a string"', "a string"),
-        ("12.5", 12.5),
-        ("null", None),
-        ('{"name": "Zoë", "city": "東京 🌸"}', {"name": "Zoë", "city": "東京 🌸"}),
-    ],
-    ids=["object", "string", "number", "null", "non-ascii"],
+    ECHO_CASES,
+    ids=ECHO_IDS,
 )
 def test_cat_returns_its_event(event_text: str, payload: object) -> None:
     outcome = run(CommandRunner(["/bin/cat"], function_name="Echo"), event_text)

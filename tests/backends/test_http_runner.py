@@ -22,6 +22,7 @@ from engine.backends.endpoint import HttpRunner, check_url
 from engine.backends.envelope import UNKNOWN_CAUSE
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.values import PAYLOAD_LIMIT_BYTES
+from tests.backends.echo_cases import ECHO_CASES, ECHO_IDS
 from tests.backends.http_server import HttpServer, Request, Response
 
 RID = "8a0c4b9e-2f1d-4c5b-9a7e-1d2c3b4a5f60"
@@ -85,14 +86,8 @@ def free_port() -> socket.socket:
 
 @pytest.mark.parametrize(
     ("event_text", "payload"),
-    [
-        ('{"order": 42, "items": ["a", "b"]}', {"order": 42, "items": ["a", "b"]}),
-        ('"a string"', "a string"),
-        ("12.5", 12.5),
-        ("null", None),
-        ('{"name": "Zoë", "city": "東京 🌸"}', {"name": "Zoë", "city": "東京 🌸"}),
-    ],
-    ids=["object", "string", "number", "null", "non-ascii"],
+    ECHO_CASES,
+    ids=ECHO_IDS,
 )
 def test_an_echo_endpoint_returns_the_event(event_text: str, payload: object) -> None:
     outcome, _ = call(event_text=event_text)
