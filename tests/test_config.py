@@ -33,6 +33,16 @@ def queue(event, context):
 """
 
 
+QUEUE_CONFIG = """
+[lambda]
+sources = ["h.py"]
+
+[resources]
+"arn:aws:states:::sqs:sendMessage" = "queue"
+"""
+"""HANDLERS' functions, with `queue` serving SQS's sendMessage."""
+
+
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -374,17 +384,7 @@ def test_function_timeout_from_the_config_fails_the_task_with_sandbox_timedout(
 
 def test_config_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "h.py", HANDLERS)
-    path = write(
-        tmp_path,
-        "asl.toml",
-        """
-        [lambda]
-        sources = ["h.py"]
-
-        [resources]
-        "arn:aws:states:::sqs:sendMessage" = "queue"
-        """,
-    )
+    path = write(tmp_path, "asl.toml", QUEUE_CONFIG)
     assert main(["config", "check", str(path)]) == 0
     assert capsys.readouterr().out == f"{path}: valid (2 functions, 1 resource mappings)\n"
     assert main(["config", "check", str(path), "--json"]) == 0
@@ -574,17 +574,7 @@ def test_a_durable_service_runs_functions_and_resources_from_the_config(tmp_path
     from engine.store.memory import MemoryStore
 
     write(tmp_path, "h.py", HANDLERS)
-    path = write(
-        tmp_path,
-        "asl.toml",
-        """
-        [lambda]
-        sources = ["h.py"]
-
-        [resources]
-        "arn:aws:states:::sqs:sendMessage" = "queue"
-        """,
-    )
+    path = write(tmp_path, "asl.toml", QUEUE_CONFIG)
     machine = {
         "StartAt": "Send",
         "States": {

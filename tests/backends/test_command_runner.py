@@ -23,28 +23,12 @@ import pytest
 from engine.backends.base import TaskFailure
 from engine.backends.command import CommandRunner, check_command
 from engine.backends.envelope import text_tail
-from engine.backends.runner import Invocation, Outcome, Raised, Returned
+from engine.backends.runner import Outcome, Raised, Returned
 from engine.values import PAYLOAD_LIMIT_BYTES
-from tests.backends.echo_cases import ECHO_CASES, ECHO_IDS
+from tests.backends.runner_cases import ARN, ECHO_CASES, ECHO_IDS, RID, invocation
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "asl_examples"
 PY = sys.executable
-RID = "8a0c4b9e-2f1d-4c5b-9a7e-1d2c3b4a5f60"
-ARN = "arn:aws:lambda:eu-west-3:123456789012:function:Echo:live"
-
-
-def invocation(event_text: str = "{}", *, seconds_left: float = 60.0) -> Invocation:
-    return Invocation(
-        function_name="Echo",
-        function_version="$LATEST",
-        invoked_function_arn=ARN,
-        request_id=RID,
-        memory_size=256,
-        deadline=time.monotonic() + seconds_left,
-        log_stream_name="2024/03/06/[$LATEST]0123456789abcdef0123456789abcdef",
-        region="eu-west-3",
-        event_text=event_text,
-    )
 
 
 def run(runner: CommandRunner, event_text: str = "{}") -> Outcome:

@@ -20,13 +20,11 @@ import pytest
 from engine.backends.base import TaskFailure
 from engine.backends.endpoint import HttpRunner, check_url
 from engine.backends.envelope import UNKNOWN_CAUSE
-from engine.backends.runner import Invocation, Outcome, Raised, Returned
+from engine.backends.runner import Outcome, Raised, Returned
 from engine.values import PAYLOAD_LIMIT_BYTES
-from tests.backends.echo_cases import ECHO_CASES, ECHO_IDS
 from tests.backends.http_server import HttpServer, Request, Response
+from tests.backends.runner_cases import ARN, ECHO_CASES, ECHO_IDS, RID, invocation
 
-RID = "8a0c4b9e-2f1d-4c5b-9a7e-1d2c3b4a5f60"
-ARN = "arn:aws:lambda:eu-west-3:123456789012:function:Echo:live"
 ENVELOPE = (
     b'{"errorType":"Error","errorMessage":"failure","trace":["Error: failure",'
     b'"    at Runtime.handler (/var/task/index.js:1:43)"]}'
@@ -34,20 +32,6 @@ ENVELOPE = (
 RAISED = Raised(
     "Error", "failure", ("Error: failure", "    at Runtime.handler (/var/task/index.js:1:43)")
 )
-
-
-def invocation(event_text: str = "{}", *, seconds_left: float = 60.0) -> Invocation:
-    return Invocation(
-        function_name="Echo",
-        function_version="$LATEST",
-        invoked_function_arn=ARN,
-        request_id=RID,
-        memory_size=256,
-        deadline=time.monotonic() + seconds_left,
-        log_stream_name="2024/03/06/[$LATEST]0123456789abcdef0123456789abcdef",
-        region="eu-west-3",
-        event_text=event_text,
-    )
 
 
 def answering(response: Response) -> Callable[[Request], Awaitable[Response]]:
