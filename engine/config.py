@@ -71,11 +71,7 @@ from engine.backends.python import (
     PythonRunner,
     load_functions,
 )
-from engine.backends.registry import (
-    BackendRegistry,
-    functions_registry,
-    unconfigured_resource_failure,
-)
+from engine.backends.registry import BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
 
@@ -587,5 +583,5 @@ def open_task_backends(
         config = load_config(Path(config))
     built = build_function_backends(config, functions=functions)
     registry = functions_registry({**built.resources, **(backends or {})}, built.lambda_backend)
-    mocks = MockedBackends(mock_config, registry.resolve, unconfigured_resource_failure)
+    mocks = MockedBackends(mock_config, registry.resolve)
     return TaskBackends(built, registry, mocks)

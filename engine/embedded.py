@@ -29,7 +29,6 @@ from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
 from engine.backends.mocked import check_test_case
 from engine.backends.mocks import MockConfig
-from engine.backends.registry import unconfigured_resource_failure
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
@@ -149,7 +148,6 @@ class Engine:
             self._runtime = Runtime(
                 self.mocks.resolve,
                 clock=self.clock,
-                on_unconfigured=unconfigured_resource_failure,
                 on_closed=self.mocks.forget,
             )
         return self._runtime

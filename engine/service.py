@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from engine.backends.base import Backend, TaskFailure, TaskSuccess
 from engine.backends.mocked import check_test_case
 from engine.backends.mocks import MockConfig
-from engine.backends.registry import unconfigured_resource_failure
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
@@ -158,7 +157,6 @@ class Service:
             journal=self.journal,
             crash=crash or CrashPoints.from_env(),
             redelivery=redelivery or Redelivery.from_env(),
-            on_unconfigured=unconfigured_resource_failure,
         )
         self.worker = Worker(
             store,

@@ -25,6 +25,7 @@ from typing import Final
 
 from engine.backends.base import Backend, BackendResolver, TaskFailure, TaskRequest, TaskResult
 from engine.backends.mocks import MockConfig
+from engine.backends.registry import unconfigured_resource_failure
 from engine.errors import STATES_RUNTIME, InvalidRequest
 
 LAMBDA_INVOKE_PREFIX: Final = "arn:aws:states:::lambda:invoke"
@@ -77,15 +78,16 @@ class _Routed:
 class MockedBackends:
     """A resolver: mocked responses first, then `resolver` (the registry) for the rest.
 
-    `on_unconfigured` builds the failure of a non-mocked Task nothing serves; pass the one the
-    runtime uses so that a message does not depend on whether a mock config is loaded.
+    `on_unconfigured` builds the failure of a non-mocked Task nothing serves: by default the
+    registry's, which the runtime also uses, so a message does not depend on whether a mock
+    config is loaded (pass the runtime's own if it was given another).
     """
 
     def __init__(
         self,
         config: MockConfig | None,
         resolver: BackendResolver,
-        on_unconfigured: Callable[[str], TaskFailure],
+        on_unconfigured: Callable[[str], TaskFailure] = unconfigured_resource_failure,
     ) -> None:
         self.config = config
         self._resolver = resolver

@@ -31,6 +31,7 @@ from engine.backends.base import (
     TaskResult,
     TaskSuccess,
 )
+from engine.backends.registry import unconfigured_resource_failure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.core import StepResult, step
@@ -82,14 +83,6 @@ class _Pending:
     events: tuple[HistoryEvent, ...]
 
 
-def unconfigured(resource: str) -> TaskFailure:
-    return TaskFailure(
-        STATES_RUNTIME,
-        f"No backend serves the resource '{resource}'. Pass --functions FILE.py defining the "
-        "Lambda function it names, or map the resource to a backend in the engine's config.",
-    )
-
-
 class Runtime:
     """Runs executions. Use `start` (or `adopt`) then `wait`, inside a running event loop."""
 
@@ -102,7 +95,7 @@ class Runtime:
         journal: Journal | None = None,
         crash: CrashPoints | None = None,
         redelivery: Redelivery | None = None,
-        on_unconfigured: Callable[[str], TaskFailure] = unconfigured,
+        on_unconfigured: Callable[[str], TaskFailure] = unconfigured_resource_failure,
         on_closed: Callable[[str], None] | None = None,
     ) -> None:
         self.resolver = resolver

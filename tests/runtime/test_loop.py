@@ -207,8 +207,9 @@ def test_an_unconfigured_resource_fails_the_task_with_a_clear_message() -> None:
         "FAILED",
         error=STATES_RUNTIME,
         cause=(
-            f"No backend serves the resource '{missing}'. Pass --functions FILE.py defining the "
-            "Lambda function it names, or map the resource to a backend in the engine's config."
+            f"No backend serves resource '{missing}'. Define the function 'nowhere': pass "
+            "--functions FILE.py defining it, or add [functions.nowhere] with a handler, command "
+            "or url to asl.toml."
         ),
     )
 
