@@ -28,12 +28,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bench.api_load import free_port
-from engine.backends.base import TaskRequest, TaskSuccess
 from engine.backends.command import CommandRunner
 from engine.backends.endpoint import HttpRunner
 from engine.backends.functions import FunctionSettings, LambdaBackend, LambdaFunction
 from engine.backends.python import HandlerPool, PythonRunner
 from engine.backends.runner import FunctionRunner
+from engine.interpreter.tasks import TaskRequest, TaskSuccess
 
 CONCURRENT_CALLERS = 8
 EVENT = '{"orderId": "ORD-1", "items": [{"sku": "A-1", "qty": 2}], "total": 12.5}'

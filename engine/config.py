@@ -50,7 +50,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.backends.base import Backend, TaskRequest, TaskResult
+from engine.backends.base import Backend
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_MEMORY_SIZE,
@@ -74,6 +74,7 @@ from engine.backends.python import (
 from engine.backends.registry import BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskRequest, TaskResult
 
 __all__ = [
     "CONFIG_FILE",

@@ -36,6 +36,7 @@ from engine.definition.validate import iter_diagnostics, validate_text
 from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
+from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, payload_size
@@ -192,7 +193,7 @@ class Engine:
                 f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
             )
         execution_name = name or str(uuid.uuid4())
-        _check_name(execution_name)
+        check_name(execution_name, "execution name")
         kind = "express" if machine.machine_type == "EXPRESS" else "execution"
         arn = f"arn:aws:states:{self.region}:{self.account}:{kind}:{machine.name}:{execution_name}"
         if kind == "express":
@@ -255,8 +256,3 @@ class Engine:
         if self._runtime is not None:
             await self._runtime.aclose()
         await self._backends.aclose()
-
-
-def _check_name(name: str) -> None:
-    if not 1 <= len(name) <= 80:
-        raise InvalidRequest("InvalidName", f"Invalid Name: '{name}' (1 to 80 characters)")

@@ -17,13 +17,12 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from engine.backends.base import Backend, TaskFailure, TaskSuccess
+from engine.backends.base import Backend
 from engine.backends.mocked import check_test_case
 from engine.backends.mocks import MockConfig
 from engine.config import ConfigSource, open_task_backends
@@ -47,6 +46,8 @@ from engine.interpreter.messages import (
     TaskCallback,
     TaskHeartbeat,
 )
+from engine.interpreter.tasks import TaskFailure, TaskSuccess
+from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
@@ -79,10 +80,6 @@ RETENTION_INTERVAL_SECONDS = 3600.0
 _log = logging.getLogger("asl.service")
 MAX_REDRIVES = 1000
 
-# AWS: names are 1-80 characters; no whitespace, brackets, wildcards, special or control
-# characters (API reference, CreateStateMachine/StartExecution "name").
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
-
 
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
@@ -93,16 +90,6 @@ class ServiceConfig:
     poll_seconds: float = 0.25
     worker: bool = True  # drive executions in this process (False: an API-only process)
     seed: int | None = None
-
-
-def check_name(name: str, what: str = "name") -> None:
-    if not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
-        article = "an" if what[:1] in ("a", "e", "i", "o", "u") else "a"
-        raise InvalidRequest(
-            "InvalidName",
-            f"Invalid Name: '{name}': {article} {what} has 1 to 80 characters, without whitespace, "
-            "brackets, wildcards, special or control characters",
-        )
 
 
 def _check_json_input(

@@ -2,7 +2,7 @@
 
 Owns: which fields DescribeExecution, ListExecutions and GetExecutionHistory carry and when each
 appears, with the date format left to the caller: the AWS JSON protocol sends epoch seconds
-(api/shapes.py), the command line prints ISO text (engine/cli_store.py). Must never: read a
+(api/shapes.py), the command line prints ISO text (engine/cli/shapes.py). Must never: read a
 store, decide a status, or import more than values (`asl` imports this lazily, on its start-up
 path).
 """

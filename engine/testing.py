@@ -389,7 +389,7 @@ class CrashHarness:
 
     def executions(self) -> list[dict[str, JSON]]:
         """Every execution on the store, as `asl list --json` lists them (newest first)."""
-        from engine.cli_store import list_shape
+        from engine.cli.shapes import list_shape
 
         store = self.store()
         records = []
@@ -409,7 +409,7 @@ class CrashHarness:
 
     def describe(self, arn: str) -> dict[str, JSON]:
         """DescribeExecution, as `asl describe ARN --json` prints it."""
-        from engine.cli_store import describe_shape
+        from engine.cli.shapes import describe_shape
 
         record = self.store().get_execution(arn)
         if record is None:
@@ -418,7 +418,7 @@ class CrashHarness:
 
     def history(self, arn: str) -> list[dict[str, JSON]]:
         """The execution's events, as `asl history ARN --json` prints them (oldest first)."""
-        from engine.cli_store import event_shape
+        from engine.cli.shapes import event_shape
 
         return [event_shape(e) for e in self.store().get_history(arn, limit=1_000_000)]
 

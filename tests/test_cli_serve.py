@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.cli_serve import binding_problem
+from engine.cli.serve import binding_problem
 from tests.serve_process import serve_process, sfn_client
 
 REFUSED = (

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 import pytest
 
-from engine.backends.base import TaskRequest, TaskResult, TaskSuccess
 from engine.embedded import Engine, ExecutionResult, LoadedMachine, load_machine
 from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
+from engine.interpreter.tasks import TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import VirtualClock
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
 from tests.interpreter.helpers import as_definition

@@ -1,65 +1,26 @@
 """The backend seam: where a Task state's work happens.
 
-Owns: the request/result values exchanged with backends, the one-method `Backend` Protocol,
-and the registry that maps a Task's `Resource` ARN to a backend. Must never: know about
+Owns: the one-method `Backend` Protocol and the resolver type that maps a Task's `Resource`
+ARN to a backend. The request/result values it exchanges belong to the interpreter
+(engine/interpreter/tasks.py) and are re-exported here for backend authors. Must never: know about
 executions, history or retries (the interpreter decides those from the result).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
-from engine.values import JSON
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 
-
-@dataclass(frozen=True, slots=True)
-class TaskRequest:
-    """One invocation of a Task state's resource.
-
-    `resource` is the Task's `Resource` ARN; `payload` is the effective input (after InputPath
-    and Parameters/Arguments). `timeout_seconds` is the state's TimeoutSeconds if any (Lambda
-    backends pass it on as the remaining time in the handler's context). `task_token` is set for
-    `.waitForTaskToken` integrations. `test_case` is the execution's Step Functions Local test
-    case (StartExecution on `<machine ARN>#<test case>`), which selects its mocked responses.
-    """
-
-    resource: str
-    payload: JSON
-    execution_arn: str
-    state_name: str
-    attempt: int = 0
-    timeout_seconds: float | None = None
-    heartbeat_seconds: float | None = None
-    task_token: str | None = None
-    region: str = "us-east-1"
-    account: str = "111111111111"
-    test_case: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSuccess:
-    """The resource finished; `output` is the Task's raw result (before ResultSelector).
-
-    `final` marks the result of a `.waitForTaskToken` Task as its outcome rather than the
-    hand-over of the token: the Task completes with it and waits for no callback (a mocked
-    response does this, as Step Functions Local does).
-    """
-
-    output: JSON
-    final: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFailure:
-    """The resource failed with an ASL error name and a cause text (may be JSON text)."""
-
-    error: str
-    cause: str | None = None
-
-
-TaskResult = TaskSuccess | TaskFailure
+__all__ = [
+    "Backend",
+    "BackendResolver",
+    "TaskFailure",
+    "TaskRequest",
+    "TaskResult",
+    "TaskSuccess",
+]
 
 
 class Backend(Protocol):

@@ -39,7 +39,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from engine.backends.base import TaskFailure
 from engine.backends.envelope import (
     deadline_epoch_ms,
     error_envelope_of,
@@ -49,6 +48,7 @@ from engine.backends.envelope import (
 from engine.backends.lambda_arn import parse_payload
 from engine.backends.runner import Invocation, Outcome, Returned
 from engine.errors import STATES_RUNTIME
+from engine.interpreter.tasks import TaskFailure
 from engine.values import PAYLOAD_LIMIT_BYTES
 
 __all__ = ["CommandRunner", "check_command"]

@@ -41,7 +41,6 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from engine.backends.base import TaskFailure
 from engine.backends.envelope import (
     deadline_epoch_ms,
     error_envelope_of,
@@ -50,6 +49,7 @@ from engine.backends.envelope import (
 from engine.backends.lambda_arn import parse_payload
 from engine.backends.runner import Invocation, Outcome, Returned
 from engine.errors import STATES_RUNTIME
+from engine.interpreter.tasks import TaskFailure
 from engine.values import PAYLOAD_LIMIT_BYTES
 
 SDK_CLIENT_EXCEPTION: Final = "Lambda.SdkClientException"

@@ -28,8 +28,8 @@ import signal
 import time
 from typing import Final
 
-from engine.backends.base import TaskFailure
 from engine.backends.runner import Raised
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON
 
 __all__ = [

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.backends.lambda_arn import (
     LAMBDA_INVOKE,
     LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
@@ -50,6 +49,7 @@ from engine.backends.lambda_arn import (
 )
 from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
 from engine.errors import STATES_RUNTIME
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
 
 __all__ = [

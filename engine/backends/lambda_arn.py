@@ -25,8 +25,8 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Final
 
-from engine.backends.base import TaskFailure
 from engine.errors import STATES_DATA_LIMIT_EXCEEDED
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON, dumps
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"

@@ -23,10 +23,11 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from engine.backends.base import Backend, BackendResolver, TaskFailure, TaskRequest, TaskResult
+from engine.backends.base import Backend, BackendResolver
 from engine.backends.mocks import MockConfig
 from engine.backends.registry import unconfigured_resource_failure
 from engine.errors import STATES_RUNTIME, InvalidRequest
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 
 LAMBDA_INVOKE_PREFIX: Final = "arn:aws:states:::lambda:invoke"
 

@@ -40,8 +40,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.values import JSON
 
 INVALID_MOCK_CONFIG: Final = "InvalidMockConfig"

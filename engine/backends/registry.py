@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from engine.backends.base import Backend, TaskFailure
+from engine.backends.base import Backend
 from engine.backends.lambda_arn import (
     LAMBDA_INVOKE,
     LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
     parse_function_arn,
 )
 from engine.errors import STATES_RUNTIME, InvalidRequest
+from engine.interpreter.tasks import TaskFailure
 
 LAMBDA_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
 """What the Lambda backend serves: every Lambda ARN and every `lambda:invoke` integration,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.backends.base import TaskFailure
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON
 
 

@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
 from engine.definition.compile import (
     JSONATA,
     Catcher,
@@ -81,6 +80,7 @@ from engine.interpreter.messages import (
     TimerFired,
 )
 from engine.interpreter.retry import match_catcher, match_retrier, retry_delay
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.variables import assigned_details, evaluate_assign, merge_variables
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
 

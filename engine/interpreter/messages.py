@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.backends.base import TaskRequest, TaskResult
+from engine.interpreter.tasks import TaskRequest, TaskResult
 from engine.values import JSON
 
 # -- events in -------------------------------------------------------------------------------

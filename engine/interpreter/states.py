@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable
 from typing import TypeAlias
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskResult
 from engine.definition.compile import (
     JSONATA,
     LAMBDA_INVOKE,
@@ -62,6 +61,7 @@ from engine.interpreter.failures import Failure
 from engine.interpreter.frames import Frame, Phase
 from engine.interpreter.history import Details, Payload, task_resource_parts
 from engine.interpreter.messages import InvokeTask, ScheduleActivity, StartTimer
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
 

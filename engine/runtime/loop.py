@@ -23,14 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.backends.base import (
-    Backend,
-    BackendResolver,
-    TaskFailure,
-    TaskRequest,
-    TaskResult,
-    TaskSuccess,
-)
+from engine.backends.base import Backend, BackendResolver
 from engine.backends.registry import unconfigured_resource_failure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
@@ -50,6 +43,7 @@ from engine.interpreter.messages import (
     TaskFinished,
     TimerFired,
 )
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal

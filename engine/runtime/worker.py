@@ -25,11 +25,11 @@ import time
 import zlib
 from collections.abc import Callable
 
-from engine.backends.base import TaskFailure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
 from engine.interpreter.frames import ExecutionInfo, Phase
 from engine.interpreter.messages import Start, TaskFinished
+from engine.interpreter.tasks import TaskFailure
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
 from engine.store.base import Commit, ExecutionRecord, InboxEvent, Lease, Store

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import cast
 
-from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.failures import Failure
 from engine.interpreter.frames import (
     ExecutionInfo,
@@ -31,6 +30,7 @@ from engine.interpreter.messages import (
     TaskHeartbeat,
     TimerFired,
 )
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.store.base import StoredEvent
 from engine.values import JSON
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.backends.base import TaskFailure
 from engine.backends.command import CommandRunner, check_command
 from engine.backends.envelope import text_tail
 from engine.backends.runner import Outcome, Raised, Returned
+from engine.interpreter.tasks import TaskFailure
 from engine.values import PAYLOAD_LIMIT_BYTES
 from tests.backends.runner_cases import ARN, ECHO_CASES, ECHO_IDS, RID, invocation
 

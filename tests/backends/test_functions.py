@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.backends.functions import (
     Fault,
     FunctionSettings,
@@ -22,6 +21,7 @@ from engine.backends.functions import (
     LambdaFunction,
 )
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:"

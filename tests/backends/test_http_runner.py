@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from engine.backends.base import TaskFailure
 from engine.backends.endpoint import HttpRunner, check_url
 from engine.backends.envelope import UNKNOWN_CAUSE
 from engine.backends.runner import Outcome, Raised, Returned
+from engine.interpreter.tasks import TaskFailure
 from engine.values import PAYLOAD_LIMIT_BYTES
 from tests.backends.http_server import HttpServer, Request, Response
 from tests.backends.runner_cases import ARN, ECHO_CASES, ECHO_IDS, RID, invocation

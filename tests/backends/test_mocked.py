@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from engine.backends.base import Backend, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.base import Backend
 from engine.backends.mocks import MockConfig, load_mock_config, parse_mock_config
 from engine.embedded import Engine, ExecutionResult
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import VirtualClock
 from engine.values import JSON
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.backends.base import TaskFailure, TaskSuccess
 from engine.backends.mocks import (
     INVALID_MOCK_CONFIG,
     MockProblem,
@@ -19,6 +18,7 @@ from engine.backends.mocks import (
     parse_response_key,
 )
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskFailure, TaskSuccess
 from engine.values import JSON
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mocks"

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.backends.functions import FunctionSettings
 from engine.backends.python import (
     INVALID_FUNCTIONS_FILE,
@@ -27,6 +26,7 @@ from engine.backends.python import (
     load_functions,
 )
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON
 from tests.backends.fixtures import handlers
 

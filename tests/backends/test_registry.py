@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from engine.backends.base import Backend, BackendResolver, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.base import Backend, BackendResolver
 from engine.backends.registry import (
     INVALID_BACKEND_MAPPING,
     LAMBDA_PATTERNS,
@@ -15,6 +15,7 @@ from engine.backends.registry import (
     unconfigured_resource_failure,
 )
 from engine.errors import InvalidRequest
+from engine.interpreter.tasks import TaskRequest, TaskResult, TaskSuccess
 
 FUNCTION = "arn:aws:lambda:us-east-1:111111111111:function:"
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.definition.compile import Machine
 from engine.embedded import load_machine
 from engine.interpreter.core import StepResult, step
@@ -31,6 +30,7 @@ from engine.interpreter.messages import (
     TaskFinished,
     TimerFired,
 )
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON
 
 T0 = 1_700_000_000.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskRequest, TaskSuccess
 from engine.errors import STATES_RUNTIME, STATES_TIMEOUT
 from engine.interpreter.core import EXECUTION_TIMEOUT_TIMER, MAX_HISTORY_EVENTS, step
 from engine.interpreter.frames import ROOT_FRAME, ExecutionStatus, Phase
@@ -23,6 +22,7 @@ from engine.interpreter.messages import (
     TaskFinished,
     TimerFired,
 )
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskSuccess
 from engine.values import JSON
 from tests.interpreter.helpers import (
     EXECUTION_ARN,

@@ -18,10 +18,10 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.backends.base import TaskFailure, TaskSuccess
 from engine.interpreter.core import StepResult, step
 from engine.interpreter.frames import ExecutionStatus
 from engine.interpreter.messages import Event, Finish, Start, TaskFinished, TimerFired
+from engine.interpreter.tasks import TaskFailure, TaskSuccess
 from engine.values import JSON
 from tests.interpreter.helpers import LAMBDA_ARN, T0, Harness, as_json, check_event_chain
 

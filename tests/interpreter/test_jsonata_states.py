@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.backends.base import TaskFailure
 from engine.errors import STATES_NO_CHOICE_MATCHED, STATES_QUERY_EVALUATION_ERROR
 from engine.interpreter.messages import StartTimer
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON
 from tests.interpreter.helpers import T0, Harness, echo, event_types, rendered, run_definition
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from engine.backends.base import TaskFailure
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.frames import ROOT_FRAME
 from engine.interpreter.messages import CancelTask, Finish, InvokeTask
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON
 from tests.interpreter.helpers import (
     LAMBDA_ARN,

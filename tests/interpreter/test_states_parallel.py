@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.backends.base import TaskFailure
 from engine.interpreter.frames import ROOT_FRAME
 from engine.interpreter.messages import CancelTask, Finish, InvokeTask, StartTimer
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON
 from tests.interpreter.helpers import (
     LAMBDA_ARN,

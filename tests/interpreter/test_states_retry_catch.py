@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
 from engine.errors import STATES_RUNTIME, STATES_TIMEOUT
 from engine.interpreter.messages import CancelTimer, Finish, StartTimer
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.values import JSON
 from tests.interpreter.helpers import (
     LAMBDA_ARN,

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskSuccess
 from engine.errors import (
     STATES_DATA_LIMIT_EXCEEDED,
     STATES_HEARTBEAT_TIMEOUT,
@@ -22,6 +21,7 @@ from engine.interpreter.messages import (
     TaskCallback,
     TaskHeartbeat,
 )
+from engine.interpreter.tasks import TaskFailure, TaskSuccess
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
 from tests.interpreter.helpers import (
     LAMBDA_ARN,

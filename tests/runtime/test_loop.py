@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-from engine.backends.base import Backend, TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.backends.base import Backend
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.messages import Finish
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import VirtualClock
 from engine.runtime.loop import Runtime
 from engine.values import JSON

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine.backends.base import TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.messages import TaskCallback, TaskFinished
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.store.codec import event_from_json, event_to_json, result_from_json, result_to_json
 
 

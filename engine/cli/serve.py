@@ -15,33 +15,30 @@ import logging
 import os
 import sys
 
-from engine.cli import (
+from engine.cli.common import (
     EXIT_OK,
     UsageError,
-    _load_functions,
+    add_config_option,
     add_mock_config_option,
+    add_store_option,
+    config_of,
+    load_functions,
     load_mock_config_option,
+    mock_config_path,
 )
-from engine.cli_config import add_config_option, config_of, mock_config_path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
 TOKEN_VARIABLE = "ASL_API_TOKEN"  # noqa: S105  (the name of a variable, not a secret)
 
 
-def add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="serve the REST API and the AWS JSON 1.0 protocol (boto3, AWS CLI)"
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind ({DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
-    serve.add_argument(
-        "--store",
-        metavar="URL",
-        default=os.environ.get("ASL_STORE"),
-        help="sqlite:///path.db, postgresql://... or memory:// (default: $ASL_STORE, else "
-        "sqlite:///$ASL_HOME/asl.db)",
-    )
+    add_store_option(serve, memory=True)
     serve.add_argument("--functions", action="append", default=[], metavar="FILE.py")
     add_config_option(serve)
     serve.add_argument(
@@ -96,7 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(problem)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is 0 to 65535")
-    functions = _load_functions(args.functions)
+    functions = load_functions(args.functions)
     functions_config = config_of(args)
     mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
 

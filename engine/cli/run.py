@@ -1,0 +1,133 @@
+"""`asl run DEF`: one execution in this process, nothing stored.
+
+Owns: the arguments and output of `asl run` (a summary, or with `--json` the one JSON object
+`ExecutionResult.as_json` gives, `--history` adding the events). Exit status 0 when the
+execution SUCCEEDED, 1 when it ended otherwise, 2 for an unreadable file, an invalid definition
+or a usage error. Must never: decide semantics (`Engine` runs the execution).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from engine.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_functions_options,
+    add_input_options,
+    add_mock_config_option,
+    add_test_case_option,
+    check_execution_name,
+    config_of,
+    diagnostic_line,
+    err,
+    load_functions,
+    load_mock_config_option,
+    machine_name,
+    mock_config_path,
+    read_file,
+    read_input,
+)
+
+if TYPE_CHECKING:
+    from engine.embedded import ExecutionResult
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser("run", help="run one execution in this process")
+    run.add_argument("definition", metavar="DEF")
+    add_input_options(run)
+    add_functions_options(run)
+    run.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD")
+    run.add_argument("--name", help="execution name (default: a UUID)")
+    run.add_argument(
+        "--virtual-time", action="store_true", help="Waits and back-offs take no real time"
+    )
+    run.add_argument("--history", action="store_true", help="include the execution history")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    add_mock_config_option(run, from_environment=True)
+    add_test_case_option(run)
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from engine.embedded import Engine
+    from engine.errors import DefinitionInvalid, EngineError
+    from engine.runtime.clock import RealClock, VirtualClock
+
+    check_execution_name(args.name)
+    definition_text = read_file(args.definition)
+    execution_input = read_input(args)
+    functions = load_functions(args.functions)
+    functions_config = config_of(args)
+    mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
+    try:
+        engine = Engine(
+            functions=functions,
+            config=functions_config,
+            clock=VirtualClock() if args.virtual_time else RealClock(),
+            mock_config=mock_config,
+        )
+    except EngineError as exc:
+        raise UsageError(exc.message) from None
+    try:
+        machine = engine.load(
+            definition_text, name=machine_name(args.definition), machine_type=args.type
+        )
+    except DefinitionInvalid as exc:
+        if args.json:
+            print(
+                json.dumps({"valid": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
+            )
+        for diagnostic in exc.diagnostics:
+            err(diagnostic_line(args.definition, diagnostic))
+        return EXIT_USAGE
+
+    async def execute() -> ExecutionResult:
+        try:
+            return await engine.run(
+                machine, execution_input, name=args.name, test_case=args.test_case
+            )
+        finally:
+            await engine.aclose()
+
+    try:
+        result = asyncio.run(execute())
+    except EngineError as exc:
+        raise UsageError(f"{exc.code}: {exc.message}") from None
+    if args.json:
+        print(json.dumps(result.as_json(history=args.history), ensure_ascii=False))
+    else:
+        print_summary(result, args.history, sys.stdout)
+    return EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
+
+
+def print_summary(result: ExecutionResult, history: bool, out: TextIO) -> None:
+    print(f"execution  {result.execution_arn}", file=out)
+    print(f"status     {result.status}", file=out)
+    if result.status == "SUCCEEDED":
+        print(f"output     {json.dumps(result.output, ensure_ascii=False)}", file=out)
+    else:
+        if result.error is not None:
+            print(f"error      {result.error}", file=out)
+        if result.cause is not None:
+            print(f"cause      {result.cause}", file=out)
+    if history:
+        print("", file=out)
+        print(f"{'id':>4}  {'prev':>4}  {'type':<32}  detail", file=out)
+        for event in result.events:
+            rendered = event.as_json()
+            detail = next((v for k, v in rendered.items() if k.endswith("EventDetails")), "")
+            text = json.dumps(detail, ensure_ascii=False) if detail else ""
+            if len(text) > 80:
+                text = text[:77] + "..."
+            print(
+                f"{event.id:>4}  {event.previous_event_id:>4}  {event.type:<32}  {text}", file=out
+            )
