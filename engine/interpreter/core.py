@@ -22,12 +22,19 @@ move to the next state, and error propagation to the parent frame.
 
 `step` is pure: the input state is never modified. Frames are cloned the first time this step
 writes to them (copy-on-write), everything else is rebuilt.
+
+Engine defects are contained here. An ASL error is a value and never an exception; an exception
+escaping the work of a step is a bug of this engine. `step` then discards that step's partial
+work and closes the execution as FAILED with `States.Runtime` and a cause that says so
+(`ENGINE_FAULT_PREFIX`), cancelling its timers and tasks; the `StepResult` carries the
+traceback (`fault`) for the runtime to log. One broken execution never takes the process down.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -118,23 +125,76 @@ class LazyRandom(random.Random):
         return super().getrandbits(k)
 
 
+ENGINE_FAULT_PREFIX = "An internal error occurred in asl-engine"
+"""How the cause of an execution failed by an engine bug begins (never an ASL error's cause)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     state: ExecutionState
     events: tuple[HistoryEvent, ...]
     commands: tuple[Command, ...]
+    # The traceback of an engine bug this step contained (the execution closed FAILED).
+    fault: str | None = None
 
 
 def step(machine: Machine, state: ExecutionState, event: Event) -> StepResult:
-    """Apply one event to an execution; see the module docstring."""
-    run = Step(machine, state, event.now)
-    if state.status is ExecutionStatus.RUNNING:
-        run.apply(event)
-        run.drain()
-    elif isinstance(event, Redrive) and state.status in _REDRIVABLE:
-        run.redrive()
-        run.drain()
-    return run.result()
+    """Apply one event to an execution; see the module docstring. Never raises."""
+    try:
+        run = Step(machine, state, event.now)
+        if state.status is ExecutionStatus.RUNNING:
+            run.apply(event)
+            run.drain()
+        elif isinstance(event, Redrive) and state.status in _REDRIVABLE:
+            run.redrive()
+            run.drain()
+        return run.result()
+    except Exception as exc:  # an engine bug: contained to this one execution
+        return engine_fault(state, event, exc)
+
+
+def engine_fault(state: ExecutionState, event: Event, exc: BaseException) -> StepResult:
+    """Close an execution that an engine bug stopped: FAILED with `States.Runtime`.
+
+    Built from the state before the failed step (its partial work is discarded), with nothing
+    but plain field reads, so it cannot fail the same way. Every timer and task the execution
+    holds is cancelled. A closed execution is returned unchanged.
+    """
+    fault = "".join(traceback.format_exception(exc))
+    if state.status is not ExecutionStatus.RUNNING:
+        return StepResult(state, (), (), fault)
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    cause = (
+        f"{ENGINE_FAULT_PREFIX} while applying a {type(event).__name__} event: {detail}. "
+        "This is a bug in the engine, not in the state machine; please report it with the "
+        "definition and the input."
+    )
+    commands: list[Command] = []
+    for frame in state.frames.values():
+        if frame.task_id is not None:
+            commands.append(CancelTask(frame.task_id))
+        for timer_id in (frame.timer_id, frame.timeout_timer_id, frame.heartbeat_timer_id):
+            if timer_id is not None:
+                commands.append(CancelTimer(timer_id))
+    if state.timeout_timer_id is not None:
+        commands.append(CancelTimer(state.timeout_timer_id))
+    commands.append(Finish("FAILED", error=STATES_RUNTIME, cause=cause))
+    event_id = state.next_event_id
+    closing = HistoryEvent(
+        event_id,
+        event_id - 1,
+        event.now,
+        "ExecutionFailed",
+        {"error": STATES_RUNTIME, "cause": cause},
+    )
+    closed = replace(
+        state,
+        status=ExecutionStatus.FAILED,
+        next_event_id=event_id + 1,
+        failure=Failure(STATES_RUNTIME, cause),
+        timeout_timer_id=None,
+    )
+    return StepResult(closed, (closing,), tuple(commands), fault)
 
 
 _REDRIVABLE = frozenset(
@@ -466,7 +526,12 @@ class Step:
 
     def drain(self) -> None:
         while self.runnable and self.status is ExecutionStatus.RUNNING and not self.history_full:
-            self.advance(self.runnable.popleft())
+            frame_id = self.runnable.popleft()
+            # A frame queued earlier in this step may be gone: a failed sibling branch or Map
+            # iteration made its Parallel or Map drop its children (with a Catch or Retry, the
+            # execution runs on).
+            if frame_id in self.frames:
+                self.advance(frame_id)
         if self.history_full and self.status is ExecutionStatus.RUNNING:
             self._close_failed(
                 STATES_RUNTIME,

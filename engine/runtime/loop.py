@@ -27,7 +27,7 @@ from engine.backends.base import Backend, BackendResolver
 from engine.backends.registry import unconfigured_resource_failure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
-from engine.interpreter.core import StepResult, step
+from engine.interpreter.core import StepResult, engine_fault, step
 from engine.interpreter.frames import ExecutionInfo, ExecutionState, new_execution
 from engine.interpreter.history import HistoryEvent
 from engine.interpreter.messages import (
@@ -262,7 +262,66 @@ class Runtime:
         if record is None or record.done.done():
             return
         before = record.state
+        recorded = len(record.history) if record.history is not None else 0
+        try:
+            self._apply_step(execution_arn, record, event, inbox_seq)
+        except Exception as exc:  # an engine bug outside `step`: fail this execution only
+            record.state = before  # the failed step's work is discarded, as `step` does
+            if record.history is not None:
+                del record.history[recorded:]
+            self._contain(execution_arn, record, event, inbox_seq, exc)
+
+    def _contain(
+        self,
+        execution_arn: str,
+        record: ExecutionRecord,
+        event: Event,
+        inbox_seq: int | None,
+        exc: Exception,
+    ) -> None:
+        """Close an execution an engine bug stopped, as `step` does for bugs inside it."""
+        fault = engine_fault(record.state, event, exc)
+        try:
+            self._record_step(execution_arn, record, fault, event, inbox_seq, record.state)
+        except Exception as again:  # cannot even record it: let go of it, loudly
+            _log.error(
+                "engine error in %s; its failure could not be recorded either (%r): this "
+                "process stops driving it\n%s",
+                execution_arn,
+                again,
+                fault.fault,
+            )
+            self.executions.pop(execution_arn, None)
+            self._release(execution_arn, record)
+            if not record.done.done():
+                record.done.set_result(
+                    Finish("FAILED", error=STATES_RUNTIME, cause=fault.state.failure.cause)
+                    if fault.state.failure is not None
+                    else Finish("FAILED", error=STATES_RUNTIME)
+                )
+
+    def _apply_step(
+        self, execution_arn: str, record: ExecutionRecord, event: Event, inbox_seq: int | None
+    ) -> None:
+        before = record.state
         result = step(record.machine, before, event)
+        self._record_step(execution_arn, record, result, event, inbox_seq, before)
+
+    def _record_step(
+        self,
+        execution_arn: str,
+        record: ExecutionRecord,
+        result: StepResult,
+        event: Event,
+        inbox_seq: int | None,
+        before: ExecutionState,
+    ) -> None:
+        if result.fault is not None:
+            _log.error(
+                "engine error in %s: the execution is closed as FAILED (States.Runtime)\n%s",
+                execution_arn,
+                result.fault,
+            )
         record.state = result.state
         if record.history is not None:
             record.history.extend(result.events)
@@ -436,6 +495,13 @@ async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
+        _log.exception("the backend for %s raised", request.resource)
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
-    assert isinstance(result, TaskSuccess | TaskFailure)
+    if not isinstance(result, TaskSuccess | TaskFailure):  # a backend bug too: same rule
+        _log.error("the backend for %s returned %r, not a task result", request.resource, result)
+        return TaskFailure(
+            STATES_RUNTIME,
+            f"The backend for '{request.resource}' failed: it returned "
+            f"{type(result).__name__}, not a task result",
+        )
     return result
