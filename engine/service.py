@@ -90,6 +90,7 @@ class ServiceConfig:
     poll_seconds: float = 0.25
     worker: bool = True  # drive executions in this process (False: an API-only process)
     seed: int | None = None
+    claim_batch: int = 1000  # executions a worker claims per store round trip
 
 
 def _check_json_input(
@@ -152,9 +153,9 @@ class Service:
             self.machine_for_revision,
             lease_seconds=self.config.lease_seconds,
             poll_seconds=self.config.poll_seconds,
-            express_log_level=self._express_log_level,
             role_of=self._role_of,
             seed=self.config.seed,
+            claim_batch=self.config.claim_batch,
         )
         self._activity_waiters: dict[str, asyncio.Event] = {}
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
@@ -222,11 +223,6 @@ class Service:
         cached = self._machine_cache.get(machine_arn)
         record = cached[0] if cached is not None else self.store.get_machine(machine_arn)
         return record.role_arn if record is not None else None
-
-    def _express_log_level(self, execution_arn: str) -> str:
-        machine_arn = machine_arn_of_execution(execution_arn, self.config)
-        record = self.store.get_machine(machine_arn)
-        return record.logging_level if record is not None else "OFF"
 
     def _arn(self, kind: str, *parts: str) -> str:
         return f"arn:aws:states:{self.config.region}:{self.config.account}:{kind}:" + ":".join(
@@ -924,15 +920,6 @@ def check_arn(arn: str, *kinds: str) -> None:
     parts = arn.split(":")
     if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] not in kinds:
         raise InvalidRequest("InvalidArn", f"Invalid Arn: '{arn}'")
-
-
-def machine_arn_of_execution(execution_arn: str, config: ServiceConfig) -> str:
-    parts = execution_arn.split(":")
-    return (
-        f"arn:aws:states:{config.region}:{config.account}:stateMachine:{parts[6]}"
-        if len(parts) > 6
-        else ""
-    )
 
 
 def definition_diagnostics(definition: JSON, machine_type: str) -> list[Diagnostic]:

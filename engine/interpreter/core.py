@@ -297,8 +297,17 @@ class Step:
     def new_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def emit(self, frame: Frame, event_type: str, details: Details | None = None) -> int:
-        """Append a history event on `frame`'s thread; returns its id (0 for silent frames)."""
+    def emit(
+        self,
+        frame: Frame,
+        event_type: str,
+        details: Details | None = None,
+        *,
+        timestamp: float | None = None,
+    ) -> int:
+        """Append a history event on `frame`'s thread; returns its id (0 for silent frames).
+
+        `timestamp` (default: the step's time) may only be earlier than the step's time."""
         if frame.silent:
             return 0
         event_id = self.next_event_id
@@ -308,9 +317,8 @@ class Step:
             self.history_full = True
             return 0
         self.next_event_id = event_id + 1
-        self.events.append(
-            HistoryEvent(event_id, frame.last_event_id, self.now, event_type, details)
-        )
+        when = self.now if timestamp is None else min(timestamp, self.now)
+        self.events.append(HistoryEvent(event_id, frame.last_event_id, when, event_type, details))
         frame.last_event_id = event_id
         return event_id
 
@@ -401,10 +409,12 @@ class Step:
         root = self.frame(ROOT_FRAME)
         if root.phase is not Phase.ENTER or self.next_event_id != 1:
             return
+        # At the execution's startDate, as AWS records it, even when a worker runs it later.
         self.emit(
             root,
             "ExecutionStarted",
             {"input": Payload(self.info.input), "roleArn": self.info.role_arn},
+            timestamp=self.info.start_time,
         )
         if self.machine.timeout_seconds is not None:
             self.timeout_timer_id = EXECUTION_TIMEOUT_TIMER

@@ -37,9 +37,6 @@ if TYPE_CHECKING:
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-_FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
-_LOGGED = {"ALL": _FAILED | {"SUCCEEDED"}, "ERROR": _FAILED, "FATAL": _FAILED}
-
 
 def _open_tokens(state: ExecutionState) -> set[str]:
     return {f.task_token for f in state.frames.values() if f.task_token is not None}
@@ -71,9 +68,10 @@ class Journal:
             snapshot = state_to_json(state)
         else:
             snapshot = None
-            logged = finish is not None and finish.status in _LOGGED.get(record.log_level, set())
-            history = record.history or ()
-            events = tuple(stored_event(arn, e) for e in history) if logged else ()
+            # Express: nothing is written while it runs; its whole history when it closes
+            # (AWS keeps none for Express; here every path shows the same history).
+            history = (record.history or ()) if finish is not None else ()
+            events = tuple(stored_event(arn, e) for e in history)
         timers_added = tuple(
             TimerRecord(arn, c.timer_id, c.due)
             for c in result.commands

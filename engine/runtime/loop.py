@@ -63,7 +63,6 @@ class ExecutionRecord:
     stop_time: float | None = None
     inflight: set[str] = field(default_factory=set)
     durable: bool = False  # journal every step (Standard); else only start and close (Express)
-    log_level: str = "OFF"  # Express history logging: ALL | ERROR | FATAL | OFF
 
 
 @dataclass(slots=True)
@@ -119,13 +118,19 @@ class Runtime:
         info: ExecutionInfo,
         *,
         durable: bool = False,
-        log_level: str = "OFF",
     ) -> ExecutionRecord:
         """Register a new execution and schedule its Start event; returns its record."""
         state = new_execution(info, machine.root.start_at)
-        record = self.adopt(machine, state, durable=durable, log_level=log_level)
-        self.send(info.execution_arn, Start(now=self.clock.now()))
+        record = self.adopt(machine, state, durable=durable)
+        self.send(info.execution_arn, Start(now=self.start_time(info)))
         return record
+
+    def start_time(self, info: ExecutionInfo) -> float:
+        """When a recorded execution starts running here: now, and never before its
+        startDate (a virtual clock behind the process that recorded it is moved up to it).
+        Its ExecutionStarted event carries the startDate itself (the interpreter)."""
+        self.clock.advance_to(info.start_time)
+        return self.clock.now()
 
     def adopt(
         self,
@@ -133,7 +138,6 @@ class Runtime:
         state: ExecutionState,
         *,
         durable: bool = False,
-        log_level: str = "OFF",
         timers: tuple[tuple[str, float], ...] = (),
     ) -> ExecutionRecord:
         """Take over an execution in a given state (resumed from a store) with its timers."""
@@ -141,11 +145,10 @@ class Runtime:
         record = ExecutionRecord(
             machine=machine,
             state=state,
-            # Express logging (ALL/ERROR/FATAL) writes the history when the execution closes.
-            history=[] if self.keep_history or (not durable and log_level != "OFF") else None,
+            # An Express execution's history is written when it closes, so it is kept here.
+            history=[] if self.keep_history or (not durable and self.journal) else None,
             done=loop.create_future(),
             durable=durable,
-            log_level=log_level,
         )
         arn = state.info.execution_arn
         self.executions[arn] = record

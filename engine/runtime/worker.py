@@ -71,10 +71,10 @@ class Worker:
         worker_id: str | None = None,
         lease_seconds: float = 30.0,
         poll_seconds: float = 0.25,
-        express_log_level: Callable[[str], str] = lambda arn: "OFF",
         role_of: Callable[[str], str | None] = lambda machine_arn: None,
         seed: int | None = None,
         only: set[str] | None = None,
+        claim_batch: int = 1000,
     ) -> None:
         self.store = store
         self.runtime = runtime
@@ -85,9 +85,9 @@ class Worker:
         self.worker_id = worker_id or f"{self.host}:{self.pid}"
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.express_log_level = express_log_level
         self.role_of = role_of
         self.seed = seed
+        self.claim_batch = claim_batch  # executions claimed per store round trip
         # When set, drive only these executions (`asl start` must not adopt, and then abandon,
         # executions that other workers or a later `asl worker` should run).
         self.only = only
@@ -129,8 +129,7 @@ class Worker:
         self.held.add(record.arn)
         machine = self.load_machine(record.revision_id)
         durable = record.machine_type == "STANDARD"
-        log_level = "OFF" if durable else self.express_log_level(record.arn)
-        self.runtime.start(machine, self._info(record), durable=durable, log_level=log_level)
+        self.runtime.start(machine, self._info(record), durable=durable)
 
     async def deliver_now(self, arn: str) -> bool:
         """Hand an execution's pending inbox events to the runtime now, in order, if this
@@ -169,14 +168,20 @@ class Worker:
         self._poke.set()
 
     async def run_until_idle(self) -> None:
-        """Claim and drive everything runnable; return when nothing is runnable or waiting."""
+        """Claim and drive everything runnable; return when nothing is runnable or waiting.
+
+        Idle means: the runtime has nothing to apply, write, run or wait for, no held
+        execution can move on its own, and a confirming round found nothing more in the store
+        to claim or deliver. A round that claimed a batch is never the confirming one (the
+        store may hold more than one batch).
+        """
         while True:
-            await self.tick()
+            found = await self.tick()
             if self.runtime.error is not None:
                 raise self.runtime.error
-            if self.runtime.idle and not self._has_work():
-                await self.tick()
-                if self.runtime.idle and not self._has_work():
+            if not found and self.runtime.idle and not self._has_work():
+                found = await self.tick()
+                if not found and self.runtime.idle and not self._has_work():
                     return
             self._poke.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
@@ -217,11 +222,12 @@ class Worker:
                     await self._poke.wait()
                 full = False
 
-    async def tick(self, *, full: bool = True) -> None:
+    async def tick(self, *, full: bool = True) -> bool:
         """One round: drop closed executions, take over dead leases, claim, deliver events.
 
         `full=False` (after a poke) does only what the pokes asked for: each store round trip
-        costs as much as many transitions.
+        costs as much as many transitions. Returns whether the round found work: executions
+        claimed or inbox events handed to the runtime.
         """
         for arn in [a for a in self.held if self._closed(a)]:
             self.held.discard(arn)
@@ -232,22 +238,33 @@ class Worker:
         if full and time.monotonic() - self._last_lease_check >= min(1.0, self.lease_seconds):
             self._last_lease_check = time.monotonic()
             await self._expire_dead_leases()
+        found = 0
         if claim:
-            await self._claim()
+            found += await self._claim()
         if events:
-            await self._deliver_events()
+            found += await self._deliver_events()
+        return found > 0
 
-    async def _claim(self) -> None:
+    async def _claim(self) -> int:
         now = self.runtime.clock.now()
         claimed = await self.journal.call(
-            self.store.claim, self.worker_id, self.host, self.pid, now, self.lease_seconds, 1000
+            self.store.claim,
+            self.worker_id,
+            self.host,
+            self.pid,
+            now,
+            self.lease_seconds,
+            self.claim_batch,
         )
         unwanted = [r.arn for r in claimed if self.only is not None and r.arn not in self.only]
         if unwanted:
             await self.journal.call(self.store.release, self.worker_id, unwanted)
+        adopted = 0
         for record in claimed:
             if record.arn not in self.held and record.arn not in unwanted:
                 await self._adopt(record)
+                adopted += 1
+        return adopted
 
     def _closed(self, arn: str) -> bool:
         live = self.runtime.executions.get(arn)
@@ -278,14 +295,15 @@ class Worker:
         if dead:
             await self.journal.call(self.store.expire_leases, self.host, dead)
 
-    async def _deliver_events(self) -> None:
+    async def _deliver_events(self) -> int:
         arns = await self.journal.call(self.store.executions_with_events)
+        sent = 0
         for arn in arns:
             if arn in self.held:
-                await self._deliver_pending(arn)
-
-    async def _deliver_pending(self, arn: str) -> None:
-        self._send_pending(arn, await self.journal.call(self.store.pending_events, arn))
+                sent += self._send_pending(
+                    arn, await self.journal.call(self.store.pending_events, arn)
+                )
+        return sent
 
     # -- recovery ---------------------------------------------------------------------------------
 
@@ -326,9 +344,7 @@ class Worker:
                 self.held.discard(record.arn)
                 return
             info = self._info(record)
-            self.runtime.start(
-                machine, info, durable=False, log_level=self.express_log_level(record.arn)
-            )
+            self.runtime.start(machine, info, durable=False)
             self._send_pending(record.arn, pending)
             return
         if record.state is None:
@@ -344,7 +360,7 @@ class Worker:
             timers=tuple((t.timer_id, t.due) for t in timers),
         )
         if state.next_event_id == 1:
-            self.runtime.send(record.arn, Start(now=now))
+            self.runtime.send(record.arn, Start(now=self.runtime.start_time(state.info)))
         # Events accepted before the crash (a stop, a callback) go first: a lost task's outcome
         # is only learned now, after them (a stopped execution ends ABORTED, not FAILED).
         self._send_pending(record.arn, pending)
@@ -353,12 +369,16 @@ class Worker:
                 lost = TaskFailure(STATES_TASK_FAILED, LOST_TASK_CAUSE)
                 self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
 
-    def _send_pending(self, arn: str, pending: list[InboxEvent]) -> None:
+    def _send_pending(self, arn: str, pending: list[InboxEvent]) -> int:
+        """Hand the runtime the inbox events it was not given yet; returns how many."""
         delivered = self._delivered.setdefault(arn, set())
+        sent = 0
         for inbox in pending:
             if inbox.seq not in delivered:
                 delivered.add(inbox.seq)
                 self.runtime.send(arn, event_from_json(inbox.payload), inbox_seq=inbox.seq)
+                sent += 1
+        return sent
 
     def _info(self, record: ExecutionRecord) -> ExecutionInfo:
         machine_name = record.machine_arn.split(":stateMachine:", 1)[-1].split(":", 1)[0]
