@@ -39,7 +39,7 @@ from engine.interpreter.history import HistoryEvent, format_time
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, payload_size
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -178,6 +178,10 @@ class Engine:
     ) -> str:
         """Start an execution; returns its ARN. Call inside a running event loop.
 
+        Idempotent as StartExecution is for Standard machines: the name and input of a
+        running execution return that execution's ARN; the name of a closed execution, or of
+        a running one with another input, raises `ExecutionAlreadyExists`.
+
         `test_case` names a test case of the mock config for this machine's name (as
         StartExecution on `<machine ARN>#<test case>` does); an unknown one raises InvalidArn.
         """
@@ -198,7 +202,18 @@ class Engine:
         arn = f"arn:aws:states:{self.region}:{self.account}:{kind}:{machine.name}:{execution_name}"
         if kind == "express":
             arn += f":{uuid.uuid4()}"
-        if arn in self.runtime.executions:
+        existing = self.runtime.executions.get(arn)
+        if existing is not None:
+            # AWS (StartExecution, Standard): the name and input of a RUNNING execution give
+            # that execution back; a different input, or a closed execution, is a conflict.
+            same = existing.state.info
+            running = not existing.done.done()
+            if (
+                running
+                and dumps(same.input) == dumps(execution_input)
+                and (same.test_case == test_case)
+            ):
+                return arn
             raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         info = ExecutionInfo(
             execution_arn=arn,

@@ -272,9 +272,11 @@ def test_express_executions_have_express_arns() -> None:
     ("name", "execution_input", "code"),
     [
         ("x" * 81, {}, "InvalidName"),
+        ("a b", {}, "InvalidName"),
+        ("a/b", {}, "InvalidName"),
         ("ok", {"big": "x" * PAYLOAD_LIMIT_BYTES}, "InvalidExecutionInput"),
     ],
-    ids=["name-over-80", "input-over-256-kib"],
+    ids=["name-over-80", "name-with-space", "name-with-slash", "input-over-256-kib"],
 )
 def test_start_rejects_bad_requests(name: str, execution_input: JSON, code: str) -> None:
     async def main(engine: Engine) -> str:
@@ -295,6 +297,28 @@ def test_a_duplicate_execution_name_is_a_resource_conflict() -> None:
             engine.start(machine, name="same")
 
     run(main)
+
+
+def test_start_with_the_name_and_input_of_a_running_execution_returns_it() -> None:
+    """AWS's StartExecution rule (Standard), as Service applies it: the same name and input
+    while RUNNING give that execution; another input, or once closed, ExecutionAlreadyExists.
+    Engine.start raised for the running one (issue 12)."""
+
+    async def main(engine: Engine) -> tuple[str, str, str, str]:
+        machine = engine.load(as_definition(YEAR_WAIT), name="m")
+        first = engine.start(machine, {"n": 1}, name="same")
+        again = engine.start(machine, {"n": 1}, name="same")
+        with pytest.raises(ResourceConflict) as other_input:
+            engine.start(machine, {"n": 2}, name="same")
+        result = await engine.result(first)
+        with pytest.raises(ResourceConflict) as closed:
+            engine.start(machine, {"n": 1}, name="same")
+        assert result.status == "SUCCEEDED"
+        return first, again, other_input.value.code, closed.value.code
+
+    first, again, other_input, closed = run(main)
+    assert first == again == f"arn:aws:states:{ACCOUNT}:execution:m:same"
+    assert (other_input, closed) == ("ExecutionAlreadyExists", "ExecutionAlreadyExists")
 
 
 def test_for_testing_uses_a_virtual_clock() -> None:
