@@ -64,6 +64,7 @@ from engine.store.base import (
     Store,
     StoredEvent,
     StoreError,
+    TokenRecord,
     VersionRecord,
 )
 from engine.store.codec import event_to_json
@@ -730,29 +731,29 @@ class Service:
     # -- task tokens ------------------------------------------------------------------------------
 
     async def _token_execution(self, token: str) -> str:
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidRequest("InvalidToken", "Invalid Token: the task token is malformed")
+        """The execution a token belongs to, while the token can still be answered."""
+        _check_token(token)
         found = await self.journal.call(self.store.find_token, token)
-        if found is None:
-            raise ResourceNotFound(
-                "TaskDoesNotExist", "Task Does Not Exist: the task token is unknown or closed"
-            )
-        if found.status == "TIMED_OUT":
-            raise InvalidRequest("TaskTimedOut", "Task Timed Out: the task of this token timed out")
-        return found.execution_arn
+        return _open_token(found).execution_arn
+
+    async def _answer(self, token: str, result: TaskSuccess | TaskFailure) -> None:
+        """SendTaskSuccess/Failure: the token is answered once. Of two callbacks (also from
+        two processes) one is accepted; the other gets TaskDoesNotExist, as on AWS."""
+        _check_token(token)
+        event = TaskCallback(token, result, self.clock.now())
+        found = await self.journal.call(self.store.post_callback, token, event_to_json(event))
+        arn = _open_token(found).execution_arn
+        if not await self.worker.deliver_now(arn):
+            self.worker.poke(claim=False, events=True)
 
     async def send_task_success(self, token: str, output_text: str) -> None:
         output = _check_json_input(output_text, "InvalidOutput", "output")  # AWS's code
-        arn = await self._token_execution(token)
-        event = TaskCallback(token, TaskSuccess(output), self.clock.now())
-        await self._post(arn, event)
+        await self._answer(token, TaskSuccess(output))
 
     async def send_task_failure(
         self, token: str, *, error: str | None = None, cause: str | None = None
     ) -> None:
-        arn = await self._token_execution(token)
-        event = TaskCallback(token, TaskFailure(error or "", cause), self.clock.now())
-        await self._post(arn, event)
+        await self._answer(token, TaskFailure(error or "", cause))
 
     async def send_task_heartbeat(self, token: str) -> None:
         arn = await self._token_execution(token)
@@ -901,6 +902,22 @@ class StartBatcher:
                     self._leased.add(result[0].arn)
                 if not future.done():
                     future.set_result(result)
+
+
+def _check_token(token: str) -> None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidRequest("InvalidToken", "Invalid Token: the task token is malformed")
+
+
+def _open_token(found: TokenRecord | None) -> TokenRecord:
+    """The token if it can still be answered; AWS's errors otherwise."""
+    if found is None or found.status == "ANSWERED":
+        raise ResourceNotFound(
+            "TaskDoesNotExist", "Task Does Not Exist: the task token is unknown or closed"
+        )
+    if found.status == "TIMED_OUT":
+        raise InvalidRequest("TaskTimedOut", "Task Timed Out: the task of this token timed out")
+    return found
 
 
 def revision_id(definition: str) -> str:

@@ -130,7 +130,9 @@ class TokenRecord:
     execution_arn: str
     created: float
     activity_arn: str | None = None
-    status: str = "OPEN"  # OPEN | TIMED_OUT (a tombstone: callbacks get TaskTimedOut)
+    # OPEN | ANSWERED (a callback was accepted and waits to be applied: another one gets
+    # TaskDoesNotExist) | TIMED_OUT (a tombstone: callbacks get TaskTimedOut)
+    status: str = "OPEN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,13 @@ class Store(Protocol):
     def executions_with_events(self) -> list[str]: ...
 
     def find_token(self, token: str) -> TokenRecord | None: ...
+
+    def post_callback(self, token: str, payload: JSON) -> TokenRecord | None:
+        """Answer a task token: if it is OPEN, mark it ANSWERED and queue `payload` for its
+        execution, in one transaction (of two concurrent callbacks exactly one is accepted).
+        Returns the token as it was before (None when unknown); nothing is queued unless its
+        status was OPEN."""
+        ...
 
     # -- activities ------------------------------------------------------------------------------
     def put_activity(self, record: ActivityRecord) -> None: ...

@@ -386,6 +386,15 @@ class MemoryStore:
     def find_token(self, token: str) -> TokenRecord | None:
         return self._tokens.get(token)
 
+    def post_callback(self, token: str, payload: JSON) -> TokenRecord | None:
+        with self._lock:
+            found = self._tokens.get(token)
+            if found is None or found.status != "OPEN":
+                return found
+            self._tokens[token] = replace(found, status="ANSWERED")
+            self.post_event(found.execution_arn, payload)
+            return found
+
     # -- activities ------------------------------------------------------------------------------
     def put_activity(self, record: ActivityRecord) -> None:
         with self._lock:

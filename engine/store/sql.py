@@ -456,6 +456,29 @@ class SqlStore:
     def find_token(self, token: str) -> TokenRecord | None:
         return self._one(TokenRecord, select(t.tokens).where(t.tokens.c.token == token))
 
+    def post_callback(self, token: str, payload: JSON) -> TokenRecord | None:
+        c = t.tokens.c
+        with self._tx(write=True) as conn:
+            row = conn.execute(select(t.tokens).where(c.token == token)).first()
+            if row is None:
+                return None
+            found = from_row(TokenRecord, row)
+            if found.status != "OPEN":
+                return found
+            # The status test in the UPDATE is what makes one of two racing callbacks lose
+            # (PostgreSQL re-checks it after the winner's commit).
+            answered = conn.execute(
+                update(t.tokens)
+                .where(c.token == token, c.status == "OPEN")
+                .values(status="ANSWERED")
+            )
+            if answered.rowcount != 1:
+                return replace(found, status="ANSWERED")
+            conn.execute(
+                t.inbox.insert().values(execution_arn=found.execution_arn, payload=encode(payload))
+            )
+            return found
+
     # -- activities ------------------------------------------------------------------------------
     def put_activity(self, record: ActivityRecord) -> None:
         with self._tx(write=True) as conn:

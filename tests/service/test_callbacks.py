@@ -140,6 +140,32 @@ def test_an_answered_token_does_not_exist_any_more() -> None:
     run(main, functions={"remember": tokens.remember})
 
 
+def test_a_token_is_answered_once_also_before_a_worker_applies_the_answer() -> None:
+    """`asl send-task-success TOKEN` twice from the command line (no worker in that process):
+    the second call got accepted too; it gets TaskDoesNotExist, as the API answers."""
+    tokens = Tokens()
+
+    async def main(driver: Service) -> None:
+        machine, _ = await driver.create_state_machine("m", ASK)
+        started = await driver.start_execution(machine.arn)
+        token = await tokens.next()
+        # a second process on the same store, as the CLI is: it drives nothing
+        async with Service(driver.store, config=ServiceConfig(worker=False)) as cli:
+            await cli.send_task_success(token, '"first"')
+            for call in (
+                cli.send_task_success(token, '"second"'),
+                cli.send_task_failure(token, error="E"),
+                cli.send_task_heartbeat(token),
+            ):
+                with pytest.raises(ResourceNotFound) as caught:
+                    await call
+                assert (caught.value.code, caught.value.message) == ("TaskDoesNotExist", UNKNOWN)
+        assert (await driver.describe_execution(started.arn)).status == "RUNNING"
+
+    # The driver polls its store rarely: the first answer waits, unapplied, in its inbox.
+    run(main, functions={"remember": tokens.remember}, config=ServiceConfig(poll_seconds=60))
+
+
 @pytest.mark.parametrize(
     ("token", "code", "message"),
     [

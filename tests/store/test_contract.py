@@ -767,3 +767,45 @@ def test_a_timed_out_token_becomes_a_tombstone_and_its_activity_task_is_withdraw
     # closing the execution drops tombstones too: the token is then simply unknown
     store.commit([Commit(arn, None, status="FAILED", stop=T0 + 61, error="States.Timeout")])
     assert store.find_token("tok") is None
+
+
+def test_a_token_is_answered_once(store: Store) -> None:
+    (arn,) = started(store, "a")
+    store.commit([Commit(arn, {"step": 1}, tokens_added=(TokenRecord("tok", arn, T0),))])
+    assert store.post_callback("tok", {"kind": "callback", "n": 1}) == TokenRecord("tok", arn, T0)
+    assert store.find_token("tok") == TokenRecord("tok", arn, T0, status="ANSWERED")
+    assert store.post_callback("tok", {"kind": "callback", "n": 2}) == TokenRecord(
+        "tok", arn, T0, status="ANSWERED"
+    )
+    assert store.post_callback("unknown", {"kind": "callback"}) is None
+    assert [e.payload for e in store.pending_events(arn)] == [{"kind": "callback", "n": 1}]
+    # the step that applies the callback removes the token, as for any answered token
+    store.commit([Commit(arn, {"step": 2}, tokens_removed=("tok",))])
+    assert store.find_token("tok") is None
+
+
+def test_a_timed_out_token_takes_no_callback(store: Store) -> None:
+    (arn,) = started(store, "a")
+    tombstone = TokenRecord("tok", arn, T0, status="TIMED_OUT")
+    store.commit([Commit(arn, {"step": 1}, tokens_timed_out=(tombstone,))])
+    assert store.post_callback("tok", {"kind": "callback"}) == tombstone
+    assert store.pending_events(arn) == []
+
+
+def test_concurrent_callbacks_on_one_token_accept_exactly_one(store: Store) -> None:
+    (arn,) = started(store, "a")
+    store.commit([Commit(arn, {"step": 1}, tokens_added=(TokenRecord("tok", arn, T0),))])
+    racers = 6
+    barrier = Barrier(racers)
+
+    def answer(i: int) -> bool:
+        barrier.wait()
+        found = store.post_callback("tok", {"kind": "callback", "racer": i})
+        return found is not None and found.status == "OPEN"
+
+    with ThreadPoolExecutor(racers) as pool:
+        accepted = list(pool.map(answer, range(racers)))
+    assert accepted.count(True) == 1
+    assert [e.payload for e in store.pending_events(arn)] == [
+        {"kind": "callback", "racer": accepted.index(True)}
+    ]
