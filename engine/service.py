@@ -77,6 +77,7 @@ REDRIVE_WINDOW_SECONDS = 14 * 24 * 3600
 MACHINE_CACHE_SECONDS = 1.0
 MAX_TOKEN_LENGTH = 2048  # API reference, SendTaskSuccess: taskToken is 1 to 2048 characters
 RETENTION_INTERVAL_SECONDS = 3600.0
+STARTS_REMEMBERED = 10_000
 
 _log = logging.getLogger("asl.service")
 MAX_REDRIVES = 1000
@@ -572,10 +573,14 @@ class Service:
         return stored
 
     def _remember_started(self, record: ExecutionRecord) -> None:
-        """Keep what a start recorded, so waiting for it needs no read (bounded)."""
-        if len(self._started) >= 10_000:
-            for arn in [a for a in self._started if a not in self.runtime.executions]:
-                del self._started[arn]
+        """Keep what a start recorded, so waiting for it needs no read.
+
+        Bounded, oldest first, in O(1): it scanned every remembered start once 10,000 were
+        remembered, so each start got slower as executions piled up. A wait for a start that
+        was forgotten reads the store instead.
+        """
+        if len(self._started) >= STARTS_REMEMBERED:
+            del self._started[next(iter(self._started))]
         self._started[record.arn] = record
 
     async def start_sync_execution(
