@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeAlias
 
 from engine.definition.choice import ChoiceRule, compile_choice_rule
@@ -25,6 +25,7 @@ from engine.definition.diagnostics import Diagnostic, join_pointer
 from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
 from engine.definition.jsonata import JsonataValue, compile_value
 from engine.definition.paths import Path, compile_path, compile_reference_path
+from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
 from engine.definition.templates import Template, compile_template
 from engine.errors import DefinitionInvalid, ExpressionSyntaxError
@@ -124,6 +125,9 @@ class State:
     jsonata: Mapping[str, JsonataValue] = field(default_factory=dict, repr=False)
     # Assign in either query language (None when the state has none, or it is `{}`).
     assign_program: AssignProgram | None = None
+    # (JSON pointer, placeholder) of each typed field still holding a `${Name}` placeholder
+    # (placeholders.py); the interpreter fails the state with States.Runtime on entry.
+    unresolved: tuple[tuple[str, str], ...] = ()
 
     @property
     def end(self) -> bool:
@@ -270,6 +274,10 @@ class Machine:
 def compile_machine(definition: Mapping[str, JSON]) -> Machine:
     """Compile a definition that passed validation. Raises `DefinitionInvalid` as a backstop."""
     compiler = _Compiler()
+    timeout_placeholder = placeholder_in(definition.get("TimeoutSeconds"))
+    if timeout_placeholder is not None:
+        # The machine's own TimeoutSeconds cannot be honoured: the first state refuses to run.
+        compiler.root_unresolved = (("/TimeoutSeconds", timeout_placeholder),)
     query_language = str(definition.get("QueryLanguage", JSONPATH))
     try:
         root = compiler.graph("", definition, query_language)
@@ -298,6 +306,13 @@ def _opt_str(value: JSON) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _opt_int(value: JSON, default: int) -> int:
+    """An integer field, or `default` (a `${Name}` placeholder fails the state on entry)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return int(value)
+
+
 def _opt_number(value: JSON) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -307,6 +322,7 @@ def _opt_number(value: JSON) -> float | None:
 class _Compiler:
     def __init__(self) -> None:
         self.graphs: dict[str, Graph] = {}
+        self.root_unresolved: tuple[tuple[str, str], ...] = ()
 
     def graph(self, key: str, node: Mapping[str, JSON], query_language: str) -> Graph:
         states_node = node.get("States")
@@ -318,6 +334,11 @@ class _Compiler:
                 raise _CompileError("a state must be an object", join_pointer(key, "States", name))
             states[name] = self.state(join_pointer(key, "States", name), name, raw, query_language)
         graph = Graph(key=key, start_at=str(node.get("StartAt")), states=states)
+        if key == "" and self.root_unresolved and graph.start_at in states:
+            first = states[graph.start_at]
+            states[graph.start_at] = replace(
+                first, unresolved=self.root_unresolved + first.unresolved
+            )
         self.graphs[key] = graph
         return graph
 
@@ -411,7 +432,7 @@ class _Compiler:
                 Retrier(
                     error_equals=tuple(str(e) for e in item.get("ErrorEquals") or []),  # type: ignore[union-attr]
                     interval_seconds=_opt_number(item.get("IntervalSeconds")) or 1.0,
-                    max_attempts=int(item.get("MaxAttempts", 3)),  # type: ignore[arg-type]
+                    max_attempts=_opt_int(item.get("MaxAttempts"), 3),
                     backoff_rate=_opt_number(item.get("BackoffRate")) or 2.0,
                     max_delay_seconds=_opt_number(item.get("MaxDelaySeconds")),
                     jitter_full=jitter == "FULL",
@@ -446,6 +467,7 @@ class _Compiler:
         ql = str(raw.get("QueryLanguage", inherited_ql))
         jsonpath = ql == JSONPATH
         text = json.dumps(raw)
+        unresolved = unresolved_fields(raw, loc)
         common: dict[str, object] = {
             "name": name,
             "type": kind,
@@ -464,6 +486,7 @@ class _Compiler:
             "raw": raw,
             "jsonata": self._jsonata_fields(kind, raw, loc, ql),
             "assign_program": self._assign(raw, loc, ql),
+            "unresolved": unresolved,
         }
         if kind == "Pass":
             return PassState(
@@ -495,14 +518,15 @@ class _Compiler:
                 if not isinstance(rule, dict):
                     continue
                 compiled: ChoiceRule | None = None
-                if jsonpath:
+                at = join_pointer(loc, "Choices", index)
+                # A rule with a placeholder operand is not compiled: the state refuses to run.
+                if jsonpath and not any(where.startswith(at + "/") for where, _ in unresolved):
                     try:
                         compiled = compile_choice_rule(rule)
                     except ExpressionSyntaxError as exc:
                         raise _CompileError(
                             exc.message, join_pointer(loc, "Choices", index)
                         ) from None
-                at = join_pointer(loc, "Choices", index)
                 branches.append(
                     ChoiceBranch(
                         rule=compiled,

@@ -37,6 +37,7 @@ from engine.definition.validate_fields import (
     Diagnostics,
     check_enum,
     check_integer,
+    check_placeholders,
     check_string,
     error,
     ptr,
@@ -282,6 +283,7 @@ def iter_diagnostics(definition: JSON, *, machine_type: str = "STANDARD") -> Ite
         )
     walker = _Walker(str(language))
     yield from walker.graph(definition, "", machine_type, "machine")
+    yield from check_placeholders(definition)
 
 
 def validate_text(text: str, *, machine_type: str = "STANDARD") -> list[Diagnostic]:

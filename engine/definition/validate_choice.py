@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from engine.definition.timestamps import timestamp_key
 from engine.definition.validate_fields import (
     JSONATA,
     Diagnostics,
+    accepts_placeholder,
     check_assign,
     check_jsonata_value,
     check_path,
@@ -57,7 +59,11 @@ _JSONATA_RULE_FIELDS = frozenset({"Condition", "Next", "Comment", "Assign", "Out
 
 
 def _operand_ok(kind: str, value: JSON) -> bool:
-    if kind in ("string", "timestamp"):
+    if kind == "timestamp":
+        # choice.py compiles the operand as a timestamp: anything else would pass validation
+        # and then fail to load.
+        return isinstance(value, str) and timestamp_key(value) is not None
+    if kind == "string":
         return isinstance(value, str)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
@@ -194,7 +200,18 @@ def _check_combinator(
 def _check_operand(name: str, value: JSON, loc: str) -> Diagnostics:
     kind = OPERATORS[name]
     if kind == "path":
-        yield from check_path(value, loc, name)
+        return check_path(value, loc, name)
+    return _check_literal(value, loc, name, kind)
+
+
+@accepts_placeholder
+def _check_literal(value: JSON, loc: str, name: str, kind: str) -> Diagnostics:
+    if kind == "timestamp" and isinstance(value, str) and not _operand_ok(kind, value):
+        yield error(
+            f"The value of '{name}' must be a timestamp such as '2016-03-14T01:59:00Z', got "
+            f"{value!r}",
+            loc,
+        )
     elif not _operand_ok(kind, value):
         article = "an" if kind[0] in "aeiou" else "a"
         yield error(f"The value of '{name}' must be {article} {kind}, not {type_name(value)}", loc)

@@ -12,19 +12,32 @@ paths, templates and intrinsic calls as SCHEMA_VALIDATION_FAILED ("The value for
 'parsed.$' must be a valid JSONPath or a valid intrinsic function call", recorded in conformance
 case `localstack/create/illegal-escapes/...`), so those use that code too. Warnings that AWS
 has no code for use our own names (RETRIER_NEVER_APPLIES, CATCHER_NEVER_APPLIES).
+
+Placeholders: a `${Name}` left by SAM/CloudFormation DefinitionSubstitutions is never an error.
+`check_placeholders` warns once per string that holds one, in any field, and the typed checks
+(numbers, timestamps, Choice operands) take a placeholder through the one rule
+`accepts_placeholder`. Fields that shape the machine (Type, Next, StartAt, QueryLanguage, paths,
+ProcessorConfig) are still judged: the engine cannot build a machine around an unknown name.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Concatenate, ParamSpec
 
 import jsonata
 
 from engine.definition.diagnostics import Diagnostic, Severity, escape_pointer_token
 from engine.definition.intrinsics import parse_intrinsic
 from engine.definition.paths import compile_path, compile_reference_path
+from engine.definition.placeholders import (
+    iter_unresolved,
+    mentions_placeholder,
+    placeholder_in,
+)
 from engine.definition.timestamps import timestamp_key
 from engine.errors import STATES_ALL, ExpressionSyntaxError
 from engine.values import JSON, type_name
@@ -101,6 +114,103 @@ def _is_integer(value: JSON) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
+# --- placeholders ----------------------------------------------------------------------------
+_P = ParamSpec("_P")
+
+
+def accepts_placeholder(
+    check: Callable[Concatenate[JSON, _P], Diagnostics],
+) -> Callable[Concatenate[JSON, _P], Diagnostics]:
+    """The one rule for a typed field (a number, a timestamp, a Choice operand) holding an
+    unsubstituted `${Name}` placeholder: its value is unknown, not wrong, so `check` does not
+    judge it. `check_placeholders` warns about it instead (UNRESOLVED_PLACEHOLDER), and the
+    engine fails the state with States.Runtime when it is entered (placeholders.py).
+    """
+
+    @functools.wraps(check)
+    def judged(value: JSON, /, *args: _P.args, **kwargs: _P.kwargs) -> Diagnostics:
+        if type(value) is str and placeholder_in(value) is not None:
+            return NONE
+        return check(value, *args, **kwargs)
+
+    return judged
+
+
+_SUBSTITUTE = "(SAM/CloudFormation DefinitionSubstitutions)"
+
+
+def check_placeholders(definition: JSON) -> Diagnostics:
+    """One UNRESOLVED_PLACEHOLDER warning for every string in the definition that holds a
+    `${Name}` placeholder, whatever its field; the message says what the engine does with it.
+    """
+    if not mentions_placeholder(definition):
+        return
+    typed = {loc for loc, _ in iter_unresolved(definition)}
+    for loc, tokens, text, placeholder in _strings_with_placeholders(definition, "", ()):
+        field = next((t for t in reversed(tokens) if isinstance(t, str)), "")
+        if loc in typed:
+            outcome = (
+                "every execution fails when it enters its first state"
+                if loc == "/TimeoutSeconds"
+                else "the state fails with States.Runtime when it is entered"
+            )
+            message = (
+                f"'{field}' holds the unsubstituted template placeholder '{placeholder}' "
+                f"{_SUBSTITUTE} where {_expected(field)} is expected; substitute its value "
+                f"before running: until then {outcome}"
+            )
+        elif field == "Resource" and len(tokens) >= 3 and tokens[-3] == "States":
+            what = (
+                "is an unsubstituted template placeholder"
+                if text == placeholder
+                else f"holds the unsubstituted template placeholder '{placeholder}'"
+            )
+            message = (
+                f"Resource {text!r} {what}; AWS rejects it until it is substituted with an ARN "
+                f"{_SUBSTITUTE}. It runs here only when a mock config mocks this state."
+            )
+        else:
+            message = (
+                f"'{field}' holds the unsubstituted template placeholder '{placeholder}' "
+                f"{_SUBSTITUTE}; substitute its value before running"
+            )
+            if _PASSED_ON.intersection(t for t in tokens if isinstance(t, str)):
+                message += ": until then the text is passed on as written"
+        yield warning(UNRESOLVED_PLACEHOLDER, message, loc)
+
+
+_PASSED_ON = frozenset(
+    {"Parameters", "Arguments", "Result", "ResultSelector", "ItemSelector", "BatchInput"}
+    | {"Output", "Assign", "Credentials", "Error", "Cause", "Comment"}
+)
+"""Fields whose text the engine carries as data: a placeholder in them is plain text."""
+
+
+def _expected(field: str) -> str:
+    if field.startswith("Timestamp"):
+        return "a timestamp"
+    if field.startswith(("Boolean", "Is")):
+        return "a boolean"
+    return "a number"
+
+
+def _strings_with_placeholders(
+    value: JSON, loc: str, tokens: tuple[str | int, ...]
+) -> Iterable[tuple[str, tuple[str | int, ...], str, str]]:
+    if isinstance(value, str):
+        placeholder = placeholder_in(value)
+        if placeholder is not None:
+            yield loc, tokens, value, placeholder
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str | dict | list):
+                yield from _strings_with_placeholders(item, ptr(loc, key), (*tokens, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str | dict | list):
+                yield from _strings_with_placeholders(item, ptr(loc, index), (*tokens, index))
+
+
 # --- plain values ----------------------------------------------------------------------------
 def check_string(value: JSON, loc: str, name: str) -> Diagnostics:
     if isinstance(value, str):
@@ -108,6 +218,7 @@ def check_string(value: JSON, loc: str, name: str) -> Diagnostics:
     return (error(f"The value of '{name}' must be a string, not {type_name(value)}", loc),)
 
 
+@accepts_placeholder
 def check_integer(
     value: JSON, loc: str, name: str, minimum: int, maximum: int = MAX_SECONDS
 ) -> Diagnostics:
@@ -128,6 +239,7 @@ def _integer_problems(value: JSON, loc: str, name: str, minimum: int, maximum: i
         )
 
 
+@accepts_placeholder
 def check_number(
     value: JSON, loc: str, name: str, minimum: float, maximum: float | None = None
 ) -> Diagnostics:
@@ -541,6 +653,7 @@ def language_hint(name: str, query_language: str) -> str:
 
 
 # --- timestamps ------------------------------------------------------------------------------
+@accepts_placeholder
 def check_timestamp(value: JSON, loc: str, name: str) -> Diagnostics:
     if not isinstance(value, str):
         yield error(

@@ -23,7 +23,6 @@ from engine.definition.validate_fields import (
     MAX_SECONDS,
     NONE,
     PASS_RESULT_IS_STATIC,
-    UNRESOLVED_PLACEHOLDER,
     Diagnostics,
     check_assign,
     check_catch,
@@ -264,15 +263,9 @@ def _resource(value: JSON, loc: str, ctx: StateContext) -> Diagnostics:
         return
     if not _ARN.fullmatch(value) and _is_template(value):
         # AWS's CreateStateMachine rejects it (not an ARN), but Step Functions Local creates and
-        # runs such machines when the Task is mocked, as AWS's sample projects do: a warning,
-        # and the Task fails at run time unless a mock config answers it (docs/mock-configs.md).
-        yield warning(
-            UNRESOLVED_PLACEHOLDER,
-            f"Resource {value!r} is an unsubstituted template placeholder; AWS rejects it until "
-            "it is substituted with an ARN (SAM/CloudFormation DefinitionSubstitutions). It runs "
-            "here only when a mock config mocks this state.",
-            loc,
-        )
+        # runs such machines when the Task is mocked, as AWS's sample projects do: only the
+        # UNRESOLVED_PLACEHOLDER warning (check_placeholders), and the Task fails at run time
+        # unless a mock config answers it (docs/mock-configs.md).
         return
     if not _ARN.fullmatch(value):
         yield error(

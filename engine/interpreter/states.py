@@ -713,14 +713,40 @@ def child_finished(run: Step, frame: Frame, state: State, child: Frame) -> Outco
     return _map_child_finished(run, frame, state, child)
 
 
+def _refusing_unresolved(handler: Handler) -> Handler:
+    """`handler`, but a state whose typed field still holds a `${Name}` template placeholder
+    (compile.py's `State.unresolved`) fails with States.Runtime instead of running: the engine
+    cannot wait, time out, retry or compare on a value it does not have, and must not
+    silently use none (a Wait on `Seconds: "${T}"` would wait 0 seconds)."""
+
+    def attempt(run: Step, frame: Frame, state: State) -> Outcome:
+        if state.unresolved:
+            fields = "; ".join(
+                f"The field '{where.rsplit('/', 1)[-1]}' ({where}) holds the unsubstituted "
+                f"template placeholder '{text}'"
+                for where, text in state.unresolved
+            )
+            raise StatesError(
+                STATES_RUNTIME,
+                f"{fields} (SAM/CloudFormation DefinitionSubstitutions). Substitute its value "
+                "in the definition before running.",
+            )
+        return handler(run, frame, state)
+
+    return attempt
+
+
 ATTEMPT: dict[str, Handler] = {
-    "Pass": run_pass,
-    "Succeed": run_succeed,
-    "Fail": run_fail,
-    "Choice": run_choice,
-    "Wait": run_wait,
-    "Task": run_task,
-    "Parallel": run_parallel,
-    "Map": run_map,
+    name: _refusing_unresolved(handler)
+    for name, handler in {
+        "Pass": run_pass,
+        "Succeed": run_succeed,
+        "Fail": run_fail,
+        "Choice": run_choice,
+        "Wait": run_wait,
+        "Task": run_task,
+        "Parallel": run_parallel,
+        "Map": run_map,
+    }.items()
 }
 """State Type -> the work done on entry and on each retry attempt."""

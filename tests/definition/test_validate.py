@@ -333,6 +333,12 @@ INVALID = [
         id="operand-type",
     ),
     pytest.param(
+        # choice.py cannot compile it: it used to validate, then fail to load.
+        choice({"Variable": "$.t", "TimestampEquals": "yesterday", "Next": "Done"}),
+        [(SCHEMA, "/States/S/Choices/0/TimestampEquals")],
+        id="operand-not-a-timestamp",
+    ),
+    pytest.param(
         choice({"Variable": "States.ArrayContains($.a, 1)", "IsNull": True, "Next": "Done"}),
         [(SCHEMA, "/States/S/Choices/0/Variable")],
         id="variable-intrinsic",
