@@ -169,6 +169,13 @@ def check_placeholders(definition: JSON) -> Diagnostics:
                 f"Resource {text!r} {what}; AWS rejects it until it is substituted with an ARN "
                 f"{_SUBSTITUTE}. It runs here only when a mock config mocks this state."
             )
+        elif field == "FunctionName" and _invokes_lambda(definition, tokens):
+            # backends/mocked.py treats it as the Task's target, like a Resource.
+            message = (
+                f"FunctionName {text!r} holds the unsubstituted template placeholder "
+                f"'{placeholder}' {_SUBSTITUTE}; substitute it with a function name or ARN "
+                "before running. It runs here only when a mock config mocks this state."
+            )
         else:
             message = (
                 f"'{field}' holds the unsubstituted template placeholder '{placeholder}' "
@@ -184,6 +191,22 @@ _PASSED_ON = frozenset(
     | {"Output", "Assign", "Credentials", "Error", "Cause", "Comment"}
 )
 """Fields whose text the engine carries as data: a placeholder in them is plain text."""
+
+
+def _invokes_lambda(definition: JSON, tokens: tuple[str | int, ...]) -> bool:
+    """Whether `tokens` is a Task's Parameters/Arguments.FunctionName for lambda:invoke."""
+    if len(tokens) < 4 or tokens[-4] != "States" or tokens[-2] not in ("Parameters", "Arguments"):
+        return False
+    state: JSON = definition
+    for token in tokens[:-2]:
+        if isinstance(state, dict) and isinstance(token, str):
+            state = state.get(token)
+        elif isinstance(state, list) and isinstance(token, int):
+            state = state[token]
+        else:
+            return False
+    resource = state.get("Resource") if isinstance(state, dict) else None
+    return isinstance(resource, str) and resource.startswith("arn:aws:states:::lambda:invoke")
 
 
 def _expected(field: str) -> str:

@@ -270,6 +270,19 @@ MESSAGES = [
         id="resource-inside-an-arn",
     ),
     pytest.param(
+        one(
+            task(
+                Resource="arn:aws:states:::lambda:invoke",
+                Parameters={"FunctionName": "${ChargeFunctionArn}", "Payload.$": "$"},
+            )
+        ),
+        "/States/S/Parameters/FunctionName",
+        "FunctionName '${ChargeFunctionArn}' holds the unsubstituted template placeholder "
+        f"'${{ChargeFunctionArn}}' {SUBSTITUTE}; substitute it with a function name or ARN "
+        "before running. It runs here only when a mock config mocks this state.",
+        id="lambda-invoke-function-name",
+    ),
+    pytest.param(
         one(task(Parameters={"Table": {"Name": "orders-${Stage}"}})),
         "/States/S/Parameters/Table/Name",
         f"'Name' holds the unsubstituted template placeholder '${{Stage}}' {SUBSTITUTE}; "
