@@ -43,14 +43,15 @@ def _check(args: argparse.Namespace) -> int:
     checked = check_config(path)
     config, problems = checked.config, checked.problems
     if args.json:
+        # The same five keys whether valid or not (docs/cli.md): scripts read them unguarded.
+        # An invalid file has the functions that loaded and no resource mappings.
         report: dict[str, Any] = {
             "file": str(path),
             "valid": config is not None,
             "problems": [{"location": p.location, "message": p.message} for p in problems],
+            "functions": sorted(checked.functions),
+            "resources": dict(config.resources) if config is not None else {},
         }
-        if config is not None:
-            report["functions"] = sorted(checked.functions)
-            report["resources"] = dict(config.resources)
         print(json.dumps(report))
     else:
         for problem in problems:

@@ -166,8 +166,11 @@ async def _until_terminated() -> None:
 
 def _stop(args: argparse.Namespace) -> int:
     async def work(service: Service) -> int:
-        await service.stop_execution(args.arn, error=args.error, cause=args.cause)
-        print(json.dumps({"stopDate": iso(service.clock.now())}))
+        record = await service.stop_execution(args.arn, error=args.error, cause=args.cause)
+        # As the AWS JSON API answers: a closed execution's own stop date, else now (the stop
+        # is queued for the worker that holds it).
+        stopped = record.stop if record.stop is not None else service.clock.now()
+        print(json.dumps({"stopDate": iso(stopped)}))
         return EXIT_OK
 
     return with_service(args, work)

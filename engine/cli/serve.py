@@ -5,14 +5,20 @@ other address needs `--token`/`ASL_API_TOKEN` or an explicit `--insecure`, else 
 set-up (one JSON line per request on stderr) and running uvicorn with the runtime in the same
 event loop. Must never: decide semantics (the service does) or import the web stack before the
 command runs (`asl validate` must start fast).
+
+The listening sockets are bound here, before uvicorn starts, and handed to it: an address that
+cannot be listened on (a busy port) is one `asl: cannot listen on HOST:PORT: ...` line and exit
+status 2, never uvicorn's log lines and its exit status 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
+import socket
 import sys
 
 from engine.cli.common import (
@@ -87,6 +93,48 @@ def binding_problem(host: str, token: str | None, insecure: bool) -> str | None:
     )
 
 
+# Why a bind failed, and what to do about it, for the errors an operator can meet.
+LISTEN_HINTS = {
+    errno.EADDRINUSE: "another process is listening there: stop it or pass another --port",
+    errno.EADDRNOTAVAIL: "this machine has no such address: pass one of its addresses in --host",
+    errno.EACCES: "ports below 1024 need privileges: pass --port 1024 or above",
+}
+
+
+def listen_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on every address `host` resolves to (as asyncio's create_server, which
+    uvicorn would call, binds them); a UsageError naming the address when one cannot be."""
+    where = listen_address(host.strip("[]"), port)
+    try:
+        found = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        reason = str(exc.strerror).lower()
+        raise UsageError(f"cannot listen on {where}: {reason} (check --host)") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and asyncio
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(2048)  # uvicorn's default backlog; listening now makes the port ours
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        hint = LISTEN_HINTS.get(exc.errno or 0, f"errno {exc.errno}")
+        raise UsageError(f"cannot listen on {where}: {reason} ({hint})") from None
+    return sockets
+
+
 def _serve(args: argparse.Namespace) -> int:
     problem = binding_problem(args.host, args.token, args.insecure)
     if problem is not None:
@@ -104,9 +152,12 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
+    listening = listen_sockets(args.host, args.port)
     try:
         store = open_store(args.store)
     except EngineError as exc:
+        for sock in listening:
+            sock.close()
         raise UsageError(f"{exc.code}: {exc.message}") from None
     level = getattr(logging, args.log_level.upper())
     handler = logging.StreamHandler(sys.stderr)
@@ -136,7 +187,18 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,  # asl.api writes one structured line per request instead
             lifespan="on",
         )
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve(sockets=listening)
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # uvicorn says where it listens only when it binds the sockets itself; scripts (and
+            # tests/serve_process.py) read this line for the address of `--port 0`.
+            port = listening[0].getsockname()[1]
+            logging.getLogger("uvicorn.error").info(
+                "Uvicorn running on http://%s (Press CTRL+C to quit)",
+                listen_address(args.host, port),
+            )
 
     try:
         import asyncio  # lazily: every `asl` command builds this parser
@@ -145,5 +207,7 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        for sock in listening:
+            sock.close()
         store.close()
     return EXIT_OK
