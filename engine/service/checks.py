@@ -1,0 +1,72 @@
+"""The checks a request's arguments pass before an operation runs, with AWS's error codes.
+
+Owns: JSON inputs and outputs within 256 KiB (InvalidExecutionInput, InvalidOutput), task
+tokens (InvalidToken, TaskDoesNotExist, TaskTimedOut), ARNs (InvalidArn), qualified machine
+ARNs (`name:3`, `name:alias`) and definition revision ids. Must never: read a store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from engine.errors import InvalidRequest, ResourceNotFound
+from engine.service.config import MAX_TOKEN_LENGTH
+from engine.store.base import TokenRecord
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES
+
+
+def check_json_input(
+    text: str | None, code: str = "InvalidExecutionInput", what: str = "input"
+) -> JSON:
+    """Execution input (or, with code InvalidOutput, a task's output): JSON within 256 KiB."""
+    if text is None or text == "":
+        return {}
+    if len(text.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
+        raise InvalidRequest(
+            code, f"The {what} exceeds the maximum size of {PAYLOAD_LIMIT_BYTES} bytes."
+        )
+    try:
+        value: JSON = json.loads(text)
+    except json.JSONDecodeError as exc:
+        title = "State Machine Execution Input" if what == "input" else "Output"
+        raise InvalidRequest(
+            code,
+            f"Invalid {title}: '{exc.msg}' at line {exc.lineno}, column {exc.colno}",
+        ) from None
+    return value
+
+
+def check_token(token: str) -> None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidRequest("InvalidToken", "Invalid Token: the task token is malformed")
+
+
+def open_token(found: TokenRecord | None) -> TokenRecord:
+    """The token if it can still be answered; AWS's errors otherwise."""
+    if found is None or found.status == "ANSWERED":
+        raise ResourceNotFound(
+            "TaskDoesNotExist", "Task Does Not Exist: the task token is unknown or closed"
+        )
+    if found.status == "TIMED_OUT":
+        raise InvalidRequest("TaskTimedOut", "Task Timed Out: the task of this token timed out")
+    return found
+
+
+def revision_id(definition: str) -> str:
+    return hashlib.sha256(definition.encode("utf-8")).hexdigest()[:32]
+
+
+def split_qualified(arn: str) -> tuple[str, str | None]:
+    """`...:stateMachine:name:3` -> (`...:stateMachine:name`, "3"); aliases alike."""
+    head, marker, tail = arn.partition(":stateMachine:")
+    if not marker:
+        return arn, None
+    name, _, qualifier = tail.partition(":")
+    return f"{head}{marker}{name}", qualifier or None
+
+
+def check_arn(arn: str, *kinds: str) -> None:
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] not in kinds:
+        raise InvalidRequest("InvalidArn", f"Invalid Arn: '{arn}'")

@@ -1,0 +1,278 @@
+"""Executions: StartExecution (and its idempotency), waiting, StopExecution, RedriveExecution,
+describing and listing them and their histories.
+
+Owns: AWS's rules for starting (names, inputs, versions and aliases, `#TestCase` suffixes,
+Standard idempotency) and stopping executions, and handing events to the worker that drives an
+execution. Must never: decide ASL semantics (the interpreter does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+
+from engine.backends.mocked import check_test_case
+from engine.errors import InvalidRequest, ResourceConflict, ResourceNotFound
+from engine.interpreter.messages import Event, Redrive, StopRequested
+from engine.names import check_name
+from engine.service.checks import check_arn, check_json_input, split_qualified
+from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS, STARTS_REMEMBERED
+from engine.service.machines import MachineOperations
+from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent, StoreError
+from engine.store.codec import event_to_json
+from engine.values import dumps
+
+
+class ExecutionOperations(MachineOperations):
+    """StartExecution and the operations on executions."""
+
+    async def _resolve_target(self, arn: str) -> tuple[MachineRecord, str | None, str | None]:
+        """A machine, version or alias ARN -> (machine pinned to a revision, version, alias)."""
+        check_arn(arn, "stateMachine")
+        base, qualifier = split_qualified(arn)
+        if qualifier is None:
+            return await self.describe_state_machine(base), None, None
+        if qualifier.isdigit():
+            return await self.describe_state_machine(arn), arn, None
+        alias = await self.describe_alias(arn)
+        version = alias.routing[0][0]
+        if len(alias.routing) > 1:
+            # Weighted routing: deterministic per call is not required by AWS; draw by weight.
+            import random
+
+            pick = random.uniform(0, 100)  # noqa: S311  (routing, not security)
+            cumulative = 0
+            for candidate, weight in alias.routing:
+                cumulative += weight
+                if pick <= cumulative:
+                    version = candidate
+                    break
+        version_arn = f"{base}:{version}"
+        return await self.describe_state_machine(version_arn), version_arn, arn
+
+    async def start_execution(
+        self,
+        machine_arn: str,
+        *,
+        name: str | None = None,
+        input_text: str | None = None,
+        sync: bool = False,
+        trace_header: str | None = None,
+    ) -> ExecutionRecord:
+        """StartExecution with AWS's idempotency rule for Standard (see DESIGN.md).
+
+        `<machine ARN>#<test case>` runs the execution with that test case of the mock config
+        (Step Functions Local's convention); the execution's ARN and its stateMachineArn are
+        those of the machine, without the suffix.
+        """
+        target, hashed, test_case = machine_arn.partition("#")
+        machine, version_arn, alias_arn = await self._resolve_target(target)
+        if hashed:
+            check_test_case(self.mocks.config, machine.name, test_case, machine_arn)
+        execution_input = check_json_input(input_text)
+        execution_name = name if name is not None else str(uuid.uuid4())
+        check_name(execution_name, "execution name")
+        express = machine.machine_type == "EXPRESS"
+        if sync and not express:
+            raise InvalidRequest(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
+        if express:
+            arn = self._arn("express", machine.name, execution_name, str(uuid.uuid4()))
+        else:
+            arn = self._arn("execution", machine.name, execution_name)
+        record = ExecutionRecord(
+            arn=arn,
+            machine_arn=machine.arn,
+            revision_id=machine.revision_id,
+            name=execution_name,
+            machine_type=machine.machine_type,
+            input=execution_input,
+            status="RUNNING",
+            start=self.clock.now(),
+            sync=sync,
+            version_arn=version_arn,
+            alias_arn=alias_arn,
+            trace_header=trace_header,
+            test_case=test_case if hashed else None,
+        )
+        self.machine_for_revision(machine.revision_id)
+        stored, created, leased = await self._starts.submit(record)
+        if not created:
+            # AWS: same name and same input while RUNNING -> the same execution; otherwise
+            # ExecutionAlreadyExists (names stay taken while the history is kept).
+            same_input = dumps(stored.input) == dumps(execution_input)
+            if stored.status == "RUNNING" and same_input and stored.test_case == record.test_case:
+                return stored
+            raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        if self.config.worker:
+            if leased:  # ours from the insert: no claim can take it, so start it here
+                self.worker.adopt_started(stored)
+            else:  # not leased: a claim decides who drives it (never two starts)
+                self.worker.poke(claim=True, events=False)
+            if stored.arn in self.runtime.executions:
+                self._remember_started(stored)
+        return stored
+
+    def _remember_started(self, record: ExecutionRecord) -> None:
+        """Keep what a start recorded, so waiting for it needs no read.
+
+        Bounded, oldest first, in O(1): it scanned every remembered start once 10,000 were
+        remembered, so each start got slower as executions piled up. A wait for a start that
+        was forgotten reads the store instead.
+        """
+        if len(self._started) >= STARTS_REMEMBERED:
+            del self._started[next(iter(self._started))]
+        self._started[record.arn] = record
+
+    async def start_sync_execution(
+        self, machine_arn: str, *, name: str | None = None, input_text: str | None = None
+    ) -> ExecutionRecord:
+        """StartSyncExecution (Express only): run to completion and return the closed record."""
+        record = await self.start_execution(
+            machine_arn, name=name, input_text=input_text, sync=True
+        )
+        return await self.wait_for(record.arn)
+
+    async def wait_for(self, execution_arn: str, poll_seconds: float = 0.05) -> ExecutionRecord:
+        """Wait until an execution closes (driven here, or by another worker)."""
+        while True:
+            if not self.config.worker:
+                record = await self.describe_execution(execution_arn)
+                if record.status != "RUNNING":
+                    return record
+                await asyncio.sleep(poll_seconds)
+                continue
+            live = self.runtime.executions.get(execution_arn)
+            if live is not None:
+                try:
+                    finish = await self.runtime.wait(execution_arn)
+                except StoreError:  # a step it could not commit: resumed later, from the store
+                    await asyncio.sleep(poll_seconds)
+                    continue
+                started = self._started.pop(execution_arn, None)
+                if started is None:
+                    # the closing commit was written before the future resolved
+                    return await self.describe_execution(execution_arn)
+                return replace(
+                    started,
+                    status=finish.status,
+                    stop=live.stop_time,
+                    output=finish.output,
+                    error=finish.error,
+                    cause=finish.cause,
+                )
+            record = await self.describe_execution(execution_arn)
+            if record.status != "RUNNING":
+                return record
+            self.worker.poke()
+            await asyncio.sleep(poll_seconds)
+
+    async def stop_execution(
+        self, arn: str, *, error: str | None = None, cause: str | None = None
+    ) -> ExecutionRecord:
+        """StopExecution. When this process drives the execution, the stop is applied before
+        this returns, and the record returned is the closed one: ABORTED, or how the execution
+        closed if it finished first (a stop racing the last state). Otherwise the stop is queued
+        durably for the worker that holds it, and the record returned is still RUNNING."""
+        record = await self.describe_execution(arn)
+        if record.status != "RUNNING":
+            return record
+        event = StopRequested(error, cause, self.clock.now())
+        if not await self._post(arn, event):
+            # queued for the worker that holds it (still RUNNING), or it closed meanwhile
+            return await self.describe_execution(arn)
+        live = self.runtime.executions.get(arn)
+        if live is not None:
+            await asyncio.shield(live.done)  # closed once the closing step is committed
+        return await self.describe_execution(arn)
+
+    async def redrive_execution(self, arn: str) -> ExecutionRecord:
+        """RedriveExecution: restart a closed Standard execution from its failed state.
+
+        AWS's rules: Standard only; FAILED, ABORTED or TIMED_OUT; closed less than 14 days
+        ago; at most 1,000 redrives.
+        """
+        record = await self.describe_execution(arn)
+        why = None
+        if record.machine_type != "STANDARD":
+            why = "Express executions cannot be redriven"
+        elif record.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+            why = f"the execution is {record.status}"
+        elif record.stop is not None and self.clock.now() - record.stop > REDRIVE_WINDOW_SECONDS:
+            why = "the execution closed more than 14 days ago"
+        elif record.redrive_count >= MAX_REDRIVES:
+            why = f"the execution was redriven {MAX_REDRIVES} times"
+        elif record.state is None:
+            why = "the execution never started"
+        if why is not None:
+            raise InvalidRequest(
+                "ExecutionNotRedrivable", f"Execution '{arn}' cannot be redriven: {why}."
+            )
+        updated = replace(
+            record,
+            status="RUNNING",
+            stop=None,
+            output=None,
+            error=None,
+            cause=None,
+            redrive_count=record.redrive_count + 1,
+        )
+        await self.journal.call(self.store.update_execution, updated)
+        await self.journal.call(
+            self.store.post_event, arn, event_to_json(Redrive(self.clock.now()))
+        )
+        # The closed run's record may still be in the runtime until the worker's next tick:
+        # drop it now, or a wait_for right after this would return the closed run's finish.
+        self.runtime.forget(arn)
+        self.worker.poke()
+        return updated
+
+    async def describe_execution(self, arn: str) -> ExecutionRecord:
+        check_arn(arn, "execution", "express")
+        record = await self.journal.call(self.store.get_execution, arn)
+        if not isinstance(record, ExecutionRecord):
+            raise ResourceNotFound("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+        return record
+
+    async def list_executions(
+        self,
+        machine_arn: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        await self.describe_state_machine(machine_arn)
+        base, _ = split_qualified(machine_arn)
+        return await self.journal.call(
+            self.store.list_executions, base, status=status, limit=limit, after=next_token
+        )
+
+    async def get_history(
+        self, arn: str, *, after_id: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[StoredEvent]:
+        await self.describe_execution(arn)
+        return await self.journal.call(
+            self.store.get_history, arn, after_id=after_id, limit=limit, reverse=reverse
+        )
+
+    async def describe_state_machine_for_execution(self, arn: str) -> MachineRecord:
+        record = await self.describe_execution(arn)
+        machine = await self.describe_state_machine(record.machine_arn)
+        text = self.store.get_definition(record.revision_id)
+        return replace(
+            machine, definition=text or machine.definition, revision_id=record.revision_id
+        )
+
+    async def _post(self, arn: str, event: Event) -> bool:
+        """Queue an event for an execution durably, and hand it over at once when this process
+        drives it (a StopExecution must win over a Wait that the worker would finish first).
+        True when it was handed over here."""
+        await self.journal.call(self.store.post_event, arn, event_to_json(event))
+        if await self.worker.deliver_now(arn):
+            return True
+        self.worker.poke(claim=False, events=True)
+        return False
