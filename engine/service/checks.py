@@ -23,9 +23,9 @@ def check_json_input(
     if text is None or text == "":
         return {}
     if len(text.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
-        raise InvalidRequest(
-            code, f"The {what} exceeds the maximum size of {PAYLOAD_LIMIT_BYTES} bytes."
-        )
+        # the same words as Engine.start (asl run and asl start say the same thing)
+        subject = "execution input" if what == "input" else what
+        raise InvalidRequest(code, f"The {subject} exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.")
     try:
         value: JSON = json.loads(text)
     except json.JSONDecodeError as exc:

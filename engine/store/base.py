@@ -31,6 +31,19 @@ class StoreError(EngineError):
     code = "ServiceUnavailable"
 
 
+def database_reason(exc: BaseException) -> str:
+    """A database error as one line: the first line of the driver's own message, without the
+    statement, its parameters or the server's DETAIL (another caller's data may be in them) or
+    SQLAlchemy's link to its documentation."""
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("[SQL:", "[parameters:", "(Background", "DETAIL:")):
+            return line
+    return type(exc).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class MachineRecord:
     """A state machine: its current definition revision and settings."""

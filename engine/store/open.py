@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from engine.errors import EngineError, InvalidRequest
-from engine.store.base import Store, StoreError
+from engine.store.base import Store, StoreError, database_reason
 from engine.store.memory import MemoryStore
 
 APP_NAME: Final = "asl-engine"
@@ -74,7 +74,7 @@ def open_store(url: str | None = None) -> Store:
     try:
         engine = create_sql_engine(url)
     except Exception as exc:  # a malformed URL or missing driver: report it, located
-        raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+        raise StoreError(f"cannot open the store at {url}: {database_reason(exc)}") from exc
     try:
         upgrade_engine(engine)
     except EngineError:
@@ -82,5 +82,5 @@ def open_store(url: str | None = None) -> Store:
         raise
     except Exception as exc:  # the edge: any driver or Alembic failure becomes a StoreError
         engine.dispose()
-        raise StoreError(f"cannot migrate the store at {url}: {exc}") from exc
+        raise StoreError(f"cannot migrate the store at {url}: {database_reason(exc)}") from exc
     return SqlStore(engine)

@@ -65,6 +65,7 @@ from engine.store.base import (
     TimerRecord,
     TokenRecord,
     VersionRecord,
+    database_reason,
 )
 from engine.store.batch import CommitPlan
 from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
@@ -165,9 +166,11 @@ class SqlStore:
             with (self._writer if write else self.engine).begin() as conn:
                 yield conn
         except IntegrityError as exc:
-            raise StoreError(f"the store refused a conflicting write: {exc.orig}") from exc
+            raise StoreError(
+                f"the store refused a conflicting write: {database_reason(exc)}"
+            ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"the store is unavailable: {exc}") from exc
+            raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
 
     def _insert(self, table: Table) -> Insert:
         """INSERT with the dialect's ON CONFLICT clauses (same API on both dialects)."""

@@ -254,12 +254,6 @@ def test_start_missing_file_exits_2(cli: Cli) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/service.py words the size limit differently from engine/embedded.py: "
-    "asl start says 'The input exceeds the maximum size of 262144 bytes.' where asl run "
-    "(docs/cli.md) says 'The execution input exceeds the 262144 bytes limit.'",
-)
 def test_start_input_over_256_kib_is_the_same_line_as_run(cli: Cli) -> None:
     cli.write("huge.json", json.dumps({"x": "a" * 270_000}))
     path = cli.machine("hello")

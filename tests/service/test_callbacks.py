@@ -200,7 +200,7 @@ def test_a_bad_token_is_refused(token: str, code: str, message: str) -> None:
         ),
         (
             json.dumps("x" * PAYLOAD_LIMIT_BYTES),
-            f"The output exceeds the maximum size of {PAYLOAD_LIMIT_BYTES} bytes.",
+            f"The output exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
         ),
     ],
     ids=["invalid-json", "oversized"],

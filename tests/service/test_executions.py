@@ -242,11 +242,11 @@ def test_start_sync_execution_of_a_standard_machine_is_not_supported() -> None:
         ('{"a": 1} x', "Invalid State Machine Execution Input: 'Extra data' at line 1, column 10"),
         (
             json.dumps("x" * PAYLOAD_LIMIT_BYTES),  # the quotes make it 2 bytes too long
-            f"The input exceeds the maximum size of {PAYLOAD_LIMIT_BYTES} bytes.",
+            f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
         ),
         (
             json.dumps("é" * (PAYLOAD_LIMIT_BYTES // 2)),  # UTF-8 bytes count, not characters
-            f"The input exceeds the maximum size of {PAYLOAD_LIMIT_BYTES} bytes.",
+            f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
         ),
     ],
     ids=["invalid", "trailing", "oversized", "oversized-utf8"],
