@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -77,4 +78,29 @@ def test_serve_process_answers_boto3(tmp_path: Path) -> None:
         )["stateMachineArn"]
         result = sfn.start_sync_execution(stateMachineArn=arn, input='{"n": 21}')
         assert (result["status"], result["output"]) == ("SUCCEEDED", "42")
+        sfn.close()
+
+
+@pytest.mark.slow
+def test_serve_with_virtual_time_finishes_a_long_wait_at_once(tmp_path: Path) -> None:
+    """`asl serve --virtual-time` (a test server): a one-year Wait takes no real time."""
+    definition = {
+        "StartAt": "Year",
+        "States": {"Year": {"Type": "Wait", "Seconds": 365 * 86_400, "End": True}},
+    }
+    with serve_process(["--virtual-time"]) as url:
+        sfn = sfn_client(url)
+        machine = sfn.create_state_machine(
+            name="year", definition=json.dumps(definition), roleArn="r"
+        )["stateMachineArn"]
+        arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        for _ in range(500):
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.01)  # a real server in another process: polling is the only way
+        assert described["status"] == "SUCCEEDED"
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        entered, exited = history[1]["timestamp"], history[2]["timestamp"]
+        assert (exited - entered).total_seconds() == 365 * 86_400
         sfn.close()

@@ -69,6 +69,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="allow browser calls from ORIGIN ('*': any); off by default",
     )
     serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    serve.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="for test servers: Waits and back-offs take no real time (the clock jumps to the "
+        "next timer whenever no execution has work to do)",
+    )
     add_mock_config_option(serve, from_environment=True)
     serve.set_defaults(handler=_serve)
 
@@ -149,6 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from engine.errors import EngineError
+    from engine.runtime.clock import RealClock, VirtualClock
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
@@ -173,6 +180,7 @@ def _serve(args: argparse.Namespace) -> int:
             functions=functions,
             functions_config=functions_config,
             config=ServiceConfig(worker=not args.no_worker),
+            clock=VirtualClock() if args.virtual_time else RealClock(),
             mock_config=mock_config,
         )
         cors: bool | list[str] = False

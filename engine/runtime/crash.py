@@ -6,6 +6,10 @@ Owns: the `ASL_CRASH_AT` switch of the idempotency test kit (docs/idempotency.md
     before_task   a Task's start is committed; the backend has not been called
     after_task    the backend returned; its result is not committed yet
     during_map    a commit that finished a Map iteration was written
+    idle_commit   a batch of commits was written after which nothing of this worker is
+                  in flight or unwritten: every execution waits for a timer or a callback,
+                  or closed. Resuming from there must give exactly what an uninterrupted
+                  worker gives (the differential tests crash here)
 
 Reaching it sends SIGKILL to this process (kill -9: no cleanup, no flush), exactly what a crash
 does.
@@ -26,7 +30,7 @@ from collections.abc import Iterable
 
 from engine.interpreter.history import HistoryEvent
 
-POINTS = ("before_task", "after_task", "during_map")
+POINTS = ("before_task", "after_task", "during_map", "idle_commit")
 
 
 class CrashPoints:
@@ -62,6 +66,11 @@ class CrashPoints:
             for event in events:
                 if event.type == "MapIterationSucceeded":
                     self._reach("during_map")
+
+    def after_batch(self, *, quiet: bool) -> None:
+        """A batch of commits was written; `quiet`: nothing is in flight or unwritten."""
+        if quiet:
+            self._reach("idle_commit")
 
 
 class Redelivery:

@@ -249,6 +249,17 @@ class Runtime:
             if self.clock.virtual and self._tasks:
                 self.clock.advance_to(self.clock.now() + (time.monotonic() - started))
 
+    def _quiet(self) -> bool:
+        """Whether the store holds every step and no Task is in flight or about to be invoked:
+        a worker killed now leaves nothing whose outcome is unknown (crash.py, idle_commit)."""
+        if self._pending or self._tasks:
+            return False
+        return not any(
+            frame.task_id is not None
+            for record in self.executions.values()
+            for frame in record.state.frames.values()
+        )
+
     @property
     def _flusher_running(self) -> bool:
         return self._flusher is not None and not self._flusher.done()
@@ -351,7 +362,9 @@ class Runtime:
         assert journal is not None
         while self._pending:
             batch, self._pending = self._pending, []
-            for pending in await self._write(journal, batch):
+            written = await self._write(journal, batch)
+            self.crash.after_batch(quiet=self._quiet())
+            for pending in written:
                 record = self.executions.get(pending.execution_arn)
                 if record is None:
                     continue

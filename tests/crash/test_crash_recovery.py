@@ -334,6 +334,47 @@ def test_crash_during_a_wait_keeps_its_due_time(
     assert when(exited) - when(entered) >= 3600  # the committed timer, not a new one
 
 
+# Task, Wait, Task: the worker is quiet (nothing in flight, everything written) while it waits.
+QUIET_WAIT = {
+    "StartAt": "A",
+    "States": {
+        "A": task("work", Next="Nap"),
+        "Nap": {"Type": "Wait", "Seconds": 600, "Next": "B"},
+        "B": task("work", End=True, OutputPath="$.value"),
+    },
+}
+
+
+def test_a_worker_killed_while_quiet_leaves_nothing_to_lose(
+    harness: CrashHarness, ledger: CallLedger, tmp_path: Path
+) -> None:
+    """ASL_CRASH_AT=idle_commit:N (what the differential tests use): killed after a commit
+    that left no Task in flight, the execution resumes exactly as if nothing happened."""
+    arn = harness.start(write(tmp_path, "quiet", QUIET_WAIT), {"n": 1})
+    report = harness.crash_and_recover("idle_commit:1")
+
+    assert report.crashed.returncode == -9
+    events = check_recovered(harness, arn)
+    described = harness.describe(arn)
+    # B's output is the value it was given: what A returned
+    assert (described["status"], described["output"]) == (
+        "SUCCEEDED",
+        '{"state":"A","value":{"n":1}}',
+    )
+    assert ledger.counts("state") == {"A": 1, "B": 1}  # each task once: nothing was lost
+    assert lost_failures(events) == []
+    assert types(events) == [
+        "ExecutionStarted",
+        *TASK,
+        *DONE,
+        "WaitStateEntered",
+        "WaitStateExited",
+        *TASK,
+        *DONE,
+        "ExecutionSucceeded",
+    ]
+
+
 def test_crash_during_a_retry_backoff_keeps_its_due_time(
     harness: CrashHarness, ledger: CallLedger, tmp_path: Path
 ) -> None:
