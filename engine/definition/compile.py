@@ -24,11 +24,11 @@ from engine.definition.choice import ChoiceRule, compile_choice_rule
 from engine.definition.diagnostics import Diagnostic, join_pointer
 from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
 from engine.definition.jsonata import JsonataValue, compile_value
-from engine.definition.paths import Path, compile_path, compile_reference_path
+from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
-from engine.definition.templates import Template, compile_template
-from engine.errors import DefinitionInvalid, ExpressionSyntaxError
+from engine.definition.templates import Template, compile_template, parameter_path_cause
+from engine.errors import STATES_RUNTIME, DefinitionInvalid, ExpressionSyntaxError, StatesError
 from engine.values import JSON
 
 JSONPATH = "JSONPath"
@@ -73,12 +73,21 @@ class Expression(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PathExpression:
-    """A path used where AWS also allows an intrinsic function (ErrorPath, CausePath)."""
+    """A path used where AWS also allows an intrinsic function (ErrorPath, CausePath).
+
+    A path that selects nothing is AWS's States.Runtime naming the field, as for a `.$` key
+    (recorded: test_base_scenarios.py::test_invalid_jsonpath[INVALID_JSONPATH_IN_ERRORPATH]).
+    """
 
     path: Path
+    field_name: str
 
     def evaluate(self, data: JSON, scope: Scope) -> JSON:
-        return self.path.find(data, scope)
+        try:
+            return self.path.find(data, scope)
+        except PathNoMatch:
+            cause = parameter_path_cause(self.path.text, self.field_name, data)
+            raise StatesError(STATES_RUNTIME, cause) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +393,7 @@ class _Compiler:
         try:
             if is_intrinsic(value):
                 return parse_intrinsic(value)
-            return PathExpression(compile_path(value))
+            return PathExpression(compile_path(value), field_name)
         except ExpressionSyntaxError as exc:
             raise _CompileError(exc.message, join_pointer(loc, field_name)) from None
 

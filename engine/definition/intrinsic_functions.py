@@ -247,11 +247,20 @@ def _reject_constant(token: str) -> JSON:
     raise ValueError(token)
 
 
+_JSON_WHITESPACE = " \t\n\r"
+
+
 def states_string_to_json(args: list[JSON], scope: Scope) -> JSON:
-    """States.StringToJson(text): the JSON value `text` encodes."""
+    """States.StringToJson(text): the JSON value `text` encodes.
+
+    Text with nothing but JSON whitespace decodes to null, as Jackson's readTree reads no
+    content (recorded: test_string_to_json, inputs "" and " ").
+    """
     text = args[0]
     if not isinstance(text, str):
         raise _invalid("States.StringToJson")
+    if not text.strip(_JSON_WHITESPACE):
+        return None
     try:
         value: JSON = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):

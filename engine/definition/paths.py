@@ -178,7 +178,9 @@ _VARIABLE_RE = re.compile(r"\$([A-Za-z0-9_]+)")
 _DOT_KEY_RE = re.compile(r"\.([^.\[\]()*?,'\"\s@=<>!&|]+)")
 _INDEX_RE = re.compile(r"\[\s*(-?\d+)\s*\]")
 _QUOTED_RE = re.compile(r"""\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]""")
-_ESCAPE_RE = re.compile(r"\\(.)")
+# In a quoted key a backslash only keeps the closing quote from ending the key: `\'` in '...'
+# and `\"` in "..." are the quote, every other backslash is part of the key (AWS matched
+# $['Test\""Name"'] against the key `Test\""Name"`: test_escape_sequence_parsing[JSONPATH]).
 _FUNCTION_RE = re.compile(r"\.([A-Za-z]+)\(\)$")
 
 
@@ -219,8 +221,10 @@ def _parse_steps(rest: str) -> tuple[Step, ...] | None:
                 match = _QUOTED_RE.match(rest, pos)
                 if match is None:
                     return None
-                quoted = match.group(1) if match.group(1) is not None else match.group(2)
-                steps.append(_ESCAPE_RE.sub(r"\1", quoted))
+                if match.group(1) is not None:
+                    steps.append(match.group(1).replace("\\'", "'"))
+                else:
+                    steps.append(match.group(2).replace('\\"', '"'))
         else:
             return None
         pos = match.end()

@@ -558,11 +558,18 @@ def _map_max_concurrency(state: MapState, data: JSON, scope: object) -> int:
     if state.max_concurrency_path is None:
         return state.max_concurrency
     value = _find(state.max_concurrency_path, data, scope)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    # AWS tells a value that is no integer from a negative one (test_max_concurrency_path,
+    # test_max_concurrency_path_negative).
+    if isinstance(value, bool) or not isinstance(value, int):
         raise StatesError(
             STATES_RUNTIME,
             f'The MaxConcurrencyPath field refers to value "{_render(value)}" which is not a '
             f"valid integer: {state.max_concurrency_path.text}",
+        )
+    if value < 0:
+        raise StatesError(
+            STATES_RUNTIME,
+            f"Expected non-negative integer for MaxConcurrency, got '{value}' instead.",
         )
     return value
 
@@ -574,12 +581,16 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
     count = state.tolerated_failure_count
     if state.tolerated_failure_count_path is not None:
         value = _find(state.tolerated_failure_count_path, data, scope)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        # A value of the wrong type and a value out of range have different causes
+        # (recorded: test_map_state_tolerated_failure_count_path[NoNumber] and [-1]).
+        if isinstance(value, bool) or not isinstance(value, int):
             raise StatesError(
                 STATES_RUNTIME,
                 f'The ToleratedFailureCountPath field refers to value "{_render(value)}" which is '
                 f"not a valid integer: {state.tolerated_failure_count_path.text}",
             )
+        if value < 0:
+            raise StatesError(STATES_RUNTIME, "ToleratedFailureCount cannot be negative.")
         count = value
     if count is not None:
         limit = min(limit, count)
@@ -587,11 +598,16 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
     percentage = state.tolerated_failure_percentage
     if state.tolerated_failure_percentage_path is not None:
         value = _find(state.tolerated_failure_percentage_path, data, scope)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        # Recorded: test_map_state_tolerated_failure_percentage_path[NoNumber], [-1.1], [100.1].
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise StatesError(
                 STATES_RUNTIME,
                 f'The ToleratedFailurePercentagePath field refers to value "{_render(value)}" '
-                f"which is not a valid percentage: {state.tolerated_failure_percentage_path.text}",
+                f"which is not a valid float: {state.tolerated_failure_percentage_path.text}",
+            )
+        if not 0 <= value <= 100:
+            raise StatesError(
+                STATES_RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
             )
         percentage = float(value)
     if percentage is not None:

@@ -648,7 +648,6 @@ ERRORS: list[tuple[str, str, JSON, str]] = [
         "Invalid arguments in States.StringToJson",
     ),
     ("to-json-nan", "States.StringToJson('NaN')", None, "Invalid arguments in States.StringToJson"),
-    ("to-json-empty", "States.StringToJson('')", None, "Invalid arguments in States.StringToJson"),
     (
         "partition-not-array",
         "States.ArrayPartition($.a, 2)",

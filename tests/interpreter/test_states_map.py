@@ -169,7 +169,8 @@ def test_an_empty_array_succeeds_at_once() -> None:
         (
             {"MaxConcurrencyPath": "$.m", "ItemsPath": "$.items"},
             {"m": -1, "items": []},
-            'The MaxConcurrencyPath field refers to value "-1" which is not a valid integer: $.m',
+            # AWS (test_max_concurrency_path_negative): a negative number is no type error.
+            "Expected non-negative integer for MaxConcurrency, got '-1' instead.",
         ),
         # Recorded: scenarios/test_base_scenarios/
         # test_map_state_tolerated_failure_count_path.NoNumber.
