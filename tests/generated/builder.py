@@ -83,6 +83,7 @@ class Options:
     allow_waits: bool = True
     allow_machine_timeout: bool = True
     allow_express: bool = False
+    allow_odd_input: bool = True
     avoid_known_bugs: frozenset[int] = frozenset()
 
 

@@ -13,7 +13,7 @@ that deliberately break the shape are marked "disruptive" by strategies.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
@@ -74,19 +74,21 @@ def standard_shape(items_depth: int) -> dict[str, str]:
     return shape
 
 
-def iso(epoch: float, *, fraction: bool = False, offset: bool = False) -> str:
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if fraction:
-        text += ".250"
-    return text + ("+00:00" if offset else "Z")
+def iso(epoch: float, *, fraction: str = "", zone: str = "Z") -> str:
+    """`epoch` as AWS's timestamp text, in `zone` ("Z" or "+hh:mm"), with a `.fraction`."""
+    offset = timedelta(0)
+    if zone != "Z":
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        offset = offset if zone[0] == "+" else -offset
+    moment = datetime.fromtimestamp(epoch, tz=timezone(offset))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + zone
 
 
 timestamps = st.builds(
     iso,
     st.integers(-86_400, 3 * 86_400).map(lambda s: T0 + s),
-    fraction=st.booleans(),
-    offset=st.booleans(),
+    fraction=st.sampled_from(["", ".250", ".5", ".000000001", ".123456789"]),
+    zone=st.sampled_from(["Z", "+00:00", "+05:30", "-08:00", "-00:00"]),
 )
 """Timestamps around the start of an execution (past ones make a Wait end at once)."""
 
@@ -97,34 +99,72 @@ plans = st.lists(plan_steps, min_size=1, max_size=3)
 short_text = st.text(alphabet="abc", max_size=3)
 
 
+ODD_VALUES: dict[str, tuple[JSON, ...]] = {
+    "n": (1.5, "3", None, 2**53 + 1, True),
+    "s": (5, None, ["a"]),
+    "flag": ("true", None, 0),
+    "secs": (-1, 1.5, "5", None, 10**12, 99_999_999),
+    "ts": ("not a time", 5, "2023-11-14T22:13:20", "9999-12-31T23:59:59Z", None),
+    "obj": ([], None, "obj", {"a": "x"}),
+    "plan": ([], "ok", [1, None], None),
+    "items": ({}, "x", None),
+}
+"""Values of the wrong kind (or out of range) that an input may hold instead, now and then:
+the states reading them must fail with an ASL error, never with an engine fault."""
+
+
 @st.composite
-def data(draw: st.DrawFn, items_depth: int, max_items: int = MAX_ARRAY) -> dict[str, JSON]:
+def data(
+    draw: st.DrawFn,
+    items_depth: int,
+    max_items: int = MAX_ARRAY,
+    *,
+    top: bool = True,
+    odd: bool = True,
+    spoiled_keys: list[str] | None = None,
+    excluded: frozenset[tuple[str, int]] = frozenset(),
+) -> dict[str, JSON]:
     """A value of `standard_shape(items_depth)`: the execution input or a Map item.
 
     Nested items derive their text, time and object fields from `n` (fewer draws, faster
-    generation); the top level draws each field.
+    generation); the top level draws each field. With `odd`, one field in about twelve
+    objects holds a value of ODD_VALUES instead (but none of `excluded`, (key, value) pairs),
+    and its key goes to `spoiled_keys`.
     """
     n = draw(st.integers(-3, 5))
-    nested = max_items < MAX_ARRAY
     value: dict[str, JSON] = {
         "n": n,
-        "s": "abc"[: n % 4] if nested else draw(short_text),
+        "s": draw(short_text) if top else "abc"[: n % 4],
         "flag": draw(st.booleans()),
-        "secs": n % 7 if nested else draw(st.integers(0, 120)),
-        "ts": iso(T0 + 600 * n) if nested else draw(timestamps),
-        "obj": {"a": n % 3, "b": "b" * (n % 2)}
-        if nested
-        else {
-            "a": draw(st.integers(-2, 5)),
-            "b": draw(short_text),
-        },
+        "secs": draw(st.integers(0, 120)) if top else n % 7,
+        "ts": draw(timestamps) if top else iso(T0 + 600 * n),
+        "obj": {"a": draw(st.integers(-2, 5)), "b": draw(short_text)}
+        if top
+        else {"a": n % 3, "b": "b" * (n % 2)},
         "plan": list(draw(plans)),
     }
     if items_depth > 0:
-        size = min(max_items, MAX_ARRAY)
-        items = draw(st.lists(data(items_depth - 1, 2), max_size=size))
+        size = min(max_items, MAX_ARRAY) if top else 2
+        item = data(
+            items_depth - 1, top=False, odd=odd, spoiled_keys=spoiled_keys, excluded=excluded
+        )
+        items = draw(st.lists(item, max_size=size))
         value["items"] = list(items)
+    if odd:
+        keys = list(value)
+        # Counted down, so that it shrinks to "nothing spoiled".
+        spoiled = 12 * len(keys) - 1 - draw(st.integers(0, 12 * len(keys) - 1))
+        if spoiled < len(keys):
+            key = keys[spoiled]
+            choices = [v for v in ODD_VALUES[key] if not _excluded(key, v, excluded)]
+            value[key] = draw(st.sampled_from(choices))
+            if spoiled_keys is not None:
+                spoiled_keys.append(key)
     return value
+
+
+def _excluded(key: str, value: JSON, excluded: frozenset[tuple[str, int]]) -> bool:
+    return isinstance(value, int) and (key, value) in excluded
 
 
 LITERALS: tuple[JSON, ...] = (
@@ -266,7 +306,7 @@ def choice_rules(
     if kind == "ts":
         return {
             "Variable": draw(st.sampled_from(paths(shape, TS))),
-            draw(st.sampled_from(TIMESTAMP_OPS)): iso(T0 + draw(st.integers(-3600, 86_400))),
+            draw(st.sampled_from(TIMESTAMP_OPS)): draw(timestamps),
         }
     if kind == "type":
         plain = [p for k in (INT, STR, BOOL, TS, OBJ, PLAN) for p in paths(shape, k)] or ["$"]

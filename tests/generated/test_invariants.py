@@ -11,7 +11,7 @@ a stop at a generated step) and through `Engine` on a `VirtualClock`:
   entries, task calls), leaving no task or timer behind;
 - the history is well formed (oracles.check_history), every Task attempt did what its handler
   does, retries follow the Retry field (count and back-off), and caught failures are handed
-  on as declared (oracles.check_tasks, oracles.check_catches).
+  on as declared (outcomes.check_tasks, outcomes.check_catches).
 
 Default profile: CI-sized, derandomized, no example database, so a run is reproducible. For a
 long run, set ASL_FUZZ_EXAMPLES (e.g. `ASL_FUZZ_EXAMPLES=5000 .venv/bin/pytest
@@ -33,7 +33,7 @@ from engine.backends.python import load_functions
 from engine.definition.validate import validate_text
 from engine.interpreter.frames import ExecutionStatus
 from engine.values import JSON
-from tests.generated import drivers, oracles
+from tests.generated import drivers, oracles, outcomes
 from tests.generated.handlers import FUNCTION_NAMES, SLEEP_SECONDS, Plan
 from tests.generated.strategies import GeneratedMachine, machines
 
@@ -80,10 +80,11 @@ def test_step_level_invariants(generated: GeneratedMachine, schedule: drivers.Sc
     walk = oracles.check_history(generated.definition, harness.history, finish.status)
     assert oracles.count(walk, "StateEntered") <= generated.bounds.entries
     assert len(walk.events) <= generated.bounds.history_events
-    attempts = oracles.check_tasks(walk, oracles.EXACT)
-    oracles.check_catches(walk)
-    oracles.check_timing(walk, generated.definition, oracles.EXACT)
-    oracles.check_maps(walk)
+    attempts = outcomes.check_tasks(walk, outcomes.EXACT)
+    outcomes.check_catches(walk)
+    outcomes.check_timing(walk, generated.definition, outcomes.EXACT)
+    outcomes.check_maps(walk)
+    outcomes.check_choices(walk)
     event(f"status {finish.status}")
     event("tasks checked" if attempts else "no task ran")
 
@@ -93,20 +94,25 @@ def _engine_invariants(generated: GeneratedMachine, copies: int = 1) -> None:
     for result in results:
         assert result.status in TERMINAL
         assert not drivers.is_engine_fault(result.cause), result.cause
-        walk = oracles.check_history(generated.definition, result.events, result.status)
+        # Checked as users see it: `asl run --json --history`, GetExecutionHistory.
+        rendered = result.as_json(history=True)
+        events = rendered["events"]
+        assert isinstance(events, list)
+        walk = oracles.check_history(generated.definition, events, result.status)
         assert oracles.count(walk, "StateEntered") <= generated.bounds.entries
         assert len(walk.events) <= generated.bounds.history_events
         scheduled = oracles.count(walk, "LambdaFunctionScheduled") + oracles.count(
             walk, "TaskScheduled"
         )
         assert scheduled <= generated.bounds.attempts
-        oracles.check_tasks(walk, oracles.RUNTIME)
-        oracles.check_catches(walk)
-        oracles.check_timing(walk, generated.definition, oracles.RUNTIME)
-        oracles.check_maps(walk)
+        outcomes.check_tasks(walk, outcomes.RUNTIME)
+        outcomes.check_catches(walk)
+        outcomes.check_timing(walk, generated.definition, outcomes.RUNTIME)
+        outcomes.check_maps(walk)
+        outcomes.check_choices(walk)
     if not generated.racy and "machine.TimeoutSeconds" not in generated.features:
-        outcomes = {(r.status, r.error) for r in results}
-        assert len(outcomes) == 1, f"the same execution ended differently: {outcomes}"
+        endings = {(r.status, r.error) for r in results}
+        assert len(endings) == 1, f"the same execution ended differently: {endings}"
     event(f"status {results[0].status}")
 
 

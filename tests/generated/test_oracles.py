@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 
 from engine.interpreter.history import HistoryEvent, Payload
-from tests.generated import drivers, oracles
+from engine.values import JSON
+from tests.generated import choices, drivers, oracles, outcomes
 from tests.generated.expressions import T0
 from tests.generated.strategies import FUNCTION_ARN, Bounds, GeneratedMachine
 
@@ -67,8 +68,8 @@ def check(
     history: Sequence[HistoryEvent | Mapping[str, object]], status: str = "SUCCEEDED"
 ) -> None:
     walk = oracles.check_history(KNOWN.definition, history, status)
-    oracles.check_tasks(walk)
-    oracles.check_catches(walk)
+    outcomes.check_tasks(walk)
+    outcomes.check_catches(walk)
 
 
 def test_the_known_history_passes_every_oracle() -> None:
@@ -165,3 +166,48 @@ def test_a_status_the_history_does_not_end_with_fails() -> None:
 
 def test_oracles_read_the_aws_json_shape_too() -> None:
     check([event.as_json() for event in known_history()])
+
+
+@pytest.mark.parametrize(
+    ("rule", "data", "expected"),
+    [
+        ({"Variable": "$.n", "NumericEquals": 1}, {"n": 1.0}, True),
+        ({"Variable": "$.n", "NumericEquals": 1}, {"n": "1"}, False),
+        ({"Variable": "$.n", "NumericLessThan": 2}, {"n": True}, False),
+        ({"Variable": "$.s", "StringMatches": "a*c"}, {"s": "abbc"}, True),
+        ({"Variable": "$.s", "StringMatches": "a?"}, {"s": "ab"}, False),
+        ({"Variable": "$.t", "IsTimestamp": True}, {"t": "2023-11-14T22:13:20.123456789Z"}, True),
+        ({"Variable": "$.t", "IsTimestamp": True}, {"t": "2023-11-14T22:13:20"}, False),
+        ({"Variable": "$.t", "IsTimestamp": True}, {"t": "2023-11-14t22:13:20z"}, False),
+        ({"Variable": "$.t", "IsTimestamp": True}, {"t": "2023-02-30T00:00:00Z"}, False),
+        (
+            {"Variable": "$.t", "TimestampEquals": "2023-11-14T22:13:20Z"},
+            {"t": "2023-11-15T03:43:20+05:30"},
+            True,
+        ),
+        ({"Variable": "$.x", "IsPresent": False}, {}, True),
+        ({"Not": {"Variable": "$.x", "IsNull": True}}, {"x": None}, False),
+        (
+            {
+                "And": [
+                    {"Variable": "$.a", "BooleanEquals": True},
+                    {"Variable": "$.a", "IsBoolean": True},
+                ]
+            },
+            {"a": True},
+            True,
+        ),
+        ({"Variable": "$.n", "NumericGreaterThanPath": "$.m"}, {"n": 2, "m": 1}, True),
+    ],
+)
+def test_the_choice_oracle_reads_rules_as_the_spec_does(
+    rule: dict[str, JSON], data: JSON, expected: bool
+) -> None:
+    assert choices.evaluate(rule, data) is expected
+
+
+def test_the_choice_oracle_knows_what_it_cannot_tell() -> None:
+    with pytest.raises(choices.MissingPath):
+        choices.evaluate({"Variable": "$.missing", "NumericEquals": 1}, {})
+    with pytest.raises(choices.Unknown):
+        choices.evaluate({"Variable": "$answer", "NumericEquals": 1}, {})
