@@ -20,6 +20,7 @@ What runs (the conventions a doc writer follows; tests/docs/README.md has them f
   describes in prose (``huge_input.json``...).
 - ``<!-- docs: wrapped -->`` before a session: its output was wrapped for reading, so it is
   compared with all whitespace removed.
+- ``<!-- docs: printed -->`` before a block: what the Python block before it printed.
 - ``<!-- docs: output-of NAME -->`` before a ``json`` block: the block is the output of
   ``asl run asl_examples/NAME.asl.json`` with its shipped input and ``functions.py``.
 - ``<!-- skip: next "why" -->`` (Sybil's own directive) skips the next example; the doc must also
@@ -52,6 +53,7 @@ import ast
 import asyncio
 import contextlib
 import inspect
+import io
 import json
 import os
 import re
@@ -125,6 +127,11 @@ class SetupCommand:
 
 
 @dataclass(frozen=True)
+class Printed:
+    text: str
+
+
+@dataclass(frozen=True)
 class OutputOf:
     example: str
     text: str
@@ -139,7 +146,7 @@ def parse_document(document: Document) -> Iterator[Region]:
         governing = [d for d in directives if position <= d.start() < block.start()]
         position = block.end()
         start = block.start()
-        wrapped = False
+        wrapped = printed = False
         file_path = output_of = None
         for directive in governing:
             verb, args = directive.group("verb"), directive.group("args").strip()
@@ -152,6 +159,8 @@ def parse_document(document: Document) -> Iterator[Region]:
                 wrapped = True
             elif verb == "output-of":
                 output_of = args
+            elif verb == "printed":
+                printed = True
             else:
                 raise ValueError(f"{document.path}: unknown directive 'docs: {verb}'")
             if not _only_skips_between(text, directive.end(), block.start()):
@@ -168,6 +177,8 @@ def parse_document(document: Document) -> Iterator[Region]:
         region: Region | None = None
         if file_path is not None:
             region = Region(start, block.end(), FileBlock(file_path, body), evaluate_file)
+        elif printed:
+            region = Region(start, block.end(), Printed(body), evaluate_printed)
         elif output_of is not None:
             region = Region(start, block.end(), OutputOf(output_of, body), evaluate_output_of)
         elif lang in ("python", "py"):
@@ -250,7 +261,9 @@ class World:
     def substitute(self, text: str) -> str:
         """The doc's fixed ports replaced by the ones chosen here."""
         for shown, real in self.ports.items():
-            text = re.sub(rf"\b(127\.0\.0\.1|localhost):{shown}\b", rf"\g<1>:{real}", text)
+            if real:
+                text = re.sub(rf"\b(127\.0\.0\.1|localhost):{shown}\b", rf"\g<1>:{real}", text)
+                text = re.sub(rf"(--port[ =]){shown}\b", rf"\g<1>{real}", text)
         return text
 
     def block(self) -> tuple[Path, dict[str, str]]:
@@ -448,7 +461,9 @@ def start_long_running(shell: Shell, command: str) -> str:
 def run_step(shell: Shell, step: Step) -> tuple[int, str]:
     world = shell.world
     command = world.substitute(step.command)
-    if LONG_RUNNING.match(command) and not re.search(r"--until-idle\b", command):
+    # a server or worker runs in the background, unless the page shows it ending with output
+    ends = bool(step.expected and step.expected.strip())
+    if LONG_RUNNING.match(command) and not re.search(r"--until-idle\b", command) and not ends:
         return 0, start_long_running(shell, command)
     background = BACKGROUND.match(command)
     if background is not None and "&&" not in command[background.end("command") - 1 :]:
@@ -630,12 +645,14 @@ def evaluate_python(example: Example) -> None:
     namespace = example.namespace
     namespace.setdefault("__name__", "__docs__")
     old_cwd, old_environ = os.getcwd(), dict(os.environ)
+    printed = io.StringIO()
     os.chdir(world.root)
     os.environ.clear()
     os.environ.update(world.env)
     sys.path.insert(0, str(world.root))
     try:
-        with _alarm(COMMAND_TIMEOUT, f"{example.path}:{example.line}"):
+        where = f"{example.path}:{example.line}"
+        with _alarm(COMMAND_TIMEOUT, where), contextlib.redirect_stdout(printed):
             result = eval(code, namespace)  # the doc's own code, compiled above
             if inspect.iscoroutine(result):
                 asyncio.run(result)
@@ -644,9 +661,24 @@ def evaluate_python(example: Example) -> None:
             if str(getattr(module, "__file__", None) or "").startswith(str(world.root)):
                 del sys.modules[name]
         sys.path.remove(str(world.root))
+        namespace["_printed"] = printed.getvalue()
+        sys.stdout.write(printed.getvalue())  # shown with the test's captured output
         os.chdir(old_cwd)
         os.environ.clear()
         os.environ.update(old_environ)
+
+
+def evaluate_printed(example: Example) -> None:
+    """A `docs: printed` block: what the Python block before it printed."""
+    block: Printed = example.parsed
+    actual = example.namespace.get("_printed")
+    if actual is None:
+        raise DocExampleFailed("'docs: printed' follows no Python block")
+    if not output_matches(block.text, actual):
+        raise DocExampleFailed(
+            f"the Python block printed something else\n--- the doc shows\n{block.text}\n"
+            f"--- it printed\n{actual}"
+        )
 
 
 @contextlib.contextmanager
