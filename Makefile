@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench conformance clean
+.PHONY: demo test lint bench conformance fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Differential fuzzing: generated machines down every path a user has, for MINUTES (default 10).
+MINUTES ?= 10
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.differential.fuzz --minutes $(MINUTES)
 
 conformance: $(STAMP)
 	$(BIN)/python ../shared/conformance/run.py exec --cmd "$(BIN)/asl"

@@ -1,0 +1,134 @@
+"""What every path's run of one execution is reduced to, and how two of them are compared.
+
+Owns: `Outcome` (status, output, error, cause and the history as event types with their
+`previousEventId` links), the normalisation of what may legitimately differ between two runs of
+the same execution (ARNs, request ids and stack traces in Lambda error envelopes, the
+interleaving of concurrent branches), and `disagreement`, the one sentence a failing test
+prints. Must never: run an execution (paths.py does).
+
+Concurrency: branches of a Parallel and iterations of a Map run concurrently, and blocking
+handlers run on a thread pool, so two runs may interleave their events differently. The events
+form a tree through `previousEventId` (each branch is its own chain); two histories agree when
+their trees of event types are the same once each event's children are sorted. Within one
+chain the order is compared exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.values import JSON
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    id: int
+    previous: int
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    output: JSON
+    error: str | None
+    cause: str | None
+    history: tuple[HistoryLine, ...]
+
+    @property
+    def types(self) -> list[str]:
+        return [line.type for line in self.history]
+
+
+def history_of(events: Iterable[Mapping[str, JSON]]) -> tuple[HistoryLine, ...]:
+    """Lines of AWS-shaped history events (`id`, `previousEventId`, `type`)."""
+    lines = []
+    for event in events:
+        event_id, previous, kind = event["id"], event.get("previousEventId", 0), event["type"]
+        assert isinstance(event_id, int)
+        assert isinstance(previous, int)
+        assert isinstance(kind, str)
+        lines.append(HistoryLine(event_id, previous, kind))
+    return tuple(lines)
+
+
+def normalised(value: JSON) -> JSON:
+    """`value` with what differs between two runs of one execution taken out: the request id
+    and stack trace of a Lambda error envelope (JSON text inside a cause), nested anywhere."""
+    if isinstance(value, str):
+        return _normalised_text(value)
+    if isinstance(value, list):
+        return [normalised(item) for item in value]
+    if isinstance(value, dict):
+        return {key: normalised(item) for key, item in value.items()}
+    return value
+
+
+def _normalised_text(text: str) -> str:
+    if not text.startswith("{") or "errorType" not in text:
+        return text
+    try:
+        envelope = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(envelope, dict):
+        return text
+    kept = {k: envelope[k] for k in ("errorType", "errorMessage") if k in envelope}
+    return json.dumps(kept, sort_keys=True)
+
+
+def canonical_tree(history: tuple[HistoryLine, ...]) -> JSON:
+    """The history as a tree of event types through previousEventId, children sorted."""
+    children: dict[int, list[int]] = {}
+    kinds = {line.id: line.type for line in history}
+    for line in history:
+        children.setdefault(line.previous, []).append(line.id)
+
+    def shape(event_id: int) -> JSON:
+        below = sorted((shape(child) for child in children.get(event_id, [])), key=json.dumps)
+        return [kinds.get(event_id, "<root>"), below]
+
+    return shape(0)
+
+
+def well_formed(outcome: Outcome) -> str | None:
+    """Why a terminal outcome's history is malformed, or None."""
+    if outcome.status not in TERMINAL:
+        return f"the execution did not end: {outcome.status}"
+    ids = [line.id for line in outcome.history]
+    if ids != list(range(1, len(ids) + 1)):
+        return f"event ids are not 1..n: {ids}"
+    for line in outcome.history:
+        if not 0 <= line.previous < line.id:
+            return f"event {line.id} links to {line.previous}"
+    closing = [line for line in outcome.history if line.type.startswith("Execution")]
+    closing = [line for line in closing if line.type not in ("ExecutionStarted",)]
+    if len(closing) != 1 or outcome.history[-1] is not closing[0]:
+        return f"not exactly one closing event, last: {[c.type for c in closing]}"
+    return None
+
+
+def disagreement(reference: Outcome, other: Outcome, *, racy: bool = False) -> str | None:
+    """How `other` differs from `reference`, or None when they agree.
+
+    `racy`: concurrent failures race in this machine (the first to fail wins), so only the
+    status and the shape of a well-formed history are compared.
+    """
+    problem = well_formed(other)
+    if problem is not None:
+        return problem
+    if other.status != reference.status:
+        return f"status {other.status!r} != {reference.status!r}"
+    if racy:
+        return None
+    for field in ("error", "cause", "output"):
+        mine, theirs = getattr(other, field), getattr(reference, field)
+        if normalised(mine) != normalised(theirs):
+            return f"{field} {mine!r} != {theirs!r}"
+    if canonical_tree(other.history) != canonical_tree(reference.history):
+        return f"history {other.types} != {reference.types}"
+    return None
