@@ -9,6 +9,7 @@ transition that nobody reads costs no serialisation. Must never: decide which ev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,9 +67,40 @@ _TRUNCATION_DETAILS = frozenset({"input", "output"})
 
 
 def format_time(epoch: float) -> str:
-    """AWS's timestamp text with millisecond precision, e.g. 2024-03-06T10:29:14.123Z."""
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """AWS's timestamp text with millisecond precision, e.g. 2024-03-06T10:29:14.123Z.
+
+    Any time renders: past the year 9999 (a Wait of 10**12 seconds read from the input, on a
+    virtual clock) with ISO 8601's expanded year, `+33712-...`, never an exception."""
+    try:
+        moment = datetime.fromtimestamp(epoch, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return _format_far_time(epoch)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _format_far_time(epoch: float) -> str:
+    """format_time outside datetime's years 1-9999 (Hinnant's days-to-civil algorithm)."""
+    millis = math.floor(epoch * 1000) if math.isfinite(epoch) else 0
+    days, in_day = divmod(millis, 86_400_000)
+    z = days + 719_468
+    era = z // 146_097
+    day_of_era = z - era * 146_097
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + 3 if month_index < 10 else month_index - 9
+    year = year_of_era + era * 400 + (1 if month <= 2 else 0)
+    seconds, milli = divmod(in_day, 1000)
+    hour, rest = divmod(seconds, 3600)
+    minute, second = divmod(rest, 60)
+    year_text = f"+{year}" if year > 9999 else f"{year:05d}" if year < 0 else f"{year:04d}"
+    return f"{year_text}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
 def details_key(event_type: str) -> str:

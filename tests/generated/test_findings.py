@@ -26,11 +26,9 @@ def machine(definition: dict[str, JSON], execution_input: JSON) -> GeneratedMach
 # 33712, and rendering its history (asl run --history, GetExecutionHistory, DescribeExecution)
 # raises ValueError("year 33712 is out of range"). Expected: the value is refused at run time
 # (a States.Runtime failure of the Wait, as for a negative SecondsPath), or at least a history
-# that renders.
-BUG_1 = "generator finding: a Wait of 10**12 seconds from the input makes the history unrenderable"
+# that renders. Fixed: format_time renders any time, past 9999 with ISO 8601's expanded year.
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_1, raises=ValueError)
 @pytest.mark.parametrize(
     "definition",
     [

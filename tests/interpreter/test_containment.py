@@ -193,3 +193,26 @@ def test_step_never_raises_for_early_failures(definition: dict[str, object]) -> 
     harness = run_definition(definition, {"items": [0, 1, 2, 3]})
     assert harness.finish is not None
     assert harness.finish.status == "SUCCEEDED"
+
+
+# -- any time renders ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (1_700_000_000.123, "2023-11-14T22:13:20.123Z"),
+        (951_782_400.5, "2000-02-29T00:00:00.500Z"),
+        (253_402_300_799.0, "9999-12-31T23:59:59.000Z"),
+        (253_402_300_800.0, "+10000-01-01T00:00:00.000Z"),
+        (1_001_700_000_000.0, "+33712-08-11T00:00:00.000Z"),
+        (-62_135_596_800.0, "0001-01-01T00:00:00.000Z"),
+    ],
+)
+def test_format_time_renders_every_time(epoch: float, text: str) -> None:
+    """Generator finding 1: a Wait of 10**12 seconds read from the input (SecondsPath, JSONata
+    Seconds) ran past the year 9999 on a virtual clock, and rendering the history raised."""
+    from engine.interpreter.history import format_time
+
+    assert format_time(epoch) == text
