@@ -84,6 +84,7 @@ class Options:
     allow_machine_timeout: bool = True
     allow_express: bool = False
     allow_odd_input: bool = True
+    allow_odd_paths: bool = True
     avoid_known_bugs: frozenset[int] = frozenset()
 
 
@@ -346,7 +347,8 @@ class Builder:
             produced = self.pick(["input", "result", "parameters"])
             if self.flip(8):
                 body["InputPath"] = "$"
-            elif produced == "parameters" and "obj" in shape and self.flip(6):
+                self.features.add("InputPath")
+            elif produced == "parameters" and "obj" in shape and self.flip(4):
                 body["InputPath"] = "$.obj"
                 shape = ex.OBJ_SHAPE
                 self.features.add("InputPath")
@@ -478,7 +480,7 @@ class Builder:
             self.options.allow_timeouts
             and not ctx.repeat
             and self.timeouts == 0
-            and (self.options.prefer_timeouts or self.flip(8))
+            and (self.options.prefer_timeouts or self.flip(4))
         )
         function = "gen_plan" if timeout else self.pick(FUNCTION_NAMES)
         invoke = self.flip(3)

@@ -31,6 +31,7 @@ Body = dict[str, JSON]
 # Error names a Retrier or Catcher may list: the handlers' errors, a Fail state's, and some
 # States.* names (States.Runtime is never caught: listing it checks just that).
 FAIL_ERRORS = ("Boom", *ERROR_NAMES)
+HANDLER_ERRORS = (*ERROR_NAMES, ODD_VALUE, "States.TaskFailed")
 MATCHABLE = (
     *ERROR_NAMES,
     ODD_VALUE,

@@ -8,6 +8,7 @@ shape a graph promises, except through `Builder.disruptive()`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from engine.values import JSON
 from tests.generated import expressions as ex
-from tests.generated.expressions import JSONATA, MATCHABLE, Body
+from tests.generated.expressions import HANDLER_ERRORS, JSONATA, MATCHABLE, Body
 
 if TYPE_CHECKING:
     from tests.generated.builder import Builder, Graph
@@ -118,7 +119,7 @@ def retriers(b: Builder) -> list[JSON]:
         if b.flip(2):
             retrier["BackoffRate"] = b.draw(st.sampled_from([1.0, 1.5, 2.0, 3]))
         if b.flip(3):
-            retrier["MaxDelaySeconds"] = b.integer(1, 8)
+            retrier["MaxDelaySeconds"] = b.integer(1, 5)
             b.features.add("Retry.MaxDelaySeconds")
         if b.flip(2):
             jitter = b.pick(["NONE", "FULL"])
@@ -130,14 +131,22 @@ def retriers(b: Builder) -> list[JSON]:
 
 
 def error_equals(b: Builder, *, last: bool) -> list[JSON]:
+    """ErrorEquals: half the time the handlers' own errors (so retries and catches happen),
+    else States.TaskFailed, States.Timeout or other names; States.ALL only alone and last."""
     if last and b.flip(3):
         b.features.add("ErrorEquals.States.ALL")
         return ["States.ALL"]
-    names = b.draw(st.lists(st.sampled_from(MATCHABLE), min_size=1, max_size=2, unique=True))
+    pool = HANDLER_ERRORS if b.flip(2) else MATCHABLE
+    names = b.draw(_error_lists(pool))
     for name in names:
         if name.startswith("States."):
             b.features.add(f"ErrorEquals.{name}")
     return list(names)
+
+
+@functools.cache
+def _error_lists(pool: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)
 
 
 def catchers(b: Builder, ctx: Graph, language: str, later: list[str]) -> list[JSON]:

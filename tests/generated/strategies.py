@@ -20,8 +20,9 @@ API (what the property tests here and the differential harness use)
 level down), max_depth (Parallel/Map nesting, 0-3), max_items (Map items per level, 0-3),
 max_loop (iterations of a Choice loop), allow_jsonata, allow_timeouts (and prefer_timeouts: a
 timing-out Task wherever one may go), allow_distributed, allow_loops, allow_waits,
-allow_machine_timeout, allow_express, allow_odd_input (now and then an input field of the
-wrong kind, so that error paths run), and avoid_known_bugs (the engine bugs of KNOWN_BUGS it
+allow_machine_timeout, allow_express, allow_odd_input and allow_odd_paths (now and then an
+input field of the wrong kind, or a path to nothing: error paths must give ASL errors, never
+an engine fault), and avoid_known_bugs (the engine bugs of KNOWN_BUGS it
 steers around by default, so that they do not hide others).
 
 Running one: every Task calls a function of tests/generated/handlers.py, so every path runs
@@ -68,6 +69,7 @@ from engine.values import JSON
 from tests.generated import expressions as ex
 from tests.generated.builder import Bounds, Builder, Graph, Options
 from tests.generated.expressions import FUNCTION_ARN, JSONATA, JSONPATH, LAMBDA_INVOKE
+from tests.generated.spoil import spoil_one_path
 
 __all__ = [
     "FUNCTION_ARN",
@@ -130,6 +132,7 @@ def machines(
     allow_machine_timeout: bool = True,
     allow_express: bool = False,
     allow_odd_input: bool = True,
+    allow_odd_paths: bool = True,
     avoid_known_bugs: Collection[int] = KNOWN_BUGS,
 ) -> st.SearchStrategy[GeneratedMachine]:
     """Valid state machines with matching inputs; see the module docstring."""
@@ -147,6 +150,7 @@ def machines(
         allow_machine_timeout=allow_machine_timeout,
         allow_express=allow_express,
         allow_odd_input=allow_odd_input,
+        allow_odd_paths=allow_odd_paths,
         avoid_known_bugs=frozenset(avoid_known_bugs),
     )
     return _machines(options)
@@ -174,6 +178,8 @@ def _machines(draw: st.DrawFn, options: Options) -> GeneratedMachine:
     if options.allow_machine_timeout and draw(st.integers(0, 4)) == 4:
         definition["TimeoutSeconds"] = draw(st.sampled_from([30, 600, 86_400]))
         build.features.add("machine.TimeoutSeconds")
+    if options.allow_odd_paths:
+        spoil_one_path(draw, definition, build.features)
     machine_type = "STANDARD"
     if options.allow_express and draw(st.booleans()):
         machine_type = "EXPRESS"

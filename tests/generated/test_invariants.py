@@ -159,7 +159,7 @@ def test_every_generated_machine_is_valid_and_every_feature_is_reached() -> None
     depths: set[int] = set()
 
     @profile(200)
-    @given(generated=machines(allow_timeouts=True, allow_express=True))
+    @given(generated=machines(allow_timeouts=True, prefer_timeouts=True, allow_express=True))
     def valid(generated: GeneratedMachine) -> None:
         diagnostics = validate_text(generated.text, machine_type=generated.machine_type)
         assert [d for d in diagnostics if d.severity == "ERROR"] == []
