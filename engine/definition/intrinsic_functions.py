@@ -83,13 +83,18 @@ def _invalid(name: str) -> IntrinsicFault:
 
 
 def _is_number(value: JSON) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number. An input like `1e400` reads as infinity, which no function takes:
+    it is an invalid argument, never an arithmetic exception escaping the interpreter."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _truncated(value: JSON, name: str) -> int:
     """A number as Java's `intValue` sees it (toward zero); anything else is invalid."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _is_number(value):
         raise _invalid(name)
+    assert isinstance(value, int | float)
     return int(value)
 
 

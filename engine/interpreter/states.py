@@ -10,6 +10,7 @@ raise `StatesError`, which core.py turns into a Failure with AWS's cause prefix)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -554,24 +555,56 @@ def _map_items(state: MapState, data: JSON, scope: object) -> list[JSON]:
     return value
 
 
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _path_integer(value: JSON) -> int | None:
+    """The integer a Map *Path field's value stands for, or None.
+
+    AWS takes a JSON integer or a string holding one: `"1"` from a variable runs the Map
+    (recorded: test_assign_reference_variables.py::test_reference_in_map_state
+    [MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH] and [..._TOLERATED_FAILURE_PATH]).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _path_number(value: JSON) -> float | None:
+    """The number a percentage *Path field's value stands for (a JSON number or numeric text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return float(value)
+    return None
+
+
 def _map_max_concurrency(state: MapState, data: JSON, scope: object) -> int:
     if state.max_concurrency_path is None:
         return state.max_concurrency
     value = _find(state.max_concurrency_path, data, scope)
     # AWS tells a value that is no integer from a negative one (test_max_concurrency_path,
     # test_max_concurrency_path_negative).
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = _path_integer(value)
+    if number is None:
         raise StatesError(
             STATES_RUNTIME,
             f'The MaxConcurrencyPath field refers to value "{_render(value)}" which is not a '
             f"valid integer: {state.max_concurrency_path.text}",
         )
-    if value < 0:
+    if number < 0:
         raise StatesError(
             STATES_RUNTIME,
-            f"Expected non-negative integer for MaxConcurrency, got '{value}' instead.",
+            f"Expected non-negative integer for MaxConcurrency, got '{number}' instead.",
         )
-    return value
+    return number
 
 
 def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, total: int) -> None:
@@ -583,15 +616,15 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
         value = _find(state.tolerated_failure_count_path, data, scope)
         # A value of the wrong type and a value out of range have different causes
         # (recorded: test_map_state_tolerated_failure_count_path[NoNumber] and [-1]).
-        if isinstance(value, bool) or not isinstance(value, int):
+        count = _path_integer(value)
+        if count is None:
             raise StatesError(
                 STATES_RUNTIME,
                 f'The ToleratedFailureCountPath field refers to value "{_render(value)}" which is '
                 f"not a valid integer: {state.tolerated_failure_count_path.text}",
             )
-        if value < 0:
+        if count < 0:
             raise StatesError(STATES_RUNTIME, "ToleratedFailureCount cannot be negative.")
-        count = value
     if count is not None:
         limit = min(limit, count)
         set_any = True
@@ -599,17 +632,17 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
     if state.tolerated_failure_percentage_path is not None:
         value = _find(state.tolerated_failure_percentage_path, data, scope)
         # Recorded: test_map_state_tolerated_failure_percentage_path[NoNumber], [-1.1], [100.1].
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        percentage = _path_number(value)
+        if percentage is None:
             raise StatesError(
                 STATES_RUNTIME,
                 f'The ToleratedFailurePercentagePath field refers to value "{_render(value)}" '
                 f"which is not a valid float: {state.tolerated_failure_percentage_path.text}",
             )
-        if not 0 <= value <= 100:
+        if not 0 <= percentage <= 100:
             raise StatesError(
                 STATES_RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
             )
-        percentage = float(value)
     if percentage is not None:
         limit = min(limit, math.floor(total * percentage / 100.0))
         set_any = True

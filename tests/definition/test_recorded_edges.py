@@ -7,6 +7,7 @@ Each row cites the LocalStack test whose AWS-validated snapshot recorded the beh
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from engine.definition.intrinsics import parse_intrinsic
 from engine.definition.paths import compile_path
 from engine.definition.scope import Scope
+from engine.errors import STATES_RUNTIME, StatesError
 from engine.values import JSON
 
 
@@ -58,3 +60,23 @@ def test_recorded_results(text: str, data: JSON, expected: JSON) -> None:
 def test_quoted_keys_keep_backslashes(text: str, data: JSON, expected: JSON) -> None:
     path = compile_path(text)
     assert path.find(data, Scope(context={}, variables={}, rng=random.Random(1))) == expected
+
+
+# Not an AWS recording: an input number too large for a double (`1e400`) reads as infinity.
+# Every numeric intrinsic rejects it as an invalid argument instead of raising out of `step`.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "States.MathAdd($.n, 1)",
+        "States.ArrayRange(0, $.n, 1)",
+        "States.ArrayGetItem($.a, $.n)",
+        "States.ArrayPartition($.a, $.n)",
+        "States.MathRandom(0, $.n)",
+    ],
+)
+def test_non_finite_numbers_are_invalid_arguments(text: str) -> None:
+    data = json.loads('{"n": 1e400, "a": [1, 2]}')
+    with pytest.raises(StatesError) as info:
+        evaluate(text, data)
+    assert info.value.error == STATES_RUNTIME
+    assert "Invalid arguments in States." in info.value.cause

@@ -88,8 +88,29 @@ def test_a_bad_value_fails_the_execution(field: str, value: JSON, detail: str) -
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [(COUNT, 0), (PERCENT, 0), (PERCENT, 1.1), (PERCENT, 100), (CONCURRENCY, 0)],
-    ids=["count-zero", "percentage-zero", "percentage-float", "percentage-100", "concurrency-0"],
+    [
+        (COUNT, 0),
+        (PERCENT, 0),
+        (PERCENT, 1.1),
+        (PERCENT, 100),
+        (CONCURRENCY, 0),
+        # A string holding a number is read as that number: AWS ran these Maps
+        # (test_assign_reference_variables.py::test_reference_in_map_state
+        # [MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH] and [..._TOLERATED_FAILURE_PATH]).
+        (COUNT, "1"),
+        (PERCENT, "1"),
+        (CONCURRENCY, "1"),
+    ],
+    ids=[
+        "count-zero",
+        "percentage-zero",
+        "percentage-float",
+        "percentage-100",
+        "concurrency-0",
+        "count-text",
+        "percentage-text",
+        "concurrency-text",
+    ],
 )
 def test_a_value_in_range_runs_the_map(field: str, value: JSON) -> None:
     definition, execution_input = map_reading(field, value)
