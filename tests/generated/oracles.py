@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,7 +77,7 @@ def _normalise(event: HistoryEvent | Mapping[str, object] | JSON) -> Event:
     if isinstance(stamp, datetime):
         moment = stamp.timestamp()
     elif isinstance(stamp, str):
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        moment = rendered_time(stamp)
     else:
         assert isinstance(stamp, int | float)
         moment = float(stamp)
@@ -84,6 +85,31 @@ def _normalise(event: HistoryEvent | Mapping[str, object] | JSON) -> Event:
     assert isinstance(identifier, int)
     assert isinstance(previous, int)
     return Event(identifier, previous, moment, kind, parsed)
+
+
+_RENDERED = re.compile(r"([+-]?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z")
+
+
+def rendered_time(text: str) -> float:
+    """Seconds since the epoch of a rendered history timestamp, `2024-03-06T10:29:14.123Z`,
+    also past the year 9999 (ISO 8601's expanded year, `+33712-...`), which datetime cannot
+    hold."""
+    match = _RENDERED.match(text)
+    assert match is not None, f"not a history timestamp: {text!r}"
+    year, month, day, hour, minute, second, fraction = match.groups()
+    days = _days_from_civil(int(year), int(month), int(day))
+    seconds = days * 86_400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    return seconds + int((fraction or "0").ljust(9, "0")) / 1e9
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
 
 
 # -- the definition, indexed ----------------------------------------------------------------------

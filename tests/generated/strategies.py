@@ -80,13 +80,10 @@ __all__ = [
     "machines",
 ]
 
-KNOWN_BUGS: frozenset[int] = frozenset({1})
+KNOWN_BUGS: frozenset[int] = frozenset()
 """Engine bugs (numbered as in test_findings.py) that `machines()` avoids by default, each
-because it fails so many examples that it would hide other bugs:
-
-1. A Wait that reads more than 99999999 seconds from its input (SecondsPath, or a JSONata
-   Seconds) waits past the year 9999, and the history can no longer be rendered. Avoided:
-   no input holds `secs` 10**12.
+because it would fail so many examples that it hides other bugs. None today; finding 1 (a
+Wait of 10**12 s from the input) was avoided by keeping `secs` 10**12 out of inputs.
 """
 
 _AVOIDED_INPUTS: dict[int, frozenset[tuple[str, int]]] = {1: frozenset({("secs", 10**12)})}
