@@ -8,8 +8,9 @@ reads only what its graph's `Shape` promises (expressions.py), except where a fi
 the shape on purpose ("disruptive"). Must never: emit a definition the validator rejects, or
 read anything that differs between paths (the clock, random values, execution names).
 
-Draws are arranged to shrink towards simple machines: `flip` shrinks to False, `pick` to the
-first option, so a shrunk finding keeps only what it needs.
+Task states are drawn in tasks.py, Parallel and Map states in containers.py, the fields they
+share in fields.py. Draws are arranged to shrink towards simple machines: `flip` shrinks to
+False, `pick` to the first option, so a shrunk finding keeps only what it needs.
 """
 
 from __future__ import annotations
@@ -26,13 +27,10 @@ from tests.generated import fields
 from tests.generated.expressions import (
     ANY,
     FAIL_ERRORS,
-    FUNCTION_ARN,
     JSONATA,
     JSONPATH,
-    LAMBDA_INVOKE,
     Body,
 )
-from tests.generated.handlers import FUNCTION_NAMES, TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +235,7 @@ class Builder:
         later: list[str],
         states: dict[str, Body],
     ) -> Bounds:
-        from tests.generated import containers  # it builds on this module
+        from tests.generated import containers, tasks  # they build on this module
 
         if kind == "loop":
             return self.loop(name, ctx, nxt, later, states)
@@ -249,7 +247,7 @@ class Builder:
         if kind == "pass":
             body = self.pass_body(ctx, language)
         elif kind == "task":
-            body, bounds = self.task_body(ctx, language, later)
+            body, bounds = tasks.task_body(self, ctx, language, later)
         elif kind == "choice":
             assert nxt is not None
             body = self.choice_body(ctx, language, nxt, later)
@@ -471,107 +469,6 @@ class Builder:
         if assign:
             body["Assign"] = assign
         return body
-
-    def task_body(self, ctx: Graph, language: str, later: list[str]) -> tuple[Body, Bounds]:
-        self.tasks += 1
-        # At most one Task per machine sleeps past its TimeoutSeconds, and only where it runs
-        # at most once (no loop, Map or retried parent): each costs a second of wall time.
-        timeout = (
-            self.options.allow_timeouts
-            and not ctx.repeat
-            and self.timeouts == 0
-            and (self.options.prefer_timeouts or self.flip(4))
-        )
-        function = "gen_plan" if timeout else self.pick(FUNCTION_NAMES)
-        invoke = self.flip(3)
-        self.features.add("Task.lambda:invoke" if invoke else "Task.function_arn")
-        self.features.add(f"Task.{function}")
-        literal_plan: list[JSON] | None = None
-        plan_from_data = not timeout and "plan" in ctx.shape and self.flip(3)
-        if not plan_from_data:
-            literal_plan = list(self.draw(ex.plans))
-            if timeout:
-                literal_plan = [TIMEOUT, *literal_plan]
-                self.timeouts += 1
-                self.features.add("Task.timeout")
-        shape = ctx.shape
-        body: Body = {"Type": "Task"}
-        if language == JSONATA:
-            event: Body = {
-                "attempt": "{% $states.context.State.RetryCount %}",
-                "value": f"{{% {self.task_value(shape, language)} %}}",
-                "plan": "{% $states.input.plan %}" if plan_from_data else literal_plan,
-            }
-        else:
-            if self.flip(8):
-                body["InputPath"] = "$"
-            event = {
-                "attempt.$": "$$.State.RetryCount",
-                "value.$": self.task_value(shape, language),
-            }
-            if plan_from_data:
-                event["plan.$"] = "$.plan"
-            else:
-                event["plan"] = literal_plan
-            if self.flip(4):
-                event.update(fields.template(self, shape, ctx.variables, size=1))
-        if function == "gen_parity" and self.flip(2):
-            event["heal"] = self.integer(0, 3)
-        if invoke:
-            name = self.pick([function, FUNCTION_ARN + function])
-            arguments: Body = {"FunctionName": name, "Payload": event}
-            body["Resource"] = LAMBDA_INVOKE
-        else:
-            arguments = event
-            body["Resource"] = FUNCTION_ARN + function
-        body["Arguments" if language == JSONATA else "Parameters"] = arguments
-        if timeout:
-            body["TimeoutSeconds"] = 1
-        elif self.flip(6):
-            body["TimeoutSeconds"] = self.pick_number([60, 3600])
-        elif self.flip(10) and "secs" in shape:
-            if language == JSONATA:
-                body["TimeoutSeconds"] = "{% $states.input.secs + 30 %}"
-            else:
-                body["TimeoutSecondsPath"] = "$.secs"  # 0 fails the state: States.Runtime
-            self.features.add("Task.TimeoutSecondsPath")
-        if language == JSONATA:
-            result = "$states.result.Payload" if invoke else "$states.result"
-            if self.disruptive():
-                body["Output"] = f"{{% {result} %}}"
-            else:
-                body["Output"] = f"{{% $merge([$states.input, {{'res': {result}}}]) %}}"
-            assign = fields.jsonata_assign(self, ctx, "$states.result")
-        else:
-            if invoke:
-                body["ResultSelector"] = self.pick_object(
-                    [{"Payload.$": "$.Payload"}, {"value.$": "$.Payload.value", "fn": "x"}]
-                )
-            elif self.flip(3):
-                body["ResultSelector"] = {"out.$": "$.value", "fn.$": "$.fn"}
-                self.features.add("ResultSelector")
-            body.update(fields.result_path(self))
-            body.update(fields.output_path(self))
-            assign = fields.jsonpath_assign(self, ctx, {}, result="task")
-        if assign:
-            body["Assign"] = assign
-        retry = fields.retriers(self)
-        if retry:
-            body["Retry"] = retry
-        catch = fields.catchers(self, ctx, language, later)
-        if catch:
-            body["Catch"] = catch
-        attempts = 1 + retries(retry)
-        timed = "TimeoutSeconds" in body or "TimeoutSecondsPath" in body
-        timers = attempts - 1 + (attempts if timed else 0)
-        return body, Bounds(entries=1, attempts=attempts, timers=timers)
-
-    def task_value(self, shape: ex.Shape, language: str) -> str:
-        ints = ex.paths(shape, ex.INT) or ex.paths(shape, ex.STR) or ["$"]
-        path = self.pick(ints)
-        if language == JSONATA:
-            return "$states.input" + path[1:]
-        return path
 
     def pick_object(self, options: list[Body]) -> Body:
         return dict(options[self.draw(st.integers(0, len(options) - 1))])
