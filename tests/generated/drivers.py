@@ -1,7 +1,8 @@
 """Running a generated machine: by hand at the `step` level, and through `Engine`.
 
 Owns: `run_steps` (tests/interpreter/helpers.Harness, each task answered as handlers.py would
-answer it, each step checked for purity and for a contained engine fault) and `run_engine`
+answer it, each step checked for purity, for a contained engine fault, and for a state that
+survives the store's encoding unchanged) and `run_engine`
 (an in-process `Engine` on a `VirtualClock` with the handlers file loaded as the CLI loads it).
 Must never: decide what is correct (oracles.py does) beyond what `step` promises of itself.
 """
@@ -30,6 +31,7 @@ from engine.interpreter.messages import (
 )
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import VirtualClock
+from engine.store.codec import state_from_json, state_to_json
 from tests.generated.expressions import T0
 from tests.generated.handlers import OK, TIMEOUT, Plan
 from tests.generated.strategies import FUNCTION_ARN, LAMBDA_INVOKE, GeneratedMachine
@@ -188,6 +190,10 @@ def _checked(run: StepRun, event: Event, check_purity: bool) -> StepResult:
             raise FoundBug(f"step is not deterministic on {event}")
         if before != snapshot:
             raise FoundBug(f"step changed the state it was given on {event}")
+        # What a store keeps is what a resumed execution continues from: it must be the same.
+        stored = state_from_json(json.loads(json.dumps(state_to_json(result.state))))
+        if stored != result.state:
+            raise FoundBug(f"the stored form of the state differs from it after {event}")
     for command in result.commands[:-1]:
         if isinstance(command, Finish):
             raise FoundBug(f"Finish is not the last command of its step: {result.commands}")
