@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -371,35 +372,62 @@ def check_timing(walk: Walk, definition: Mapping[str, JSON], timing: Timing = EX
 
 
 def check_maps(walk: Walk) -> int:
-    """Inline Maps: iterations in flight never exceed MaxConcurrency, and an attempt that
-    succeeds ran every item (MapStateStarted's length)."""
+    """Inline Maps: iterations in flight never exceed MaxConcurrency; an attempt succeeds only
+    if it ran every item (MapStateStarted's length) and no more failed than tolerated, and it
+    fails as soon as more did."""
     checked = 0
     for visit in walk.visits():
-        if visit.state.type != "Map":
+        if visit.state.type != "Map" or _distributed(visit.state):
             continue
         limit = visit.state.body.get("MaxConcurrency")
-        running = started = 0
+        running = started = failed = 0
         length: JSON = None
         for event in visit.events:
             if event.type == "MapStateStarted":
-                running = started = 0
+                running = started = failed = 0
                 length = event.details.get("length")
             elif event.type == "MapIterationStarted":
                 running += 1
                 started += 1
                 if isinstance(limit, int) and limit > 0:
                     assert running <= limit, f"{visit.state.name}: {running} > {limit} at {event}"
-            elif (
-                event.type in ("MapIterationSucceeded", "MapIterationFailed")
-                or event.type == "MapIterationAborted"
-            ):
+                tolerated = _tolerated(visit.state.body, length)
+                assert tolerated is None or failed <= tolerated, (
+                    f"{visit.state.name} started an iteration after {failed} failed, "
+                    f"{tolerated} tolerated"
+                )
+            elif event.type in ("MapIterationSucceeded", "MapIterationAborted"):
                 running -= 1
-            elif event.type == "MapStateSucceeded" and not _distributed(visit.state):
+            elif event.type == "MapIterationFailed":
+                running -= 1
+                failed += 1
+            elif event.type == "MapStateSucceeded":
                 assert started == length, (
                     f"{visit.state.name} succeeded after {started} of {length} iterations"
                 )
+                tolerated = _tolerated(visit.state.body, length)
+                assert tolerated is None or failed <= tolerated, (
+                    f"{visit.state.name} succeeded with {failed} failed, {tolerated} tolerated"
+                )
                 checked += 1
     return checked
+
+
+def _tolerated(body: Mapping[str, JSON], length: JSON) -> float | None:
+    """How many iterations may fail (ASL: the lower of the count and the percentage), or None
+    when a tolerance comes from the data or a JSONata expression."""
+    count = body.get("ToleratedFailureCount")
+    percentage = body.get("ToleratedFailurePercentage")
+    if isinstance(count, str) or isinstance(percentage, str) or not isinstance(length, int):
+        return None
+    if any(key.startswith("ToleratedFailure") and key.endswith("Path") for key in body):
+        return None
+    limits: list[float] = []
+    if isinstance(count, int | float):
+        limits.append(count)
+    if isinstance(percentage, int | float):
+        limits.append(math.floor(length * percentage / 100))
+    return min(limits) if limits else 0
 
 
 def _distributed(state: StateInfo) -> bool:

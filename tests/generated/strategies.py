@@ -22,8 +22,8 @@ max_loop (iterations of a Choice loop), allow_jsonata, allow_timeouts (and prefe
 timing-out Task wherever one may go), allow_distributed, allow_loops, allow_waits,
 allow_machine_timeout, allow_express, allow_odd_input and allow_odd_paths (now and then an
 input field of the wrong kind, or a path to nothing: error paths must give ASL errors, never
-an engine fault), and avoid_known_bugs (the engine bugs of KNOWN_BUGS it
-steers around by default, so that they do not hide others).
+an engine fault), and avoid_known_bugs (the engine bugs of KNOWN_BUGS it steers around by
+default, so that they do not hide others).
 
 Running one: every Task calls a function of tests/generated/handlers.py, so every path runs
 the same code: `Engine(functions=load_functions("tests/generated/handlers.py"))`, or
@@ -31,8 +31,12 @@ the same code: `Engine(functions=load_functions("tests/generated/handlers.py"))`
 from its event alone (`handlers.Plan.outcome`), never from a counter or the clock, so a crashed
 and resumed execution behaves as one that ran through. Start a virtual clock at
 `expressions.T0` for Timestamp waits to fall as generated (any clock gives a valid run).
-drivers.py runs a machine by `step` alone and through `Engine`; oracles.py checks any history
-in GetExecutionHistory's shape (HistoryEvent, `as_json()` dicts, boto3's events).
+drivers.py runs a machine by `step` alone (`run_steps`) and through `Engine` (`run_engine`).
+Any path's history, in GetExecutionHistory's shape (HistoryEvent, `as_json()` dicts, boto3's
+events), goes through the same checks: `oracles.check_history(definition, events, status)`
+returns a `Walk` for `outcomes.check_tasks`, `check_catches`, `check_timing` (Timing RUNTIME
+off the step level), `check_maps` and `check_choices`; `bounds` limit the StateEntered events
+(`oracles.count`), the task calls and the history's length.
 
 Comparing paths: a machine's status, error and output are the same on every path, except (a) a
 Lambda error's cause, which holds a request id and a stack trace (compare `Error`, or normalise
