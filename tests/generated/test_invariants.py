@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -238,3 +241,40 @@ def test_a_handler_raises_its_planned_error_and_returns_its_result() -> None:
         "value": 7,
     }
     assert SLEEP_SECONDS > 1, "a timeout outcome outlives TimeoutSeconds 1"
+
+
+_DIGEST = """
+import hashlib, json
+from hypothesis import HealthCheck, given, settings
+from tests.generated import drivers
+from tests.generated.strategies import machines
+digest = hashlib.sha256()
+@settings(max_examples=40, database=None, derandomize=True, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(machines(allow_timeouts=True))
+def run(generated):
+    history = drivers.run_steps(generated, check_purity=False).harness.history
+    digest.update(json.dumps([event.as_json() for event in history]).encode())
+run()
+print(digest.hexdigest())
+"""
+
+
+def test_the_same_machines_and_runs_in_another_process() -> None:
+    """Generation and every step are functions of their inputs, not of the process: another
+    process (another hash seed) builds the same machines and records the same histories, as a
+    resumed execution or the differential harness's other paths need."""
+    root = Path(__file__).parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1, digests
