@@ -18,7 +18,7 @@ from tests.generated.expressions import JSONATA, JSONPATH, Body
 
 
 def parallel_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tuple[Body, Bounds]:
-    retry = fields.retriers(b)
+    retry = fields.retriers(b, container=True)
     body: Body = {"Type": "Parallel"}
     shape = ctx.shape
     # Usually the branches get a copy of the input's own keys: without `res`, so results
@@ -55,7 +55,7 @@ def parallel_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tu
 
 
 def map_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tuple[Body, Bounds]:
-    retry = fields.retriers(b)
+    retry = fields.retriers(b, container=True)
     body: Body = {"Type": "Map"}
     use_items = "items" in ctx.shape and not b.flip(5)
     items_key = "items" if use_items else "plan"
@@ -189,6 +189,6 @@ def finish_container(
         body["Assign"] = assign
     if retry:
         body["Retry"] = retry
-    catch = fields.catchers(b, ctx, language, later)
+    catch = fields.catchers(b, ctx, language, later, container=True)
     if catch:
         body["Catch"] = catch

@@ -105,11 +105,13 @@ def jsonata_assign(b: Builder, ctx: Graph, data: str) -> Body | None:
     return assign
 
 
-def retriers(b: Builder) -> list[JSON]:
+def retriers(b: Builder, *, container: bool = False) -> list[JSON]:
     retriers: list[JSON] = []
     count = b.integer(0, 2)
     for index in range(count):
-        retrier: Body = {"ErrorEquals": error_equals(b, last=index == count - 1)}
+        retrier: Body = {
+            "ErrorEquals": error_equals(b, last=index == count - 1, container=container)
+        }
         if b.flip(2):
             retrier["IntervalSeconds"] = b.integer(1, 4)
         if b.flip(3):
@@ -130,13 +132,19 @@ def retriers(b: Builder) -> list[JSON]:
     return retriers
 
 
-def error_equals(b: Builder, *, last: bool) -> list[JSON]:
+def error_equals(b: Builder, *, last: bool, container: bool = False) -> list[JSON]:
     """ErrorEquals: half the time the handlers' own errors (so retries and catches happen),
-    else States.TaskFailed, States.Timeout or other names; States.ALL only alone and last."""
+    else States.TaskFailed, States.Timeout or other names; States.ALL only alone and last.
+
+    With known bug 2 avoided, a Parallel's or Map's (`container`) never lists
+    States.TaskFailed: the States.* errors of its branches would meet it.
+    """
     if last and b.flip(3):
         b.features.add("ErrorEquals.States.ALL")
         return ["States.ALL"]
-    pool = HANDLER_ERRORS if b.flip(2) else MATCHABLE
+    pool: tuple[str, ...] = HANDLER_ERRORS if b.flip(2) else MATCHABLE
+    if container and 2 in b.options.avoid_known_bugs:
+        pool = tuple(name for name in pool if name != "States.TaskFailed")
     names = b.draw(_error_lists(pool))
     for name in names:
         if name.startswith("States."):
@@ -149,14 +157,16 @@ def _error_lists(pool: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)
 
 
-def catchers(b: Builder, ctx: Graph, language: str, later: list[str]) -> list[JSON]:
+def catchers(
+    b: Builder, ctx: Graph, language: str, later: list[str], *, container: bool = False
+) -> list[JSON]:
     if not later:
         return []
     catchers: list[JSON] = []
     count = b.integer(0, 2)
     for index in range(count):
         catcher: Body = {
-            "ErrorEquals": error_equals(b, last=index == count - 1),
+            "ErrorEquals": error_equals(b, last=index == count - 1, container=container),
             "Next": b.pick(later),
         }
         if language == JSONATA:

@@ -38,18 +38,15 @@ _TASK_FAILURES = frozenset(
 
 
 def error_matches(names: JSON, error: str) -> bool:
-    """ErrorEquals as AWS's guide states it ("Error handling in Step Functions"): States.ALL
-    matches all but States.Runtime; States.TaskFailed all but States.Timeout (and its
-    heartbeat kind) and States.Runtime; States.Timeout also a heartbeat timeout."""
+    """ErrorEquals as docs/semantics.md ("Matching ErrorEquals") promises: States.ALL matches
+    every error but States.Runtime; States.TaskFailed matches itself and every error whose name
+    does not start with `States.`; States.Timeout also matches States.HeartbeatTimeout."""
     if error == "States.Runtime" or not isinstance(names, list):
         return False
     for name in names:
         if name in (error, "States.ALL"):
             return True
-        if name == "States.TaskFailed" and error not in (
-            "States.Timeout",
-            "States.HeartbeatTimeout",
-        ):
+        if name == "States.TaskFailed" and not error.startswith("States."):
             return True
         if name == "States.Timeout" and error == "States.HeartbeatTimeout":
             return True
