@@ -64,6 +64,7 @@ jump forward, except each loop's increment state back to its check: every execut
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -186,6 +187,8 @@ def _machines(draw: st.DrawFn, options: Options) -> GeneratedMachine:
         build.features.add("machine.TimeoutSeconds")
     if options.allow_odd_paths:
         spoil_one_path(draw, definition, build.features)
+    if re.search(r'": "States\.\w+\(', json.dumps(definition)):
+        build.features.add("intrinsic")
     machine_type = "STANDARD"
     if options.allow_express and draw(st.booleans()):
         machine_type = "EXPRESS"
