@@ -201,6 +201,17 @@ class Worker:
         self.held.clear()
         self._delivered.clear()
 
+    async def renew_leases(self) -> None:
+        """Extend the leases of the executions driven here (the loop does it periodically).
+
+        Only executions still live in the runtime: one it dropped (its commit was refused)
+        must let its lease lapse, so that a worker resumes it from its last commit.
+        """
+        live = [arn for arn in self.held if not self._closed(arn)]
+        if live:
+            now = self.runtime.clock.now()
+            await self.journal.call(self.store.renew, self.worker_id, live, now, self.lease_seconds)
+
     # -- the loop ---------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
@@ -210,10 +221,8 @@ class Worker:
         while True:
             await self.tick(full=full)
             now = self.runtime.clock.now()
-            if now - last_renew >= renew_every and self.held:
-                await self.journal.call(
-                    self.store.renew, self.worker_id, list(self.held), now, self.lease_seconds
-                )
+            if now - last_renew >= renew_every:
+                await self.renew_leases()
                 last_renew = now
             self._poke.clear()
             full = True

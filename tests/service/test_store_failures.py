@@ -17,6 +17,7 @@ from engine.store.base import DEFAULT_LEASE_SECONDS, Commit, StoreError
 from engine.store.memory import MemoryStore
 from tests.service.helpers import (
     T0,
+    ManualClock,
     Tokens,
     callback_machine,
     execution_arn,
@@ -98,6 +99,31 @@ def test_a_callback_whose_step_was_refused_is_delivered_again_on_takeover() -> N
         assert types(await service.get_history(arn)).count("TaskSucceeded") == 1
 
     run(main, store=store, functions={"remember": tokens.remember})
+
+
+def test_the_lease_of_a_dropped_execution_is_not_renewed() -> None:
+    """The worker renewed the leases of every execution it had held, also one the runtime had
+    just dropped (its commit refused): the lease never lapsed while the worker lived, and the
+    execution stayed RUNNING (a flaky test found it, under load)."""
+    store = Refusing()
+    arn = execution_arn("m", "dropped")
+    store.refused.add(arn)
+    clock = ManualClock(T0)
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("m", pass_machine())
+        await service.start_execution(machine.arn, name="dropped")
+
+        async def dropped() -> bool:
+            return arn not in service.runtime.executions
+
+        await until(dropped)
+        [before] = store.leases_on_host(service.worker.host)
+        clock.advance_to(T0 + 20)  # past the renewal interval (lease 30 s / 3), inside the lease
+        await service.worker.renew_leases()
+        assert store.leases_on_host(service.worker.host) == [before]
+
+    run(main, store=store, clock=clock, config=ServiceConfig(poll_seconds=0.01))
 
 
 def test_a_start_while_the_worker_runs_is_leased_to_it_in_the_same_insert() -> None:
