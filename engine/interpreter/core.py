@@ -179,14 +179,17 @@ def engine_fault(state: ExecutionState, event: Event, exc: BaseException) -> Ste
     if state.timeout_timer_id is not None:
         commands.append(CancelTimer(state.timeout_timer_id))
     commands.append(Finish("FAILED", error=STATES_RUNTIME, cause=cause))
+    events: list[HistoryEvent] = []
     event_id = state.next_event_id
-    closing = HistoryEvent(
-        event_id,
-        event_id - 1,
-        event.now,
-        "ExecutionFailed",
-        {"error": STATES_RUNTIME, "cause": cause},
-    )
+    if event_id == 1:  # it failed starting: the history still begins with ExecutionStarted
+        info = state.info
+        started: Details = {"input": Payload(info.input), "roleArn": info.role_arn}
+        events.append(
+            HistoryEvent(1, 0, min(info.start_time, event.now), "ExecutionStarted", started)
+        )
+        event_id = 2
+    failed: Details = {"error": STATES_RUNTIME, "cause": cause}
+    events.append(HistoryEvent(event_id, event_id - 1, event.now, "ExecutionFailed", failed))
     closed = replace(
         state,
         status=ExecutionStatus.FAILED,
@@ -194,7 +197,7 @@ def engine_fault(state: ExecutionState, event: Event, exc: BaseException) -> Ste
         failure=Failure(STATES_RUNTIME, cause),
         timeout_timer_id=None,
     )
-    return StepResult(closed, (closing,), tuple(commands), fault)
+    return StepResult(closed, tuple(events), tuple(commands), fault)
 
 
 _REDRIVABLE = frozenset(

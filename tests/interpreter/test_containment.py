@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import STATES_RUNTIME
-from engine.interpreter.core import ENGINE_FAULT_PREFIX, step
+from engine.interpreter.core import ENGINE_FAULT_PREFIX, StepResult, step
 from engine.interpreter.frames import ExecutionStatus
 from engine.interpreter.messages import CancelTimer, Finish, TaskFinished
 from engine.interpreter.tasks import TaskSuccess
@@ -216,3 +216,22 @@ def test_format_time_renders_every_time(epoch: float, text: str) -> None:
     from engine.interpreter.history import format_time
 
     assert format_time(epoch) == text
+
+
+def test_an_engine_fault_while_starting_still_records_execution_started() -> None:
+    """A bug hit on the Start event left a history of one ExecutionFailed (the unseen-case
+    review found it): the history must begin with ExecutionStarted."""
+    harness = Harness.of(WAITING_TASK, {"n": 1})
+    bogus = TaskFinished("root", "root|task|0", object(), harness.now)  # type: ignore[arg-type]
+    result = engine_fault_from(harness, bogus)
+    assert [(e.id, e.previous_event_id, e.type) for e in result.events] == [
+        (1, 0, "ExecutionStarted"),
+        (2, 1, "ExecutionFailed"),
+    ]
+    assert rendered(result.events[0])["input"] == '{"n":1}'
+
+
+def engine_fault_from(harness: Harness, event: TaskFinished) -> StepResult:
+    from engine.interpreter.core import engine_fault
+
+    return engine_fault(harness.state, event, RuntimeError("boom"))
