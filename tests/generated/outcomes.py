@@ -14,6 +14,7 @@ Owns the checks over a `Walk` (oracles.py) that know ASL semantics:
   attempt that succeeds ran every item.
 - `check_choices`: a JSONPath Choice went where its first matching rule (or Default) points,
   with the rules evaluated here, from the ASL spec (choices.py).
+- `check_failure_events`: ParallelStateFailed/MapStateFailed only for a final failure.
 
 Must never: reuse the engine's matching, retry or data-flow code.
 """
@@ -225,7 +226,7 @@ def _check_caught(visit: Visit, catchers: list[dict[str, JSON]], error: str, cau
     if expected is None:
         assert not closed.type.endswith("Exited"), f"{state.name}: ResultPath could not apply"
         return
-    if closed.type.endswith("Aborted"):
+    if closed.type.endswith("Aborted") or not expected[0]:
         return
     assert closed.details.get("output") == expected[1], (
         f"{state.name}: caught {error}, output {closed.details.get('output')!r}, "
@@ -240,7 +241,8 @@ def _check_caught(visit: Visit, catchers: list[dict[str, JSON]], error: str, cau
 def _catch_output(
     visit: Visit, catcher: Mapping[str, JSON], error_output: dict[str, JSON]
 ) -> tuple[bool, JSON] | None:
-    """What the state outputs when `catcher` catches; None when it cannot apply."""
+    """(True, what the state outputs) when `catcher` catches, (False, None) when it cannot be
+    told here (a JSONata Output over input that is no object), None when it cannot apply."""
     state_input = visit.events[0].details.get("input")
     if visit.state.language == "JSONata":
         output = catcher.get("Output")
@@ -248,7 +250,7 @@ def _catch_output(
             return True, error_output
         if isinstance(state_input, dict) and "'err': $states.errorOutput" in str(output):
             return True, {**state_input, "err": error_output}
-        return None
+        return False, None  # JSONata flattens an array input into $merge's list, and more
     matched, value = set_path(state_input, catcher.get("ResultPath", "$"), error_output)
     return (True, value) if matched else None
 
@@ -479,3 +481,27 @@ def _choice_target(body: Mapping[str, JSON], data: JSON) -> str | None:
             return None
     default = body.get("Default")
     return default if isinstance(default, str) else None
+
+
+def check_failure_events(walk: Walk) -> int:
+    """ParallelStateFailed and MapStateFailed are recorded only for a final failure: never
+    before a retry (another …StateStarted), and ParallelStateFailed never before a catch (an
+    Exited event), as docs/semantics.md and AWS's recordings show."""
+    checked = 0
+    for visit in walk.visits():
+        kind = visit.state.type
+        if kind not in ("Parallel", "Map"):
+            continue
+        types = [event.type for event in visit.events]
+        failed = f"{kind}StateFailed"
+        for index, event_type in enumerate(types):
+            if event_type != failed:
+                continue
+            later = types[index + 1 :]
+            assert f"{kind}StateStarted" not in later, f"{visit.state.name}: {failed} then a retry"
+            if kind == "Parallel":
+                assert f"{kind}StateExited" not in later, (
+                    f"{visit.state.name}: {failed} then caught"
+                )
+            checked += 1
+    return checked
