@@ -194,6 +194,9 @@ def _checked(run: StepRun, event: Event, check_purity: bool) -> StepResult:
         stored = state_from_json(json.loads(json.dumps(state_to_json(result.state))))
         if stored != result.state:
             raise FoundBug(f"the stored form of the state differs from it after {event}")
+    for recorded in result.events:
+        if recorded.timestamp != event.now:
+            raise FoundBug(f"{recorded} is not stamped with its step's time {event.now}")
     for command in result.commands[:-1]:
         if isinstance(command, Finish):
             raise FoundBug(f"Finish is not the last command of its step: {result.commands}")

@@ -15,6 +15,8 @@ Owns the checks over a `Walk` (oracles.py) that know ASL semantics:
 - `check_choices`: a JSONPath Choice went where its first matching rule (or Default) points,
   with the rules evaluated here, from the ASL spec (choices.py).
 - `check_failure_events`: ParallelStateFailed/MapStateFailed only for a final failure.
+- `check_branch_order`: a Parallel starts its branches in order (`check_maps` also checks
+  that Map iterations start in index order).
 
 Must never: reuse the engine's matching, retry or data-flow code.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -386,6 +389,11 @@ def check_maps(walk: Walk) -> int:
                 running = started = failed = 0
                 length = event.details.get("length")
             elif event.type == "MapIterationStarted":
+                index = event.details.get("index")
+                assert index == started, (
+                    f"{visit.state.name}: iteration {index} started as number {started} "
+                    "(iterations start in index order)"
+                )
                 running += 1
                 started += 1
                 if isinstance(limit, int) and limit > 0:
@@ -505,3 +513,16 @@ def check_failure_events(walk: Walk) -> int:
                 )
             checked += 1
     return checked
+
+
+def check_branch_order(walk: Walk) -> int:
+    """A Parallel starts its branches in branch order (docs/semantics.md, Parallel)."""
+    starts: dict[int, list[int]] = {}
+    for thread in walk.threads:
+        branch = re.search(r"/Branches/(\d+)\Z", thread.graph)
+        if thread.parent is not None and branch is not None and thread.visits:
+            fork = thread.visits[0].events[0].previous  # its ParallelStateStarted
+            starts.setdefault(fork, []).append(int(branch.group(1)))
+    for fork, branches in starts.items():
+        assert branches == sorted(branches), f"branches started out of order after event {fork}"
+    return len(starts)
