@@ -90,6 +90,7 @@ def test_step_level_invariants(generated: GeneratedMachine, schedule: drivers.Sc
     outcomes.check_choices(walk)
     outcomes.check_failure_events(walk)
     outcomes.check_branch_order(walk)
+    outcomes.check_passes(walk)
     event(f"status {finish.status}")
     event("tasks checked" if attempts else "no task ran")
 
@@ -117,6 +118,7 @@ def _engine_invariants(generated: GeneratedMachine, copies: int = 1) -> None:
         outcomes.check_choices(walk)
         outcomes.check_failure_events(walk)
         outcomes.check_branch_order(walk)
+        outcomes.check_passes(walk)
     if not generated.racy and "machine.TimeoutSeconds" not in generated.features:
         endings = {(r.status, r.error) for r in results}
         assert len(endings) == 1, f"the same execution ended differently: {endings}"
