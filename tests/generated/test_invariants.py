@@ -36,7 +36,7 @@ from engine.backends.python import load_functions
 from engine.definition.validate import validate_text
 from engine.interpreter.frames import ExecutionStatus
 from engine.values import JSON
-from tests.generated import drivers, oracles, outcomes
+from tests.generated import dataflow, drivers, oracles, outcomes
 from tests.generated.handlers import FUNCTION_NAMES, SLEEP_SECONDS, Plan
 from tests.generated.strategies import GeneratedMachine, machines
 
@@ -90,7 +90,7 @@ def test_step_level_invariants(generated: GeneratedMachine, schedule: drivers.Sc
     outcomes.check_choices(walk)
     outcomes.check_failure_events(walk)
     outcomes.check_branch_order(walk)
-    outcomes.check_passes(walk)
+    dataflow.check_passes(walk)
     event(f"status {finish.status}")
     event("tasks checked" if attempts else "no task ran")
 
@@ -118,7 +118,7 @@ def _engine_invariants(generated: GeneratedMachine, copies: int = 1) -> None:
         outcomes.check_choices(walk)
         outcomes.check_failure_events(walk)
         outcomes.check_branch_order(walk)
-        outcomes.check_passes(walk)
+        dataflow.check_passes(walk)
     if not generated.racy and "machine.TimeoutSeconds" not in generated.features:
         endings = {(r.status, r.error) for r in results}
         assert len(endings) == 1, f"the same execution ended differently: {endings}"
