@@ -1,8 +1,9 @@
 """Bugs the generated machines found, each shrunk to a minimal definition (issue 12 item 2).
 
-Each test states what should happen and is marked `xfail(strict=True)`: it fails today, and
-the day someone fixes the bug it passes, so strict xfail fails the run until the marker goes.
-`strategies.KNOWN_BUGS` lists the ones the generator steers around meanwhile (by number).
+Each test states what should happen. While a bug is open its test is marked
+`xfail(strict=True)`: it fails today, and the day someone fixes the bug it passes, so strict
+xfail fails the run until the marker goes; the test then stays, as a regression test.
+`strategies.KNOWN_BUGS` lists the open ones the generator steers around meanwhile (by number).
 """
 
 from __future__ import annotations
