@@ -46,14 +46,18 @@ _TASK_FAILURES = frozenset(
 
 def error_matches(names: JSON, error: str) -> bool:
     """ErrorEquals as docs/semantics.md ("Matching ErrorEquals") promises: States.ALL matches
-    every error but States.Runtime; States.TaskFailed matches itself and every error whose name
-    does not start with `States.`; States.Timeout also matches States.HeartbeatTimeout."""
+    every error but States.Runtime; States.TaskFailed every error but States.Timeout and
+    States.HeartbeatTimeout (AWS's guide, "Error names"); States.Timeout also matches
+    States.HeartbeatTimeout."""
     if error == "States.Runtime" or not isinstance(names, list):
         return False
     for name in names:
         if name in (error, "States.ALL"):
             return True
-        if name == "States.TaskFailed" and not error.startswith("States."):
+        if name == "States.TaskFailed" and error not in (
+            "States.Timeout",
+            "States.HeartbeatTimeout",
+        ):
             return True
         if name == "States.Timeout" and error == "States.HeartbeatTimeout":
             return True

@@ -85,7 +85,7 @@ __all__ = [
     "machines",
 ]
 
-KNOWN_BUGS: frozenset[int] = frozenset({2})
+KNOWN_BUGS: frozenset[int] = frozenset()
 """Engine bugs (numbered as in test_findings.py) that `machines()` avoids by default, each
 because it would fail examples and hide other bugs:
 
