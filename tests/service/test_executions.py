@@ -422,3 +422,38 @@ def test_stopping_an_unknown_execution_is_not_found() -> None:
         assert caught.value.code == "ExecutionDoesNotExist"
 
     run(main)
+
+
+# -- an early branch failure with a Catch (issue 12) ----------------------------------------------
+
+EARLY_BRANCH_FAILURE = json.dumps(
+    {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}},
+                    {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}},
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+)
+
+
+def test_a_parallel_whose_first_branch_fails_is_caught_durably(make_store: StoreFactory) -> None:
+    """The interpreter crashed (KeyError 'root/0.b1') on this machine; under `asl serve` the
+    execution then stayed RUNNING for ever and StopExecution could not end it."""
+    store = make_store()
+
+    async def main(service: Service) -> ExecutionRecord:
+        machine, _ = await service.create_state_machine("m", EARLY_BRANCH_FAILURE)
+        started = await service.start_execution(machine.arn, name="early")
+        return await finish(service, started.arn)
+
+    closed = run(main, store=store)
+    assert (closed.status, closed.output) == ("SUCCEEDED", {"Error": "E", "Cause": "c"})
