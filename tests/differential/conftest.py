@@ -1,18 +1,9 @@
-"""Fixtures of the differential tests: each path once per session, and the tally they print.
-
-The tally: every example a differential test runs is counted in a file of a folder the
-controlling pytest process creates (pytest-xdist workers write their own lines), and the
-terminal summary prints how many machines each profile tried, so a CI log says it.
-"""
+"""Fixtures of the differential tests: each path once per session (the tally of machines tried
+is tests/differential/tally.py, printed by tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,41 +22,6 @@ from tests.differential.paths import (
     serve,
 )
 from tests.store import postgres_schema, postgres_url
-
-TALLY_VARIABLE = "ASL_DIFFERENTIAL_TALLY"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and TALLY_VARIABLE not in os.environ:
-        os.environ[TALLY_VARIABLE] = tempfile.mkdtemp(prefix="asl-differential-")
-
-
-def tally(profile: str, crashed: int = 0) -> None:
-    """Count one machine tried by a profile (and whether its crash path really crashed)."""
-    folder = os.environ.get(TALLY_VARIABLE)
-    if folder:
-        with open(Path(folder) / f"{os.getpid()}.txt", "a") as lines:
-            lines.write(f"{profile} {crashed}\n")
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    folder = os.environ.get(TALLY_VARIABLE)
-    if not folder or not Path(folder).is_dir():
-        return
-    tried: Counter[str] = Counter()
-    crashed = 0
-    for path in Path(folder).glob("*.txt"):
-        for line in path.read_text().splitlines():
-            profile, crashes = line.split()
-            crashed += int(crashes)
-            if profile != "crashes":
-                tried[profile] += 1
-    if tried:
-        parts = ", ".join(f"{count} through {profile}" for profile, count in sorted(tried.items()))
-        terminalreporter.write_line(
-            f"differential: generated machines tried: {parts}; "
-            f"{crashed} workers killed mid-run and their executions resumed"
-        )
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ import os
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.differential.conftest import tally
 from tests.differential.outcome import disagreement, well_formed
 from tests.differential.paths import Case, CrashPath, EnginePath, Path_, ServicePath
+from tests.differential.tally import tally
 from tests.generated.strategies import GeneratedMachine, machines
 
 IN_PROCESS_EXAMPLES = int(os.environ.get("ASL_DIFF_EXAMPLES", "30"))

@@ -1,0 +1,20 @@
+"""Hooks of the whole test run (loaded by the controlling process too, under pytest-xdist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.differential.tally import open_tally, summary
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controlling process, or a run without -n
+        open_tally()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    line = summary()
+    if line is not None:
+        terminalreporter.write_line(line)
