@@ -7,8 +7,8 @@ agree with it on status, output, error, cause and the history's event types (out
 what may differ between two runs). A disagreement is a bug in one of them.
 
 Profiles (the machine count is printed at the end of the run): CI tries ASL_DIFF_EXAMPLES
-machines in process (default 30), and ASL_DIFF_PROCESS_BATCHES batches (default 1) of
-ASL_DIFF_PROCESS_EXAMPLES machines (default 4) through every path (one worker drives a batch);
+machines in process (default 60), and ASL_DIFF_PROCESS_BATCHES batches (default 2) of
+ASL_DIFF_PROCESS_EXAMPLES machines (default 6) through every path (one worker drives a batch);
 `make fuzz` runs tests/differential/fuzz.py, which tries many more.
 """
 
@@ -24,9 +24,9 @@ from tests.differential.paths import Case, CrashPath, EnginePath, Path_, Service
 from tests.differential.tally import tally
 from tests.generated.strategies import GeneratedMachine, machines
 
-IN_PROCESS_EXAMPLES = int(os.environ.get("ASL_DIFF_EXAMPLES", "30"))
-PROCESS_EXAMPLES = int(os.environ.get("ASL_DIFF_PROCESS_EXAMPLES", "4"))
-PROCESS_BATCHES = int(os.environ.get("ASL_DIFF_PROCESS_BATCHES", "1"))
+IN_PROCESS_EXAMPLES = int(os.environ.get("ASL_DIFF_EXAMPLES", "60"))
+PROCESS_EXAMPLES = int(os.environ.get("ASL_DIFF_PROCESS_EXAMPLES", "6"))
+PROCESS_BATCHES = int(os.environ.get("ASL_DIFF_PROCESS_BATCHES", "2"))
 
 # No shrinking in CI: a failure prints the machine, and tests/differential/fuzz.py (or a
 # regression case) reproduces it; shrinking through subprocesses would take minutes.
