@@ -12,7 +12,8 @@ Owns: driving one execution down one path and reading back what that path shows 
 - `asl-crash-resume`: `asl start --detach`, a worker killed (SIGKILL) right after a commit that
   leaves no Task in flight (`ASL_CRASH_AT=idle_commit:N`), then a new worker resumes it.
 Every path calls the same functions file (tests/generated/handlers.py) and runs on virtual
-time. Must never: compare outcomes (outcome.py) or decide what counts as agreement.
+time starting at the wall time. Must never: compare outcomes (outcome.py) or decide what
+counts as agreement.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from tests.differential.outcome import Outcome, history_of
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = REPO / "tests" / "generated" / "handlers.py"
-T0 = 1_700_000_000.0  # tests/generated/expressions.T0: Timestamp waits mean the same
+# Every path's virtual clock starts at the wall time, as `--virtual-time` does in the process
+# paths: a generated Timestamp (around 2023) is then in the past on every path alike. With the
+# in-process clock at 2023 instead, a Wait until a generated Timestamp outlasted a machine's
+# TimeoutSeconds in process and not in `asl run` (make fuzz found it).
 BOUND_SECONDS = 120.0  # no generated execution takes near this (a Task timeout costs ~1 s)
 ASL = (sys.executable, "-m", "engine.cli")
 _names = itertools.count()
@@ -90,7 +94,7 @@ class EnginePath(OneByOne):
 
     def run(self, case: Case) -> Outcome:
         async def main() -> Outcome:
-            engine = Engine(functions=self.functions, clock=VirtualClock(T0), seed=7)
+            engine = Engine(functions=self.functions, clock=VirtualClock(), seed=7)
             try:
                 machine = engine.load(
                     case.definition, name=case.named("e"), machine_type=case.machine_type
@@ -122,7 +126,7 @@ class ServicePath(OneByOne):
             async with Service(
                 self.store,
                 functions=self.functions,
-                clock=VirtualClock(T0),
+                clock=VirtualClock(),
                 config=ServiceConfig(poll_seconds=0.02, seed=7),
             ) as service:
                 machine, _ = await service.create_state_machine(

@@ -1,0 +1,79 @@
+"""Disagreements the differential runs found, kept as cases every path must agree on.
+
+Each case is the smallest machine that showed the disagreement, with where it was found. They
+run through every path like the generated machines (test_paths_agree.py), so the fixed bug
+stays fixed on each of them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.differential.outcome import disagreement, well_formed
+from tests.differential.paths import Case, EnginePath, Path_, ServicePath
+
+REGRESSIONS: dict[str, tuple[Case, str]] = {
+    # make fuzz: a Wait until a generated Timestamp (2023) outlasted the machine's TimeoutSeconds
+    # in process, whose virtual clock started in 2023, but not in `asl run`, whose clock starts
+    # at the wall time (FAILED vs TIMED_OUT). Every path's virtual clock starts at the wall time.
+    "timestamp-wait-and-machine-timeout": (
+        Case(
+            json.dumps(
+                {
+                    "TimeoutSeconds": 86400,
+                    "StartAt": "W",
+                    "States": {
+                        "W": {"Type": "Wait", "Timestamp": "2023-11-17T22:13:19Z", "Next": "F"},
+                        "F": {"Type": "Fail", "Error": "E", "Cause": "c"},
+                    },
+                }
+            ),
+            {},
+            "EXPRESS",
+        ),
+        "FAILED",
+    ),
+    # issue 12: the interpreter crashed (KeyError 'root/0.b1') when an early branch failed and a
+    # Catch let the execution go on; under asl serve it stayed RUNNING for ever.
+    "early-branch-failure-caught": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Parallel",
+                            "Branches": [
+                                {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}},
+                                {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}},
+                            ],
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+                            "End": True,
+                        },
+                        "C": {"Type": "Pass", "End": True},
+                    },
+                }
+            ),
+            {"n": 1},
+        ),
+        "SUCCEEDED",
+    ),
+}
+
+
+@pytest.mark.parametrize(("case", "status"), list(REGRESSIONS.values()), ids=list(REGRESSIONS))
+def test_every_path_agrees_on_a_found_disagreement(
+    case: Case,
+    status: str,
+    engine_path: EnginePath,
+    service_paths: list[ServicePath],
+    process_paths: list[Path_],
+) -> None:
+    [expected] = engine_path.run_all([case])
+    assert well_formed(expected) is None
+    assert expected.status == status
+    for path in [*service_paths, *process_paths]:
+        [outcome] = path.run_all([case])
+        assert disagreement(expected, outcome) is None, path.name
