@@ -115,16 +115,19 @@ def well_formed(outcome: Outcome) -> str | None:
 def disagreement(reference: Outcome, other: Outcome, *, racy: bool = False) -> str | None:
     """How `other` differs from `reference`, or None when they agree.
 
-    `racy`: concurrent failures race in this machine (the first to fail wins), so only the
-    status and the shape of a well-formed history are compared.
+    `racy`: concurrent Tasks race against real time in this machine (one sleeps past its
+    TimeoutSeconds while others fail), so which failure comes first, and with it the outcome,
+    may differ: only the shape of a well-formed history is compared. Without real time the
+    generated handlers are `async def` and finish in the order they started on every path, so
+    every other machine is compared in full.
     """
     problem = well_formed(other)
     if problem is not None:
         return problem
-    if other.status != reference.status:
-        return f"status {other.status!r} != {reference.status!r}"
     if racy:
         return None
+    if other.status != reference.status:
+        return f"status {other.status!r} != {reference.status!r}"
     for field in ("error", "cause", "output"):
         mine, theirs = getattr(other, field), getattr(reference, field)
         if normalised(mine) != normalised(theirs):

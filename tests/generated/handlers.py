@@ -28,7 +28,7 @@ A result is `{"fn": NAME, "attempt": ATTEMPT, "value": event["value"]}` (`gen_ec
 
 from __future__ import annotations
 
-import time
+import asyncio
 from typing import Final
 
 from engine.values import JSON
@@ -106,23 +106,29 @@ class Plan:
         return step, f"{function} failed with {step} (attempt {attempt})"
 
     @staticmethod
-    def run(function: str, event: JSON) -> JSON:
+    async def run(function: str, event: JSON) -> JSON:
         kind, detail = Plan.outcome(function, event)
         if kind == OK:
             return detail
         if kind == TIMEOUT:
-            time.sleep(SLEEP_SECONDS)
+            await asyncio.sleep(SLEEP_SECONDS)  # a real overrun of TimeoutSeconds: the point
             return {"fn": function, "late": True}
         raise _ERRORS.get(kind, Permanent)(detail)
 
 
-def gen_plan(event: JSON, context: object) -> JSON:
-    return Plan.run("gen_plan", event)
+# `async def`: awaited on the event loop, not run on the thread pool, so concurrent calls (Map
+# iterations, Parallel branches) finish in the order they started on every path. With blocking
+# handlers the pool's threads finished in any order, and which of two failing iterations failed
+# a Map first (and so the execution's outcome) changed from run to run (make fuzz found it).
 
 
-def gen_parity(event: JSON, context: object) -> JSON:
-    return Plan.run("gen_parity", event)
+async def gen_plan(event: JSON, context: object) -> JSON:
+    return await Plan.run("gen_plan", event)
 
 
-def gen_echo(event: JSON, context: object) -> JSON:
-    return Plan.run("gen_echo", event)
+async def gen_parity(event: JSON, context: object) -> JSON:
+    return await Plan.run("gen_parity", event)
+
+
+async def gen_echo(event: JSON, context: object) -> JSON:
+    return await Plan.run("gen_echo", event)
