@@ -133,7 +133,7 @@ def check(generated: list[GeneratedMachine], reference: EnginePath, paths: list[
         assert problem is None, f"engine: {problem} for {machine!r}"
     for path in paths:
         for machine, want, got in zip(generated, expected, path.run_all(cases), strict=True):
-            differs = disagreement(want, got, racy=machine.racy and machine.real_time)
+            differs = disagreement(want, got, unordered=machine.unordered)
             assert differs is None, f"{path.name}: {differs}\n  for {machine!r}"
 
 

@@ -112,19 +112,20 @@ def well_formed(outcome: Outcome) -> str | None:
     return None
 
 
-def disagreement(reference: Outcome, other: Outcome, *, racy: bool = False) -> str | None:
+def disagreement(reference: Outcome, other: Outcome, *, unordered: bool = False) -> str | None:
     """How `other` differs from `reference`, or None when they agree.
 
-    `racy`: concurrent Tasks race against real time in this machine (one sleeps past its
-    TimeoutSeconds while others fail), so which failure comes first, and with it the outcome,
-    may differ: only the shape of a well-formed history is compared. Without real time the
-    generated handlers are `async def` and finish in the order they started on every path, so
-    every other machine is compared in full.
+    `unordered`: which of this machine's concurrent events comes first is not fixed (a Task
+    sleeps past its TimeoutSeconds in real time while others fail, or concurrent retries with
+    FULL jitter wait random delays drawn per execution), so which failure comes first, and with
+    it the outcome, may differ: only the shape of a well-formed history is compared. Otherwise
+    the generated handlers are `async def` and finish in the order they started on every path,
+    and virtual time orders timers, so every other machine is compared in full.
     """
     problem = well_formed(other)
     if problem is not None:
         return problem
-    if racy:
+    if unordered:
         return None
     if other.status != reference.status:
         return f"status {other.status!r} != {reference.status!r}"

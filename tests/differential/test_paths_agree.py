@@ -55,7 +55,7 @@ def check_agreement(
     failures = []
     for path in paths:
         for machine, want, got in zip(generated, expected, path.run_all(cases), strict=True):
-            differs = disagreement(want, got, racy=machine.racy and machine.real_time)
+            differs = disagreement(want, got, unordered=machine.unordered)
             if differs is not None:
                 failures.append(f"{path.name}: {differs}\n  for {machine!r}")
     assert not failures, "paths disagree with the in-process engine:\n" + "\n".join(failures)

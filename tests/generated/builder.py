@@ -106,8 +106,6 @@ class Builder:
     features: set[str] = field(default_factory=set)
     counter: int = 0
     timeouts: int = 0
-    tasks: int = 0  # Tasks generated so far: their results arrive in no fixed order
-    racy: bool = False
 
     # -- helpers -------------------------------------------------------------------------------
 

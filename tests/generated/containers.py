@@ -38,7 +38,6 @@ def parallel_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tu
         repeat=ctx.repeat or bool(retry),
         loops=0,
     )
-    tasks = b.tasks
     branches: list[JSON] = []
     inner = Bounds()
     count = b.integer(1, 3 if ctx.depth == 0 else 2)
@@ -46,8 +45,6 @@ def parallel_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tu
         graph, bounds = b.graph(child)
         branches.append(graph)
         inner += bounds
-    if count > 1 and b.tasks > tasks:
-        b.racy = True
     body["Branches"] = branches
     finish_container(b, body, ctx, language, later, retry, "$[0]")
     tries = 1 + retries(retry)
@@ -90,10 +87,7 @@ def map_body(b: Builder, ctx: Graph, language: str, later: list[str]) -> tuple[B
         loops=0,
         items_depth=ctx.items_depth - 1 if use_items else 0,
     )
-    tasks = b.tasks
     graph, inner = b.graph(child)
-    if b.tasks > tasks:
-        b.racy = True
     if legacy:
         body["Iterator"] = graph
         b.features.add("Map.legacy")

@@ -15,6 +15,8 @@ API (what the property tests here and the differential harness use)
         generated.bounds        # Bounds: most state entries, task calls, timers, steps, events
         generated.real_time     # a Task sleeps past TimeoutSeconds 1 (about 1.2 s of wall time)
         generated.racy          # Tasks run concurrently: if two fail, the first error wins
+        generated.random_order  # concurrent retries with FULL jitter wake in a random order
+        generated.unordered     # which concurrent event comes first may differ between runs
 
 `machines()` takes keywords only: max_states (blocks per graph at the top level, one fewer per
 level down), max_depth (Parallel/Map nesting, 0-3), max_items (Map items per level, 0-3),
@@ -40,7 +42,7 @@ off the step level), `check_maps` and `check_choices`; `bounds` limit the StateE
 
 Comparing paths: a machine's status, error and output are the same on every path, except (a) a
 Lambda error's cause, which holds a request id and a stack trace (compare `Error`, or normalise
-`Cause`, also inside a catcher's output), (b) `racy` machines, and (c) with a machine
+`Cause`, also inside a catcher's output), (b) `unordered` machines, and (c) with a machine
 TimeoutSeconds, when real time passes (a timing-out Task) or clocks differ. No generated
 expression reads the clock, a random value, the execution's name or ARN.
 
@@ -71,6 +73,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from engine.values import JSON
+from tests.generated import concurrency
 from tests.generated import expressions as ex
 from tests.generated.builder import Bounds, Builder, Graph, Options
 from tests.generated.expressions import FUNCTION_ARN, JSONATA, JSONPATH, LAMBDA_INVOKE
@@ -109,7 +112,15 @@ class GeneratedMachine:
     bounds: Bounds
     real_time: bool = False
     racy: bool = False
+    random_order: bool = False
     machine_type: str = "STANDARD"
+
+    @property
+    def unordered(self) -> bool:
+        """Two runs may order concurrent events differently, and with them the first failure:
+        a Task races real time (`racy` and `real_time`), or retries with FULL jitter in
+        concurrent branches wake after random delays (drawn per execution, as on AWS)."""
+        return (self.racy and self.real_time) or self.random_order
 
     @property
     def text(self) -> str:
@@ -212,6 +223,7 @@ def _machines(draw: st.DrawFn, options: Options) -> GeneratedMachine:
         features=frozenset(build.features),
         bounds=bounds,
         real_time=build.timeouts > 0,
-        racy=build.racy,
+        racy=concurrency.racy(definition),
+        random_order=concurrency.random_order(definition),
         machine_type=machine_type,
     )
