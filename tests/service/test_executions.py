@@ -165,6 +165,31 @@ def test_a_running_execution_is_never_purged() -> None:
 # -- Express --------------------------------------------------------------------------------------
 
 
+def test_remembered_starts_stay_bounded_while_executions_run(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: once the bound was reached, each start scanned every remembered start and
+    dropped only closed ones, so with executions still running the map grew past its bound and
+    every start got slower. Now the oldest is forgotten; waiting for it reads the store."""
+    monkeypatch.setattr("engine.service.executions.STARTS_REMEMBERED", 3)
+    tokens = Tokens()
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("m", callback_machine())
+        arns = []
+        for index in range(5):
+            started = await service.start_execution(machine.arn, name=f"e{index}")
+            arns.append(started.arn)
+            assert len(service._started) <= 3  # the bound, whatever is still running
+        for _ in arns:
+            await service.send_task_success(await tokens.next(), "{}")
+        for arn in arns:  # forgotten (e0, e1) and remembered (e2..e4) alike
+            closed = await finish(service, arn)
+            assert (closed.arn, closed.status, closed.output) == (arn, "SUCCEEDED", "done")
+
+    run(main, store=make_store(), functions={"remember": tokens.remember})
+
+
 def test_express_start_is_not_idempotent() -> None:
     async def main(service: Service) -> None:
         machine, _ = await service.create_state_machine("x", PASS, machine_type="EXPRESS")
