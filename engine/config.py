@@ -65,6 +65,7 @@ from engine.backends.functions import (
 from engine.backends.mocked import MockedBackends
 from engine.backends.mocks import MockConfig
 from engine.backends.python import (
+    DEFAULT_MAX_ABANDONED,
     DEFAULT_MAX_WORKERS,
     Handler,
     HandlerPool,
@@ -180,6 +181,7 @@ class LambdaConfig(BaseModel):
     cold_start: Annotated[float, Field(ge=0, le=60)] = 0.0
     sources: list[str] = []
     max_workers: Annotated[int, Field(ge=1, le=1024)] = DEFAULT_MAX_WORKERS
+    max_abandoned: Annotated[int, Field(ge=0, le=4096)] = DEFAULT_MAX_ABANDONED
     seed: int | None = None
 
 
@@ -434,7 +436,7 @@ def build_function_backends(
             problems.append(ConfigProblem(f"lambda.sources[{index}]", exc.message))
     handlers.update(functions or {})
 
-    pool = HandlerPool(defaults.max_workers)
+    pool = HandlerPool(defaults.max_workers, defaults.max_abandoned)
     runners: dict[str, FunctionRunner] = {
         name: PythonRunner(handler, pool) for name, handler in handlers.items()
     }
@@ -512,7 +514,8 @@ def _runner(
         file = folder / (module.replace(".", "/") + ".py")
         source = str(file) if file.is_file() else module
         if source not in modules:
-            modules[source] = load_functions(source)
+            # Named explicitly, as Lambda's handler setting names one: a `_private` one too.
+            modules[source] = load_functions(source, private=True)
         handler = modules[source].get(attribute)
         if handler is None:
             defined = ", ".join(sorted(modules[source])) or "none"

@@ -8,7 +8,8 @@ envelope), and `PythonFunctionBackend`, the Lambda backend (`engine.backends.fun
 set of Python handlers.
 
 Blocking handlers run on a bounded pool of daemon threads, so the event loop stays free, no call
-ever gets a thread beyond the bound, and a handler still running never holds up shutdown.
+ever gets a thread beyond the bound, a handler still running after its call was cancelled (its
+timeout) gives its place to a new thread, and a handler still running never holds up shutdown.
 Coroutine handlers are awaited on the loop.
 
 Must never: decide Lambda's rules (timeouts, concurrency, result limits: the Lambda layer does)
@@ -20,6 +21,7 @@ already loaded.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import importlib
 import importlib.machinery
@@ -27,14 +29,16 @@ import importlib.util
 import inspect
 import itertools
 import json
+import logging
 import os
-import queue
 import re
 import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -54,15 +58,18 @@ from engine.errors import InvalidRequest
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
 
 __all__ = [
+    "DEFAULT_MAX_ABANDONED",
     "DEFAULT_MAX_WORKERS",
     "INVALID_FUNCTIONS_FILE",
     "Handler",
     "HandlerPool",
     "LambdaContext",
+    "PoolStats",
     "PythonFunctionBackend",
     "PythonRunner",
     "functions_of",
     "load_functions",
+    "pool_stats",
 ]
 
 Handler = Callable[..., object]
@@ -71,8 +78,14 @@ Handler = Callable[..., object]
 DEFAULT_MAX_WORKERS: Final = min(32, (os.cpu_count() or 1) + 4)
 """Threads for blocking handlers by default (the bound `ThreadPoolExecutor` uses)."""
 
+DEFAULT_MAX_ABANDONED: Final = 64
+"""Threads a pool abandons at most at once to handlers still running after their call was
+cancelled (see `HandlerPool`)."""
+
 INVALID_FUNCTIONS_FILE: Final = "InvalidFunctionsFile"
 """`InvalidRequest.code` of every `load_functions` failure."""
+
+_log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -86,22 +99,26 @@ _module_numbers = itertools.count(1)
 _FILE_MODULE_PREFIX = "_asl_functions_"
 
 
-def load_functions(path_or_module: str) -> dict[str, Handler]:
+def load_functions(path_or_module: str, *, private: bool = False) -> dict[str, Handler]:
     """The functions a file (`handlers.py`) or a dotted module name (`app.handlers`) defines.
 
-    Every top-level callable defined in the module itself serves the Lambda function of the same
-    name; imported names, classes and dunder names are left out. A file is loaded by path under
-    a unique module name (loading it twice gives two independent modules) and its folder is
-    appended to `sys.path`, as Lambda puts the function's folder on the path, so it can import
-    its siblings. Raises `InvalidRequest` (code `InvalidFunctionsFile`) with a message naming
-    the file and the problem (missing, syntax error with its line, an exception while importing,
-    no functions), never with a traceback.
+    Every public top-level callable defined in the module itself serves the Lambda function of
+    the same name; names starting with `_` (helpers), names imported from other modules
+    (`from json import dumps`), and classes are left out, so a workflow naming one fails as
+    for any function nobody defines. `private=True` keeps `_helper` names (never dunders): for
+    a handler the operator names explicitly (`[functions.X] handler = "mod._f"`).
+
+    A file is loaded by path under a unique module name (loading it twice gives two independent
+    modules) and its folder is appended to `sys.path`, as Lambda puts the function's folder on
+    the path, so it can import its siblings. Raises `InvalidRequest` (code
+    `InvalidFunctionsFile`) with a message naming the file and the problem (missing, syntax
+    error with its line, an exception while importing, no functions), never with a traceback.
     """
     if _looks_like_path(path_or_module):
         module = _load_file(path_or_module)
     else:
         module = _import_module(path_or_module)
-    functions = functions_of(module)
+    functions = functions_of(module, private=private)
     if not functions:
         if module.__name__.startswith(_FILE_MODULE_PREFIX):
             del sys.modules[module.__name__]  # a refused file leaves nothing behind
@@ -112,11 +129,13 @@ def load_functions(path_or_module: str) -> dict[str, Handler]:
     return functions
 
 
-def functions_of(module: ModuleType) -> dict[str, Handler]:
-    """Top-level callables defined in `module` (not imported there, not classes), by name."""
+def functions_of(module: ModuleType, *, private: bool = False) -> dict[str, Handler]:
+    """Public top-level callables defined in `module` (not imported there, not classes), by
+    name; with `private`, `_helper` names too (dunder names never)."""
     found: dict[str, Handler] = {}
     for name, value in vars(module).items():
-        if name.startswith("__") or inspect.isclass(value) or not callable(value):
+        hidden = name.startswith("__") or (name.startswith("_") and not private)
+        if hidden or inspect.isclass(value) or not callable(value):
             continue
         # A function's (or a callable instance's class's) __module__ says where it was
         # defined: names imported from elsewhere carry their home module.
@@ -336,7 +355,9 @@ def _is_async(handler: Handler) -> bool:
 
 
 class _Job:
-    __slots__ = ("fn", "future", "loop")
+    """One call queued for a pool thread. Its flags change only under the pool's lock."""
+
+    __slots__ = ("abandoned", "done", "fn", "future", "loop", "started")
 
     def __init__(
         self,
@@ -347,6 +368,9 @@ class _Job:
         self.fn = fn
         self.loop = loop
         self.future = future
+        self.started = False  # a thread took it
+        self.done = False  # its fn returned
+        self.abandoned = False  # cancelled while running: its thread no longer counts
 
 
 def _settle(future: asyncio.Future[Outcome], value: Outcome) -> None:
@@ -359,49 +383,124 @@ def _settle_error(future: asyncio.Future[Outcome], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """What a handler pool (or all of a process's pools, summed) is doing right now.
+
+    `busy` threads run a handler someone waits for, `idle` ones wait for work; both count
+    against `max_workers`. `abandoned` threads still run a handler whose call was cancelled
+    (its timeout, the Task's TimeoutSeconds, StopExecution): they count against
+    `max_abandoned` instead. `abandoned_total` counts every thread ever abandoned; `queued`,
+    calls waiting for a thread.
+    """
+
+    max_workers: int
+    busy: int
+    idle: int
+    queued: int
+    abandoned: int
+    abandoned_total: int
+    max_abandoned: int
+
+    def as_json(self) -> dict[str, JSON]:
+        """The fields as a JSON object (for a health report)."""
+        return {
+            "max_workers": self.max_workers,
+            "busy": self.busy,
+            "idle": self.idle,
+            "queued": self.queued,
+            "abandoned": self.abandoned,
+            "abandoned_total": self.abandoned_total,
+            "max_abandoned": self.max_abandoned,
+        }
+
+
+_pools: weakref.WeakSet[HandlerPool] = weakref.WeakSet()
+
+
+def pool_stats() -> PoolStats:
+    """The use of every open handler pool in this process, summed (all zero when none is)."""
+    totals = [pool.stats() for pool in list(_pools)]
+    return PoolStats(
+        max_workers=sum(s.max_workers for s in totals),
+        busy=sum(s.busy for s in totals),
+        idle=sum(s.idle for s in totals),
+        queued=sum(s.queued for s in totals),
+        abandoned=sum(s.abandoned for s in totals),
+        abandoned_total=sum(s.abandoned_total for s in totals),
+        max_abandoned=sum(s.max_abandoned for s in totals),
+    )
+
+
 class HandlerPool:
     """At most `max_workers` daemon threads, started on demand, running jobs from one queue.
 
     Not `ThreadPoolExecutor`: its threads are joined at interpreter exit, so one handler stuck
-    in a 60-second sleep would hold the process for a minute after shutdown. Daemon threads
-    are abandoned instead (a Lambda handler past its deadline is frozen, not awaited, on AWS
-    too). A thread whose Task was cancelled stays busy until its handler returns: the bound
-    counts it, so cancelled calls can never pile up threads.
+    in a 60-second sleep would hold the process for a minute after shutdown, and a thread
+    whose call was cancelled stays busy until its handler returns, so a few hung handlers
+    starve every other function.
+
+    Here a call cancelled while its handler runs (the function's timeout, the Task's
+    TimeoutSeconds, StopExecution) **abandons** its thread: Python cannot stop a thread, so the
+    handler runs on, but the thread stops counting against `max_workers` and a new one takes
+    its place when work is waiting. The abandoned thread rejoins the pool when its handler
+    returns if the pool has room, else exits; it is a daemon, so it never holds up shutdown
+    (a Lambda handler past its deadline is frozen, not awaited, on AWS too). At most
+    `max_abandoned` threads are abandoned at once: past that, an error is logged and a
+    cancelled call's thread keeps counting against `max_workers` until its handler returns,
+    so hung handlers can never pile up threads without bound. A call cancelled before any
+    thread took it is dropped: its handler never runs.
     """
 
-    def __init__(self, max_workers: int) -> None:
+    def __init__(self, max_workers: int, max_abandoned: int = DEFAULT_MAX_ABANDONED) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        if max_abandoned < 0:
+            raise ValueError(f"max_abandoned must be at least 0, got {max_abandoned}")
         self._max_workers = max_workers
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
+        self._max_abandoned = max_abandoned
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._wakeup = threading.Condition(self._lock)
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._live = 0  # threads counted against max_workers (busy or idle)
+        self._idle = 0  # live threads waiting for a job
+        self._abandoned = 0
+        self._abandoned_total = 0
+        self._started = 0
+        self._at_cap = False  # the cap's error was logged; cleared once below it again
         self._closed = False
+        _pools.add(self)
 
     def submit(self, fn: Callable[[], Outcome]) -> asyncio.Future[Outcome]:
-        """Queue `fn` for a pool thread; the future settles on the calling loop."""
-        if self._closed:
-            raise RuntimeError("the function pool is closed")
+        """Queue `fn` for a pool thread; the future settles on the calling loop.
+
+        Cancelling the future abandons the call (see the class docstring).
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._jobs.put(_Job(fn, loop, future))
-        # Start a thread only when none is idle, as ThreadPoolExecutor does.
-        if not self._idle.acquire(blocking=False):
-            with self._lock:
-                if len(self._threads) < self._max_workers:
-                    thread = threading.Thread(
-                        target=self._work,
-                        name=f"asl-function-{len(self._threads) + 1}",
-                        daemon=True,
-                    )
-                    self._threads.append(thread)
-                    thread.start()
+        job = _Job(fn, loop, future)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the function pool is closed")
+            self._jobs.append(job)
+            self._wakeup.notify()
+            self._grow()
+        future.add_done_callback(partial(self._on_done, job))
         return future
+
+    def _grow(self) -> None:
+        """Start threads while jobs outnumber idle threads and the bound allows (lock held)."""
+        while len(self._jobs) > self._idle and self._live < self._max_workers:
+            self._live += 1
+            self._started += 1
+            thread = threading.Thread(
+                target=self._work, name=f"asl-function-{self._started}", daemon=True
+            )
+            thread.start()
 
     def _work(self) -> None:
         while True:
-            job = self._jobs.get()
+            job = self._take()
             if job is None:
                 return
             try:
@@ -410,7 +509,74 @@ class HandlerPool:
                 self._deliver(job, partial(_settle_error, job.future, exc))
             else:
                 self._deliver(job, partial(_settle, job.future, value))
-            self._idle.release()
+            if not self._finished(job):
+                return
+
+    def _next_job(self) -> _Job | None:
+        """The next job for this (live) thread; None when the pool closed and nothing is left."""
+        with self._lock:
+            while not self._jobs:
+                if self._closed:
+                    self._live -= 1
+                    return None
+                self._idle += 1
+                self._wakeup.wait()
+                self._idle -= 1
+            job = self._jobs.popleft()
+            job.started = True
+            return job
+
+    def _take(self) -> _Job | None:
+        """`_next_job`, skipping jobs cancelled while queued (their callbacks may not have run)."""
+        while True:
+            job = self._next_job()
+            # A benign race: a future cancelled just after this read is abandoned instead.
+            if job is None or not job.future.done():
+                return job
+            with self._lock:
+                job.done = True
+
+    def _finished(self, job: _Job) -> bool:
+        """Whether this thread goes on taking jobs after `job`."""
+        with self._lock:
+            job.done = True
+            if not job.abandoned:
+                return True
+            self._abandoned -= 1
+            if self._abandoned < self._max_abandoned:
+                self._at_cap = False
+            if self._closed or self._live >= self._max_workers:
+                return False  # a replacement took its place
+            self._live += 1
+            return True
+
+    def _on_done(self, job: _Job, future: asyncio.Future[Outcome]) -> None:
+        if not future.cancelled():
+            return
+        with self._lock:
+            if job.done:
+                return
+            if not job.started:
+                self._jobs.remove(job)  # nobody waits for it: never run it
+                return
+            if self._abandoned >= self._max_abandoned:
+                if not self._at_cap:
+                    self._at_cap = True
+                    _log.error(
+                        "%d Python handlers are still running after their calls were "
+                        "cancelled (timed out or stopped), the most this pool abandons: "
+                        "their threads now count against max_workers (%d) until the handlers "
+                        "return, so other calls may wait or time out. Make the hung handlers "
+                        "return (or restart the process).",
+                        self._abandoned,
+                        self._max_workers,
+                    )
+                return
+            job.abandoned = True
+            self._live -= 1
+            self._abandoned += 1
+            self._abandoned_total += 1
+            self._grow()
 
     @staticmethod
     def _deliver(job: _Job, settle: Callable[[], None]) -> None:
@@ -420,16 +586,30 @@ class HandlerPool:
 
     @property
     def thread_count(self) -> int:
-        """Threads started so far (never more than `max_workers`)."""
-        return len(self._threads)
+        """Threads started so far (more than `max_workers` only when some were abandoned)."""
+        return self._started
+
+    def stats(self) -> PoolStats:
+        """This pool's use right now."""
+        with self._lock:
+            return PoolStats(
+                max_workers=self._max_workers,
+                busy=self._live - self._idle,
+                idle=self._idle,
+                queued=max(0, len(self._jobs) - self._idle),
+                abandoned=self._abandoned,
+                abandoned_total=self._abandoned_total,
+                max_abandoned=self._max_abandoned,
+            )
 
     def close(self) -> None:
         """Let idle threads exit; busy ones finish their job and exit (never waited for)."""
-        if self._closed:
-            return
-        self._closed = True
-        for _ in self._threads:
-            self._jobs.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._wakeup.notify_all()
+        _pools.discard(self)
 
 
 # --------------------------------------------------------------------------- the runner
@@ -439,7 +619,7 @@ class PythonRunner:
     """Runs one Python handler: blocking ones on `pool`, coroutine ones on the loop.
 
     A call cancelled at its timeout leaves a blocking handler running in its thread (Python
-    cannot stop a thread); the pool's bound counts that thread until the handler returns.
+    cannot stop a thread); the pool abandons that thread and another takes its place.
     """
 
     def __init__(self, handler: Handler, pool: HandlerPool) -> None:
@@ -460,7 +640,8 @@ class PythonFunctionBackend(LambdaBackend):
     """Serves Lambda functions from Python callables: `handler(event, context)`.
 
     `functions` maps function names to handlers (usually `load_functions(...)`); all share one
-    pool of `max_workers` threads. `settings` gives each function's Lambda settings by name;
+    pool of `max_workers` threads, abandoning at most `max_abandoned` to hung handlers
+    (`HandlerPool`). `settings` gives each function's Lambda settings by name;
     the others get `UNCONFIGURED_TIMEOUT` (900 s) and 128 MB. See `LambdaBackend` for the rest.
     """
 
@@ -469,11 +650,12 @@ class PythonFunctionBackend(LambdaBackend):
         functions: Mapping[str, Handler],
         *,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        max_abandoned: int = DEFAULT_MAX_ABANDONED,
         now: Callable[[], datetime] = _utc_now,
         settings: Mapping[str, FunctionSettings] | None = None,
         account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
     ) -> None:
-        self._pool = HandlerPool(max_workers)
+        self._pool = HandlerPool(max_workers, max_abandoned)
         configured = settings or {}
         unconfigured = FunctionSettings(timeout=UNCONFIGURED_TIMEOUT)
         super().__init__(
@@ -486,3 +668,7 @@ class PythonFunctionBackend(LambdaBackend):
             now=now,
             account_concurrency=account_concurrency,
         )
+
+    def pool_stats(self) -> PoolStats:
+        """The use of this backend's thread pool right now."""
+        return self._pool.stats()

@@ -21,9 +21,12 @@ import pytest
 
 from engine.backends.functions import FunctionSettings
 from engine.backends.python import (
+    DEFAULT_MAX_ABANDONED,
     INVALID_FUNCTIONS_FILE,
+    PoolStats,
     PythonFunctionBackend,
     load_functions,
+    pool_stats,
 )
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
@@ -58,6 +61,7 @@ SERVED = [
     "describe_context",
     "async_echo",
     "async_raise",
+    "helper_user",
 ]
 
 
@@ -109,6 +113,33 @@ def test_load_functions_from_dotted_module_name() -> None:
     functions = load_functions("tests.backends.fixtures.handlers")
     assert list(functions) == SERVED
     assert functions["id_function"] is handlers.id_function
+
+
+def test_private_helpers_are_not_served_unless_named_explicitly() -> None:
+    assert "_helper" not in load_functions(str(FIXTURE))
+    assert "dumps" not in load_functions(str(FIXTURE))  # imported: not defined there
+    explicit = load_functions(str(FIXTURE), private=True)
+    assert explicit["_helper"]({"a": 1}, None) == {"helper": {"a": 1}}
+    assert list(explicit) == [*SERVED[:-1], "_helper", "helper_user"]
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        request(ARN + "_helper", {}),
+        request(INVOKE, {"FunctionName": "_helper", "Payload": {}}),
+        request(ARN + "dumps", {}),
+    ],
+    ids=["function-arn", "invoke", "imported"],
+)
+def test_a_name_the_file_does_not_serve_is_a_function_nobody_defines(
+    backend: PythonFunctionBackend, req: TaskRequest
+) -> None:
+    result = invoke(backend, req)
+    assert isinstance(result, TaskFailure)
+    assert result.error == "Lambda.ResourceNotFoundException"
+    assert result.cause is not None
+    assert result.cause.startswith("Function not found: ")
 
 
 def test_each_file_load_is_an_independent_module() -> None:
@@ -787,3 +818,94 @@ def test_a_cancelled_call_does_not_hold_up_shutdown() -> None:
     assert worker
     assert all(t.daemon for t in worker)
     gate.release.set()
+
+
+def test_hung_handlers_past_their_timeout_never_starve_other_functions() -> None:
+    """More hung handlers than threads: each times out, gives its thread up, and a normal
+    handler called afterwards still runs (it used to wait behind them and time out too)."""
+    release = threading.Event()
+    hung = 8
+
+    def hang(event: JSON, context: object) -> JSON:
+        release.wait(10)
+        return event
+
+    def quick(event: JSON, context: object) -> JSON:
+        return {"quick": event}
+
+    async def scenario() -> tuple[list[TaskResult], TaskResult, PoolStats, PoolStats]:
+        backend = PythonFunctionBackend(
+            {"hang": hang, "quick": quick},
+            max_workers=2,
+            settings={"hang": FunctionSettings(timeout=0.2), "quick": FunctionSettings(timeout=5)},
+        )
+        try:
+            timed_out = await asyncio.gather(
+                *(backend.invoke(request(ARN + "hang", n)) for n in range(hung))
+            )
+            during = backend.pool_stats()
+            after = await backend.invoke(request(ARN + "quick", 1))
+            return timed_out, after, during, pool_stats()
+        finally:
+            release.set()
+            backend.close()
+
+    timed_out, after, during, process = asyncio.run(scenario())
+    assert [r.error for r in timed_out if isinstance(r, TaskFailure)] == ["Sandbox.Timedout"] * hung
+    assert after == TaskSuccess({"quick": 1})
+    # The calls that got a thread (at least one per thread) were abandoned with it; the others
+    # were dropped before any thread took them; replacements start on demand, within the bound.
+    assert 2 <= during.abandoned == during.abandoned_total <= hung
+    assert during.busy + during.idle <= during.max_workers == 2
+    assert during.queued == 0
+    assert during.max_abandoned == DEFAULT_MAX_ABANDONED
+    assert process.abandoned >= during.abandoned
+
+
+def test_past_max_abandoned_a_hung_handler_keeps_its_thread_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+
+    def hang(event: JSON, context: object) -> JSON:
+        release.wait(10)
+        return event
+
+    def quick(event: JSON, context: object) -> JSON:
+        return event
+
+    async def scenario() -> tuple[TaskResult, PoolStats, TaskResult, PoolStats]:
+        short = FunctionSettings(timeout=0.2)
+        backend = PythonFunctionBackend(
+            {"hang": hang, "quick": quick},
+            max_workers=1,
+            max_abandoned=1,
+            settings={"hang": short, "quick": short},
+        )
+        try:
+            for n in range(2):  # the first thread is abandoned; the second is not
+                assert isinstance(await backend.invoke(request(ARN + "hang", n)), TaskFailure)
+            starved = await backend.invoke(request(ARN + "quick", 1))
+            at_cap = backend.pool_stats()
+            release.set()
+            for _ in range(100):  # the handlers return: the pool has its thread back
+                if backend.pool_stats().abandoned == 0:
+                    break
+                await asyncio.sleep(0.01)
+            return (
+                starved,
+                at_cap,
+                await backend.invoke(request(ARN + "quick", 2)),
+                backend.pool_stats(),
+            )
+        finally:
+            release.set()
+            backend.close()
+
+    starved, at_cap, later, after = asyncio.run(scenario())
+    assert isinstance(starved, TaskFailure)
+    assert starved.error == "Sandbox.Timedout"
+    assert (at_cap.abandoned, at_cap.abandoned_total, at_cap.busy) == (1, 1, 1)
+    assert "the most this pool abandons" in caplog.text
+    assert later == TaskSuccess(2)
+    assert (after.abandoned, after.busy + after.idle) == (0, 1)
