@@ -26,6 +26,7 @@ from api.params import decode_token, encode_token
 from engine.definition.diagnostics import Diagnostic
 from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
+from engine.service.base import Health as ServiceHealth
 from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent
 
 MachineType = Literal["STANDARD", "EXPRESS"]
@@ -176,10 +177,25 @@ class ValidateResult(Model):
 
 
 class Health(Model):
-    status: str
+    status: str = Field(description="ok | degraded (health); ready | unavailable (readiness)")
+    store: str | None = Field(default=None, description="ok | unreachable")
+    worker: str | None = Field(
+        default=None,
+        description="running | failing | stopped | disabled (an API-only process)",
+    )
+    reason: str | None = Field(
+        default=None, description="why the store or the worker loop fails (one line)"
+    )
 
 
 # -- translation ----------------------------------------------------------------------------------
+
+
+def _health_response(status: str, found: ServiceHealth, code: int) -> JSONResponse:
+    body = {"status": status, "store": found.store, "worker": found.worker}
+    if found.reason is not None:
+        body["reason"] = found.reason
+    return JSONResponse(body, status_code=code)
 
 
 def _definition_text(definition: str | dict[str, JsonValue]) -> str:
@@ -286,19 +302,26 @@ def make_router(service: Service) -> APIRouter:
             )
         return record.arn
 
-    @router.get("/health", tags=["operations"])
-    async def health() -> Health:
-        """Liveness: the process answers."""
-        return Health(status="ok")
+    @router.get(
+        "/health", tags=["operations"], responses={200: {"model": Health}, 503: {"model": Health}}
+    )
+    async def health() -> Response:
+        """Health: 200 `ok`, or 503 `degraded` while the store does not answer or the worker
+        loop fails (executions accepted now would not be driven)."""
+        found = await service.health()
+        status = "degraded" if found.degraded else "ok"
+        return _health_response(status, found, 503 if found.degraded else 200)
 
-    @router.get("/ready", tags=["operations"], responses={503: {"model": Health}})
+    @router.get(
+        "/ready", tags=["operations"], responses={200: {"model": Health}, 503: {"model": Health}}
+    )
     async def ready() -> Response:
-        """Readiness: the store answers."""
-        try:
-            await service.find_state_machine("readiness-probe")
-        except Exception:  # any store failure means not ready; the probe reports, never raises
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        """Readiness: 200 when the store answers and the worker loop (if this process runs
+        one) is running; 503 otherwise."""
+        found = await service.health()
+        if found.ready:
+            return JSONResponse({"status": "ready"})
+        return _health_response("unavailable", found, 503)
 
     @router.post("/machines", status_code=201, tags=["machines"])
     async def create_machine(body: MachineCreate, response: Response) -> Machine:

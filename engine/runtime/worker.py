@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -32,7 +33,8 @@ from engine.interpreter.messages import Start, TaskFinished
 from engine.interpreter.tasks import TaskFailure
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
-from engine.store.base import Commit, ExecutionRecord, InboxEvent, Lease, Store
+from engine.runtime.supervise import Supervisor, failure_reason
+from engine.store.base import Commit, ExecutionRecord, InboxEvent, Lease, Store, StoreError
 from engine.store.codec import event_from_json, state_from_json
 
 LOST_TASK_CAUSE = (
@@ -40,6 +42,14 @@ LOST_TASK_CAUSE = (
     "result was recorded. It was not invoked again (Standard workflows invoke a task at most "
     "once); add a Retry on States.TaskFailed to invoke it again."
 )
+
+_log = logging.getLogger("asl.worker")
+
+CRASH_LIMIT = 3
+"""Drives of one execution lost in a row (its worker process died, or its runtime dropped it)
+before it is closed as FAILED with `States.Runtime` instead of being claimed again (issue 13: a
+poison execution re-claimed every lease, for ever). Counted by the store's claims: each claim
+that finds no new history event since the previous claim (`ExecutionRecord.claims`)."""
 
 SYNC_LOST_CAUSE = (
     "The worker running this synchronous Express execution was lost; synchronous executions "
@@ -102,6 +112,8 @@ class Worker:
         self._want_events = True
         self._last_lease_check = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        # The loop survives store errors and bugs: back-off, one log line (supervise.py).
+        self.supervisor = Supervisor("the worker loop", _log)
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -151,6 +163,11 @@ class Worker:
         """Whether the background loop runs (it claims, renews leases and delivers events)."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def failure(self) -> str | None:
+        """Why the loop's rounds fail (the store is unreachable, ...); None while they work."""
+        return self.supervisor.failure
+
     def start(self) -> None:
         """Run the claim/renew/deliver loop in the background."""
         if self._task is None or self._task.done():
@@ -197,7 +214,10 @@ class Worker:
                 await self._task
         held = list(self.held)
         if held:
-            await self.journal.call(self.store.release, self.worker_id, held)
+            try:
+                await self.journal.call(self.store.release, self.worker_id, held)
+            except StoreError as exc:  # shutting down anyway: the leases lapse instead
+                _log.warning("could not release %d leases on close: %s", len(held), exc.message)
         self.held.clear()
         self._delivered.clear()
 
@@ -215,15 +235,27 @@ class Worker:
     # -- the loop ---------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        """Claim, deliver and renew until cancelled. Supervised: a round that fails (a
+        `StoreError`, or any bug) is retried after a bounded back-off, logged once when the
+        loop starts failing and once when it recovers; the loop itself never ends on an error
+        (a dead loop left the API accepting starts that nothing drove)."""
         renew_every = max(self.lease_seconds / 3.0, 0.05)
         last_renew = 0.0
         full = True
         while True:
-            await self.tick(full=full)
-            now = self.runtime.clock.now()
-            if now - last_renew >= renew_every:
-                await self.renew_leases()
-                last_renew = now
+            try:
+                await self.tick(full=full)
+                now = self.runtime.clock.now()
+                if now - last_renew >= renew_every:
+                    await self.renew_leases()
+                    last_renew = now
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # supervised loop edge: survive, back off, log once
+                await asyncio.sleep(self.supervisor.failed(exc))
+                full = True
+                continue
+            self.supervisor.succeeded()
             self._poke.clear()
             full = True
             with contextlib.suppress(TimeoutError):
@@ -271,7 +303,20 @@ class Worker:
         adopted = 0
         for record in claimed:
             if record.arn not in self.held and record.arn not in unwanted:
-                await self._adopt(record)
+                try:
+                    await self._adopt(record)
+                except StoreError:
+                    raise  # the store, not this execution: the loop backs off
+                except Exception as exc:  # one execution this worker cannot resume, not all
+                    self.held.discard(record.arn)
+                    _log.error(
+                        "could not resume %s: %s; its lease lapses and it is claimed again "
+                        "(closed as FAILED once it failed %d times in a row)",
+                        record.arn,
+                        failure_reason(exc),
+                        CRASH_LIMIT,
+                    )
+                    continue
                 adopted += 1
         return adopted
 

@@ -12,21 +12,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Self
+from dataclasses import dataclass
+from typing import Final, Self
 
 from engine.backends.base import Backend
 from engine.backends.mocks import MockConfig
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import parse_text
-from engine.errors import (
-    EngineError,
-    ResourceNotFound,
-)
+from engine.errors import ResourceNotFound
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
+from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
     RETENTION_INTERVAL_SECONDS,
@@ -37,9 +36,33 @@ from engine.store.base import (
     ExecutionRecord,
     MachineRecord,
     Store,
+    StoreError,
 )
 
 _log = logging.getLogger("asl.service")
+
+HEALTH_PROBE_SECONDS: Final = 2.0
+"""How long a health probe waits for the store: a locked SQLite file or a lost PostgreSQL
+connection must make `/v1/health` answer degraded, not hang."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `/v1/health` and `/v1/ready` report (api/rest.py)."""
+
+    store: str  # "ok" | "unreachable"
+    worker: str  # "running" | "failing" | "stopped" | "disabled" (an API-only process)
+    reason: str | None = None  # why the store or the worker loop fails: one line, no SQL
+
+    @property
+    def degraded(self) -> bool:
+        """The store does not answer or the worker loop fails: work would not be driven."""
+        return self.store != "ok" or self.worker == "failing"
+
+    @property
+    def ready(self) -> bool:
+        """Healthy, and the worker loop (when this process has one) runs."""
+        return not self.degraded and self.worker in ("running", "disabled")
 
 
 class ServiceBase:
@@ -90,6 +113,7 @@ class ServiceBase:
         self._machine_reads: dict[str, asyncio.Future[MachineRecord | None]] = {}
         self._started: dict[str, ExecutionRecord] = {}
         self._retention: asyncio.Task[None] | None = None
+        self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
 
     async def __aenter__(self) -> Self:
@@ -105,13 +129,49 @@ class ServiceBase:
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
 
     async def _retention_job(self) -> None:
-        """Purge histories past the retention window (90 days by default), hourly."""
+        """Purge histories past the retention window (90 days by default), hourly.
+
+        Supervised: a purge that fails (the store, or a bug) is retried with back-off and
+        logged once, and the job never ends on an error."""
         while True:
             try:
                 await self.purge_expired()
-            except EngineError:
-                _log.exception("retention purge failed; retrying in an hour")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # supervised loop edge: survive, back off, log once
+                await asyncio.sleep(self.retention.failed(exc))
+                continue
+            self.retention.succeeded()
             await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
+
+    async def health(self) -> Health:
+        """The store answers (bounded by HEALTH_PROBE_SECONDS) and the worker loop works."""
+        reason: str | None = None
+        store = "ok"
+        try:
+            async with asyncio.timeout(HEALTH_PROBE_SECONDS):
+                await self.journal.call(self.store.find_machine, "asl-health-probe")
+        except TimeoutError:
+            store, reason = "unreachable", f"the store did not answer in {HEALTH_PROBE_SECONDS:g} s"
+        except Exception as exc:  # the probe's edge: any failure is reported, never raised
+            store, reason = "unreachable", failure_reason(exc)
+        if not self.config.worker:
+            worker = "disabled"
+        elif self.worker.failure is not None:
+            worker, reason = "failing", reason or self.worker.failure
+        else:
+            worker = "running" if self.worker.running else "stopped"
+        return Health(store, worker, reason)
+
+    def check_accepting(self) -> None:
+        """Refuse new work while this process's worker loop fails (the store is unreachable,
+        ...): an execution accepted now would stay RUNNING with nothing driving it. Raises
+        `StoreError` (ServiceUnavailable, 503: clients and AWS SDKs retry it)."""
+        failure = self.worker.failure if self.config.worker else None
+        if failure is not None:
+            raise StoreError(
+                f"The service is unavailable, retry later (its worker loop is failing: {failure})"
+            )
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()

@@ -99,6 +99,7 @@ class ExecutionOperations(MachineOperations):
             test_case=test_case if hashed else None,
         )
         self.machine_for_revision(machine.revision_id)
+        self.check_accepting()  # before writing: nothing here would drive it
         stored, created, leased = await self._starts.submit(record)
         if not created:
             # AWS: same name and same input while RUNNING -> the same execution; otherwise

@@ -68,7 +68,7 @@ def create(client: TestClient, name: str, definition: object = PASS, **extra: ob
 
 
 def test_health_and_ready(client: TestClient) -> None:
-    assert client.get("/v1/health").json() == {"status": "ok"}
+    assert client.get("/v1/health").json() == {"status": "ok", "store": "ok", "worker": "running"}
     ready = client.get("/v1/ready")
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from engine.runtime.clock import Clock, VirtualClock
 from engine.service import Service, ServiceConfig
-from engine.store.base import ExecutionRecord, Store, StoredEvent
+from engine.store.base import ExecutionRecord, MachineRecord, Store, StoredEvent, StoreError
 from engine.store.memory import MemoryStore
 from engine.values import JSON
 
@@ -126,6 +126,47 @@ class Tokens:
 
     async def next(self) -> str:
         return await asyncio.wait_for(self.queue.get(), BOUND_SECONDS)
+
+
+async def truth(value: bool) -> bool:
+    """A value as a condition for `until`: `until(lambda: truth(x is not None))`."""
+    return value
+
+
+DOWN = "the store is unavailable: database is locked"
+
+
+class Unreachable:
+    """A real store whose claims, lease renewals and machine look-ups (the health probe) fail
+    while `down`: as a SQLite file locked by another process, or a PostgreSQL connection
+    killed. Everything else is the real store's."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.down = False
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def _check(self) -> None:
+        if self.down:
+            self.refused += 1
+            raise StoreError(DOWN)
+
+    def claim(
+        self, worker_id: str, host: str, pid: int, now: float, lease_seconds: float, limit: int
+    ) -> list[ExecutionRecord]:
+        self._check()
+        return self._store.claim(worker_id, host, pid, now, lease_seconds, limit)
+
+    def find_machine(self, name: str) -> MachineRecord | None:
+        self._check()
+        return self._store.find_machine(name)
+
+    def renew(self, worker_id: str, arns: list[str], now: float, lease_seconds: float) -> None:
+        self._check()
+        self._store.renew(worker_id, arns, now, lease_seconds)
 
 
 async def until(condition: Callable[[], Awaitable[bool]]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,6 +92,53 @@ def test_sqlite_store_is_created_with_durable_settings(tmp_path: Path) -> None:
         }
     finally:
         store.close()
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, which makes new files 0644 and folders 0755 unless asked otherwise."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.usefixtures("umask_022")
+def test_a_new_sqlite_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "data" / "asl.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.create_execution(
+            ExecutionRecord("arn:e", "arn:m", "r1", "e", "STANDARD", {}, "RUNNING", 1.5)
+        )
+        files = sorted(p.name for p in path.parent.iterdir())
+        assert files == ["asl.db", "asl.db-shm", "asl.db-wal"]  # WAL: all three exist now
+        assert {name: mode(path.parent / name) for name in files} == dict.fromkeys(files, 0o600)
+        assert mode(path.parent) == mode(path.parent.parent) == 0o700
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.usefixtures("umask_022")
+def test_an_existing_store_keeps_its_mode_and_a_shared_one_is_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    path = folder / "asl.db"
+    path.touch(mode=0o644)  # an empty file: an empty database
+    store = open_store(f"sqlite:///{path}")
+    store.close()
+    assert (mode(folder), mode(path)) == (0o755, 0o644)  # the operator's choice, not changed
+    assert f"the store {path} is readable by other users (mode 644)" in caplog.text
+    assert f"chmod 600 {path}*" in caplog.text
 
 
 def test_data_survives_reopening(tmp_path: Path) -> None:

@@ -1,0 +1,103 @@
+"""Supervised loops: a store that stops answering never silently kills the worker loop.
+
+Issue 13: a `StoreError` from claim or renew escaped `Worker._loop`; the API kept answering and
+accepting starts that then stayed RUNNING until a restart, and nothing was logged. Now the loop
+backs off and retries, logs once when it starts failing and once when it recovers, health says
+degraded meanwhile, and StartExecution is refused with a retryable error instead of accepting
+work nothing would drive. The faults are injected by a wrapper around a real store (memory or
+an SQLite file); waits are bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import pytest
+
+from engine.service import Service, ServiceConfig
+from engine.service.base import Health
+from engine.store.base import Store, StoreError
+from engine.store.memory import MemoryStore
+from tests.service.helpers import (
+    DOWN,
+    StoreFactory,
+    Unreachable,
+    execution_arn,
+    finish,
+    pass_machine,
+    run,
+    truth,
+    until,
+)
+
+
+def test_the_worker_loop_survives_an_unreachable_store(
+    make_store: StoreFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = make_store()
+    store = Unreachable(real)
+    arn = execution_arn("m", "recorded-while-down")
+
+    async def main(service: Service) -> None:
+        service.worker.supervisor.first = 0.001  # fast back-off: the test waits on states
+        machine, _ = await service.create_state_machine("m", pass_machine({"ok": True}))
+        store.down = True
+        service.worker.poke()
+        await until(lambda: truth(service.worker.failure is not None))
+        # another process (API only) records an execution meanwhile: nothing drives it yet
+        async with Service(real, config=ServiceConfig(worker=False)) as api_only:
+            await api_only.start_execution(machine.arn, name="recorded-while-down")
+        await until(lambda: truth(store.refused >= 3))  # it keeps trying, with back-off
+        assert service.worker.running
+        store.down = False
+        service.worker.poke()
+        done = await finish(service, arn)
+        assert (done.status, done.output) == ("SUCCEEDED", {"ok": True})
+        assert service.worker.failure is None
+
+    with caplog.at_level(logging.WARNING, logger="asl.worker"):
+        run(main, store=cast(Store, store))
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "asl.worker"]
+    assert lines == [
+        (
+            "ERROR",
+            f"the worker loop is failing: {DOWN}; it keeps retrying (back-off up to 5 s)",
+        ),
+        (
+            "WARNING",
+            f"the worker loop recovered after {store.refused} failed attempts (last: {DOWN})",
+        ),
+    ]
+
+
+def test_health_is_degraded_and_starts_are_refused_while_the_worker_loop_fails() -> None:
+    real = MemoryStore()
+    store = Unreachable(real)
+
+    async def main(service: Service) -> None:
+        service.worker.supervisor.first = 0.001
+        machine, _ = await service.create_state_machine("m", pass_machine({"ok": True}))
+        assert await service.health() == Health("ok", "running")
+        store.down = True
+        service.worker.poke()
+        await until(lambda: truth(service.worker.failure is not None))
+        health = await service.health()
+        assert health == Health("unreachable", "failing", DOWN)
+        assert (health.degraded, health.ready) == (True, False)
+        with pytest.raises(StoreError) as refused:
+            await service.start_execution(machine.arn, name="refused")
+        assert refused.value.code == "ServiceUnavailable"
+        assert refused.value.message == (
+            f"The service is unavailable, retry later (its worker loop is failing: {DOWN})"
+        )
+        # refused before writing: the name is free once the store answers again
+        assert await service.journal.call(real.get_execution, execution_arn("m", "refused")) is None
+        store.down = False
+        service.worker.poke()
+        await until(lambda: truth(service.worker.failure is None))
+        assert await service.health() == Health("ok", "running")
+        started = await service.start_execution(machine.arn, name="refused")
+        assert (await finish(service, started.arn)).status == "SUCCEEDED"
+
+    run(main, store=cast(Store, store))
