@@ -250,6 +250,8 @@ class Step:
         self.timeout_timer_id = state.timeout_timer_id
         self.runnable: deque[str] = deque()
         self.history_full = False
+        self._done_frames: deque[Frame] = deque()  # finished frames whose parent must wake
+        self._waking = False
         self._rng: random.Random | None = None
         self._seed_sequence = state.sequence
         self._seed_event = state.next_event_id
@@ -698,18 +700,39 @@ class Step:
     def finish_frame(self, frame: Frame, output: JSON) -> None:
         frame.phase = Phase.SUCCEEDED
         frame.output = output
-        if frame.parent_id is None:
-            self._close_succeeded(frame, output)
-        else:
-            self._child_finished(frame)
+        self._frame_done(frame)
 
     def fail_frame(self, frame: Frame, failure: Failure) -> None:
         frame.phase = Phase.FAILED
         frame.failure = failure
-        if frame.parent_id is None:
-            self._close_failed(failure.error, failure.cause)
-        else:
-            self._child_finished(frame)
+        self._frame_done(frame)
+
+    def _frame_done(self, frame: Frame) -> None:
+        """A frame finished: close the execution (the root) or wake its parent.
+
+        A work list, not recursion: the last branch of a Parallel nested N deep finishing
+        finishes N frames in a row, and waking each parent from inside its child's finish
+        recursed N times (a RecursionError at ~2,000 levels, issue 13). A frame that finishes
+        while a parent is being woken is queued and woken by the outermost call once the
+        current one has returned. Every caller of `finish_frame`/`fail_frame` returns right
+        after it, so the events come out in the order the recursion gave them.
+        """
+        self._done_frames.append(frame)
+        if self._waking:
+            return
+        self._waking = True
+        try:
+            while self._done_frames:
+                done = self._done_frames.popleft()
+                if done.parent_id is not None:
+                    self._child_finished(done)
+                elif done.phase is Phase.SUCCEEDED:
+                    self._close_succeeded(done, done.output)
+                else:
+                    assert done.failure is not None
+                    self._close_failed(done.failure.error, done.failure.cause)
+        finally:
+            self._waking = False
 
     def _child_finished(self, child: Frame) -> None:
         from engine.interpreter.states import child_finished
@@ -723,13 +746,27 @@ class Step:
             self.runnable.append(parent.frame_id)
 
     def abort_frame(self, frame_id: str) -> None:
-        """Stop a frame and its children: cancel its task and timers, record the abort."""
-        frame = self.frame(frame_id)
-        if frame.phase in TERMINAL_PHASES:
-            return
-        for child_id in frame.child_ids:
-            if child_id in self.frames:
-                self.abort_frame(child_id)
+        """Stop a frame and its children: cancel its task and timers, record the abort.
+
+        Children first (depth first, in order), each before its parent, as AWS records the
+        aborts; walked with an explicit stack so that no nesting depth can recurse."""
+        stack: list[tuple[str, bool]] = [(frame_id, False)]
+        while stack:
+            current_id, children_done = stack.pop()
+            frame = self.frame(current_id)
+            if children_done:
+                self._abort_one(frame)
+                continue
+            if frame.phase in TERMINAL_PHASES:
+                continue
+            stack.append((current_id, True))
+            stack.extend(
+                (child_id, False)
+                for child_id in reversed(frame.child_ids)
+                if child_id in self.frames
+            )
+
+    def _abort_one(self, frame: Frame) -> None:
         if frame.task_id is not None:
             self.commands.append(CancelTask(frame.task_id))
             frame.task_id = None
@@ -744,16 +781,15 @@ class Step:
         frame.phase = Phase.ABORTED
 
     def remove_children(self, frame: Frame) -> None:
-        for child_id in frame.child_ids:
-            self._remove_tree(child_id)
+        """Drop a frame's children and everything below them (a stack, not recursion)."""
+        pending = list(frame.child_ids)
+        while pending:
+            child_id = pending.pop()
+            child = self.frames.pop(child_id, None)
+            self._owned.discard(child_id)
+            if child is not None:
+                pending.extend(child.child_ids)
         frame.child_ids = ()
-
-    def _remove_tree(self, frame_id: str) -> None:
-        child = self.frames.pop(frame_id, None)
-        self._owned.discard(frame_id)
-        if child is not None:
-            for grandchild in child.child_ids:
-                self._remove_tree(grandchild)
 
     # -- closing the execution -----------------------------------------------------------------
 
