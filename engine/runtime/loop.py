@@ -47,6 +47,7 @@ from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskS
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
+from engine.runtime.supervise import failure_reason
 from engine.runtime.timers import TimerQueue
 
 _log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class _Pending:
     commands: tuple[Command, ...]
     now: float
     events: tuple[HistoryEvent, ...]
+    event: Event  # the event the step applied (an engine fault carrying it out names it)
 
 
 class Runtime:
@@ -285,6 +287,22 @@ class Runtime:
                 del record.history[recorded:]
             self._contain(execution_arn, record, event, inbox_seq, exc)
 
+    def fail(
+        self,
+        machine: Machine,
+        state: ExecutionState,
+        exc: Exception,
+        *,
+        durable: bool = False,
+    ) -> ExecutionRecord:
+        """Take over an execution only to close it as FAILED with `States.Runtime` (an engine
+        error, `exc` says which), as `step` closes one an engine bug stopped: used for an
+        execution that crashed the engine too often to be run again (worker.py)."""
+        record = self.adopt(machine, state, durable=durable)
+        event = Start(now=self.clock.now())
+        self._contain(state.info.execution_arn, record, event, None, exc)
+        return record
+
     def _contain(
         self,
         execution_arn: str,
@@ -299,10 +317,10 @@ class Runtime:
             self._record_step(execution_arn, record, fault, event, inbox_seq, record.state)
         except Exception as again:  # cannot even record it: let go of it, loudly
             _log.error(
-                "engine error in %s; its failure could not be recorded either (%r): this "
+                "engine error in %s; its failure could not be recorded either (%s): this "
                 "process stops driving it\n%s",
                 execution_arn,
-                again,
+                failure_reason(again),
                 fault.fault,
             )
             self.executions.pop(execution_arn, None)
@@ -344,7 +362,7 @@ class Runtime:
         if journal is not None and (record.durable or closing or inbox_seq is not None):
             commit = journal.commit_for(record, result, inbox_seq, event.now, before)
             self._pending.append(
-                _Pending(execution_arn, commit, result.commands, event.now, result.events)
+                _Pending(execution_arn, commit, result.commands, event.now, result.events, event)
             )
             self._ensure_flusher()
             return
@@ -366,12 +384,17 @@ class Runtime:
             self.crash.after_batch(quiet=self._quiet())
             for pending in written:
                 record = self.executions.get(pending.execution_arn)
-                if record is None:
+                if record is None or record.done.done():
                     continue
                 self.crash.after_commit(pending.events)
-                self._carry_out_commands(
-                    pending.execution_arn, record, pending.commands, pending.now
-                )
+                try:
+                    self._carry_out_commands(
+                        pending.execution_arn, record, pending.commands, pending.now
+                    )
+                except Exception as exc:  # an engine bug in one execution's commands: its own
+                    # (it killed the flusher, and the commands of every later execution in the
+                    # batch were never carried out: those executions hung)
+                    self._contain(pending.execution_arn, record, pending.event, None, exc)
         self._wakeup.set()
 
     async def _write(self, journal: Journal, batch: list[_Pending]) -> list[_Pending]:
