@@ -253,6 +253,35 @@ def test_sources_handlers_settings_and_resources(tmp_path: Path) -> None:
     }
 
 
+def test_sources_serve_public_functions_and_a_handler_may_name_a_private_one(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        "h.py",
+        "from json import dumps\n\n"
+        "def public(event, context):\n    return 1\n\n"
+        "def _private(event, context):\n    return 2\n",
+    )
+    path = write(
+        tmp_path,
+        "asl.toml",
+        """
+        [lambda]
+        sources = ["h.py"]
+        max_abandoned = 3
+
+        [functions.Chosen]
+        handler = "h._private"
+        """,
+    )
+    built = build_function_backends(load_config(path))
+    try:
+        assert built.lambda_backend.function_names == ["public", "Chosen"]
+    finally:
+        built.close()
+
+
 def test_an_unmapped_service_integration_names_the_key_to_set() -> None:
     machine = {
         "StartAt": "Send",

@@ -1,7 +1,9 @@
 """`asl serve`: the HTTP server (REST under /v1 and the AWS JSON 1.0 protocol at POST /).
 
-Owns: the command's arguments, the binding rule (loopback without a token by default; any
-other address needs `--token`/`ASL_API_TOKEN` or an explicit `--insecure`, else exit 2), logging
+Owns: the command's arguments, where the token comes from (`ASL_API_TOKEN`, `--token-file`, or
+`--token`, which other users can read in `ps` and is warned about), the binding rule (loopback
+without a token by default; any other address needs a token or an explicit `--insecure`, else
+exit 2), logging
 set-up (one JSON line per request on stderr) and running uvicorn with the runtime in the same
 event loop. Must never: decide semantics (the service does) or import the web stack before the
 command runs (`asl validate` must start fast).
@@ -52,10 +54,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="serve the API only; executions are driven by `asl worker` processes",
     )
-    serve.add_argument(
+    token = serve.add_mutually_exclusive_group()
+    token.add_argument(
         "--token",
-        default=os.environ.get(TOKEN_VARIABLE) or None,
-        help=f"require this bearer token on every request (default: ${TOKEN_VARIABLE})",
+        default=None,
+        help=f"require this bearer token on every request (visible in `ps`: prefer "
+        f"${TOKEN_VARIABLE} or --token-file)",
+    )
+    token.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="require the token in this file (its first line) on every request",
     )
     serve.add_argument(
         "--insecure",
@@ -141,7 +150,35 @@ def listen_sockets(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
+TOKEN_IN_ARGV_WARNING = (
+    "asl: warning: --token is visible to other users of this machine (ps, /proc); set "
+    f"{TOKEN_VARIABLE} or pass --token-file PATH instead"
+)
+
+
+def read_token(args: argparse.Namespace) -> str | None:
+    """The token: `--token` (with a warning on stderr: argv is public), else `--token-file`'s
+    first line, else `$ASL_API_TOKEN`, else None. A file that cannot be read, or holds no
+    token, is a UsageError."""
+    if args.token is not None:
+        print(TOKEN_IN_ARGV_WARNING, file=sys.stderr)
+        return str(args.token) or None
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as file:
+                first = file.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
+            raise UsageError(f"cannot read --token-file {args.token_file}: {reason}") from None
+        token = first.strip()
+        if not token:
+            raise UsageError(f"--token-file {args.token_file}: its first line holds no token")
+        return token
+    return os.environ.get(TOKEN_VARIABLE) or None
+
+
 def _serve(args: argparse.Namespace) -> int:
+    args.token = read_token(args)
     problem = binding_problem(args.host, args.token, args.insecure)
     if problem is not None:
         raise UsageError(problem)

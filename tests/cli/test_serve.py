@@ -6,7 +6,10 @@ busy port: never uvicorn's log lines and its exit status 3), a bad functions fil
 from __future__ import annotations
 
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +21,10 @@ REFUSED = (
     "asl: refusing to serve on {host} without authentication: pass --token TOKEN (or set "
     "ASL_API_TOKEN) so clients must present it, or --insecure to serve anyone who can reach "
     "this address\n"
+)
+TOKEN_WARNING = (
+    "asl: warning: --token is visible to other users of this machine (ps, /proc); set "
+    "ASL_API_TOKEN or pass --token-file PATH instead\n"
 )
 BUSY = (
     "asl: cannot listen on {host}:{port}: address already in use (another process is "
@@ -46,8 +53,8 @@ def test_serve_refuses_a_public_address_without_a_token(cli: Cli, host: str) -> 
 ALLOWED = {
     "loopback": ([], {}),
     "localhost": (["--host", "localhost"], {}),
-    "token": (["--host", "0.0.0.0", "--token", "t0ken"], {}),
     "token-variable": (["--host", "0.0.0.0"], {"ASL_API_TOKEN": "t0ken"}),
+    "token-file": (["--host", "0.0.0.0", "--token-file", "token.txt"], {}),
     "insecure": (["--host", "0.0.0.0", "--insecure"], {}),
 }
 
@@ -62,9 +69,56 @@ def test_serve_on_a_busy_port_exits_2_with_one_line(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    (cli.folder / "token.txt").write_text("t0ken\n")
     done = cli("serve", "--store", "memory://", "--port", str(busy_port), *args)
     host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
     assert assert_one_asl_line(done) == BUSY.format(host=host, port=busy_port)
+
+
+def test_a_token_in_argv_works_and_is_warned_about(cli: Cli, busy_port: int) -> None:
+    """`--token` is kept (scripts use it), but anyone on the machine can read it in `ps`."""
+    done = cli(
+        "serve", "--store", "memory://", "--port", str(busy_port), "--host", "0.0.0.0",
+        "--token", "t0ken",
+    )  # fmt: skip
+    assert (done.code, done.out) == (2, "")
+    assert done.err == TOKEN_WARNING + BUSY.format(host="0.0.0.0", port=busy_port)
+
+
+@pytest.mark.parametrize(
+    ("content", "err"),
+    [
+        (None, "asl: cannot read --token-file token.txt: no such file or directory\n"),
+        ("\n", "asl: --token-file token.txt: its first line holds no token\n"),
+    ],
+    ids=["missing", "empty"],
+)
+def test_a_token_file_without_a_token_exits_2_with_one_line(
+    cli: Cli, content: str | None, err: str
+) -> None:
+    if content is not None:
+        (cli.folder / "token.txt").write_text(content)
+    done = cli("serve", "--store", "memory://", "--port", "0", "--token-file", "token.txt")
+    assert assert_one_asl_line(done) == err
+
+
+@pytest.mark.slow
+def test_a_token_file_guards_every_request(tmp_path: Path) -> None:
+    token = tmp_path / "token.txt"
+    token.write_text("s3cret\n")
+    with serve_process(["--token-file", str(token)]) as url:
+
+        def status(header: str | None) -> int:
+            request = urllib.request.Request(f"{url}/v1/machines")
+            if header is not None:
+                request.add_header("Authorization", header)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        assert [status(None), status("Bearer wrong"), status("Bearer s3cret")] == [401, 401, 200]
 
 
 @pytest.mark.parametrize(
