@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench conformance fuzz clean
+.PHONY: demo test lint bench conformance fuzz chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(STAMP)
 MINUTES ?= 10
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.differential.fuzz --minutes $(MINUTES)
+
+# Chaos: faults (kill -9, SIGSTOP past the lease, locked SQLite, killed PostgreSQL connections, a
+# full disk) under load on each store at once for MINUTES, then the checks (tests/chaos/).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run --minutes $(MINUTES)
 
 conformance: $(STAMP)
 	$(BIN)/python ../shared/conformance/run.py exec --cmd "$(BIN)/asl"

@@ -1,0 +1,217 @@
+"""The faults of a chaos run, and the fleet of real `asl worker` processes they hit.
+
+Owns: starting, killing (SIGKILL), stalling (SIGSTOP, later SIGCONT) and replacing `asl worker`
+processes; holding the SQLite file's write lock from another process (`BEGIN EXCLUSIVE`);
+terminating the workers' PostgreSQL connections from a separate connection
+(`pg_terminate_backend`); filling the small filesystem the SQLite store lives on (a tmpfs of a
+user namespace, run.py) until writes fail with ENOSPC, then freeing it. Each fault counts
+itself only once it really happened (the lock held, the backends terminated, the disk full).
+Must never: check anything (check.py), or touch a process or connection that is not the run's
+own (connections are told apart by their `application_name`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = REPO / "tests" / "chaos" / "handlers.py"
+LEDGER_VARIABLE = "ASL_TEST_LEDGER"
+
+# The figures line names the faults in this order, in these words.
+KILL = "kill -9"
+STALL = "SIGSTOP"
+STALL_PAST_LEASE = "SIGSTOP past lease"
+LOCK = "SQLite locked"
+LOCK_PAST_TIMEOUT = "SQLite locked past busy timeout"
+CONNECTIONS = "connections killed"
+DISK_FULL = "disk full"
+KINDS = (KILL, STALL, STALL_PAST_LEASE, LOCK, LOCK_PAST_TIMEOUT, CONNECTIONS, DISK_FULL)
+
+
+class Fleet:
+    """`size` long-running `asl worker` processes (real time) on one store; dead ones replaced.
+
+    Each worker's stdout and stderr go to a file of its own (a pipe nobody reads would fill up
+    and stall it); `unexpected_exits` lists workers that ended without being killed or told to.
+    """
+
+    def __init__(self, store_url: str, folder: Path, ledger: Path, size: int) -> None:
+        self.store_url = store_url
+        self.folder = folder
+        self.ledger = ledger
+        self.size = size
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.killed: set[int] = set()
+        self.stopped: set[int] = set()
+        self.spawned = 0
+        self.unexpected_exits: list[str] = []
+
+    def log_of(self, pid: int) -> Path:
+        return self.folder / f"worker-{pid}.log"
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, LEDGER_VARIABLE: str(self.ledger)}
+        for switch in ("ASL_CRASH_AT", "ASL_EXPRESS_REDELIVERY"):
+            env.pop(switch, None)
+        index = self.spawned
+        self.spawned += 1
+        log = self.folder / f"worker-spawn-{index}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "engine.cli", "worker", "--store", self.store_url,
+                 "--functions", str(HANDLERS)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
+            )  # fmt: skip
+        log.rename(self.log_of(process.pid))
+        self.workers.append(process)
+        return process
+
+    def fill(self) -> None:
+        """Start workers until `size` live ones run (stalled ones count as live)."""
+        for process in list(self.workers):
+            if process.poll() is not None:
+                self.workers.remove(process)
+                if process.pid not in self.killed:
+                    self.unexpected_exits.append(
+                        f"worker {process.pid} exited with status {process.returncode} "
+                        f"(log: {self.log_of(process.pid)})"
+                    )
+        while len(self.workers) < self.size:
+            self.spawn()
+
+    def running(self) -> list[subprocess.Popen[bytes]]:
+        return [p for p in self.workers if p.poll() is None and p.pid not in self.stopped]
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        self.killed.add(process.pid)
+        process.kill()
+        process.wait()
+        self.stopped.discard(process.pid)
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        self.stopped.add(process.pid)
+        os.kill(process.pid, signal.SIGSTOP)
+
+    def cont(self, process: subprocess.Popen[bytes]) -> None:
+        if process.pid in self.stopped:
+            self.stopped.discard(process.pid)
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+
+    def close(self, timeout: float = 30.0) -> list[str]:
+        """SIGTERM every worker (each releases its leases and exits 0); what went wrong."""
+        problems: list[str] = []
+        for process in self.workers:
+            self.cont(process)
+            if process.poll() is None:
+                process.terminate()
+        for process in self.workers:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                problems.append(f"worker {process.pid} did not exit within {timeout} s of SIGTERM")
+                process.kill()
+                process.wait()
+                continue
+            if process.pid not in self.killed and process.returncode != 0:
+                problems.append(
+                    f"worker {process.pid} exited with status {process.returncode} on SIGTERM "
+                    f"(log: {self.log_of(process.pid)})"
+                )
+        return [*self.unexpected_exits, *problems]
+
+    def tracebacks(self) -> list[str]:
+        """Worker logs holding a Python traceback (a crash, or a loop that died)."""
+        found = []
+        for log in sorted(self.folder.glob("worker-*.log")):
+            text = log.read_text(errors="replace")
+            if "Traceback (most recent call last)" in text:
+                found.append(str(log))
+        return found
+
+
+# -- SQLite: the file locked by another process -----------------------------------------------
+
+LOCKER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], timeout=120, isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("COMMIT")
+"""
+
+
+def lock_sqlite(database: Path, seconds: float) -> subprocess.Popen[str]:
+    """A process holding `BEGIN EXCLUSIVE` on `database` for `seconds` once it prints a line."""
+    return subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(database), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+# -- PostgreSQL: the workers' connections terminated ----------------------------------------------
+
+
+def terminate_connections(admin_url: str, application_name: str) -> int:
+    """`pg_terminate_backend` every connection named `application_name`; returns how many."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (application_name,),
+        ).fetchall()
+    return sum(1 for (terminated,) in rows if terminated)
+
+
+# -- a full filesystem ------------------------------------------------------------------------
+
+
+def fill_disk(ballast: Path) -> int:
+    """Write `ballast` until its filesystem is full (ENOSPC); returns the bytes written."""
+    chunk = b"\0" * (1 << 20)
+    written = 0
+    with ballast.open("ab") as out:
+        while True:
+            try:
+                out.write(chunk)
+                out.flush()
+                written += len(chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break
+    # the last partial chunk: byte by byte until nothing more fits
+    fd = os.open(ballast, os.O_WRONLY | os.O_APPEND)
+    try:
+        step = 1 << 16
+        while step:
+            try:
+                os.write(fd, b"\0" * step)
+                written += step
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                step //= 2
+    finally:
+        os.close(fd)
+    return written
+
+
+def free_disk(ballast: Path) -> None:
+    ballast.unlink(missing_ok=True)
+
+
+def tally() -> Counter[str]:
+    """Faults injected, by kind (every kind present, so a figures line names them all)."""
+    return Counter(dict.fromkeys(KINDS, 0))

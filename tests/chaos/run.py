@@ -1,0 +1,482 @@
+"""A chaos run: many executions through real `asl worker` processes while faults hit them.
+
+Owns: one run per store, end to end. The run starts executions of tests/chaos/machines.py at a
+steady rate (from its own process, through the `Service`, retrying a refused start under the
+same name, so an acknowledged start is one execution), keeps a fleet of `asl worker`
+processes on the store, and injects faults (faults.py) for `seconds`: kill -9 of workers
+(replaced at once), SIGSTOP then SIGCONT of a worker (one stall lasts past the 30 s lease, so
+other workers take its executions over while it lives), the SQLite file locked from another
+process (BEGIN EXCLUSIVE; in long runs past the 30 s busy timeout), the workers' PostgreSQL
+connections terminated, and the small filesystem the SQLite store lives on filled up. Then
+the faults stop (every worker continued, the lock and the disk freed, the fleet full again)
+and every execution must close within `bound_seconds`; check.py reads what happened.
+
+Workers run on real time: virtual clocks in separate processes would each jump to their own
+next timer, and a lease is judged by the claimer's clock. The SQLite store sits on a tmpfs
+mounted in a user namespace (`unshare -rm`, no root needed) that only the run and its workers
+see; where user namespaces are refused the disk-full fault is not injected and the figures
+say why. The ledger and the logs stay outside that filesystem, so a full disk never loses a
+recorded call.
+
+Entry points: `python -m tests.chaos.run --minutes N` (`make chaos`: each store for N
+minutes, both at once, the figures line of each, exit 1 on any finding) and `run_store()`
+(the CI profile, tests/chaos/test_chaos.py). A store's run is a child process
+(`--child`), so the namespace and its mount are the run's own. Must never: assert on timing
+(faults are timed, checks poll with a deadline) or leave a process behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import EngineError, ResourceConflict
+from engine.service import Service, ServiceConfig
+from engine.store.base import DEFAULT_LEASE_SECONDS, Store
+from engine.store.open import open_store
+from engine.store.sql import SQLITE_BUSY_TIMEOUT_MS
+from tests.chaos.check import Figures, Started, check
+from tests.chaos.faults import (
+    CONNECTIONS,
+    DISK_FULL,
+    KILL,
+    LOCK,
+    LOCK_PAST_TIMEOUT,
+    REPO,
+    STALL,
+    STALL_PAST_LEASE,
+    Fleet,
+    fill_disk,
+    free_disk,
+    lock_sqlite,
+    terminate_connections,
+)
+from tests.chaos.machines import INPUTS, MACHINES, definition_text
+from tests.store import POSTGRES_SKIP, postgres_schema, postgres_url
+
+PAST_LEASE_SECONDS = DEFAULT_LEASE_SECONDS + 5
+PAST_BUSY_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000 + 5
+CI_SECONDS = 12.0
+STORES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How hard a run pushes: starts and short faults for `seconds`, then the long faults end."""
+
+    seconds: float
+    workers: int = 3
+    starts_per_second: float = 6.0
+    fault_every: float = 1.0  # mean seconds between two short faults
+    stall_seconds: float = 2.0  # a short SIGSTOP (the lease holds)
+    lock_seconds: float = 2.0  # a short lock (within the busy timeout)
+    full_seconds: float = 2.0
+    long_every: float = 150.0  # seconds between two long faults of a kind (the first at once)
+    long_locks: bool = False  # SQLite locked past the busy timeout (long runs)
+    bound_seconds: float = 150.0  # after the faults stop, every execution closes within this
+    fs_size: str = "64m"
+
+    @classmethod
+    def for_seconds(cls, seconds: float) -> Profile:
+        if seconds <= 60:
+            return cls(seconds=seconds)
+        return cls(seconds=seconds, fault_every=1.5, long_locks=True, fs_size="1g")
+
+
+# -- one store's run (the child process) ----------------------------------------------------------
+
+
+class Run:
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        folder: Path,
+        profile: Profile,
+        seed: int,
+        admin_url: str | None,
+        application_name: str | None,
+        fs: Path | None,
+        skipped: dict[str, str],
+    ) -> None:
+        self.kind = kind
+        self.url = url
+        self.folder = folder
+        self.profile = profile
+        self.rng = random.Random(seed)
+        self.admin_url = admin_url
+        self.application_name = application_name
+        self.fs = fs
+        self.ledger = folder / "calls.jsonl"
+        self.figures = Figures(store=kind, skipped=dict(skipped))
+        self.fleet = Fleet(url, folder, self.ledger, profile.workers)
+        self.started: list[Started] = []
+        self.machines: dict[str, str] = {}
+        self.refused = 0
+        self.starting = True
+
+    def count(self, kind: str, n: int = 1) -> None:
+        self.figures.faults[kind] += n
+
+    # -- starts -----------------------------------------------------------------------------------
+
+    async def starts(self, service: Service) -> None:
+        pending: set[asyncio.Task[None]] = set()
+        number = 0
+        names = sorted(MACHINES)
+        while self.starting:
+            machine = names[number % len(names)]
+            task = asyncio.create_task(self.start(service, machine, f"{machine}-{number:06d}"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            number += 1
+            await asyncio.sleep(1 / self.profile.starts_per_second)  # the start rate
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def start(self, service: Service, machine: str, name: str) -> None:
+        """Start one execution; a refused start is retried under its name until accepted."""
+        arn = self.machines[machine].replace(":stateMachine:", ":execution:") + ":" + name
+        give_up = time.monotonic() + self.profile.seconds + PAST_BUSY_TIMEOUT_SECONDS * 2
+        while True:
+            try:
+                record = await service.start_execution(
+                    self.machines[machine], name=name, input_text=json.dumps(INPUTS[machine])
+                )
+                arn = record.arn
+                break
+            except ResourceConflict as exc:
+                if exc.code != "ExecutionAlreadyExists":
+                    raise
+                break  # an earlier attempt was recorded (and has closed since): it is ours
+            except EngineError as exc:
+                self.refused += 1
+                if time.monotonic() > give_up:
+                    self.figures.notes.append(f"start {name} never accepted: {exc}")
+                    return
+                await asyncio.sleep(0.2)  # the store is down: try again, same name
+        self.started.append(Started(arn, name, machine))
+
+    # -- faults -----------------------------------------------------------------------------------
+
+    def short_faults(self) -> list[str]:
+        kinds = [KILL, STALL]
+        if self.kind == "sqlite":
+            kinds.append(LOCK)
+            if self.fs is not None:
+                kinds.append(DISK_FULL)
+        else:
+            kinds.append(CONNECTIONS)
+        return kinds
+
+    async def inject(self, kind: str) -> None:
+        fleet = self.fleet
+        if kind == KILL:
+            running = fleet.running()
+            if running:
+                fleet.kill(self.rng.choice(running))
+                self.count(KILL)
+                fleet.fill()  # a new worker at once
+        elif kind in (STALL, STALL_PAST_LEASE):
+            running = fleet.running()
+            if len(running) < 2:
+                return  # keep one worker running
+            victim = self.rng.choice(running)
+            fleet.stop(victim)
+            self.count(kind)
+            seconds = PAST_LEASE_SECONDS if kind == STALL_PAST_LEASE else self.profile.stall_seconds
+            await asyncio.sleep(seconds)  # the stall
+            fleet.cont(victim)
+        elif kind in (LOCK, LOCK_PAST_TIMEOUT):
+            seconds = (
+                PAST_BUSY_TIMEOUT_SECONDS
+                if kind == LOCK_PAST_TIMEOUT
+                else self.profile.lock_seconds
+            )
+            locker = lock_sqlite(self.database(), seconds)
+            assert locker.stdout is not None
+            line = await asyncio.to_thread(locker.stdout.readline)
+            if line.strip() == "locked":
+                self.count(kind)
+            await asyncio.to_thread(locker.wait)
+            locker.stdout.close()
+        elif kind == CONNECTIONS:
+            assert self.admin_url is not None
+            assert self.application_name is not None
+            killed = await asyncio.to_thread(
+                terminate_connections, self.admin_url, self.application_name
+            )
+            self.count(CONNECTIONS, killed)
+        elif kind == DISK_FULL:
+            assert self.fs is not None
+            ballast = self.fs / "ballast"
+            await asyncio.to_thread(fill_disk, ballast)
+            self.count(DISK_FULL)
+            await asyncio.sleep(self.profile.full_seconds)  # the disk stays full
+            free_disk(ballast)
+
+    def database(self) -> Path:
+        return Path(self.url.removeprefix("sqlite:///"))
+
+    async def faults(self) -> None:
+        """Short faults at random moments for `seconds`; long ones every `long_every`."""
+        profile = self.profile
+        begin = time.monotonic()
+        active: dict[str, asyncio.Task[None]] = {}
+        others: set[asyncio.Task[None]] = set()
+        long_kinds = [STALL_PAST_LEASE]
+        if self.kind == "sqlite" and profile.long_locks:
+            long_kinds.append(LOCK_PAST_TIMEOUT)
+        next_long = dict.fromkeys(long_kinds, 0.5)
+        if LOCK_PAST_TIMEOUT in next_long:
+            next_long[LOCK_PAST_TIMEOUT] = profile.long_every / 2
+        while (elapsed := time.monotonic() - begin) < profile.seconds:
+            for kind, due in next_long.items():
+                if elapsed >= due and kind not in active:
+                    active[kind] = asyncio.create_task(self.inject(kind))
+                    next_long[kind] = due + profile.long_every
+            kind = self.rng.choice(self.short_faults())
+            if kind in (KILL, CONNECTIONS):
+                task = asyncio.create_task(self.inject(kind))
+                others.add(task)
+                task.add_done_callback(others.discard)
+            elif kind not in active or active[kind].done():
+                active[kind] = asyncio.create_task(self.inject(kind))
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * profile.fault_every)  # pacing
+        await asyncio.gather(*active.values(), *others)
+
+    # -- after the faults -------------------------------------------------------------------------
+
+    def unfinished(self, store: Store) -> set[str]:
+        running: set[str] = set()
+        for arn in self.machines.values():
+            after = None
+            while True:
+                page, after = store.list_executions(arn, status="RUNNING", limit=1000, after=after)
+                running.update(record.arn for record in page)
+                if after is None:
+                    break
+        return running
+
+    def recorded(self, store: Store) -> list[Started]:
+        """Executions the store has that no acknowledged start named (a refused start that
+        was recorded all the same): checked like the others."""
+        known = {s.arn for s in self.started}
+        extra: list[Started] = []
+        for machine, arn in self.machines.items():
+            after = None
+            while True:
+                page, after = store.list_executions(arn, limit=1000, after=after)
+                extra.extend(Started(r.arn, r.name, machine) for r in page if r.arn not in known)
+                if after is None:
+                    break
+        return extra
+
+    async def settle(self, store: Store) -> set[str]:
+        """Poll until every execution is closed, or the bound is over: what is still open."""
+        deadline = time.monotonic() + self.profile.bound_seconds
+        while True:
+            self.fleet.fill()
+            try:
+                running = await asyncio.to_thread(self.unfinished, store)
+            except EngineError:
+                running = {"<the store did not answer>"}
+            if not running or time.monotonic() > deadline:
+                return running
+            await asyncio.sleep(0.5)  # polling other processes' progress
+
+    async def main(self) -> Figures:
+        begin = time.monotonic()
+        store = open_store(self.url)
+        try:
+            async with Service(store, config=ServiceConfig(worker=False)) as service:
+                for name in sorted(MACHINES):
+                    machine, _ = await service.create_state_machine(
+                        f"chaos-{name}", definition_text(name)
+                    )
+                    self.machines[name] = machine.arn
+                self.fleet.fill()
+                starting = asyncio.create_task(self.starts(service))
+                try:
+                    await self.faults()
+                finally:
+                    self.starting = False
+                    await starting
+                for process in list(self.fleet.workers):
+                    self.fleet.cont(process)
+                stuck = await self.settle(store)
+            problems = self.fleet.close()
+            extra = self.recorded(store)
+            if extra:
+                self.figures.notes.append(
+                    f"{len(extra)} execution(s) recorded by a start that was not acknowledged"
+                )
+            self.figures.problems.extend(problems)
+            check(self.figures, store, [*self.started, *extra], self.ledger, stuck)
+        finally:
+            store.close()
+            self.fleet.close(timeout=5)
+        self.figures.notes.append(f"{self.refused} start attempt(s) refused and retried")
+        tracebacks = self.fleet.tracebacks()
+        if tracebacks:
+            self.figures.notes.append(f"worker logs with a traceback: {', '.join(tracebacks)}")
+        self.figures.seconds = time.monotonic() - begin
+        return self.figures
+
+
+# -- launching a store's run ----------------------------------------------------------------------
+
+
+def namespace_refused() -> str | None:
+    """Why a user namespace with its own tmpfs cannot be made here (None: it can)."""
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        return "no unshare(1): a small filesystem needs a user namespace"
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m none /tmp"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return f"unprivileged user namespaces are refused here ({probe.stderr.strip()})"
+    return None
+
+
+MOUNT = 'mount -t tmpfs -o "size=$1" none "$2" && shift 2 && exec "$@"'
+
+
+@contextmanager
+def launched(
+    kind: str, folder: Path, profile: Profile, seed: int
+) -> Iterator[tuple[subprocess.Popen[str] | None, str | None]]:
+    """A store's run as a child process; yields it (None and why, when it cannot run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    child = [
+        sys.executable, "-m", "tests.chaos.run", "--child", kind, "--folder", str(folder),
+        "--seconds", str(profile.seconds), "--seed", str(seed),
+    ]  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            refused = namespace_refused()
+            if refused is None:
+                fs = folder / "fs"
+                fs.mkdir(exist_ok=True)
+                url = f"sqlite:///{fs / 'asl.db'}"
+                command = ["unshare", "-rm", "sh", "-c", MOUNT, "sh", profile.fs_size, str(fs)]
+                command += [*child, "--url", url, "--fs", str(fs)]
+            else:
+                url = f"sqlite:///{folder / 'asl.db'}"
+                command = [*child, "--url", url, "--skip", f"{DISK_FULL}={refused}"]
+        else:
+            admin = postgres_url()
+            if admin is None:
+                yield None, POSTGRES_SKIP
+                return
+            name = f"asl_chaos_{uuid.uuid4().hex[:12]}"
+            scoped = stack.enter_context(postgres_schema(admin))
+            url = with_application_name(scoped, name)
+            command = [*child, "--url", url, "--admin-url", admin, "--application-name", name]
+        log = stack.enter_context((folder / "run.log").open("w"))
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO
+        )
+        try:
+            yield process, None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def with_application_name(url: str, name: str) -> str:
+    """`url` whose connections say `name` in pg_stat_activity (how the faults find them)."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url).update_query_dict({"application_name": name})
+    return parsed.render_as_string(hide_password=False)
+
+
+def figures_of(process: subprocess.Popen[str], folder: Path, kind: str) -> Figures:
+    process.wait()
+    path = folder / "figures.json"
+    if not path.exists():
+        log = (folder / "run.log").read_text(errors="replace")
+        figures = Figures(store=kind)
+        figures.problems.append(f"the run exited with status {process.returncode}: {log[-3000:]}")
+        return figures
+    return Figures.load(path)
+
+
+def run_store(kind: str, folder: Path, seconds: float = CI_SECONDS, seed: int = 7) -> Figures:
+    """One store's run for `seconds` of faults (the CI profile by default)."""
+    with launched(kind, folder, Profile.for_seconds(seconds), seed) as (process, skipped):
+        if process is None:
+            raise LookupError(skipped)
+        return figures_of(process, folder, kind)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos.run", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=None)
+    parser.add_argument("--seconds", type=float, default=CI_SECONDS)
+    parser.add_argument("--stores", default=",".join(STORES))
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--folder", type=Path, default=None)
+    parser.add_argument("--child", choices=STORES, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--admin-url", help=argparse.SUPPRESS)
+    parser.add_argument("--application-name", help=argparse.SUPPRESS)
+    parser.add_argument("--fs", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--skip", action="append", default=[], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    seconds = args.minutes * 60 if args.minutes is not None else args.seconds
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
+    if args.child is not None:
+        run = Run(
+            args.child, args.url, args.folder, Profile.for_seconds(seconds), seed,
+            args.admin_url, args.application_name, args.fs,
+            dict(item.split("=", 1) for item in args.skip),
+        )  # fmt: skip
+        figures = asyncio.run(run.main())
+        figures.dump(args.folder / "figures.json")
+        print(figures.report(), flush=True)
+        return 0 if figures.ok else 1
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="asl-chaos-"))
+    print(f"chaos: {seconds:.0f} s of faults per store, seed {seed}, files in {folder}", flush=True)
+    ok = True
+    with contextlib.ExitStack() as stack:
+        runs = []
+        for kind in args.stores.split(","):
+            process, skipped = stack.enter_context(
+                launched(kind, folder / kind, Profile.for_seconds(seconds), seed)
+            )
+            if process is None:
+                print(f"chaos {kind}: skipped: {skipped}", flush=True)
+                continue
+            runs.append((kind, process))
+        for kind, process in runs:
+            figures = figures_of(process, folder / kind, kind)
+            print(figures.report(), flush=True)
+            ok = ok and figures.ok
+    if not ok:
+        print(f"chaos: FAILED (seed {seed}; worker logs in {folder})", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
