@@ -243,7 +243,7 @@ class Run:
             long_kinds.append(LOCK_PAST_TIMEOUT)
         next_long = dict.fromkeys(long_kinds, 0.5)
         if LOCK_PAST_TIMEOUT in next_long:
-            next_long[LOCK_PAST_TIMEOUT] = profile.long_every / 2
+            next_long[LOCK_PAST_TIMEOUT] = PAST_LEASE_SECONDS + 10  # after the first stall
         while (elapsed := time.monotonic() - begin) < profile.seconds:
             for kind, due in next_long.items():
                 if elapsed >= due and kind not in active:
