@@ -28,6 +28,7 @@ from engine.definition.paths import Path, PathNoMatch, compile_path, compile_ref
 from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
 from engine.definition.templates import Template, compile_template, parameter_path_cause
+from engine.definition.validate_fields import MAX_NESTING_DEPTH
 from engine.errors import STATES_RUNTIME, DefinitionInvalid, ExpressionSyntaxError, StatesError
 from engine.values import JSON
 
@@ -332,8 +333,21 @@ class _Compiler:
     def __init__(self) -> None:
         self.graphs: dict[str, Graph] = {}
         self.root_unresolved: tuple[tuple[str, str], ...] = ()
+        self.depth = 0  # Parallel/Map states enclosing the graph being compiled
 
     def graph(self, key: str, node: Mapping[str, JSON], query_language: str) -> Graph:
+        # A backstop for definitions that skipped validation: this compiler recurses per level.
+        if self.depth > MAX_NESTING_DEPTH:
+            raise _CompileError(
+                f"Parallel and Map states nest more than {MAX_NESTING_DEPTH} levels deep", key
+            )
+        self.depth += 1
+        try:
+            return self._graph(key, node, query_language)
+        finally:
+            self.depth -= 1
+
+    def _graph(self, key: str, node: Mapping[str, JSON], query_language: str) -> Graph:
         states_node = node.get("States")
         if not isinstance(states_node, dict):
             raise _CompileError("States must be an object", join_pointer(key, "States"))

@@ -26,7 +26,12 @@ import yaml
 from engine.errors import ExpressionSyntaxError
 from engine.values import JSON
 
-__all__ = ["DefinitionSyntaxError", "parse_text"]
+__all__ = ["MAX_DEFINITION_DEPTH", "DefinitionSyntaxError", "parse_text"]
+
+MAX_DEFINITION_DEPTH = 512
+"""The deepest JSON nesting of a definition (arrays and objects) the engine reads, the bound it
+puts on any JSON from outside (execution input); 100 nested Parallels take ~400 levels.
+validate.py refuses a deeper definition; text too deep for Python's parser is refused here."""
 
 
 class DefinitionSyntaxError(ExpressionSyntaxError):
@@ -289,7 +294,7 @@ def parse_text(text: str) -> JSON:
     except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
         raise _too_many_digits(text) from None
     except RecursionError:
-        raise _too_deep() from None
+        raise _too_deep(text) from None
     if text.lstrip()[:1] in ("{", "["):
         # Text that opens like JSON is JSON: YAML's flow style would accept broken JSON
         # (`{"b": }` is the YAML mapping {b: null}) and change what the author wrote.
@@ -306,7 +311,7 @@ def parse_text(text: str) -> JSON:
         message = f"Invalid YAML: unacceptable character #x{code:04x}: {error.reason}"
         raise DefinitionSyntaxError(message, line, column, error.position) from None
     except RecursionError:
-        raise _too_deep() from None
+        raise _too_deep(text) from None
     if isinstance(loaded, dict):
         return loaded
     raise _json_error(json_error)
@@ -328,8 +333,30 @@ def _yaml_error(error: yaml.MarkedYAMLError) -> DefinitionSyntaxError:
     return DefinitionSyntaxError(message, mark.line + 1, mark.column + 1, mark.index)
 
 
-def _too_deep() -> DefinitionSyntaxError:
-    return DefinitionSyntaxError("The definition is nested too deeply", 1, 1, 0)
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str) -> DefinitionSyntaxError:
+    """Text nested deeper than the parser recurses: located at the first bracket past the
+    limit when the text is JSON (YAML is reported at its start)."""
+    depth, pos = 0, 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEFINITION_DEPTH:
+                pos = token.start()
+                break
+        elif bracket in "]}":
+            depth -= 1
+    line, column = _line_col(text, pos)
+    return DefinitionSyntaxError(
+        f"The definition is nested too deeply: more than {MAX_DEFINITION_DEPTH} levels of "
+        "arrays and objects (the engine's limit)",
+        line,
+        column,
+        pos,
+    )
 
 
 def _too_many_digits(text: str) -> DefinitionSyntaxError:

@@ -11,6 +11,11 @@ prefixes each location). Must never: raise on any JSON input (a validator that c
 definition is a bug, tested with hypothesis), stop at the first problem, build pydantic models
 on this path (too slow for the 2 ms budget), or do I/O.
 
+Depth comes first: `_nesting_problems` walks the definition with an explicit stack (no
+recursion) and refuses Parallel/Map states nested more than `MAX_NESTING_DEPTH` deep and JSON
+nested more than `MAX_DEFINITION_DEPTH` deep. Only a definition within both bounds reaches the
+walker, whose checks recurse over graphs, templates and Choice rules.
+
 Theory of operation: the walker visits each state once. Field checks that name a transition
 (`Next`, `Default`, a catcher's `Next`, a Choice rule's `Next`) call `StateContext.on_next`, so
 the walker collects the graph's edges while it validates; reachability is then a plain
@@ -20,19 +25,22 @@ breadth-first search from StartAt.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
+from typing import TypeAlias
 
 from engine.definition.diagnostics import Diagnostic, Severity
-from engine.definition.parse import DefinitionSyntaxError, parse_text
+from engine.definition.parse import MAX_DEFINITION_DEPTH, DefinitionSyntaxError, parse_text
 from engine.definition.validate_fields import (
     DUPLICATE_STATE_NAME,
     INVALID_JSON_DESCRIPTION,
     INVALID_STATE_NAME,
     JSONATA,
     JSONPATH,
+    MAX_NESTING_DEPTH,
     MAX_SECONDS,
     MISSING_DESCRIPTION,
     MISSING_END_STATE,
     MISSING_TRANSITION_TARGET,
+    NESTING_LIMIT_EXCEEDED,
     QUERY_LANGUAGES,
     Diagnostics,
     check_enum,
@@ -256,6 +264,120 @@ class _Walker:
                 )
 
 
+_Location: TypeAlias = "tuple[_Location, str | int] | None"
+"""A JSON pointer as a chain of (parent, token), joined only for the node that is reported."""
+
+_NESTING_TYPES = frozenset({"Parallel", "Map"})
+
+
+def _pointer(location: _Location) -> str:
+    tokens: list[str | int] = []
+    while location is not None:
+        location, token = location
+        tokens.append(token)
+    loc = ""
+    for token in reversed(tokens):
+        loc = ptr(loc, token)
+    return loc
+
+
+def _nesting_problems(definition: dict[str, JSON]) -> list[Diagnostic]:
+    """Parallel/Map states nested past `MAX_NESTING_DEPTH`, JSON nested past
+    `MAX_DEFINITION_DEPTH`: one diagnostic per state too deep, or the first JSON node too deep.
+
+    A stack, not recursion, so that no depth of input can exhaust Python's stack. Nothing
+    below a state or node reported is visited. Graphs and states are walked with their
+    locations; a field's value only for its depth (located again if too deep): most of a
+    definition is field values, and this runs on every validation.
+    """
+    problems: list[Diagnostic] = []
+    # (value, location, JSON depth, Parallel/Map nesting, role: graph, states, state, branches)
+    stack: list[tuple[JSON, _Location, int, int, str]] = [(definition, None, 1, 0, "graph")]
+    while stack:
+        value, location, depth, nesting, role = stack.pop()
+        if depth > MAX_DEFINITION_DEPTH:
+            return [*problems, _too_deep(location)]
+        if isinstance(value, dict):
+            items: list[tuple[str | int, JSON]] = list(value.items())
+        else:
+            assert isinstance(value, list)
+            items = list(enumerate(value))
+        state_type = value.get("Type") if role == "state" and isinstance(value, dict) else None
+        if not isinstance(state_type, str):
+            state_type = None
+        if state_type in _NESTING_TYPES and nesting >= MAX_NESTING_DEPTH:
+            problems.append(
+                error(
+                    f"This {state_type} state would be level {nesting + 1} of nested Parallel "
+                    f"and Map states; at most {MAX_NESTING_DEPTH} levels may nest. Move the "
+                    "inner levels into a state machine of their own (a Task with Resource "
+                    "arn:aws:states:::states:startExecution.sync) or flatten them",
+                    _pointer(location),
+                    NESTING_LIMIT_EXCEEDED,
+                )
+            )
+            continue
+        for key, child in reversed(items):  # reversed: problems come out in document order
+            if not isinstance(child, dict | list):
+                continue
+            role_of_child, inner = "", nesting
+            if role == "graph" and key == "States":
+                role_of_child = "states"
+            elif role == "states":
+                role_of_child = "state"
+            elif role == "branches":
+                role_of_child = "graph"
+            elif state_type == "Parallel" and key == "Branches":
+                role_of_child, inner = "branches", nesting + 1
+            elif state_type == "Map" and key in ("ItemProcessor", "Iterator"):
+                role_of_child, inner = "graph", nesting + 1
+            if role_of_child:
+                stack.append((child, (location, key), depth + 1, inner, role_of_child))
+            else:
+                deepest = _deeper_than(child, MAX_DEFINITION_DEPTH - depth)
+                if deepest is not None:
+                    return [*problems, _too_deep(_locate(child, (location, key), deepest))]
+    return problems
+
+
+def _deeper_than(value: JSON, levels: int) -> list[JSON] | None:
+    """The first array or object more than `levels` levels below `value` (itself level 1)
+    as the chain of containers down to it, or None; a stack, not recursion."""
+    stack: list[tuple[JSON, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > levels:
+            return [node]
+        children = node.values() if isinstance(node, dict) else node
+        assert isinstance(children, Iterable)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return None
+
+
+def _locate(value: JSON, location: _Location, target: list[JSON]) -> _Location:
+    """The location of the container `target[0]` somewhere below `value` (found by identity)."""
+    stack: list[tuple[JSON, _Location]] = [(value, location)]
+    wanted = target[0]
+    while stack:
+        node, where = stack.pop()
+        if node is wanted:
+            return where
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)  # type: ignore[arg-type]
+        stack.extend(
+            (child, (where, key)) for key, child in pairs if isinstance(child, dict | list)
+        )
+    return location
+
+
+def _too_deep(location: _Location) -> Diagnostic:
+    return error(
+        f"The definition is nested too deeply here: more than {MAX_DEFINITION_DEPTH} levels of "
+        "arrays and objects (the engine's limit); flatten this value",
+        _pointer(location),
+        NESTING_LIMIT_EXCEEDED,
+    )
+
+
 def iter_diagnostics(definition: JSON, *, machine_type: str = "STANDARD") -> Iterator[Diagnostic]:
     """Yield every problem in a parsed definition (errors and warnings), each located.
 
@@ -268,6 +390,10 @@ def iter_diagnostics(definition: JSON, *, machine_type: str = "STANDARD") -> Ite
         yield error(
             f"A state machine definition must be a JSON object, not {type_name(definition)}", ""
         )
+        return
+    too_deep = _nesting_problems(definition)
+    if too_deep:
+        yield from too_deep  # the checks below recurse: they only read a bounded definition
         return
     language = definition.get("QueryLanguage", JSONPATH)
     if language not in QUERY_LANGUAGES:

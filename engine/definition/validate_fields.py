@@ -54,6 +54,7 @@ INVALID_STATE_NAME = "INVALID_STATE_NAME"
 DUPLICATE_LABEL_NAME = "DUPLICATE_LABEL_NAME"
 INVALID_LABEL_NAME = "INVALID_LABEL_NAME"
 MISSING_TRANSITION_TARGET = "MISSING_TRANSITION_TARGET"
+NESTING_LIMIT_EXCEEDED = "NESTING_LIMIT_EXCEEDED"  # no AWS code: the limits below are ours
 # warnings
 NO_DOLLAR = "NO_DOLLAR"
 PASS_RESULT_IS_STATIC = "PASS_RESULT_IS_STATIC"  # noqa: S105 - a code, not a password
@@ -68,6 +69,15 @@ MAX_SECONDS = 99_999_999
 """AWS's upper bound for IntervalSeconds, MaxAttempts, TimeoutSeconds, HeartbeatSeconds, Wait."""
 MAX_DELAY_SECONDS = 31_622_400
 """AWS's upper bound for a retrier's MaxDelaySeconds (366 days)."""
+
+# AWS publishes no nesting limit; its only bound is the definition's size (1 MiB), which would
+# allow ~10,000 nested Parallels. Each level is a frame the interpreter keeps and a level of the
+# Parallel's output, and a hostile definition nested ~2,000 deep crashed the runtime (issue 13).
+# Real machines nest a handful of levels; 100 leaves them ample room and keeps every walk of a
+# definition, an execution's frames and its output shallow (docs/validation.md, "Limits").
+MAX_NESTING_DEPTH = 100
+"""How many Parallel and Map states may enclose one another (a Parallel in a branch of a
+Parallel is 2 deep)."""
 
 Diagnostics = Iterable[Diagnostic]
 """What every check returns: usually a generator; `NONE` (an empty tuple) on the fast path,
