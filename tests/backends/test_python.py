@@ -23,11 +23,13 @@ from engine.backends.functions import FunctionSettings
 from engine.backends.python import (
     DEFAULT_MAX_ABANDONED,
     INVALID_FUNCTIONS_FILE,
+    HandlerPool,
     PoolStats,
     PythonFunctionBackend,
     load_functions,
     pool_stats,
 )
+from engine.backends.runner import Outcome, Returned
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON
@@ -909,3 +911,38 @@ def test_past_max_abandoned_a_hung_handler_keeps_its_thread_and_says_so(
     assert "the most this pool abandons" in caplog.text
     assert later == TaskSuccess(2)
     assert (after.abandoned, after.busy + after.idle) == (0, 1)
+
+
+def test_a_call_cancelled_before_a_thread_took_it_never_runs() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    ran: list[str] = []
+
+    def first() -> Outcome:
+        started.set()
+        release.wait(10)
+        ran.append("first")
+        return Returned(1, 1)
+
+    def second() -> Outcome:
+        ran.append("second")
+        return Returned(1, 2)
+
+    async def scenario() -> list[Outcome]:
+        pool = HandlerPool(max_workers=1)
+        try:
+            running = pool.submit(first)
+            assert await asyncio.to_thread(started.wait, 10)
+            queued = pool.submit(second)
+            assert pool.stats().queued == 1
+            queued.cancel()
+            await asyncio.sleep(0)  # the cancellation's callback runs on the loop
+            assert pool.stats().queued == 0
+            release.set()
+            return [await running, await pool.submit(second)]
+        finally:
+            release.set()
+            pool.close()
+
+    assert asyncio.run(scenario()) == [Returned(1, 1), Returned(1, 2)]
+    assert ran == ["first", "second"]  # the cancelled call of `second` never ran
