@@ -28,7 +28,8 @@ from collections.abc import Callable
 
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
-from engine.interpreter.frames import ExecutionInfo, Phase
+from engine.interpreter.core import ENGINE_FAULT_PREFIX
+from engine.interpreter.frames import ExecutionInfo, Phase, new_execution
 from engine.interpreter.messages import Start, TaskFinished
 from engine.interpreter.tasks import TaskFailure
 from engine.runtime.journal import Journal
@@ -50,6 +51,20 @@ CRASH_LIMIT = 3
 before it is closed as FAILED with `States.Runtime` instead of being claimed again (issue 13: a
 poison execution re-claimed every lease, for ever). Counted by the store's claims: each claim
 that finds no new history event since the previous claim (`ExecutionRecord.claims`)."""
+
+CRASH_MESSAGE = (
+    f"the engine was lost {CRASH_LIMIT} times in a row while running this execution (its "
+    "worker process died or its runtime dropped it), so it is not run again"
+)
+CRASH_CAUSE = (
+    f"{ENGINE_FAULT_PREFIX}: {CRASH_MESSAGE}. This is a bug in the engine, not in the state "
+    "machine; please report it with the definition and the input."
+)
+
+
+class EngineCrashed(Exception):
+    """An execution whose drives were lost CRASH_LIMIT times in a row (the cause it fails with)."""
+
 
 SYNC_LOST_CAUSE = (
     "The worker running this synchronous Express execution was lost; synchronous executions "
@@ -378,6 +393,9 @@ class Worker:
 
     async def _take_over(self, record: ExecutionRecord) -> None:
         self.held.add(record.arn)
+        if record.claims > CRASH_LIMIT and not record.sync:
+            await self._fail_crashed(record)
+            return
         machine = self.load_machine(record.revision_id)
         now = self.runtime.clock.now()
         pending = await self.journal.call(self.store.pending_events, record.arn)
@@ -422,6 +440,45 @@ class Worker:
             if frame.phase is Phase.TASK and frame.task_id is not None:
                 lost = TaskFailure(STATES_TASK_FAILED, LOST_TASK_CAUSE)
                 self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
+
+    async def _fail_crashed(self, record: ExecutionRecord) -> None:
+        """Close an execution whose drives were lost CRASH_LIMIT times in a row (a poison
+        execution: it kills its worker, or its runtime drops it, every time) as FAILED with
+        `States.Runtime`, without running it: it was claimed again every lease, for ever.
+
+        Closed through the runtime, with its history (`Runtime.fail`), from its last commit.
+        If even that did not stick (the claim after it finds it still RUNNING), the close is
+        written directly, without reading its state."""
+        _log.error("%s: %s; it is closed as FAILED (States.Runtime)", record.arn, CRASH_MESSAGE)
+        if record.claims == CRASH_LIMIT + 1:
+            try:
+                machine = self.load_machine(record.revision_id)
+                durable = record.machine_type == "STANDARD"
+                state = (
+                    state_from_json(record.state)
+                    if durable and record.state is not None
+                    else new_execution(self._info(record), machine.root.start_at)
+                )
+                self.runtime.fail(machine, state, EngineCrashed(CRASH_MESSAGE), durable=durable)
+                return
+            except StoreError:
+                raise
+            except Exception as exc:  # it cannot even be read: close it without its state
+                _log.error("%s cannot be resumed to close it: %s", record.arn, failure_reason(exc))
+        self.held.discard(record.arn)
+        now = self.runtime.clock.now()
+        await self.journal.write(
+            [
+                Commit(
+                    execution_arn=record.arn,
+                    state=None,
+                    status="FAILED",
+                    stop=now,
+                    error=STATES_RUNTIME,
+                    cause=CRASH_CAUSE,
+                )
+            ]
+        )
 
     def _send_pending(self, arn: str, pending: list[InboxEvent]) -> int:
         """Hand the runtime the inbox events it was not given yet; returns how many."""

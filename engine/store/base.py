@@ -114,6 +114,10 @@ class ExecutionRecord:
     alias_arn: str | None = None
     trace_header: str | None = None
     test_case: str | None = None  # Step Functions Local test case (`<machine ARN>#<test case>`)
+    # Claims in a row that found no new history event since the previous claim, 0 once
+    # released cleanly: drives of it that were lost (its worker died or dropped it). A worker
+    # closes it as FAILED past CRASH_LIMIT (runtime/worker.py) instead of claiming it for ever.
+    claims: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,8 @@ class MemoryStore:
         self._timers: dict[str, dict[str, TimerRecord]] = {}
         self._tokens: dict[str, TokenRecord] = {}
         self._leases: dict[str, Lease] = {}
+        # the newest history event id of each execution at its last claim (claims, base.py)
+        self._claim_marks: dict[str, int] = {}
         self._inbox: dict[int, InboxEvent] = {}
         self._inbox_seq = itertools.count(1)
         self._activities: dict[str, ActivityRecord] = {}
@@ -330,7 +332,17 @@ class MemoryStore:
             taken = sorted(free, key=lambda e: (e.start, e.arn))[:limit]
             for e in taken:
                 self._leases[e.arn] = Lease(e.arn, worker_id, host, pid, now + lease_seconds)
+                self._count_claim(e.arn)
             return [self._record(e.arn) for e in taken]
+
+    def _count_claim(self, arn: str) -> None:
+        """`claims` + 1 when no history event was added since the previous claim, else 1."""
+        history = self._history.get(arn)
+        progress = history[-1].id if history else 0
+        record = self._record(arn)
+        same = self._claim_marks.get(arn) == progress
+        self._claim_marks[arn] = progress
+        self._executions[arn] = replace(record, claims=record.claims + 1 if same else 1)
 
     def _lease_free(self, arn: str, now: float) -> bool:
         lease = self._leases.get(arn)
@@ -361,6 +373,10 @@ class MemoryStore:
                 lease = self._leases.get(arn)
                 if lease is not None and lease.worker_id == worker_id:
                     del self._leases[arn]
+                    # released cleanly: its drives so far were not lost
+                    self._claim_marks.pop(arn, None)
+                    if arn in self._executions:
+                        self._executions[arn] = replace(self._record(arn), claims=0)
 
     def timers_for(self, arn: str) -> list[TimerRecord]:
         with self._lock:
@@ -438,6 +454,7 @@ class MemoryStore:
             del self._executions[arn]
             self._snapshots.pop(arn, None)
             self._history.pop(arn, None)
+            self._claim_marks.pop(arn, None)
             self._event_ids.pop(arn, None)
             for seq in [s for s, e in self._inbox.items() if e.execution_arn == arn]:
                 del self._inbox[seq]

@@ -117,6 +117,9 @@ executions = Table(
     Column("alias_arn", _ARN),
     Column("trace_header", Text),
     Column("test_case", Text),  # Step Functions Local test case selecting mocked responses
+    # ExecutionRecord.claims, and the newest history event id at the last claim (progress)
+    Column("claims", Integer, nullable=False, server_default="0"),
+    Column("claim_mark", Integer),
     # list_executions pages newest first per machine; claim scans RUNNING oldest first;
     # purge finds closed executions by stop time.
     Index("ix_executions_machine_start", "machine_arn", "start", "arn"),

@@ -392,6 +392,7 @@ class SqlStore:
                 where=t.leases.c.expires < now,
             )
             conn.execute(stmt, rows)
+            self._count_claims(conn, worker_id, arns)
             held = (
                 select(t.executions)
                 .join(t.leases, lease.execution_arn == e.arn)
@@ -399,6 +400,30 @@ class SqlStore:
                 .order_by(e.start, e.arn)
             )
             return [from_row(ExecutionRecord, r) for r in conn.execute(held)]
+
+    @staticmethod
+    def _count_claims(conn: Connection, worker_id: str, arns: list[str]) -> None:
+        """`claims` + 1 for the executions just leased to `worker_id` that made no progress
+        (no new history event) since their previous claim; 1 (and a new mark) for the others."""
+        e, lease, h = t.executions.c, t.leases.c, t.history.c
+        mine = select(lease.execution_arn).where(
+            lease.execution_arn.in_(arns), lease.worker_id == worker_id
+        )
+        progress = (
+            select(func.coalesce(func.max(h.id), 0))
+            .where(h.execution_arn == e.arn)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(t.executions)
+            .where(e.arn.in_(mine), e.claim_mark == progress)
+            .values(claims=e.claims + 1)
+        )
+        conn.execute(
+            update(t.executions)
+            .where(e.arn.in_(mine), or_(e.claim_mark.is_(None), e.claim_mark != progress))
+            .values(claims=1, claim_mark=progress)
+        )
 
     def leases_on_host(self, host: str) -> list[Lease]:
         query = select(t.leases).where(t.leases.c.host == host).order_by(t.leases.c.execution_arn)
@@ -427,10 +452,16 @@ class SqlStore:
         if not arns:
             return
         lease = t.leases.c
-        stmt = delete(t.leases).where(
-            lease.worker_id == worker_id, lease.execution_arn.in_(list(arns))
+        mine = and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+        stmt = delete(t.leases).where(mine)
+        # released cleanly: its drives so far were not lost
+        reset = (
+            update(t.executions)
+            .where(t.executions.c.arn.in_(select(lease.execution_arn).where(mine)))
+            .values(claims=0, claim_mark=None)
         )
         with self._tx(write=True) as conn:
+            conn.execute(reset)
             conn.execute(stmt)
 
     def timers_for(self, arn: str) -> list[TimerRecord]:

@@ -10,17 +10,22 @@ an SQLite file); waits are bounded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import cast
 
 import pytest
 
+from engine.errors import STATES_RUNTIME
+from engine.runtime.clock import VirtualClock
+from engine.runtime.worker import CRASH_LIMIT
 from engine.service import Service, ServiceConfig
 from engine.service.base import Health
 from engine.store.base import Store, StoreError
 from engine.store.memory import MemoryStore
 from tests.service.helpers import (
     DOWN,
+    T0,
     StoreFactory,
     Unreachable,
     execution_arn,
@@ -28,6 +33,7 @@ from tests.service.helpers import (
     pass_machine,
     run,
     truth,
+    types,
     until,
 )
 
@@ -101,3 +107,53 @@ def test_health_is_degraded_and_starts_are_refused_while_the_worker_loop_fails()
         assert (await finish(service, started.arn)).status == "SUCCEEDED"
 
     run(main, store=cast(Store, store))
+
+
+POISON_CAUSE = (
+    "An internal error occurred in asl-engine while applying a Start event: EngineCrashed: "
+    f"the engine was lost {CRASH_LIMIT} times in a row while running this execution (its "
+    "worker process died or its runtime dropped it), so it is not run again. This is a bug in "
+    "the engine, not in the state machine; please report it with the definition and the input."
+)
+
+
+@pytest.mark.parametrize(
+    ("lost", "outcome"),
+    [
+        (CRASH_LIMIT - 1, ("SUCCEEDED", None, None)),
+        (CRASH_LIMIT, ("FAILED", STATES_RUNTIME, POISON_CAUSE)),
+    ],
+    ids=["one-short-of-the-limit-runs", "at-the-limit-fails"],
+)
+def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_claimed_again(
+    make_store: StoreFactory, lost: int, outcome: tuple[str, str | None, str | None]
+) -> None:
+    """Issue 13: a poison execution (it kills the worker driving it) was claimed again every
+    lease, for ever. Workers that claimed it and died before committing anything are
+    simulated by claims nobody follows up; the next worker fails it instead of running it."""
+    store = make_store()
+    arn = execution_arn("m", "poison")
+
+    async def record() -> None:
+        config = ServiceConfig(worker=False)
+        async with Service(store, config=config, clock=VirtualClock(T0)) as api_only:
+            machine, _ = await api_only.create_state_machine("m", pass_machine({"ok": True}))
+            await api_only.start_execution(machine.arn, name="poison")
+
+    asyncio.run(record())
+    for attempt in range(lost):  # each lost worker's lease expires before the next claim
+        (claimed,) = store.claim(f"lost-{attempt}", "elsewhere", 1, T0 + 100 * attempt, 30, 10)
+        assert claimed.claims == attempt + 1
+
+    async def main(service: Service) -> None:
+        done = await finish(service, arn)
+        assert (done.status, done.error, done.cause) == outcome
+        history = types(await service.get_history(arn))
+        assert history[0] == "ExecutionStarted"
+        assert history[-1] == (
+            "ExecutionFailed" if done.status == "FAILED" else "ExecutionSucceeded"
+        )
+        if done.status == "FAILED":
+            assert history == ["ExecutionStarted", "ExecutionFailed"]
+
+    run(main, store=store, clock=VirtualClock(T0 + 1000))

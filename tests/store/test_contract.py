@@ -486,7 +486,12 @@ def test_commit_closing_an_execution_drops_its_runtime_rows(store: Store) -> Non
     )
     closed = store.get_execution(arn)
     assert closed == execution(
-        "a", status="SUCCEEDED", stop=T0 + 7, output={"done": [1, 2]}, state={"step": 1}
+        "a",
+        status="SUCCEEDED",
+        stop=T0 + 7,
+        output={"done": [1, 2]},
+        state={"step": 1},
+        claims=1,  # claimed once (above)
     )
     assert store.timers_for(arn) == []
     assert store.find_token("tok") is None
@@ -809,3 +814,27 @@ def test_concurrent_callbacks_on_one_token_accept_exactly_one(store: Store) -> N
     assert [e.payload for e in store.pending_events(arn)] == [
         {"kind": "callback", "racer": accepted.index(True)}
     ]
+
+
+def test_claims_count_the_claims_in_a_row_that_found_no_progress(store: Store) -> None:
+    """A claim of an execution with no new history event since its previous claim follows a
+    lost drive: `claims` grows; progress (a new event) or a clean release starts it over. A
+    worker closes an execution past CRASH_LIMIT (poison executions, runtime/worker.py)."""
+    (arn,) = started(store, "a")
+    assert store.get_execution(arn) == execution("a")  # claims=0
+
+    def claim(now: float, worker: str = "w") -> int:
+        (record,) = store.claim(worker, "host", 1, now, 30, 10)
+        return record.claims
+
+    # lost drives: each claim takes over the expired lease of the previous one
+    assert [claim(T0), claim(T0 + 31), claim(T0 + 62)] == [1, 2, 3]
+    store.commit([Commit(arn, {"step": 1}, events=(event(arn, 1, "ExecutionStarted"),))])
+    assert claim(T0 + 93) == 1  # it made progress since
+    assert claim(T0 + 124) == 2
+    assert store.get_execution(arn) == execution("a", claims=2, state={"step": 1})
+    store.release("other", [arn])  # not its lease: nothing changes
+    assert store.get_execution(arn) == execution("a", claims=2, state={"step": 1})
+    store.release("w", [arn])
+    assert store.get_execution(arn) == execution("a", claims=0, state={"step": 1})
+    assert claim(T0 + 125) == 1
