@@ -527,14 +527,16 @@ class HandlerPool:
             return job
 
     def _take(self) -> _Job | None:
-        """`_next_job`, skipping jobs cancelled while queued (their callbacks may not have run)."""
+        """`_next_job`, skipping jobs cancelled while queued (their callbacks may not have run
+        yet); None when this thread is to exit."""
         while True:
             job = self._next_job()
             # A benign race: a future cancelled just after this read is abandoned instead.
             if job is None or not job.future.done():
                 return job
-            with self._lock:
-                job.done = True
+            # Its callback may have abandoned this thread meanwhile: settle that as a job done.
+            if not self._finished(job):
+                return None
 
     def _finished(self, job: _Job) -> bool:
         """Whether this thread goes on taking jobs after `job`."""
@@ -563,11 +565,12 @@ class HandlerPool:
                 if not self._at_cap:
                     self._at_cap = True
                     _log.error(
-                        "%d Python handlers are still running after their calls were "
-                        "cancelled (timed out or stopped), the most this pool abandons: "
-                        "their threads now count against max_workers (%d) until the handlers "
-                        "return, so other calls may wait or time out. Make the hung handlers "
-                        "return (or restart the process).",
+                        "%d threads are already abandoned to Python handlers still running "
+                        "after their calls were cancelled (timed out or stopped), the most "
+                        "this pool abandons (max_abandoned): from now on such a thread counts "
+                        "against max_workers (%d) until its handler returns, so other calls "
+                        "may wait or time out. Make the hung handlers return, raise "
+                        "max_abandoned, or restart the process.",
                         self._abandoned,
                         self._max_workers,
                     )
@@ -576,7 +579,8 @@ class HandlerPool:
             self._live -= 1
             self._abandoned += 1
             self._abandoned_total += 1
-            self._grow()
+            if not self._closed:
+                self._grow()
 
     @staticmethod
     def _deliver(job: _Job, settle: Callable[[], None]) -> None:

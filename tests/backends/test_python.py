@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import random
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -908,7 +910,7 @@ def test_past_max_abandoned_a_hung_handler_keeps_its_thread_and_says_so(
     assert isinstance(starved, TaskFailure)
     assert starved.error == "Sandbox.Timedout"
     assert (at_cap.abandoned, at_cap.abandoned_total, at_cap.busy) == (1, 1, 1)
-    assert "the most this pool abandons" in caplog.text
+    assert "the most this pool abandons (max_abandoned)" in caplog.text
     assert later == TaskSuccess(2)
     assert (after.abandoned, after.busy + after.idle) == (0, 1)
 
@@ -946,3 +948,48 @@ def test_a_call_cancelled_before_a_thread_took_it_never_runs() -> None:
 
     assert asyncio.run(scenario()) == [Returned(1, 1), Returned(1, 2)]
     assert ran == ["first", "second"]  # the cancelled call of `second` never ran
+
+
+@pytest.mark.parametrize("max_abandoned", [64, 2], ids=["below-the-cap", "at-the-cap"])
+def test_pool_accounting_survives_calls_timing_out_at_every_moment(max_abandoned: int) -> None:
+    """Handlers that end just before, at, or after their timeout, many at once: whatever the
+    interleaving, once they have all returned no thread is abandoned or busy, the bound holds,
+    and the pool still serves."""
+    rng = random.Random(13)
+    delays = [rng.choice([0.0, 0.005, 0.01, 0.015, 0.02, 0.03]) for _ in range(70)]
+
+    def nap(event: JSON, context: object) -> JSON:
+        assert isinstance(event, float)
+        time.sleep(event)
+        return event
+
+    async def scenario() -> tuple[list[TaskResult], PoolStats, TaskResult]:
+        backend = PythonFunctionBackend(
+            {"nap": nap},
+            max_workers=3,
+            max_abandoned=max_abandoned,
+            settings={"nap": FunctionSettings(timeout=0.015)},
+        )
+        try:
+            calls = []
+            for delay in delays:  # staggered, so calls start and end at every moment
+                calls.append(asyncio.create_task(backend.invoke(request(ARN + "nap", delay))))
+                await asyncio.sleep(0.003)
+            results = await asyncio.gather(*calls)
+            for _ in range(200):  # the abandoned handlers return within 30 ms
+                settled = backend.pool_stats()
+                if settled.abandoned == 0 and settled.busy == 0:
+                    break
+                await asyncio.sleep(0.01)
+            return results, settled, await backend.invoke(request(ARN + "nap", 0.0))
+        finally:
+            backend.close()
+
+    results, settled, last = asyncio.run(scenario())
+    assert all(
+        r == TaskSuccess(d) or (isinstance(r, TaskFailure) and r.error == "Sandbox.Timedout")
+        for r, d in zip(results, delays, strict=True)
+    )
+    assert (settled.abandoned, settled.busy, settled.queued) == (0, 0, 0)
+    assert settled.idle <= settled.max_workers == 3
+    assert last == TaskSuccess(0.0)
