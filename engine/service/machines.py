@@ -60,7 +60,9 @@ class MachineOperations(ServiceBase):
         check_name(name, "state machine name")
         if machine_type not in ("STANDARD", "EXPRESS"):
             raise InvalidRequest("ValidationException", f"Invalid type '{machine_type}'")
-        machine = self._compile_checked(definition, machine_type)
+        # Parsing, validating and compiling up to 1 MiB of text takes a while: off the event
+        # loop, so that every other request and execution keeps running meanwhile (issue 13).
+        machine = await asyncio.to_thread(self._compile_checked, definition, machine_type)
         arn = self._arn("stateMachine", name)
         existing = await self.journal.call(self.store.get_machine, arn)
         if isinstance(existing, MachineRecord):
@@ -109,7 +111,7 @@ class MachineOperations(ServiceBase):
         machine_type = record.machine_type
         updated = record
         if definition is not None:
-            machine = self._compile_checked(definition, machine_type)
+            machine = await asyncio.to_thread(self._compile_checked, definition, machine_type)
             revision = revision_id(definition)
             self._machines[revision] = machine
             updated = replace(updated, definition=definition, revision_id=revision)
