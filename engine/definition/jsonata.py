@@ -20,7 +20,10 @@ the field path inside the state, `/`-joined: `Output`, `Output/result`, `Assign/
 Errors are `QueryEvaluationError` (a `StatesError` carrying that field path, which the
 interpreter records in its EvaluationFailed event). Must never: raise anything else while
 evaluating (every jsonata-python failure is translated), read the wall clock ($now and $millis
-read the time the interpreter passes in), or know about states and frames.
+read the time the interpreter passes in; the evaluation budget reads the thread's CPU clock,
+never a date), run a user's regex on Python's backtracking `re` (regex literals compile for
+RE2 in regexes.py), run one expression past its step and time budget (MAX_EVALUATION_STEPS,
+EVALUATION_TIME_BUDGET), or know about states and frames.
 
 Numbers follow AWS's JSONata (JavaScript numbers): an integral result is an integer (`1.0` in the
 input comes back as `1`), other numbers are floats.
@@ -33,6 +36,7 @@ import json
 import math
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,8 +44,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, TypeAlias, cast
 
 from jsonata import JException, Jsonata
+from jsonata.regex_engine import RegexFlags
 from jsonata.utils import Utils
 
+from engine.definition.regexes import RegexNotSupported, compile_regex, js_replace
 from engine.definition.scope import Scope
 from engine.errors import STATES_QUERY_EVALUATION_ERROR, ExpressionSyntaxError, StatesError
 from engine.values import JSON, dumps, type_name
@@ -69,10 +75,20 @@ _CLOSE: Final = "%}"
 _NULL: Final = Utils.NULL_VALUE
 _NONE: Final = Utils.NONE
 
-# Work bound for one evaluation, counted in evaluated nodes rather than time so that it is
-# deterministic. AWS stops runaway expressions ("Expression evaluation timeout: Check for infinite
-# loop"); a tail-recursive loop never overflows the stack, so only a counter stops it here.
+# Work bounds for one evaluation. AWS stops runaway expressions ("Expression evaluation timeout:
+# Check for infinite loop"); a tail-recursive loop never overflows the stack, so only a budget
+# stops it here. Two budgets, whichever runs out first, with the same cause:
+# - steps: evaluated nodes plus regex matches found. Deterministic, the same on every machine.
+# - time: CPU seconds of the evaluating thread (time.thread_time), so that one expression never
+#   holds the event loop, and every other execution of the process, for long; CPU time rather
+#   than wall time so that a busy neighbour does not make a well-behaved expression fail. The
+#   clock is read every _CLOCK_EVERY steps. Each regex call is linear-time (regexes.py), so no
+#   single step runs long on a payload within the 256 KiB limit.
+# A step-limited infinite loop held the loop ~2.5 s before the time budget, ~0.1 s with it.
 MAX_EVALUATION_STEPS: Final = 1_000_000
+EVALUATION_TIME_BUDGET: Final = 0.1
+_CLOCK_EVERY: Final = 64
+_RUNAWAY_MESSAGE: Final = "Expression evaluation timeout: Check for infinite loop"
 
 
 def is_expression(value: object) -> bool:
@@ -182,7 +198,7 @@ def _parse(text: str) -> Jsonata:
     if not text.strip():
         raise ExpressionSyntaxError("the JSONata expression is empty", 0)
     try:
-        compiled = _AwsJsonata(text)
+        compiled = _AwsJsonata(text, _regex_engine)
     except JException as exc:
         position = exc.location if isinstance(exc.location, int) and exc.location >= 0 else None
         raise ExpressionSyntaxError(f"{exc.error}: {exc}", position) from None
@@ -203,6 +219,7 @@ class _Context(threading.local):
         self.rng: random.Random | None = None
         self.now: float | None = None
         self.steps = 0
+        self.deadline = 0.0  # time.thread_time() past which the evaluation stops
 
 
 _CONTEXT = _Context()
@@ -381,10 +398,23 @@ def _fn_millis() -> object:
     return round((_CONTEXT.now or 0.0) * 1000)
 
 
+def _tick() -> None:
+    """One step of the evaluation's budget (see MAX_EVALUATION_STEPS); raises when it is spent."""
+    context = _CONTEXT
+    steps = context.steps = context.steps + 1
+    if steps % _CLOCK_EVERY == 0 and time.thread_time() > context.deadline:
+        raise _AwsFunctionError(_RUNAWAY_MESSAGE, "")
+    if steps > MAX_EVALUATION_STEPS:
+        raise _AwsFunctionError(_RUNAWAY_MESSAGE, "")
+
+
 def _count_step(expr: object, input: object, env: object) -> None:  # noqa: A002
-    _CONTEXT.steps += 1
-    if _CONTEXT.steps > MAX_EVALUATION_STEPS:
-        raise _AwsFunctionError("Expression evaluation timeout: Check for infinite loop", "")
+    _tick()
+
+
+def _regex_engine(pattern: str, flags: RegexFlags) -> object:
+    """jsonata-python's regex engine hook: literals compile for RE2, each match is a step."""
+    return compile_regex(pattern, flags, _tick)
 
 
 def _base_frame() -> Jsonata.Frame:
@@ -397,6 +427,8 @@ def _base_frame() -> Jsonata.Frame:
     frame.bind("parse", _define("parse", "<s?:x>", _fn_parse))
     frame.bind("now", _define("now", "<s?s?:s>", _fn_now))
     frame.bind("millis", _define("millis", "<:n>", _fn_millis))
+    # jsonata-python's own signature; the regex case follows jsonata.js (regexes.js_replace).
+    frame.bind("replace", _define("replace", "<s-(sf)(sf)n?:s>", js_replace))
     # AWS: "$eval is not available - use $parse instead"; calling it is T1006.
     frame.bind("eval", None)
     frame.bind("__evaluate_entry", _count_step)
@@ -647,6 +679,8 @@ _SIGNATURE_WORDING: Final = re.compile(r"Argument (\d+) of Object (\w+)")
 def _error_detail(exc: BaseException) -> str:
     if isinstance(exc, _AwsFunctionError):
         return f"{exc.code}: {exc.message}" if exc.code else exc.message
+    if isinstance(exc, RegexNotSupported):
+        return exc.message
     if isinstance(exc, JException):
         # jsonata-python words signature errors "of Object x ... Object signature"; JSONata
         # (and AWS) say 'of function "x" ... function signature'.
@@ -715,6 +749,7 @@ class JsonataExpression:
         context.rng = scope.rng
         context.now = now
         context.steps = 0
+        context.deadline = time.thread_time() + EVALUATION_TIME_BUDGET
         try:
             raw = self.compiled.eval(self.compiled.ast, None, frame)
         except Exception as exc:  # jsonata-python raises JException and plain Python errors

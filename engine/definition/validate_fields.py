@@ -38,6 +38,7 @@ from engine.definition.placeholders import (
     mentions_placeholder,
     placeholder_in,
 )
+from engine.definition.regexes import check_regex
 from engine.definition.timestamps import timestamp_key
 from engine.errors import STATES_ALL, ExpressionSyntaxError
 from engine.values import JSON, type_name
@@ -420,7 +421,8 @@ def check_template(value: JSON, loc: str) -> Diagnostics:
 @lru_cache(maxsize=4096)
 def _jsonata_problem(expression: str) -> str | None:
     try:
-        jsonata.Jsonata(expression)
+        # check_regex: a regex literal RE2 cannot run (lookaround, backreferences) is refused.
+        jsonata.Jsonata(expression, check_regex)
     except Exception as exc:  # jsonata-python raises JException (a RuntimeError) and others
         return str(exc) or type(exc).__name__
     return None
