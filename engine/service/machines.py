@@ -28,6 +28,14 @@ class MachineOperations(ServiceBase):
     """CreateStateMachine and the operations on machines, versions and aliases."""
 
     def validate(self, definition: str, machine_type: str = "STANDARD") -> list[Diagnostic]:
+        """ValidateStateMachineDefinition. Bounded like AWS's (1,048,576 characters): it runs on
+        the caller's thread, and validating text of any length would block the event loop."""
+        if len(definition) > DEFINITION_LIMIT_BYTES:
+            raise InvalidRequest(
+                "ValidationException",
+                "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {DEFINITION_LIMIT_BYTES}",
+            )
         return validate_text(definition, machine_type=machine_type)
 
     def _compile_checked(self, definition: str, machine_type: str) -> Machine:

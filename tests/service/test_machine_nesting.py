@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from engine.errors import DefinitionInvalid
+from engine.errors import DefinitionInvalid, InvalidRequest
 from engine.service import Service
 from engine.values import JSON
 from tests.service.helpers import finish, machine_arn, pass_machine, run
@@ -79,3 +79,18 @@ def test_a_machine_nested_100_deep_is_created_and_runs_to_its_nested_output() ->
     for _ in range(100):
         expected = [expected]
     assert run(main) == ("SUCCEEDED", expected)
+
+
+def test_validate_refuses_text_longer_than_aws_allows_and_reads_the_rest() -> None:
+    async def main(service: Service) -> None:
+        padded = pass_machine() + " " * (1_048_576 - len(pass_machine()))
+        assert service.validate(padded) == []  # exactly the limit: validated
+        with pytest.raises(InvalidRequest) as caught:
+            service.validate(padded + " ")
+        assert (caught.value.code, caught.value.message) == (
+            "ValidationException",
+            "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
+            "Member must have length less than or equal to 1048576",
+        )
+
+    run(main)
