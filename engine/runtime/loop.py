@@ -312,25 +312,26 @@ class Runtime:
         exc: Exception,
     ) -> None:
         """Close an execution an engine bug stopped, as `step` does for bugs inside it."""
-        fault = engine_fault(record.state, event, exc)
+        fault: StepResult | None = None
         try:
+            fault = engine_fault(record.state, event, exc)
             self._record_step(execution_arn, record, fault, event, inbox_seq, record.state)
         except Exception as again:  # cannot even record it: let go of it, loudly
             _log.error(
-                "engine error in %s; its failure could not be recorded either (%s): this "
-                "process stops driving it\n%s",
+                "engine error in %s (%s); its failure could not be recorded either (%s): this "
+                "process stops driving it, and a worker resumes or fails it once its lease "
+                "lapses\n%s",
                 execution_arn,
+                failure_reason(exc),
                 failure_reason(again),
-                fault.fault,
+                fault.fault if fault is not None else "",
             )
             self.executions.pop(execution_arn, None)
             self._release(execution_arn, record)
             if not record.done.done():
-                record.done.set_result(
-                    Finish("FAILED", error=STATES_RUNTIME, cause=fault.state.failure.cause)
-                    if fault.state.failure is not None
-                    else Finish("FAILED", error=STATES_RUNTIME)
-                )
+                failure = fault.state.failure if fault is not None else None
+                cause = failure.cause if failure is not None else None
+                record.done.set_result(Finish("FAILED", error=STATES_RUNTIME, cause=cause))
 
     def _apply_step(
         self, execution_arn: str, record: ExecutionRecord, event: Event, inbox_seq: int | None
