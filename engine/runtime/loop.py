@@ -211,6 +211,15 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # an engine bug: fail every waiter loudly, never hang
+            # Not one execution's (those are contained in _apply and _flush): the runtime's
+            # own. Logged here, or the task's exception would only surface at its collection.
+            if isinstance(exc, Exception):
+                _log.critical(
+                    "the runtime stopped on an engine error (%s): every execution it drove is "
+                    "dropped and resumed from its last commit once its lease lapses",
+                    failure_reason(exc),
+                    exc_info=exc,
+                )
             self.error = exc
             for record in self.executions.values():
                 if not record.done.done():
