@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonata import Jsonata
 
+from engine.definition.choice import compile_choice_rule
+from engine.definition.intrinsics import parse_intrinsic
 from engine.definition.jsonata import (
     EVALUATION_TIME_BUDGET,
     QueryEvaluationError,
@@ -244,6 +246,30 @@ def test_the_budget_is_per_evaluation() -> None:
         assert failure(loop).cause.endswith(RUNAWAY)
         assert evaluate("$sum([1, 2, 3])") == 6
     assert 0 < EVALUATION_TIME_BUDGET <= 0.5
+
+
+# -- the other matchers over user data --------------------------------------------------------
+# StringMatches and the intrinsics never build a backtracking regex from user data: a `*` glob
+# places its literal pieces leftmost-first (choice.py), StringSplit splits on a character class.
+# These guard that: as regexes (`.*a.*a...c.*b`) they would take longer than the universe.
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a" * 100_000 + "b", False), ("a" * 100_000 + "cb", True)],
+    ids=["no-match", "match"],
+)
+def test_string_matches_with_many_stars_is_linear(text: str, expected: bool) -> None:
+    pattern = "*a" * 40 + "*c*b"
+    rule = compile_choice_rule({"Variable": "$.v", "StringMatches": pattern})
+    assert rule.matches({"v": text}, Scope()) is expected
+
+
+@pytest.mark.timeout(20)
+def test_string_split_is_linear() -> None:
+    call = parse_intrinsic("States.ArrayLength(States.StringSplit($.s, '.*+?()'))")
+    assert call.evaluate({"s": "a(" * 100_000}, Scope()) == 100_000
 
 
 # -- agreement with Python's re on simple patterns ------------------------------------------
