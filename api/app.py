@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 
 from api.accesslog import LOGGER, RequestEnvelope, request_log
 from api.awsjson import make_endpoint
-from api.errors import error_body, status_for
+from api.errors import describe_error, error_body, status_for
 from api.rest import make_router
 from engine.errors import EngineError
 from engine.service import Service
@@ -99,10 +99,14 @@ def create_app(
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EngineError)
-    request_log(request.scope).error = exc.code
-    return JSONResponse(
-        error_body(exc.code, exc.message), status_code=status_for(exc.code, rest=True)
-    )
+    entry = request_log(request.scope)
+    entry.error = exc.code
+    code, message = describe_error(exc, entry.request_id)
+    status = status_for(code, rest=True)
+    body = error_body(code, message)
+    if status >= 500:  # REST clients read the id from the body (the header carries it too)
+        body["requestId"] = entry.request_id
+    return JSONResponse(body, status_code=status)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -115,10 +119,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         if error.get("type") == "json_invalid":
             code = "SerializationException"
             reason = error.get("ctx", {}).get("error", "JSON decode error")
-            where = f" (character {location[-1]})" if location else ""
+            where = f" (character {location[-1]})" if location and location[-1] else ""
             problems.append(f"The request body is not valid JSON: {reason}{where}")
             continue
         where = ".".join(str(part) for part in location)
+        if len(where) > 120:  # a deep value's location: the start says which member
+            where = where[:120] + "..."
         problems.append(f"{where}: {error.get('msg', 'invalid')}")
     message = "; ".join(problems) or "The request is invalid"
     request_log(request.scope).error = code
@@ -137,7 +143,8 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     entry = request_log(request.scope)
     LOGGER.error("request %s failed", entry.request_id, exc_info=exc)
     entry.error = "InternalError"
-    return JSONResponse(
-        error_body("InternalError", f"Internal error (request {entry.request_id})"),
-        status_code=500,
-    )
+    body = error_body("InternalError", f"Internal error (request {entry.request_id})")
+    body["requestId"] = entry.request_id
+    # Starlette answers an unhandled exception outside every middleware, the request
+    # envelope included: the id header is set here
+    return JSONResponse(body, status_code=500, headers={"x-amzn-RequestId": entry.request_id})

@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.accesslog import AWS_CONTENT_TYPE, LOGGER, RequestLog, request_log
-from api.errors import ApiError, error_body, status_for, validation_message
+from api.errors import ApiError, describe_error, error_body, status_for, validation_message
 from api.params import Params, decode_token, encode_token
 from api.shapes import (
     activity_shape,
@@ -42,7 +42,7 @@ from api.shapes import (
 )
 from engine.errors import EngineError
 from engine.service import DEFAULT_ROLE, Service, split_qualified
-from engine.values import JSON, type_name
+from engine.values import JSON, JsonRefused, parse_json, type_name
 
 TARGET_PREFIX: Final = "AWSStepFunctions."
 _CONTENT_TYPE: Final = AWS_CONTENT_TYPE.encode()
@@ -58,6 +58,8 @@ ERROR_MAX: Final = 256
 CAUSE_MAX: Final = 32768
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
+BODY_MAX_DEPTH: Final = 32
+"""Request bodies are shallow (payloads travel as JSON text inside string members)."""
 TYPES: Final = ("STANDARD", "EXPRESS")
 LOG_LEVELS: Final = ("ALL", "ERROR", "FATAL", "OFF")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -544,7 +546,7 @@ def _params(body: bytes) -> Params:
     if not body.strip():
         return Params({})
     try:
-        value = json.loads(body)
+        value = parse_json(body.decode("utf-8"), max_depth=BODY_MAX_DEPTH, unicode=False)
     except json.JSONDecodeError as exc:
         raise ApiError(
             "SerializationException",
@@ -553,8 +555,10 @@ def _params(body: bytes) -> Params:
         ) from None
     except UnicodeDecodeError:
         raise ApiError("SerializationException", "The request body is not UTF-8 text") from None
-    except RecursionError:
-        raise ApiError("SerializationException", "The request body nests too deeply") from None
+    except JsonRefused as exc:
+        raise ApiError(
+            "SerializationException", f"The request body is refused: {exc.reason}"
+        ) from None
     if not isinstance(value, dict):
         raise ApiError(
             "SerializationException",
@@ -563,8 +567,17 @@ def _params(body: bytes) -> Params:
     return Params(value)
 
 
+def _render(body: Result) -> bytes:
+    """The answer as UTF-8 JSON. A string that is not Unicode (a lone surrogate in a stored
+    value) is sent as its `\\u` escape rather than failing the answer."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
 async def _answer(send: Send, status: int, body: Result) -> None:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    payload = _render(body)
     headers = [
         (b"content-type", _CONTENT_TYPE),
         (b"content-length", str(len(payload)).encode()),
@@ -606,7 +619,8 @@ def make_endpoint(service: Service, *, activity_wait_seconds: float = 60.0) -> A
             result = await handler(Context(service, log, activity_wait_seconds), params)
         except EngineError as exc:
             log.error = exc.code
-            await _answer(send, status_for(exc.code), dict(error_body(exc.code, exc.message)))
+            code, message = describe_error(exc, log.request_id)
+            await _answer(send, status_for(code), dict(error_body(code, message)))
             return
         except Exception:  # an engine bug: logged with its traceback, answered without it
             LOGGER.exception("request %s failed", log.request_id)

@@ -14,10 +14,14 @@ table are client errors (400) unless they are the server's own (`InternalError`,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Final
 
 from engine.errors import EngineError
+from engine.values import printable
+
+LOGGER: Final = logging.getLogger("asl.api")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +88,31 @@ def status_for(code: str, *, rest: bool = False) -> int:
 
 
 def error_body(code: str, message: str) -> dict[str, str]:
-    """AWS's error body: botocore reads `__type` as the error code and `message` as its text."""
-    return {"__type": code, "message": message}
+    """AWS's error body: botocore reads `__type` as the error code and `message` as its text
+    (which never holds a lone surrogate: it could not be encoded)."""
+    return {"__type": code, "message": printable(message, 100_000)}
 
 
-def describe_error(exc: EngineError) -> tuple[str, str]:
-    """(code, message) of an engine error, as both APIs report it."""
-    return exc.code, exc.message
+# What a client reads for a server-side error: the error's own text (a store's reason, a
+# path, another caller's execution) goes to the server log only, under the request id.
+_GENERIC: Final = {
+    "ServiceUnavailable": "The service is unavailable; retry the request",
+    "InternalError": "Internal error",
+}
+
+
+def describe_error(exc: EngineError, request_id: str) -> tuple[str, str]:
+    """(code, message) of an engine error, as both APIs report it.
+
+    A server-side error (5xx: the store failed, the worker loop is down) is logged here, once,
+    with its own message and the request id, and answered with a generic message naming the
+    request id, so the log line can be found and nothing of the server's leaks.
+    """
+    if status_for(exc.code) < 500:
+        return exc.code, exc.message
+    LOGGER.error("request %s failed: %s: %s", request_id, exc.code, exc.message)
+    generic = _GENERIC.get(exc.code, "Internal error")
+    return exc.code, f"{generic} (request {request_id})"
 
 
 def validation_message(

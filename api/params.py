@@ -20,9 +20,13 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from api.errors import ApiError, validation_message
-from engine.values import JSON, type_name
+from engine.values import JSON, has_surrogate, printable, type_name
 
 _T = TypeVar("_T")
+
+# Members whose lone surrogates the service refuses itself, with the operation's own error
+# (InvalidName, InvalidExecutionInput, InvalidOutput, InvalidDefinition, InvalidToken).
+_SERVICE_CHECKED = frozenset({"name", "input", "output", "definition", "taskToken"})
 
 
 class Params:
@@ -51,6 +55,15 @@ class Params:
         value = self._get(name, str, "a string")
         if value is None:
             return None
+        if has_surrogate(value) and name not in _SERVICE_CHECKED:
+            if name.endswith("Arn"):
+                raise ApiError("InvalidArn", f"Invalid Arn: '{printable(value)}'")
+            raise ApiError(
+                "ValidationException",
+                validation_message(
+                    name, "Member must be valid Unicode (it holds a lone UTF-16 surrogate)"
+                ),
+            )
         if max_length is not None and len(value) > max_length:
             raise ApiError(
                 "ValidationException",
@@ -140,6 +153,14 @@ class Params:
                     "SerializationException",
                     f"Expected a string for member '{name}[{i}]', got {type_name(value)}",
                 )
+            if has_surrogate(value):
+                raise ApiError(
+                    "ValidationException",
+                    validation_message(
+                        f"{name}[{i}]",
+                        "Member must be valid Unicode (it holds a lone UTF-16 surrogate)",
+                    ),
+                )
         return [str(v) for v in values]
 
     def tags(self, name: str = "tags") -> dict[str, str] | None:
@@ -163,8 +184,13 @@ def decode_token(token: str, kind: str) -> int:
     """The position inside one of our page tokens; InvalidToken (as AWS) otherwise."""
     try:
         found_kind, position = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, RecursionError, binascii.Error):
         found_kind, position = None, None
-    if found_kind != kind or not isinstance(position, int) or isinstance(position, bool):
-        raise ApiError("InvalidToken", f"Invalid Token: '{token[:200]}'")
+    if (
+        found_kind != kind
+        or not isinstance(position, int)
+        or isinstance(position, bool)
+        or not 0 <= position < 2**53  # a store's integer column, and what we ever issue
+    ):
+        raise ApiError("InvalidToken", f"Invalid Token: '{printable(token)}'")
     return position

@@ -14,10 +14,12 @@ missing resource, 409 for a conflict: api/errors.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
@@ -28,6 +30,7 @@ from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
 from engine.service.base import Health as ServiceHealth
 from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent
+from engine.values import MAX_NESTING_DEPTH, JsonRefused, parse_json
 
 MachineType = Literal["STANDARD", "EXPRESS"]
 LogLevel = Literal["ALL", "ERROR", "FATAL", "OFF"]
@@ -91,7 +94,9 @@ class ExecutionStart(Model):
         max_length=80,
         description="Execution name (default: the Idempotency-Key header, else a UUID)",
     )
-    input: JsonValue = Field(default_factory=dict, description="The execution input (JSON)")
+    # `object`, not JsonValue: pydantic's recursive JsonValue stops near 250 levels, short of
+    # the engine's bound (512, checked by the service with InvalidExecutionInput)
+    input: object = Field(default_factory=dict, description="The execution input (JSON)")
     trace_header: str | None = Field(default=None, max_length=256)
 
 
@@ -146,7 +151,7 @@ class History(Model):
 
 class TaskSuccess(Model):
     task_token: str = Field(min_length=1, max_length=2048)
-    output: JsonValue = Field(description="The task's result (JSON)")
+    output: object = Field(description="The task's result (JSON)")
 
 
 class TaskFailure(Model):
@@ -202,7 +207,7 @@ def _definition_text(definition: str | dict[str, JsonValue]) -> str:
     return definition if isinstance(definition, str) else json.dumps(definition)
 
 
-def _input_text(value: JsonValue) -> str:
+def _input_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -225,21 +230,40 @@ def _machine(record: MachineRecord) -> Machine:
     )
 
 
-def _execution(record: ExecutionRecord) -> Execution:
-    return Execution(
+def _execution(
+    record: ExecutionRecord, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """An execution, rendered here rather than by pydantic: its input and output may nest as
+    deep as the engine allows (512 levels and more for an output), past pydantic's recursion
+    limit, and whatever was accepted must be describable. The route declares `Execution`."""
+    shape = Execution(
         arn=record.arn,
         machine_arn=record.machine_arn,
         name=record.name,
         type=record.machine_type,
         status=record.status,
-        input=_json_value(record.input),
-        output=_json_value(record.output) if record.status == "SUCCEEDED" else None,
+        input=None,
         error=record.error,
         cause=record.cause,
         start_date=format_time(record.start),
         stop_date=_iso(record.stop),
         redrive_count=record.redrive_count,
     )
+    body: dict[str, object] = shape.model_dump(by_alias=True)
+    body["input"] = record.input
+    body["output"] = record.output if record.status == "SUCCEEDED" else None
+    return JsonAnswer(body, status_code=status_code, headers=headers)
+
+
+class JsonAnswer(JSONResponse):
+    """JSON rendered by the standard library (no depth limit of its own below Python's); a
+    string that is not Unicode is sent as its `\\u` escape rather than failing the answer."""
+
+    def render(self, content: object) -> bytes:
+        try:
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode()
 
 
 def _summary(record: ExecutionRecord) -> ExecutionSummary:
@@ -286,10 +310,47 @@ def _diagnostic(diagnostic: Diagnostic) -> DiagnosticOut:
 
 # -- routes ---------------------------------------------------------------------------------------
 
+BODY_MAX_DEPTH = MAX_NESTING_DEPTH + 2
+"""A body's own nesting: a value of the engine's deepest (512) inside its member. Deeper values
+are refused whole, before pydantic (whose recursion stops near 250) sees them."""
+
+
+class BoundedRequest(Request):
+    """A request whose JSON body is read within the engine's bounds (engine/values.py): no
+    NaN or Infinity, no number longer than 1,000 characters, no nesting past BODY_MAX_DEPTH,
+    UTF-8 text. FastAPI answers a refusal as it answers malformed JSON (SerializationException,
+    api/app.py). Lone surrogates pass here: each member's own check refuses them with its
+    error (pydantic's for strings, InvalidExecutionInput for an input...)."""
+
+    async def json(self) -> object:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = parse_json(
+                    body.decode("utf-8"), max_depth=BODY_MAX_DEPTH, unicode=False
+                )
+            except UnicodeDecodeError:
+                raise json.JSONDecodeError("the body is not UTF-8 text", "", 0) from None
+            except JsonRefused as exc:
+                raise json.JSONDecodeError(exc.reason, "", 0) from None
+        return self._json
+
+
+class BoundedRoute(APIRoute):
+    """FastAPI's route, reading bodies as `BoundedRequest` (FastAPI's documented recipe)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[object, object, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handler(BoundedRequest(request.scope, request.receive))
+
+        return bounded
+
 
 def make_router(service: Service) -> APIRouter:
     """The `/v1` routes over one service."""
-    router = APIRouter(prefix="/v1", responses=_ERRORS)
+    router = APIRouter(prefix="/v1", responses=_ERRORS, route_class=BoundedRoute)
 
     async def machine_arn(machine: str) -> str:
         """`{machine}` in a path: a state machine name or ARN."""
@@ -363,13 +424,17 @@ def make_router(service: Service) -> APIRouter:
         await service.delete_state_machine(await machine_arn(machine))
         return Response(status_code=204)
 
-    @router.post("/machines/{machine}/executions", status_code=201, tags=["executions"])
+    @router.post(
+        "/machines/{machine}/executions",
+        status_code=201,
+        tags=["executions"],
+        response_model=Execution,
+    )
     async def start_execution(
         machine: str,
         body: ExecutionStart,
-        response: Response,
         idempotency_key: Annotated[str | None, Header(max_length=80)] = None,
-    ) -> Execution:
+    ) -> Response:
         """StartExecution. `Idempotency-Key` is the execution name: a retry with the same key
         and input returns the same execution while it runs; otherwise 409."""
         name = body.name
@@ -387,8 +452,7 @@ def make_router(service: Service) -> APIRouter:
             input_text=_input_text(body.input),
             trace_header=body.trace_header,
         )
-        response.headers["Location"] = f"/v1/executions/{record.arn}"
-        return _execution(record)
+        return _execution(record, 201, {"Location": f"/v1/executions/{record.arn}"})
 
     @router.get("/machines/{machine}/executions", tags=["executions"])
     async def list_executions(
@@ -403,19 +467,19 @@ def make_router(service: Service) -> APIRouter:
         )
         return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 
-    @router.get("/executions/{arn}", tags=["executions"])
-    async def get_execution(arn: str) -> Execution:
+    @router.get("/executions/{arn}", tags=["executions"], response_model=Execution)
+    async def get_execution(arn: str) -> Response:
         """DescribeExecution."""
         return _execution(await service.describe_execution(arn))
 
-    @router.post("/executions/{arn}/stop", tags=["executions"])
-    async def stop_execution(arn: str, body: StopRequest | None = None) -> Execution:
+    @router.post("/executions/{arn}/stop", tags=["executions"], response_model=Execution)
+    async def stop_execution(arn: str, body: StopRequest | None = None) -> Response:
         """StopExecution: the execution ends ABORTED (once its worker applies the stop)."""
         stop = body or StopRequest()
         return _execution(await service.stop_execution(arn, error=stop.error, cause=stop.cause))
 
-    @router.post("/executions/{arn}/redrive", tags=["executions"])
-    async def redrive_execution(arn: str) -> Execution:
+    @router.post("/executions/{arn}/redrive", tags=["executions"], response_model=Execution)
+    async def redrive_execution(arn: str) -> Response:
         """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution."""
         return _execution(await service.redrive_execution(arn))
 

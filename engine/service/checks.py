@@ -13,32 +13,59 @@ import json
 from engine.errors import InvalidRequest, ResourceNotFound
 from engine.service.config import MAX_TOKEN_LENGTH
 from engine.store.base import TokenRecord
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES
+from engine.values import (
+    JSON,
+    PAYLOAD_LIMIT_BYTES,
+    SURROGATE_REASON,
+    JsonRefused,
+    has_surrogate,
+    parse_json,
+    printable,
+)
 
 
 def check_json_input(
     text: str | None, code: str = "InvalidExecutionInput", what: str = "input"
 ) -> JSON:
-    """Execution input (or, with code InvalidOutput, a task's output): JSON within 256 KiB."""
+    """Execution input (or, with code InvalidOutput, a task's output): JSON within 256 KiB and
+    the engine's bounds (engine/values.py: nesting, number length, no NaN or Infinity, valid
+    Unicode), so whatever is accepted can be stored, run and rendered again."""
     if text is None or text == "":
         return {}
-    if len(text.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
+    title = "State Machine Execution Input" if what == "input" else "Output"
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidRequest(code, f"Invalid {title}: '{SURROGATE_REASON}'") from None
+    if size > PAYLOAD_LIMIT_BYTES:
         # the same words as Engine.start (asl run and asl start say the same thing)
         subject = "execution input" if what == "input" else what
         raise InvalidRequest(code, f"The {subject} exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.")
     try:
-        value: JSON = json.loads(text)
+        value: JSON = parse_json(text)
     except json.JSONDecodeError as exc:
-        title = "State Machine Execution Input" if what == "input" else "Output"
         raise InvalidRequest(
             code,
             f"Invalid {title}: '{exc.msg}' at line {exc.lineno}, column {exc.colno}",
         ) from None
+    except JsonRefused as exc:
+        raise InvalidRequest(code, f"Invalid {title}: '{exc.reason}'") from None
     return value
 
 
+def check_text(value: str | None, member: str, code: str = "ValidationException") -> None:
+    """A free-text member (error, cause, description, tag, trace header...) is Unicode: a lone
+    surrogate could be neither stored nor sent back."""
+    if value is not None and has_surrogate(value):
+        raise InvalidRequest(
+            code,
+            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+            "Member must be valid Unicode (it holds a lone UTF-16 surrogate)",
+        )
+
+
 def check_token(token: str) -> None:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not token or len(token) > MAX_TOKEN_LENGTH or has_surrogate(token):
         raise InvalidRequest("InvalidToken", "Invalid Token: the task token is malformed")
 
 
@@ -68,5 +95,11 @@ def split_qualified(arn: str) -> tuple[str, str | None]:
 
 def check_arn(arn: str, *kinds: str) -> None:
     parts = arn.split(":")
-    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] not in kinds:
-        raise InvalidRequest("InvalidArn", f"Invalid Arn: '{arn}'")
+    if (
+        len(parts) < 7
+        or parts[0] != "arn"
+        or parts[2] != "states"
+        or parts[5] not in kinds
+        or has_surrogate(arn)
+    ):
+        raise InvalidRequest("InvalidArn", f"Invalid Arn: '{printable(arn, 2048)}'")

@@ -22,6 +22,7 @@ from engine.service.base import ServiceBase
 from engine.service.checks import check_arn, revision_id, split_qualified
 from engine.service.config import DEFAULT_ROLE, DEFINITION_LIMIT_BYTES, MACHINE_CACHE_SECONDS
 from engine.store.base import AliasRecord, MachineRecord, VersionRecord
+from engine.values import SURROGATE_REASON, JsonRefused, check_unicode, has_surrogate
 
 
 class MachineOperations(ServiceBase):
@@ -39,6 +40,10 @@ class MachineOperations(ServiceBase):
         return validate_text(definition, machine_type=machine_type)
 
     def _compile_checked(self, definition: str, machine_type: str) -> Machine:
+        if has_surrogate(definition):
+            raise InvalidRequest(
+                "InvalidDefinition", f"Invalid State Machine Definition: {SURROGATE_REASON}"
+            )
         if len(definition.encode("utf-8")) > DEFINITION_LIMIT_BYTES:
             raise InvalidRequest(
                 "InvalidDefinition",
@@ -50,6 +55,13 @@ class MachineOperations(ServiceBase):
             raise DefinitionInvalid(errors)
         parsed = parse_text(definition)
         assert isinstance(parsed, dict)
+        if "\\u" in definition or "\\U" in definition:  # an escape may spell a lone surrogate
+            try:
+                check_unicode(parsed)
+            except JsonRefused as exc:
+                raise InvalidRequest(
+                    "InvalidDefinition", f"Invalid State Machine Definition: {exc.reason}"
+                ) from None
         return compile_machine(parsed)
 
     async def create_state_machine(
