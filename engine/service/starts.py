@@ -10,7 +10,7 @@ import asyncio
 
 from engine.runtime.journal import Journal
 from engine.runtime.worker import Worker
-from engine.store.base import ExecutionRecord, Store
+from engine.store.base import ExecutionRecord, Store, StoreError
 
 
 class StartBatcher:
@@ -47,17 +47,29 @@ class StartBatcher:
     async def _flush(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
-            records = [record for record, _ in batch]
-            lease = self._worker.new_lease() if self._worker.running else None
-            try:
-                results = await self._journal.call(self._store.create_executions, records, lease)
-            except Exception as exc:  # the store failed: every waiting start fails with it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if lease is not None and result[1]:
-                    self._leased.add(result[0].arn)
+            await self._record(batch)
+
+    async def _record(
+        self, batch: list[tuple[ExecutionRecord, asyncio.Future[tuple[ExecutionRecord, bool]]]]
+    ) -> None:
+        """One transaction for the batch; if it fails, one per start, so a start the store
+        refuses fails its own caller only, never the others that shared its transaction."""
+        records = [record for record, _ in batch]
+        lease = self._worker.new_lease() if self._worker.running else None
+        try:
+            results = await self._journal.call(self._store.create_executions, records, lease)
+        except Exception as exc:  # the store's edge: the callers get what it raised
+            # refused (one start's row, or a bug) rather than unavailable: each start alone
+            if len(batch) > 1 and type(exc) is not StoreError:
+                for one in batch:
+                    await self._record([one])
+                return
+            for _, future in batch:  # unavailable: every waiting start fails with it
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if lease is not None and result[1]:
+                self._leased.add(result[0].arn)
+            if not future.done():
+                future.set_result(result)

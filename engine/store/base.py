@@ -31,6 +31,11 @@ class StoreError(EngineError):
     code = "ServiceUnavailable"
 
 
+class StoreRefused(StoreError):
+    """The store works but refused this write (a conflicting key, a value it cannot hold):
+    the same write alone fails again, and other writes batched with it need not."""
+
+
 def database_reason(exc: BaseException) -> str:
     """A database error as one line: the first line of the driver's own message, without the
     statement, its parameters or the server's DETAIL (another caller's data may be in them) or

@@ -21,6 +21,7 @@ of change (engine/store/batch.py).
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.store import schema as t
@@ -62,6 +63,7 @@ from engine.store.base import (
     MachineRecord,
     StoredEvent,
     StoreError,
+    StoreRefused,
     TimerRecord,
     TokenRecord,
     VersionRecord,
@@ -78,6 +80,16 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 """How long a SQLite writer waits for another process's write lock before failing."""
 
 _BEGIN: Final = "asl_begin"  # execution option: how a SQLite transaction begins
+
+_RETRIES: Final = 5
+"""Times a transaction PostgreSQL aborted as a serialization failure or deadlock is rerun."""
+_RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock
+
+
+def _retryable(exc: BaseException | None) -> bool:
+    """A database error that says: run the same transaction again (SQLSTATE 40001/40P01)."""
+    original = getattr(exc, "orig", None)
+    return getattr(original, "sqlstate", None) in _RETRY_SQLSTATES
 
 
 def create_sql_engine(url: str) -> Engine:
@@ -166,9 +178,14 @@ class SqlStore:
             with (self._writer if write else self.engine).begin() as conn:
                 yield conn
         except IntegrityError as exc:
-            raise StoreError(
+            raise StoreRefused(
                 f"the store refused a conflicting write: {database_reason(exc)}"
             ) from exc
+        except (DataError, StatementError) as exc:
+            if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
+                raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
+            # a value the database cannot hold, or one the driver could not send
+            raise StoreRefused(f"the store refused a value: {database_reason(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
 
@@ -266,29 +283,42 @@ class SqlStore:
 
     # -- executions ------------------------------------------------------------------------------
     def create_execution(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
-        stmt = self._insert(t.executions).values(**to_row(record, t.executions))
-        stmt = stmt.on_conflict_do_nothing(index_elements=["arn"])  # type: ignore[attr-defined]
-        # SQLAlchemy guarantees an INSERT's rowcount only when asked to keep it
-        stmt = stmt.execution_options(preserve_rowcount=True)
-        with self._tx(write=True) as conn:
-            if conn.execute(stmt).rowcount == 1:
-                return record, True
-            # On PostgreSQL the conflict waited for the other inserter to commit, so its row
-            # is visible here; on SQLite the write lock serialised us after it.
-            row = conn.execute(select(t.executions).where(t.executions.c.arn == record.arn)).one()
-        return from_row(ExecutionRecord, row), False
+        return self.create_executions([record])[0]
 
     def create_executions(
         self, records: Sequence[ExecutionRecord], lease: Lease | None = None
     ) -> list[tuple[ExecutionRecord, bool]]:
-        results: list[tuple[ExecutionRecord, bool]] = []
+        """Insert each execution unless its ARN exists (then: the existing one, not created).
+
+        Same-name starts from several processes must never deadlock: each transaction inserts
+        in ARN order (one lock order for every process, so no two wait on each other's keys),
+        `ON CONFLICT DO NOTHING` then reads the row that won (PostgreSQL waited for its
+        inserter to commit; SQLite's write lock serialised us after it), and a serialization
+        failure or deadlock all the same (SQLSTATE 40001/40P01) is retried a few times.
+        """
+        order = sorted(range(len(records)), key=lambda i: records[i].arn)
+        for attempt in range(_RETRIES + 1):
+            try:
+                return self._create_executions(records, order, lease)
+            except StoreError as exc:
+                if attempt == _RETRIES or not _retryable(exc.__cause__):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311  (jitter)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create_executions(
+        self, records: Sequence[ExecutionRecord], order: Sequence[int], lease: Lease | None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        results: dict[int, tuple[ExecutionRecord, bool]] = {}
         with self._tx(write=True) as conn:
-            for record in records:
+            for index in order:
+                record = records[index]
                 stmt = self._insert(t.executions).values(**to_row(record, t.executions))
                 stmt = stmt.on_conflict_do_nothing(index_elements=["arn"])  # type: ignore[attr-defined]
+                # SQLAlchemy guarantees an INSERT's rowcount only when asked to keep it
                 stmt = stmt.execution_options(preserve_rowcount=True)
                 if conn.execute(stmt).rowcount == 1:
-                    results.append((record, True))
+                    results[index] = (record, True)
                     if lease is not None:
                         conn.execute(
                             self._insert(t.leases).values(
@@ -301,8 +331,8 @@ class SqlStore:
                         )
                     continue
                 query = select(t.executions).where(t.executions.c.arn == record.arn)
-                results.append((from_row(ExecutionRecord, conn.execute(query).one()), False))
-        return results
+                results[index] = (from_row(ExecutionRecord, conn.execute(query).one()), False)
+        return [results[i] for i in range(len(records))]
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         return self._one(ExecutionRecord, select(t.executions).where(t.executions.c.arn == arn))
