@@ -157,3 +157,40 @@ def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_cla
             assert history == ["ExecutionStarted", "ExecutionFailed"]
 
     run(main, store=store, clock=VirtualClock(T0 + 1000))
+
+
+class PurgeFailsOnce(MemoryStore):
+    """A memory store whose first purge fails with an error that is not the engine's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.purges = 0
+
+    def purge(self, closed_before: float) -> int:
+        self.purges += 1
+        if self.purges == 1:
+            raise OSError("disk I/O error")
+        return super().purge(closed_before)
+
+
+def test_the_retention_job_survives_a_failed_purge(caplog: pytest.LogCaptureFixture) -> None:
+    """It caught engine errors only: anything else ended it for the life of the process."""
+    store = PurgeFailsOnce()
+
+    async def main(service: Service) -> None:
+        await until(lambda: truth(store.purges == 2))
+        assert service.retention.failure is None
+
+    with caplog.at_level(logging.WARNING, logger="asl.service"):
+        run(main, store=store)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "ERROR",
+            "the retention job is failing: OSError: disk I/O error; it keeps retrying "
+            "(back-off up to 5 s)",
+        ),
+        (
+            "WARNING",
+            "the retention job recovered after 1 failed attempts (last: OSError: disk I/O error)",
+        ),
+    ]
