@@ -153,9 +153,15 @@ class Re2Pattern:
 
     def finditer(self, string: str) -> Iterator[re2._Match]:
         checkpoint = self._checkpoint
-        for match in self._regexp.finditer(string):
-            checkpoint()
-            yield match
+        try:
+            for match in self._regexp.finditer(string):
+                checkpoint()
+                yield match
+        except UnicodeEncodeError:  # RE2 reads UTF-8, which has no lone surrogates
+            raise RegexNotSupported(
+                f"The regular expression /{self.source}/ cannot search a text holding a lone "
+                "surrogate (\\ud800 to \\udfff)"
+            ) from None
 
     def search(self, string: str) -> re2._Match | None:
         return next(self.finditer(string), None)

@@ -213,6 +213,15 @@ def test_pattern_re2_cannot_parse_names_re2() -> None:
     )
 
 
+def test_a_lone_surrogate_in_the_text_is_a_clear_error() -> None:
+    expression = "$contains($states.input, /x/)"
+    assert failure(expression, "\ud800x").cause == (
+        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
+        "during evaluation: The regular expression /x/ cannot search a text holding a lone "
+        "surrogate (\\ud800 to \\udfff)"
+    )
+
+
 # -- the evaluation budget ------------------------------------------------------------------
 
 RUNAWAY = "Expression evaluation timeout: Check for infinite loop"
