@@ -299,6 +299,11 @@ def parse_text(text: str) -> JSON:
         # Text that opens like JSON is JSON: YAML's flow style would accept broken JSON
         # (`{"b": }` is the YAML mapping {b: null}) and change what the author wrote.
         raise _json_error(json_error)
+    # PyYAML slows down with each level of flow nesting (`[[[...`: seconds before it recurses
+    # too deep), so text nested past the limit with brackets is refused before it is read.
+    overflow = _bracket_overflow(text)
+    if overflow is not None:
+        raise _too_deep(text, overflow)
     try:
         loaded = _to_json(yaml.load(text, Loader=_Loader))  # noqa: S506 - a SafeLoader
     except DefinitionSyntaxError:
@@ -333,22 +338,30 @@ def _yaml_error(error: yaml.MarkedYAMLError) -> DefinitionSyntaxError:
     return DefinitionSyntaxError(message, mark.line + 1, mark.column + 1, mark.index)
 
 
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_BRACKET_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[\[\]{}]""")
+"""A quoted string (JSON's double quotes, YAML's single quotes) or a bracket."""
 
 
-def _too_deep(text: str) -> DefinitionSyntaxError:
-    """Text nested deeper than the parser recurses: located at the first bracket past the
-    limit when the text is JSON (YAML is reported at its start)."""
-    depth, pos = 0, 0
-    for token in _JSON_TOKEN.finditer(text):
+def _bracket_overflow(text: str) -> int | None:
+    """Where brackets outside quoted strings first open more than `MAX_DEFINITION_DEPTH`
+    levels, or None (a scan, not a parse)."""
+    depth = 0
+    for token in _BRACKET_TOKEN.finditer(text):
         bracket = token.group()
-        if bracket in "[{":
+        if bracket in ("[", "{"):
             depth += 1
             if depth > MAX_DEFINITION_DEPTH:
-                pos = token.start()
-                break
-        elif bracket in "]}":
+                return token.start()
+        elif bracket in ("]", "}"):
             depth -= 1
+    return None
+
+
+def _too_deep(text: str, pos: int | None = None) -> DefinitionSyntaxError:
+    """Text nested deeper than the engine reads: located at the first bracket past the limit
+    when brackets nest it (block-style YAML is reported at its start)."""
+    if pos is None:
+        pos = _bracket_overflow(text) or 0
     line, column = _line_col(text, pos)
     return DefinitionSyntaxError(
         f"The definition is nested too deeply: more than {MAX_DEFINITION_DEPTH} levels of "

@@ -283,14 +283,15 @@ def _pointer(location: _Location) -> str:
 
 def _nesting_problems(definition: dict[str, JSON]) -> list[Diagnostic]:
     """Parallel/Map states nested past `MAX_NESTING_DEPTH`, JSON nested past
-    `MAX_DEFINITION_DEPTH`: one diagnostic per state too deep, or the first JSON node too deep.
+    `MAX_DEFINITION_DEPTH`: one diagnostic per state too deep, then the first JSON node too deep.
 
-    A stack, not recursion, so that no depth of input can exhaust Python's stack. Nothing
-    below a state or node reported is visited. Graphs and states are walked with their
-    locations; a field's value only for its depth (located again if too deep): most of a
-    definition is field values, and this runs on every validation.
+    Stacks, not recursion, so that no depth of input can exhaust Python's stack. Nothing below
+    a state reported is visited. Graphs and states are walked with their locations; a field's
+    value only for its depth (and located again if too deep): most of a definition is field
+    values, and this runs on every validation.
     """
     problems: list[Diagnostic] = []
+    values: list[tuple[JSON, _Location, int]] = []  # field values: (value, location, depth)
     # (value, location, JSON depth, Parallel/Map nesting, role: graph, states, state, branches)
     stack: list[tuple[JSON, _Location, int, int, str]] = [(definition, None, 1, 0, "graph")]
     while stack:
@@ -334,30 +335,22 @@ def _nesting_problems(definition: dict[str, JSON]) -> list[Diagnostic]:
             if role_of_child:
                 stack.append((child, (location, key), depth + 1, inner, role_of_child))
             else:
-                deepest = _deeper_than(child, MAX_DEFINITION_DEPTH - depth)
-                if deepest is not None:
-                    return [*problems, _too_deep(_locate(child, (location, key), deepest))]
+                values.append((child, (location, key), depth + 1))
+    for root, where, root_depth in reversed(values):
+        pending: list[tuple[JSON, int]] = [(root, root_depth)]
+        while pending:
+            node, depth = pending.pop()
+            if depth > MAX_DEFINITION_DEPTH:
+                return [*problems, _too_deep(_locate(root, where, node))]
+            for child in node.values() if isinstance(node, dict) else node:  # type: ignore[union-attr]
+                if isinstance(child, dict | list):
+                    pending.append((child, depth + 1))
     return problems
 
 
-def _deeper_than(value: JSON, levels: int) -> list[JSON] | None:
-    """The first array or object more than `levels` levels below `value` (itself level 1)
-    as the chain of containers down to it, or None; a stack, not recursion."""
-    stack: list[tuple[JSON, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > levels:
-            return [node]
-        children = node.values() if isinstance(node, dict) else node
-        assert isinstance(children, Iterable)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return None
-
-
-def _locate(value: JSON, location: _Location, target: list[JSON]) -> _Location:
-    """The location of the container `target[0]` somewhere below `value` (found by identity)."""
+def _locate(value: JSON, location: _Location, wanted: JSON) -> _Location:
+    """The location of the container `wanted` somewhere below `value` (found by identity)."""
     stack: list[tuple[JSON, _Location]] = [(value, location)]
-    wanted = target[0]
     while stack:
         node, where = stack.pop()
         if node is wanted:

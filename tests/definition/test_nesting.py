@@ -119,10 +119,22 @@ def test_text_nested_50000_deep_is_a_located_syntax_diagnostic(text: str, column
     }
 
 
-def test_yaml_nested_too_deep_for_the_parser_is_a_syntax_diagnostic() -> None:
-    [diagnostic] = validate_text("- " * 20_000)
-    assert diagnostic.code == "INVALID_JSON_DESCRIPTION"
-    assert diagnostic.message.startswith("The definition is nested too deeply")
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # PyYAML took seconds on each of these before it recursed too deep.
+        ("StartAt: S\nComment: '[['\nx: " + "[" * 50_000, "line 3, column 516"),
+        ("- " * 20_000, "line 1, column 1"),  # block style: no bracket to point at
+    ],
+    ids=["flow", "block"],
+)
+def test_yaml_nested_too_deep_is_a_syntax_diagnostic(text: str, where: str) -> None:
+    [diagnostic] = validate_text(text)
+    assert (diagnostic.code, diagnostic.message) == (
+        "INVALID_JSON_DESCRIPTION",
+        "The definition is nested too deeply: more than 512 levels of arrays and objects "
+        f"(the engine's limit) at {where}",
+    )
 
 
 def test_a_value_nested_past_512_levels_is_refused_where_it_passes_the_limit() -> None:
