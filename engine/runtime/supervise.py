@@ -31,8 +31,10 @@ def failure_reason(exc: BaseException) -> str:
     line of anything else (a driver's error without its statement or parameters)."""
     if isinstance(exc, EngineError):
         text = exc.message
-    else:
+    elif str(exc).strip():
         text = f"{type(exc).__name__}: {database_reason(exc)}"
+    else:
+        text = type(exc).__name__
     line = next((part.strip() for part in text.splitlines() if part.strip()), type(exc).__name__)
     return line if len(line) <= _REASON_LIMIT else line[: _REASON_LIMIT - 3] + "..."
 

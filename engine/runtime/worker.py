@@ -180,7 +180,13 @@ class Worker:
 
     @property
     def failure(self) -> str | None:
-        """Why the loop's rounds fail (the store is unreachable, ...); None while they work."""
+        """Why the loop's rounds fail (the store is unreachable, ...), or why the loop ended
+        if it ever did otherwise than by a cancel; None while it works (or never ran)."""
+        task = self._task
+        if task is not None and task.done() and not task.cancelled():
+            ended = task.exception()
+            why = failure_reason(ended) if ended is not None else "it returned"
+            return f"the worker loop stopped: {why}"
         return self.supervisor.failure
 
     def start(self) -> None:
