@@ -12,6 +12,8 @@ start was acknowledged:
 - double invocations: the ledger holds two calls of one attempt of one state entry (execution,
   state, Map item, retry count): a Standard task invoked twice where the engine promises at
   most once (a Retry's next attempt is a new attempt, with the next retry count);
+- silent workers (run.py's probe): a worker process alive once the faults stopped that no
+  longer drives an execution started while it alone runs (its loop died on a store error);
 - malformed (a problem): ids not exactly 1..N, the first event not ExecutionStarted, a closed
   execution without exactly one closing event at the end, an outcome no fault explains.
 Must never: inject faults or wait (run.py).
@@ -58,6 +60,7 @@ class Figures:
     duplicated: int = 0
     double_invocations: int = 0
     stuck: int = 0
+    silent_workers: int = 0  # alive, yet driving nothing once the faults stopped
     invocations: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -68,6 +71,7 @@ class Figures:
     @property
     def ok(self) -> bool:
         bad = self.lost + self.duplicated + self.double_invocations + self.stuck
+        bad += self.silent_workers
         return bad == 0 and not self.problems
 
     def line(self) -> str:
@@ -77,7 +81,8 @@ class Figures:
         return (
             f"chaos {self.store}: {self.executions} executions, {self.invocations} task calls, "
             f"faults: {faults or 'none'}; {self.lost} lost, {self.duplicated} duplicated events, "
-            f"{self.double_invocations} double invocations, {self.stuck} stuck "
+            f"{self.double_invocations} double invocations, {self.stuck} stuck, "
+            f"{self.silent_workers} silent workers "
             f"({self.seconds:.0f} s){skipped}"
         )
 

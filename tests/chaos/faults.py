@@ -3,11 +3,12 @@
 Owns: starting, killing (SIGKILL), stalling (SIGSTOP, later SIGCONT) and replacing `asl worker`
 processes; holding the SQLite file's write lock from another process (`BEGIN EXCLUSIVE`);
 terminating the workers' PostgreSQL connections from a separate connection
-(`pg_terminate_backend`); filling the small filesystem the SQLite store lives on (a tmpfs of a
-user namespace, run.py) until writes fail with ENOSPC, then freeing it. Each fault counts
-itself only once it really happened (the lock held, the backends terminated, the disk full).
-Must never: check anything (check.py), or touch a process or connection that is not the run's
-own (connections are told apart by their `application_name`).
+(`pg_terminate_backend`, while that connection holds a table lock the workers wait on);
+filling the small filesystem the SQLite store lives on (a tmpfs of a user namespace, run.py)
+until writes fail with ENOSPC, then freeing it. Each fault counts itself only once it really
+happened (the lock held, the backends terminated, the disk full). Must never: check anything
+(check.py), or touch a process or connection that is not the run's own (connections are told
+apart by their `application_name`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -39,7 +41,9 @@ class Fleet:
     """`size` long-running `asl worker` processes (real time) on one store; dead ones replaced.
 
     Each worker's stdout and stderr go to a file of its own (a pipe nobody reads would fill up
-    and stall it); `unexpected_exits` lists workers that ended without being killed or told to.
+    and stall it); `unexpected_exits` lists workers that ended without being killed or told to,
+    but for a worker that could not open the store at its start (exit 2, the store down): that
+    one is started again, as a supervisor would, and counted in `restarted`.
     """
 
     def __init__(self, store_url: str, folder: Path, ledger: Path, size: int) -> None:
@@ -52,6 +56,7 @@ class Fleet:
         self.stopped: set[int] = set()
         self.spawned = 0
         self.unexpected_exits: list[str] = []
+        self.restarted = 0  # workers that could not open the store at their start
 
     def log_of(self, pid: int) -> Path:
         return self.folder / f"worker-{pid}.log"
@@ -78,13 +83,22 @@ class Fleet:
         for process in list(self.workers):
             if process.poll() is not None:
                 self.workers.remove(process)
-                if process.pid not in self.killed:
+                if process.pid in self.killed:
+                    continue
+                if self.refused_at_start(process):
+                    self.restarted += 1  # as a supervisor would: the store was down
+                else:
                     self.unexpected_exits.append(
                         f"worker {process.pid} exited with status {process.returncode} "
                         f"(log: {self.log_of(process.pid)})"
                     )
         while len(self.workers) < self.size:
             self.spawn()
+
+    def refused_at_start(self, process: subprocess.Popen[bytes]) -> bool:
+        """A worker started while the store was down exits 2 saying it could not open it."""
+        log = self.log_of(process.pid).read_text(errors="replace")
+        return process.returncode == 2 and "ServiceUnavailable: cannot" in log
 
     def running(self) -> list[subprocess.Popen[bytes]]:
         return [p for p in self.workers if p.poll() is None and p.pid not in self.stopped]
@@ -161,16 +175,21 @@ def lock_sqlite(database: Path, seconds: float) -> subprocess.Popen[str]:
 # -- PostgreSQL: the workers' connections terminated ----------------------------------------------
 
 
-def terminate_connections(admin_url: str, application_name: str) -> int:
-    """`pg_terminate_backend` every connection named `application_name`; returns how many."""
+def terminate_connections(url: str, application_name: str, hold_seconds: float) -> int:
+    """Lock the `executions` table for `hold_seconds` (the workers' claims and commits queue
+    behind it, inside their transactions), then `pg_terminate_backend` every connection named
+    `application_name` but this one; returns how many were terminated."""
     import psycopg
 
-    with psycopg.connect(admin_url, autocommit=True) as connection:
+    with psycopg.connect(url) as connection:  # `url` selects the run's schema
+        connection.execute("LOCK TABLE executions IN ACCESS EXCLUSIVE MODE")
+        time.sleep(hold_seconds)  # the fault's length (this runs in a thread of its own)
         rows = connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = %s AND pid <> pg_backend_pid()",
             (application_name,),
         ).fetchall()
+        connection.rollback()
     return sum(1 for (terminated,) in rows if terminated)
 
 

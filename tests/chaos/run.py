@@ -34,6 +34,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,8 @@ from tests.store import POSTGRES_SKIP, postgres_schema, postgres_url
 PAST_LEASE_SECONDS = DEFAULT_LEASE_SECONDS + 5
 PAST_BUSY_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000 + 5
 CI_SECONDS = 12.0
+PROBE_SECONDS = 60.0  # a supervised worker loop backs off at most a few seconds
+PROBE_ATTEMPTS = 20
 STORES = ("sqlite", "postgresql")
 
 
@@ -108,7 +111,6 @@ class Run:
         folder: Path,
         profile: Profile,
         seed: int,
-        admin_url: str | None,
         application_name: str | None,
         fs: Path | None,
         skipped: dict[str, str],
@@ -118,7 +120,6 @@ class Run:
         self.folder = folder
         self.profile = profile
         self.rng = random.Random(seed)
-        self.admin_url = admin_url
         self.application_name = application_name
         self.fs = fs
         self.ledger = folder / "calls.jsonl"
@@ -128,6 +129,8 @@ class Run:
         self.machines: dict[str, str] = {}
         self.refused = 0
         self.starting = True
+        self.connection_faults = 0
+        self.quiet = False  # no other fault while the SQLite file is locked past the timeout
 
     def count(self, kind: str, n: int = 1) -> None:
         self.figures.faults[kind] += n
@@ -184,7 +187,15 @@ class Run:
         return kinds
 
     async def inject(self, kind: str) -> None:
+        try:
+            await self.inject_one(kind)
+        except Exception as exc:  # the harness's own failure: shown, and the run fails
+            self.figures.problems.append(f"could not inject {kind}: {exc!r}")
+
+    async def inject_one(self, kind: str) -> None:
         fleet = self.fleet
+        if self.quiet and kind != LOCK_PAST_TIMEOUT:
+            return  # the fleet lives through a whole long lock (a new worker could not start)
         if kind == KILL:
             running = fleet.running()
             if running:
@@ -207,6 +218,7 @@ class Run:
                 if kind == LOCK_PAST_TIMEOUT
                 else self.profile.lock_seconds
             )
+            self.quiet = kind == LOCK_PAST_TIMEOUT
             locker = lock_sqlite(self.database(), seconds)
             assert locker.stdout is not None
             line = await asyncio.to_thread(locker.stdout.readline)
@@ -214,13 +226,15 @@ class Run:
                 self.count(kind)
             await asyncio.to_thread(locker.wait)
             locker.stdout.close()
+            self.quiet = False
         elif kind == CONNECTIONS:
-            assert self.admin_url is not None
             assert self.application_name is not None
+            hold = self.rng.uniform(0.2, 1.0)
             killed = await asyncio.to_thread(
-                terminate_connections, self.admin_url, self.application_name
+                terminate_connections, self.url, self.application_name, hold
             )
             self.count(CONNECTIONS, killed)
+            self.connection_faults += 1
         elif kind == DISK_FULL:
             assert self.fs is not None
             ballast = self.fs / "ballast"
@@ -246,7 +260,7 @@ class Run:
             next_long[LOCK_PAST_TIMEOUT] = PAST_LEASE_SECONDS + 10  # after the first stall
         while (elapsed := time.monotonic() - begin) < profile.seconds:
             for kind, due in next_long.items():
-                if elapsed >= due and kind not in active:
+                if elapsed >= due and (kind not in active or active[kind].done()):
                     active[kind] = asyncio.create_task(self.inject(kind))
                     next_long[kind] = due + profile.long_every
             kind = self.rng.choice(self.short_faults())
@@ -299,6 +313,63 @@ class Run:
                 return running
             await asyncio.sleep(0.5)  # polling other processes' progress
 
+    async def probe(self, service: Service, store: Store) -> None:
+        """Each worker still alive must drive an execution started while the others are
+        stopped (SIGSTOP): a worker whose loop died on a store error claims nothing.
+
+        A worker stopped inside a SQLite write transaction would hold the file's lock and
+        block the one probed: then the others are continued and stopped again."""
+        workers = self.fleet.running()
+        for number, worker in enumerate(workers):
+            others = [p for p in workers if p is not worker]
+            for _attempt in range(PROBE_ATTEMPTS):
+                for process in others:
+                    self.fleet.stop(process)
+                if await asyncio.to_thread(self.writable):
+                    break
+                for process in others:
+                    self.fleet.cont(process)
+                await asyncio.sleep(0.1)  # let the one holding the lock commit
+            else:
+                self.figures.notes.append(
+                    f"worker {worker.pid} not probed: the store stayed locked"
+                )
+                continue
+            try:
+                before = len(self.started)
+                await self.start(service, "chain", f"probe-{number:02d}-{worker.pid}")
+                arns = [s.arn for s in self.started[before:]]
+                deadline = time.monotonic() + PROBE_SECONDS
+                while arns and arns[0] in await asyncio.to_thread(self.unfinished, store):
+                    if time.monotonic() > deadline or worker.poll() is not None:
+                        self.figures.silent_workers += 1
+                        self.figures.problems.append(
+                            f"silent worker: {worker.pid} is alive but did not drive "
+                            f"{arns[0]} alone within {PROBE_SECONDS:.0f} s "
+                            f"(log: {self.fleet.log_of(worker.pid)})"
+                        )
+                        break
+                    await asyncio.sleep(0.2)  # polling another process's progress
+            finally:
+                for process in others:
+                    self.fleet.cont(process)
+        if workers:
+            await self.settle(store)  # a probe a silent worker left behind, driven by the rest
+
+    def writable(self) -> bool:
+        """Whether a write transaction can begin now (SQLite: nobody holds the lock)."""
+        if self.kind != "sqlite":
+            return True
+        connection = sqlite3.connect(self.database(), timeout=1.0, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            connection.close()
+
     async def main(self) -> Figures:
         begin = time.monotonic()
         store = open_store(self.url)
@@ -319,6 +390,7 @@ class Run:
                 for process in list(self.fleet.workers):
                     self.fleet.cont(process)
                 stuck = await self.settle(store)
+                await self.probe(service, store)
             problems = self.fleet.close()
             extra = self.recorded(store)
             if extra:
@@ -331,6 +403,16 @@ class Run:
             store.close()
             self.fleet.close(timeout=5)
         self.figures.notes.append(f"{self.refused} start attempt(s) refused and retried")
+        if self.connection_faults:
+            self.figures.notes.append(
+                f"{self.figures.faults[CONNECTIONS]} connections killed in "
+                f"{self.connection_faults} fault(s), each with a table locked"
+            )
+        if self.fleet.restarted:
+            self.figures.notes.append(
+                f"{self.fleet.restarted} worker(s) could not open the store at their start "
+                "(exit status 2) and were started again"
+            )
         tracebacks = self.fleet.tracebacks()
         if tracebacks:
             self.figures.notes.append(f"worker logs with a traceback: {', '.join(tracebacks)}")
@@ -389,7 +471,7 @@ def launched(
             name = f"asl_chaos_{uuid.uuid4().hex[:12]}"
             scoped = stack.enter_context(postgres_schema(admin))
             url = with_application_name(scoped, name)
-            command = [*child, "--url", url, "--admin-url", admin, "--application-name", name]
+            command = [*child, "--url", url, "--application-name", name]
         log = stack.enter_context((folder / "run.log").open("w"))
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO
@@ -438,7 +520,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--child", choices=STORES, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--admin-url", help=argparse.SUPPRESS)
     parser.add_argument("--application-name", help=argparse.SUPPRESS)
     parser.add_argument("--fs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--skip", action="append", default=[], help=argparse.SUPPRESS)
@@ -448,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child is not None:
         run = Run(
             args.child, args.url, args.folder, Profile.for_seconds(seconds), seed,
-            args.admin_url, args.application_name, args.fs,
+            args.application_name, args.fs,
             dict(item.split("=", 1) for item in args.skip),
         )  # fmt: skip
         figures = asyncio.run(run.main())
