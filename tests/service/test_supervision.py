@@ -155,6 +155,10 @@ def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_cla
         )
         if done.status == "FAILED":
             assert history == ["ExecutionStarted", "ExecutionFailed"]
+            # a redrive runs it again (the failure was progress: its count starts over)
+            await service.redrive_execution(arn)
+            redriven = await finish(service, arn)
+            assert (redriven.status, redriven.output) == ("SUCCEEDED", {"ok": True})
 
     run(main, store=store, clock=VirtualClock(T0 + 1000))
 
