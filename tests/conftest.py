@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.tally import summary as api_fuzz_summary
 from tests.differential.tally import open_tally, summary
 
 
@@ -15,6 +16,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    line = summary()
-    if line is not None:
-        terminalreporter.write_line(line)
+    for line in (summary(), api_fuzz_summary()):
+        if line is not None:
+            terminalreporter.write_line(line)

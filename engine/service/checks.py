@@ -65,7 +65,7 @@ def check_text(value: str | None, member: str, code: str = "ValidationException"
 
 
 def check_token(token: str) -> None:
-    if not token or len(token) > MAX_TOKEN_LENGTH or has_surrogate(token):
+    if not token or len(token) > MAX_TOKEN_LENGTH or has_surrogate(token) or "\x00" in token:
         raise InvalidRequest("InvalidToken", "Invalid Token: the task token is malformed")
 
 
@@ -101,5 +101,6 @@ def check_arn(arn: str, *kinds: str) -> None:
         or parts[2] != "states"
         or parts[5] not in kinds
         or has_surrogate(arn)
+        or "\x00" in arn
     ):
         raise InvalidRequest("InvalidArn", f"Invalid Arn: '{printable(arn, 2048)}'")

@@ -36,6 +36,13 @@ class StoreRefused(StoreError):
     the same write alone fails again, and other writes batched with it need not."""
 
 
+class ValueRefused(StoreRefused):
+    """The store cannot hold a value of the request (PostgreSQL: a NUL character in text): the
+    client's to fix, so a client error (ValidationException), not the server's 503."""
+
+    code = "ValidationException"
+
+
 def database_reason(exc: BaseException) -> str:
     """A database error as one line: the first line of the driver's own message, without the
     statement, its parameters or the server's DETAIL (another caller's data may be in them) or

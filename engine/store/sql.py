@@ -66,6 +66,7 @@ from engine.store.base import (
     StoreRefused,
     TimerRecord,
     TokenRecord,
+    ValueRefused,
     VersionRecord,
     database_reason,
 )
@@ -185,7 +186,10 @@ class SqlStore:
             if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
                 raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
             # a value the database cannot hold, or one the driver could not send
-            raise StoreRefused(f"the store refused a value: {database_reason(exc)}") from exc
+            raise ValueRefused(
+                "1 validation error detected: a value of the request cannot be stored "
+                f"({database_reason(exc)})"
+            ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
 

@@ -20,6 +20,7 @@ from api.app import create_app
 from engine.service import Service, ServiceConfig
 from engine.store.open import open_store
 from engine.values import MAX_NESTING_DEPTH
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
 
 ARN = "arn:aws:states:us-east-1:111111111111"
 MACHINE = f"{ARN}:stateMachine:hostile"
@@ -311,3 +312,65 @@ def test_rest_long_limit_is_a_validation_error(client: TestClient) -> None:
     response = client.get("/v1/machines/hostile/executions", params={"limit": "9" * 5000})
     assert response.status_code == 400
     assert response.json()["__type"] == "ValidationException"
+
+
+# -- PostgreSQL: text cannot hold NUL --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_client() -> Iterator[TestClient]:
+    url = postgres_url()
+    assert url is not None
+    with postgres_schema(url) as scoped:
+        store = open_store(scoped)
+        service = Service(store, config=ServiceConfig(seed=5))
+        with TestClient(create_app(service), raise_server_exceptions=False) as client:
+            wait_long = {
+                "StartAt": "W",
+                "States": {"W": {"Type": "Wait", "Seconds": 9999, "End": True}},
+            }
+            created = client.post("/v1/machines", json={"name": "hostile", "definition": wait_long})
+            assert created.status_code == 201, created.text
+            yield client
+        store.close()
+
+
+NUL_REFUSED = (
+    "1 validation error detected: a value of the request cannot be stored (PostgreSQL text "
+    "fields cannot contain NUL (0x00) bytes)"
+)
+
+
+@pytest.mark.parametrize("backend", [POSTGRES_PARAM])
+@pytest.mark.parametrize(
+    ("action", "body", "code", "message"),
+    [
+        (
+            "DescribeExecution",
+            json.dumps({"executionArn": f"{ARN}:execution:hostile:a\u0000"}),
+            "InvalidArn",
+            f"Invalid Arn: '{ARN}:execution:hostile:a\u0000'",
+        ),
+        (
+            "StopExecution",
+            json.dumps({"executionArn": f"{ARN}:execution:hostile:running", "cause": "a\u0000"}),
+            "ValidationException",
+            NUL_REFUSED,
+        ),
+        (
+            "StartExecution",
+            start_body(name="traced", traceHeader="t\u0000"),
+            "ValidationException",
+            NUL_REFUSED,
+        ),
+    ],
+    ids=["arn", "stop-cause", "trace-header"],
+)
+def test_postgres_refuses_nul_as_a_client_error(
+    backend: str, request: pytest.FixtureRequest, action: str, body: str, code: str, message: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000: the store's refusal answered 503 ServiceUnavailable."""
+    client: TestClient = request.getfixturevalue("postgres_client")
+    status, started = aws(client, "StartExecution", start_body(name="running"))
+    assert status == 200 or started["__type"] == "ExecutionAlreadyExists", started
+    assert aws(client, action, body) == (400, {"__type": code, "message": message})
