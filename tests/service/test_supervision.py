@@ -11,7 +11,10 @@ an SQLite file); waits are bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -23,6 +26,7 @@ from engine.service import Service, ServiceConfig
 from engine.service.base import Health
 from engine.store.base import Store, StoreError
 from engine.store.memory import MemoryStore
+from engine.store.open import open_store
 from tests.service.helpers import (
     DOWN,
     T0,
@@ -36,12 +40,37 @@ from tests.service.helpers import (
     types,
     until,
 )
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
+
+
+@pytest.fixture(params=["memory", "sqlite", POSTGRES_PARAM])
+def every_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """A fresh store of each kind, PostgreSQL included when ASL_TEST_POSTGRES_URL is set (a
+    schema of its own, dropped after)."""
+    opened: list[Store] = []
+    with contextlib.ExitStack() as stack:
+
+        def factory() -> Store:
+            if request.param == "memory":
+                store: Store = MemoryStore()
+            elif request.param == "sqlite":
+                store = open_store(f"sqlite:///{tmp_path}/s{len(opened)}.db")
+            else:
+                server = postgres_url()
+                assert server is not None
+                store = open_store(stack.enter_context(postgres_schema(server)))
+            opened.append(store)
+            return store
+
+        yield factory
+        for store in opened:
+            store.close()
 
 
 def test_the_worker_loop_survives_an_unreachable_store(
-    make_store: StoreFactory, caplog: pytest.LogCaptureFixture
+    every_store: StoreFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = make_store()
+    real = every_store()
     store = Unreachable(real)
     arn = execution_arn("m", "recorded-while-down")
 
@@ -126,12 +155,12 @@ POISON_CAUSE = (
     ids=["one-short-of-the-limit-runs", "at-the-limit-fails"],
 )
 def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_claimed_again(
-    make_store: StoreFactory, lost: int, outcome: tuple[str, str | None, str | None]
+    every_store: StoreFactory, lost: int, outcome: tuple[str, str | None, str | None]
 ) -> None:
     """Issue 13: a poison execution (it kills the worker driving it) was claimed again every
     lease, for ever. Workers that claimed it and died before committing anything are
     simulated by claims nobody follows up; the next worker fails it instead of running it."""
-    store = make_store()
+    store = every_store()
     arn = execution_arn("m", "poison")
 
     async def record() -> None:
