@@ -178,3 +178,14 @@ def test_unconfigured_resource_failure(resource: str, cause: str) -> None:
 def test_functions_registry(resource: str, expected: str | None) -> None:
     registry = functions_registry({FUNCTION + "special": Named("special")}, Named("functions"))
     assert name_of(registry.resolve(resource)) == expected
+
+
+@pytest.mark.timeout(10)
+def test_a_many_star_pattern_matches_a_long_resource_in_linear_time() -> None:
+    """Issue 13: patterns were backtracking regexes; a three-star pattern against a resource of
+    a few thousand characters took seconds (the cube of its length) on the event loop."""
+    registry = BackendRegistry()
+    registry.register("arn:aws:lambda:*:*:function:*x", Named("x"))
+    long_miss = "arn:aws:lambda:" + ":" * 20_000 + "function:" * 2_000
+    assert registry.resolve(long_miss) is None
+    assert name_of(registry.resolve("arn:aws:lambda:us:1:function:" + "a" * 20_000 + "x")) == "x"
