@@ -28,7 +28,7 @@ from engine.definition.paths import Path, PathNoMatch, compile_path, compile_ref
 from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
 from engine.definition.templates import Template, compile_template, parameter_path_cause
-from engine.definition.validate_fields import MAX_NESTING_DEPTH
+from engine.definition.validate_fields import MAX_STATE_NESTING
 from engine.errors import STATES_RUNTIME, DefinitionInvalid, ExpressionSyntaxError, StatesError
 from engine.values import JSON
 
@@ -337,9 +337,9 @@ class _Compiler:
 
     def graph(self, key: str, node: Mapping[str, JSON], query_language: str) -> Graph:
         # A backstop for definitions that skipped validation: this compiler recurses per level.
-        if self.depth > MAX_NESTING_DEPTH:
+        if self.depth > MAX_STATE_NESTING:
             raise _CompileError(
-                f"Parallel and Map states nest more than {MAX_NESTING_DEPTH} levels deep", key
+                f"Parallel and Map states nest more than {MAX_STATE_NESTING} levels deep", key
             )
         self.depth += 1
         try:

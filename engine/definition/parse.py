@@ -24,14 +24,14 @@ from typing import cast
 import yaml
 
 from engine.errors import ExpressionSyntaxError
-from engine.values import JSON
+from engine.values import JSON, MAX_NESTING_DEPTH
 
 __all__ = ["MAX_DEFINITION_DEPTH", "DefinitionSyntaxError", "parse_text"]
 
-MAX_DEFINITION_DEPTH = 512
-"""The deepest JSON nesting of a definition (arrays and objects) the engine reads, the bound it
-puts on any JSON from outside (execution input); 100 nested Parallels take ~400 levels.
-validate.py refuses a deeper definition; text too deep for Python's parser is refused here."""
+MAX_DEFINITION_DEPTH = MAX_NESTING_DEPTH
+"""The deepest JSON nesting of a definition (arrays and objects) the engine reads: the bound it
+puts on all JSON from outside (512); 100 nested Parallels take ~400 levels. validate.py refuses
+a deeper definition; text too deep to parse, and YAML nested too deep with brackets, here."""
 
 
 class DefinitionSyntaxError(ExpressionSyntaxError):

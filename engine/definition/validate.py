@@ -12,7 +12,7 @@ definition is a bug, tested with hypothesis), stop at the first problem, build p
 on this path (too slow for the 2 ms budget), or do I/O.
 
 Depth comes first: `_nesting_problems` walks the definition with an explicit stack (no
-recursion) and refuses Parallel/Map states nested more than `MAX_NESTING_DEPTH` deep and JSON
+recursion) and refuses Parallel/Map states nested more than `MAX_STATE_NESTING` deep and JSON
 nested more than `MAX_DEFINITION_DEPTH` deep. Only a definition within both bounds reaches the
 walker, whose checks recurse over graphs, templates and Choice rules.
 
@@ -35,8 +35,8 @@ from engine.definition.validate_fields import (
     INVALID_STATE_NAME,
     JSONATA,
     JSONPATH,
-    MAX_NESTING_DEPTH,
     MAX_SECONDS,
+    MAX_STATE_NESTING,
     MISSING_DESCRIPTION,
     MISSING_END_STATE,
     MISSING_TRANSITION_TARGET,
@@ -282,7 +282,7 @@ def _pointer(location: _Location) -> str:
 
 
 def _nesting_problems(definition: dict[str, JSON]) -> list[Diagnostic]:
-    """Parallel/Map states nested past `MAX_NESTING_DEPTH`, JSON nested past
+    """Parallel/Map states nested past `MAX_STATE_NESTING`, JSON nested past
     `MAX_DEFINITION_DEPTH`: one diagnostic per state too deep, then the first JSON node too deep.
 
     Stacks, not recursion, so that no depth of input can exhaust Python's stack. Nothing below
@@ -306,11 +306,11 @@ def _nesting_problems(definition: dict[str, JSON]) -> list[Diagnostic]:
         state_type = value.get("Type") if role == "state" and isinstance(value, dict) else None
         if not isinstance(state_type, str):
             state_type = None
-        if state_type in _NESTING_TYPES and nesting >= MAX_NESTING_DEPTH:
+        if state_type in _NESTING_TYPES and nesting >= MAX_STATE_NESTING:
             problems.append(
                 error(
                     f"This {state_type} state would be level {nesting + 1} of nested Parallel "
-                    f"and Map states; at most {MAX_NESTING_DEPTH} levels may nest. Move the "
+                    f"and Map states; at most {MAX_STATE_NESTING} levels may nest. Move the "
                     "inner levels into a state machine of their own (a Task with Resource "
                     "arn:aws:states:::states:startExecution.sync) or flatten them",
                     _pointer(location),

@@ -76,7 +76,7 @@ MAX_DELAY_SECONDS = 31_622_400
 # Parallel's output, and a hostile definition nested ~2,000 deep crashed the runtime (issue 13).
 # Real machines nest a handful of levels; 100 leaves them ample room and keeps every walk of a
 # definition, an execution's frames and its output shallow (docs/validation.md, "Limits").
-MAX_NESTING_DEPTH = 100
+MAX_STATE_NESTING = 100
 """How many Parallel and Map states may enclose one another (a Parallel in a branch of a
 Parallel is 2 deep)."""
 

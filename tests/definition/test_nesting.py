@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from engine.definition.compile import compile_machine
 from engine.definition.parse import MAX_DEFINITION_DEPTH, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
-from engine.definition.validate_fields import MAX_NESTING_DEPTH
+from engine.definition.validate_fields import MAX_STATE_NESTING
 from engine.embedded import Engine, ExecutionResult
 from engine.errors import DefinitionInvalid
 from engine.runtime.clock import VirtualClock
@@ -63,7 +63,7 @@ def too_deep_message(kind: str) -> str:
 
 
 def test_the_limits_are_100_levels_of_states_and_512_of_json() -> None:
-    assert (MAX_NESTING_DEPTH, MAX_DEFINITION_DEPTH) == (100, 512)
+    assert (MAX_STATE_NESTING, MAX_DEFINITION_DEPTH) == (100, 512)
 
 
 def test_a_parallel_nested_2000_deep_is_refused_at_the_101st_level() -> None:
@@ -180,7 +180,7 @@ def test_a_machine_100_levels_deep_runs_through_the_engine_with_its_nested_outpu
 )
 def test_nesting_is_valid_exactly_up_to_the_limit(kinds: list[str]) -> None:
     diagnostics = validate_text(json.dumps(nested(kinds)))
-    if len(kinds) <= MAX_NESTING_DEPTH:
+    if len(kinds) <= MAX_STATE_NESTING:
         assert diagnostics == []
         assert parse_text(json.dumps(nested(kinds))) == nested(kinds)
     else:
