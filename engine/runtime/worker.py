@@ -399,7 +399,7 @@ class Worker:
 
     async def _take_over(self, record: ExecutionRecord) -> None:
         self.held.add(record.arn)
-        if record.claims > CRASH_LIMIT and not record.sync:
+        if record.claims > CRASH_LIMIT and not record.sync and not await self._parked(record):
             await self._fail_crashed(record)
             return
         machine = self.load_machine(record.revision_id)
@@ -446,6 +446,28 @@ class Worker:
             if frame.phase is Phase.TASK and frame.task_id is not None:
                 lost = TaskFailure(STATES_TASK_FAILED, LOST_TASK_CAUSE)
                 self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
+
+    async def _parked(self, record: ExecutionRecord) -> bool:
+        """Whether the execution had nothing to do when its drives were lost: every open frame
+        waits for a timer not yet due, its children or a callback, and no event waits for it.
+
+        Its lost drives are then no sign that it crashes the engine (its workers were killed
+        while it waited, e.g. restarted by kill -9 during a Wait of days), so it is not closed;
+        the claims count starts over once it makes progress. One that crashes when its timer
+        fires is not parked when claimed after that crash: the timer is due."""
+        if record.state is None or record.machine_type != "STANDARD":
+            return False
+        state = state_from_json(record.state)
+        for frame in state.frames.values():
+            if frame.phase in (Phase.ENTER, Phase.RETRY):
+                return False
+            if frame.phase is Phase.TASK and frame.task_id is not None:
+                return False
+        now = self.runtime.clock.now()
+        timers = await self.journal.call(self.store.timers_for, record.arn)
+        if any(timer.due <= now for timer in timers):
+            return False
+        return not await self.journal.call(self.store.pending_events, record.arn)
 
     async def _fail_crashed(self, record: ExecutionRecord) -> None:
         """Close an execution whose drives were lost CRASH_LIMIT times in a row (a poison

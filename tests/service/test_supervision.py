@@ -30,6 +30,8 @@ from engine.store.open import open_store
 from tests.service.helpers import (
     DOWN,
     T0,
+    WAIT_HOUR,
+    ManualClock,
     StoreFactory,
     Unreachable,
     execution_arn,
@@ -190,6 +192,39 @@ def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_cla
             assert (redriven.status, redriven.output) == ("SUCCEEDED", {"ok": True})
 
     run(main, store=store, clock=VirtualClock(T0 + 1000))
+
+
+def test_an_execution_parked_in_a_long_wait_survives_lost_workers(
+    every_store: StoreFactory,
+) -> None:
+    """Workers killed while an execution waits (a Wait of an hour, deploys by kill -9) lose
+    drives that had nothing to do: that is no sign of a poison execution, so it is not
+    failed, and it ends when its Wait does."""
+    store = every_store()
+    arn = execution_arn("m", "napping")
+    clock = ManualClock(T0)
+
+    async def park(service: Service) -> None:
+        machine, _ = await service.create_state_machine("m", WAIT_HOUR)
+        await service.start_execution(machine.arn, name="napping")
+        await until(lambda: truth(len(store.timers_for(arn)) == 1))
+
+    run(park, store=store, clock=clock)
+    for attempt in range(CRASH_LIMIT + 1):  # more lost drives than the limit, all while waiting
+        (claimed,) = store.claim(f"lost-{attempt}", "elsewhere", 1, T0 + 100 * attempt, 30, 10)
+        assert claimed.claims == attempt + 1
+
+    async def resume(service: Service) -> None:  # a virtual clock: it jumps to the Wait's end
+        done = await finish(service, arn)
+        assert (done.status, done.error) == ("SUCCEEDED", None)
+        assert types(await service.get_history(arn)) == [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "ExecutionSucceeded",
+        ]
+
+    run(resume, store=store, clock=VirtualClock(T0 + 1000))
 
 
 class PurgeFailsOnce(MemoryStore):
