@@ -483,19 +483,22 @@ def make_router(service: Service) -> APIRouter:
         """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution."""
         return _execution(await service.redrive_execution(arn))
 
-    @router.get("/executions/{arn}/history", tags=["executions"])
+    @router.get("/executions/{arn}/history", tags=["executions"], response_model=History)
     async def get_history(
         arn: str,
         reverse: bool = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         next_token: Annotated[str | None, Query(max_length=1024)] = None,
-    ) -> History:
+    ) -> Response:
         """GetExecutionHistory, oldest first (or newest first with `reverse`)."""
         after = decode_token(next_token, "history") if next_token is not None else 0
         events = await service.get_history(arn, after_id=after, limit=limit + 1, reverse=reverse)
         page = events[:limit]
         token = encode_token("history", page[-1].id) if len(events) > limit else None
-        return History(events=[_event(e) for e in page], next_token=token)
+        history = History(events=[_event(e) for e in page], next_token=token)
+        # rendered by JsonAnswer: a handler's output may hold a lone surrogate, which pydantic
+        # cannot encode (it is sent as its \\u escape)
+        return JsonAnswer(history.model_dump(by_alias=True))
 
     @router.post("/callbacks/success", status_code=204, tags=["callbacks"])
     async def task_success(body: TaskSuccess) -> Response:

@@ -25,8 +25,10 @@ def dumps(value: JSON) -> str:
 
 
 def payload_size(value: JSON) -> int:
-    """Size in bytes of `value` rendered as AWS counts it (UTF-8 of the compact JSON text)."""
-    return len(dumps(value).encode("utf-8"))
+    """Size in bytes of `value` rendered as AWS counts it (UTF-8 of the compact JSON text).
+
+    A lone surrogate (a handler may return one) counts its 3 bytes instead of failing."""
+    return len(dumps(value).encode("utf-8", "surrogatepass"))
 
 
 def type_name(value: JSON) -> str:

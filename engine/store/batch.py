@@ -15,7 +15,7 @@ from sqlalchemy import BindParameter, Connection, Executable, bindparam, delete,
 
 from engine.store import schema as t
 from engine.store.base import ActivityTask, Commit, StoreError, TimerRecord, TokenRecord
-from engine.store.schema import encode, to_row
+from engine.store.schema import encode, storable_text, to_row
 
 # executemany statements of `commit`; bind names differ from column names, as SQLAlchemy asks
 _CLOSE_FIELDS: Final[dict[str, BindParameter[object]]] = {
@@ -154,8 +154,8 @@ class CommitPlan:
             "b_status": c.status,
             "b_stop": c.stop,
             "b_output": encode(c.output),
-            "b_error": c.error,
-            "b_cause": c.cause,
+            "b_error": storable_text(c.error),
+            "b_cause": storable_text(c.cause),
         }
         if c.state is None:
             self.closes.append(row)

@@ -14,6 +14,7 @@ execution references it, so a commit for an unknown execution fails instead of l
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import fields
 from typing import Final, TypeVar
 
@@ -210,8 +211,29 @@ JSON_COLUMNS: Final = frozenset(
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
-encode: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-"""`values.dumps` with its encoder built once: the text of a JSON column (key order kept)."""
+_encode_text: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_ascii: Final = json.JSONEncoder(separators=(",", ":")).encode
+_NOT_STORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def encode(value: object) -> str:
+    """`values.dumps` with its encoder built once: the text of a JSON column (key order kept).
+
+    A lone surrogate (a handler may return one; it is not Unicode, so no database can encode
+    it) is written as its `\\u` escape instead: the same JSON value, read back as it was."""
+    text = _encode_text(value)
+    if not text.isascii() and _NOT_STORABLE.search(text):
+        return _encode_ascii(value)
+    return text
+
+
+def storable_text(text: str | None) -> str | None:
+    """A plain text column's value every database can hold: NUL (PostgreSQL refuses it) and
+    lone surrogates (nothing can encode them) become U+FFFD. For what an execution produces
+    (an error or cause from a handler or a Fail state), which must not make its commit fail."""
+    if text is None or (text.isascii() and "\x00" not in text):
+        return text
+    return _NOT_STORABLE.sub("\ufffd", text)
 
 
 def to_row(record: object, table: Table) -> dict[str, object]:
