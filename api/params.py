@@ -103,7 +103,7 @@ class Params:
         return value
 
     def integer(self, name: str, *, minimum: int = 0, maximum: int | None = None) -> int | None:
-        value = self._get(name, int, "a number")
+        value = self._get(name, int, "an integer")
         if value is None:
             return None
         if value < minimum:

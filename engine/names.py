@@ -25,8 +25,10 @@ def check_name(name: str, what: str = "name") -> None:
     if not 1 <= len(name) <= MAX_NAME_LENGTH or _BAD_NAME.search(name):
         article = "an" if what[:1] in ("a", "e", "i", "o", "u") else "a"
         shown = _SURROGATE.sub("\ufffd", name[: MAX_NAME_LENGTH + 20])
-        raise InvalidRequest(
-            "InvalidName",
-            f"Invalid Name: '{shown}': {article} {what} has 1 to {MAX_NAME_LENGTH} characters, "
-            "without whitespace, brackets, wildcards, special or control characters",
+        rule = (
+            f"has 1 to {MAX_NAME_LENGTH} characters, without whitespace, brackets, wildcards, "
+            "special or control characters"
         )
+        if _SURROGATE.search(name):
+            rule = "must be valid Unicode (it holds a lone UTF-16 surrogate)"
+        raise InvalidRequest("InvalidName", f"Invalid Name: '{shown}': {article} {what} {rule}")

@@ -89,8 +89,8 @@ def wait(client: TestClient, arn: str) -> None:
             "StartExecution",
             f'{{"stateMachineArn": "{MACHINE}", "name": "\\ud800"}}',
             "InvalidName",
-            "Invalid Name: '\ufffd': an execution name has 1 to 80 characters, without "
-            "whitespace, brackets, wildcards, special or control characters",
+            "Invalid Name: '\ufffd': an execution name must be valid Unicode (it holds a lone "
+            "UTF-16 surrogate)",
         ),
         (
             "StartExecution",
