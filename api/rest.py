@@ -230,9 +230,7 @@ def _machine(record: MachineRecord) -> Machine:
     )
 
 
-def _execution(
-    record: ExecutionRecord, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def _execution(record: ExecutionRecord, status_code: int = 200) -> Response:
     """An execution, rendered here rather than by pydantic: its input and output may nest as
     deep as the engine allows (512 levels and more for an output), past pydantic's recursion
     limit, and whatever was accepted must be describable. The route declares `Execution`."""
@@ -252,7 +250,7 @@ def _execution(
     body: dict[str, object] = shape.model_dump(by_alias=True)
     body["input"] = record.input
     body["output"] = record.output if record.status == "SUCCEEDED" else None
-    return JsonAnswer(body, status_code=status_code, headers=headers)
+    return JsonAnswer(body, status_code=status_code)
 
 
 class JsonAnswer(JSONResponse):
@@ -452,7 +450,9 @@ def make_router(service: Service) -> APIRouter:
             input_text=_input_text(body.input),
             trace_header=body.trace_header,
         )
-        return _execution(record, 201, {"Location": f"/v1/executions/{record.arn}"})
+        answer = _execution(record, 201)
+        answer.headers["Location"] = f"/v1/executions/{record.arn}"  # after the content headers
+        return answer
 
     @router.get("/machines/{machine}/executions", tags=["executions"])
     async def list_executions(
