@@ -16,6 +16,7 @@ from engine.definition.compile import Machine, compile_machine
 from engine.definition.diagnostics import Diagnostic
 from engine.definition.parse import parse_text
 from engine.definition.validate import validate_text
+from engine.definition.validate_fields import INVALID_JSON_DESCRIPTION
 from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict, ResourceNotFound
 from engine.names import check_name
 from engine.service.base import ServiceBase
@@ -37,7 +38,14 @@ class MachineOperations(ServiceBase):
                 "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {DEFINITION_LIMIT_BYTES}",
             )
-        return validate_text(definition, machine_type=machine_type)
+        diagnostics = validate_text(definition, machine_type=machine_type)
+        if not any(d.severity == "ERROR" for d in diagnostics):
+            problem = _unicode_problem(definition)
+            if problem is not None:  # CreateStateMachine refuses it: so does validation
+                diagnostics.append(
+                    Diagnostic(INVALID_JSON_DESCRIPTION, f"Invalid JSON: {problem}", "")
+                )
+        return diagnostics
 
     def _compile_checked(self, definition: str, machine_type: str) -> Machine:
         if has_surrogate(definition):
@@ -53,15 +61,13 @@ class MachineOperations(ServiceBase):
         errors = [d for d in diagnostics if d.severity == "ERROR"]
         if errors:
             raise DefinitionInvalid(errors)
+        problem = _unicode_problem(definition)
+        if problem is not None:
+            raise InvalidRequest(
+                "InvalidDefinition", f"Invalid State Machine Definition: {problem}"
+            )
         parsed = parse_text(definition)
         assert isinstance(parsed, dict)
-        if "\\u" in definition or "\\U" in definition:  # an escape may spell a lone surrogate
-            try:
-                check_unicode(parsed)
-            except JsonRefused as exc:
-                raise InvalidRequest(
-                    "InvalidDefinition", f"Invalid State Machine Definition: {exc.reason}"
-                ) from None
         return compile_machine(parsed)
 
     async def create_state_machine(
@@ -294,3 +300,17 @@ class MachineOperations(ServiceBase):
         aliases = await self.journal.call(self.store.list_aliases, record.arn)
         assert isinstance(aliases, list)
         return aliases
+
+
+def _unicode_problem(definition: str) -> str | None:
+    """Why a valid definition's text is not Unicode (a lone surrogate, raw or spelled as an
+    escape: no store could keep it, no client could read it back), or None."""
+    if has_surrogate(definition):
+        return SURROGATE_REASON
+    if "\\u" not in definition and "\\U" not in definition:
+        return None
+    try:
+        check_unicode(parse_text(definition))
+    except JsonRefused as exc:
+        return exc.reason
+    return None

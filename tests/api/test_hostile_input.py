@@ -374,3 +374,21 @@ def test_postgres_refuses_nul_as_a_client_error(
     status, started = aws(client, "StartExecution", start_body(name="running"))
     assert status == 200 or started["__type"] == "ExecutionAlreadyExists", started
     assert aws(client, action, body) == (400, {"__type": code, "message": message})
+
+
+def test_validation_agrees_with_creation_on_a_lone_surrogate(client: TestClient) -> None:
+    """ValidateStateMachineDefinition said OK to the definition CreateStateMachine refuses."""
+    definition = json.dumps(PASS)[:-1] + ',"Comment":"\\ud800"}'
+    status, answer = aws(
+        client, "ValidateStateMachineDefinition", json.dumps({"definition": definition})
+    )
+    assert (status, answer["result"]) == (200, "FAIL")
+    assert answer["diagnostics"] == [
+        {
+            "severity": "ERROR",
+            "code": "INVALID_JSON_DESCRIPTION",
+            "message": "Invalid JSON: a string holds a lone UTF-16 surrogate (U+D800 to U+DFFF), "
+            "which is not Unicode",
+            "location": "/",
+        }
+    ]
