@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from engine.errors import EngineError
 from engine.service import Service, ServiceConfig
-from engine.store.base import ExecutionRecord, Lease, StoreRefused
+from engine.store.base import ExecutionRecord, Lease, StoreError, StoreRefused
 from engine.store.memory import MemoryStore
 from engine.store.open import open_store
 from engine.store.sql import SqlStore
@@ -131,3 +132,77 @@ def test_one_refused_start_fails_only_its_caller() -> None:
             assert isinstance(outcomes[5], StoreRefused)
 
     asyncio.run(scenario())
+
+
+class Deadlock(Exception):
+    """What psycopg raises for SQLSTATE 40P01, as SQLAlchemy wraps it (`orig.sqlstate`)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__("deadlock detected")
+        self.orig = self
+        self.sqlstate = sqlstate
+
+
+class AbortingStore(SqlStore):
+    """A SQLite store whose first `aborts` start transactions end as PostgreSQL aborts them."""
+
+    def __init__(self, url: str, aborts: int, sqlstate: str = "40P01") -> None:
+        opened = open_store(url)
+        assert isinstance(opened, SqlStore)
+        super().__init__(opened.engine)
+        self.aborts = aborts
+        self.sqlstate = sqlstate
+        self.tries = 0
+
+    def _create_executions(
+        self, records: Sequence[ExecutionRecord], order: Sequence[int], lease: Lease | None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        self.tries += 1
+        if self.tries <= self.aborts:
+            raise StoreError("the store is unavailable: deadlock detected") from Deadlock(
+                self.sqlstate
+            )
+        return super()._create_executions(records, order, lease)
+
+
+def _record(name: str) -> ExecutionRecord:
+    return ExecutionRecord(
+        arn=f"arn:aws:states:us-east-1:111111111111:execution:m:{name}",
+        machine_arn="arn:aws:states:us-east-1:111111111111:stateMachine:m",
+        revision_id="r",
+        name=name,
+        machine_type="STANDARD",
+        input={},
+        status="RUNNING",
+        start=1.0,
+    )
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
+def test_an_aborted_start_transaction_is_retried(tmp_path: Path, sqlstate: str) -> None:
+    store = AbortingStore(f"sqlite:///{tmp_path / 'a.db'}", aborts=3, sqlstate=sqlstate)
+    try:
+        [(stored, created)] = store.create_executions([_record("n")])
+        assert (stored.name, created, store.tries) == ("n", True, 4)
+    finally:
+        store.close()
+
+
+def test_retries_are_bounded(tmp_path: Path) -> None:
+    store = AbortingStore(f"sqlite:///{tmp_path / 'a.db'}", aborts=100)
+    try:
+        with pytest.raises(StoreError, match="deadlock detected"):
+            store.create_executions([_record("n")])
+        assert store.tries == 6  # the first try and 5 retries
+    finally:
+        store.close()
+
+
+def test_other_store_errors_are_not_retried(tmp_path: Path) -> None:
+    store = AbortingStore(f"sqlite:///{tmp_path / 'a.db'}", aborts=100, sqlstate="08006")
+    try:
+        with pytest.raises(StoreError):
+            store.create_executions([_record("n")])
+        assert store.tries == 1
+    finally:
+        store.close()
