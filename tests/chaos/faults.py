@@ -181,7 +181,8 @@ def terminate_connections(url: str, application_name: str, hold_seconds: float) 
     `application_name` but this one; returns how many were terminated."""
     import psycopg
 
-    with psycopg.connect(url) as connection:  # `url` selects the run's schema
+    # `url` selects the run's schema; this connection has a name of its own (never terminated)
+    with psycopg.connect(url, application_name="asl_chaos_faults") as connection:
         connection.execute("LOCK TABLE executions IN ACCESS EXCLUSIVE MODE")
         time.sleep(hold_seconds)  # the fault's length (this runs in a thread of its own)
         rows = connection.execute(

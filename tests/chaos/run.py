@@ -264,7 +264,7 @@ class Run:
                     active[kind] = asyncio.create_task(self.inject(kind))
                     next_long[kind] = due + profile.long_every
             kind = self.rng.choice(self.short_faults())
-            if kind in (KILL, CONNECTIONS):
+            if kind == KILL:
                 task = asyncio.create_task(self.inject(kind))
                 others.add(task)
                 task.add_done_callback(others.discard)
