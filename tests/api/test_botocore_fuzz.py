@@ -32,7 +32,7 @@ from engine.service import Service, ServiceConfig
 from engine.store.open import open_store
 from tests.api.tally import record
 
-EXAMPLES = int(os.environ.get("ASL_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("ASL_FUZZ_EXAMPLES", "80"))
 MODEL = botocore.session.get_session().get_service_model("stepfunctions")
 ACCOUNT = "arn:aws:states:us-east-1:111111111111"
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})

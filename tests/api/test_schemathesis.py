@@ -23,7 +23,7 @@ from engine.store.memory import MemoryStore
 from engine.store.open import open_store
 from tests.api.tally import record
 
-EXAMPLES = int(os.environ.get("ASL_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("ASL_FUZZ_EXAMPLES", "100"))
 SEEN = {"requests": 0, "server_errors": 0}
 
 
