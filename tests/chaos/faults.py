@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,7 +39,9 @@ KINDS = (KILL, STALL, STALL_PAST_LEASE, LOCK, LOCK_PAST_TIMEOUT, CONNECTIONS, DI
 
 
 class Fleet:
-    """`size` long-running `asl worker` processes (real time) on one store; dead ones replaced.
+    """`size` long-running processes driving executions on one store (real time), dead ones
+    replaced: one `asl serve` (its worker loop drives executions like a worker's; its API is
+    not used) and `asl worker`s for the rest.
 
     Each worker's stdout and stderr go to a file of its own (a pipe nobody reads would fill up
     and stall it); `unexpected_exits` lists workers that ended without being killed or told to,
@@ -46,8 +49,12 @@ class Fleet:
     one is started again, as a supervisor would, and counted in `restarted`.
     """
 
-    def __init__(self, store_url: str, folder: Path, ledger: Path, size: int) -> None:
+    def __init__(
+        self, store_url: str, folder: Path, ledger: Path, size: int, *, with_server: bool = True
+    ) -> None:
         self.store_url = store_url
+        self.with_server = with_server
+        self.servers: set[int] = set()  # pids of the `asl serve` processes
         self.folder = folder
         self.ledger = ledger
         self.size = size
@@ -61,21 +68,28 @@ class Fleet:
     def log_of(self, pid: int) -> Path:
         return self.folder / f"worker-{pid}.log"
 
-    def spawn(self) -> subprocess.Popen[bytes]:
+    def spawn(self, *, server: bool = False) -> subprocess.Popen[bytes]:
+        """An `asl worker`, or an `asl serve` (its API unused: it drives executions too)."""
         env = {**os.environ, LEDGER_VARIABLE: str(self.ledger)}
         for switch in ("ASL_CRASH_AT", "ASL_EXPRESS_REDELIVERY"):
             env.pop(switch, None)
         index = self.spawned
         self.spawned += 1
+        command = [sys.executable, "-m", "engine.cli"]
+        if server:
+            command += ["serve", "--port", str(free_port()), "--log-level", "warning"]
+        else:
+            command += ["worker"]
+        command += ["--store", self.store_url, "--functions", str(HANDLERS)]
         log = self.folder / f"worker-spawn-{index}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "engine.cli", "worker", "--store", self.store_url,
-                 "--functions", str(HANDLERS)],
-                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
-            )  # fmt: skip
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env
+            )
         log.rename(self.log_of(process.pid))
         self.workers.append(process)
+        if server:
+            self.servers.add(process.pid)
         return process
 
     def fill(self) -> None:
@@ -93,7 +107,8 @@ class Fleet:
                         f"(log: {self.log_of(process.pid)})"
                     )
         while len(self.workers) < self.size:
-            self.spawn()
+            serving = any(p.pid in self.servers for p in self.workers)
+            self.spawn(server=self.with_server and not serving)
 
     def refused_at_start(self, process: subprocess.Popen[bytes]) -> bool:
         """A worker started while the store was down exits 2 saying it could not open it."""
@@ -134,7 +149,9 @@ class Fleet:
                 process.kill()
                 process.wait()
                 continue
-            if process.pid not in self.killed and process.returncode != 0:
+            # uvicorn re-raises the SIGTERM it shut down on: `asl serve` ends -15, as designed
+            clean = (0, -signal.SIGTERM) if process.pid in self.servers else (0,)
+            if process.pid not in self.killed and process.returncode not in clean:
                 problems.append(
                     f"worker {process.pid} exited with status {process.returncode} on SIGTERM "
                     f"(log: {self.log_of(process.pid)})"
@@ -149,6 +166,14 @@ class Fleet:
             if "Traceback (most recent call last)" in text:
                 found.append(str(log))
         return found
+
+
+def free_port() -> int:
+    """A free loopback port, for a server to take."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 # -- SQLite: the file locked by another process -----------------------------------------------

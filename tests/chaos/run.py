@@ -1,9 +1,10 @@
-"""A chaos run: many executions through real `asl worker` processes while faults hit them.
+"""A chaos run: many executions through real `asl worker` and `asl serve` processes while
+faults hit them.
 
 Owns: one run per store, end to end. The run starts executions of tests/chaos/machines.py at a
 steady rate (from its own process, through the `Service`, retrying a refused start under the
-same name, so an acknowledged start is one execution), keeps a fleet of `asl worker`
-processes on the store, and injects faults (faults.py) for `seconds`: kill -9 of workers
+same name, so an acknowledged start is one execution), keeps a fleet of processes driving
+the store (an `asl serve` and `asl worker`s, faults.py), and injects faults (faults.py) for `seconds`: kill -9 of workers
 (replaced at once), SIGSTOP then SIGCONT of a worker (one stall lasts past the 30 s lease, so
 other workers take its executions over while it lives), the SQLite file locked from another
 process (BEGIN EXCLUSIVE; in long runs past the 30 s busy timeout), the workers' PostgreSQL
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,6 +130,7 @@ class Run:
         self.started: list[Started] = []
         self.machines: dict[str, str] = {}
         self.refused = 0
+        self.refusals: Counter[str] = Counter()
         self.starting = True
         self.connection_faults = 0
         self.quiet = False  # no other fault while the SQLite file is locked past the timeout
@@ -168,6 +171,7 @@ class Run:
                 break  # an earlier attempt was recorded (and has closed since): it is ours
             except EngineError as exc:
                 self.refused += 1
+                self.refusals[f"{exc.code}: {exc}"[:160]] += 1
                 if time.monotonic() > give_up:
                     self.figures.notes.append(f"start {name} never accepted: {exc}")
                     return
@@ -402,7 +406,11 @@ class Run:
         finally:
             store.close()
             self.fleet.close(timeout=5)
-        self.figures.notes.append(f"{self.refused} start attempt(s) refused and retried")
+        refusals = "; ".join(f"{n} x {why}" for why, n in self.refusals.most_common(3))
+        self.figures.notes.append(
+            f"{self.refused} start attempt(s) refused and retried"
+            + (f" ({refusals})" if refusals else "")
+        )
         if self.connection_faults:
             self.figures.notes.append(
                 f"{self.figures.faults[CONNECTIONS]} connections killed in "
