@@ -3,14 +3,16 @@ faults hit them.
 
 Owns: one run per store, end to end. The run starts executions of tests/chaos/machines.py at a
 steady rate (from its own process, through the `Service`, retrying a refused start under the
-same name, so an acknowledged start is one execution), keeps a fleet of processes driving
-the store (an `asl serve` and `asl worker`s, faults.py), and injects faults (faults.py) for `seconds`: kill -9 of workers
-(replaced at once), SIGSTOP then SIGCONT of a worker (one stall lasts past the 30 s lease, so
-other workers take its executions over while it lives), the SQLite file locked from another
-process (BEGIN EXCLUSIVE; in long runs past the 30 s busy timeout), the workers' PostgreSQL
-connections terminated, and the small filesystem the SQLite store lives on filled up. Then
-the faults stop (every worker continued, the lock and the disk freed, the fleet full again)
-and every execution must close within `bound_seconds`; check.py reads what happened.
+same name, so an acknowledged start is one execution), keeps a fleet of processes driving the
+store (an `asl serve` and `asl worker`s, faults.py), and injects faults for `seconds`: kill -9
+(the process replaced at once), SIGSTOP then SIGCONT (one stall lasts past the 30 s lease, so
+the others take its executions over while it lives), the SQLite file locked from another
+process (BEGIN EXCLUSIVE; in long runs past the 30 s busy timeout, with no other fault
+meanwhile), the PostgreSQL connections terminated while a table lock holds them, and the small
+filesystem the SQLite store lives on filled up. Then the faults stop (every process continued,
+the lock and the disk freed, the fleet full again), every execution must close within
+`bound_seconds`, and each live process, alone, must drive one more execution (a probe: a loop
+that died on a store error drives nothing); check.py reads what happened.
 
 Workers run on real time: virtual clocks in separate processes would each jump to their own
 next timer, and a lease is judged by the claimer's clock. The SQLite store sits on a tmpfs
@@ -20,10 +22,10 @@ say why. The ledger and the logs stay outside that filesystem, so a full disk ne
 recorded call.
 
 Entry points: `python -m tests.chaos.run --minutes N` (`make chaos`: each store for N
-minutes, both at once, the figures line of each, exit 1 on any finding) and `run_store()`
-(the CI profile, tests/chaos/test_chaos.py). A store's run is a child process
-(`--child`), so the namespace and its mount are the run's own. Must never: assert on timing
-(faults are timed, checks poll with a deadline) or leave a process behind.
+minutes, both at once, the figures of each, exit 1 on any finding) and `run_store()` (the CI
+profile, tests/chaos/test_chaos.py). A store's run is a child process (`--child`), so the
+namespace and its mount are the run's own. Must never: assert on timing (faults are timed,
+checks poll with a deadline) or leave a process behind.
 """
 
 from __future__ import annotations
