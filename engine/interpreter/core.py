@@ -99,6 +99,19 @@ MAX_HISTORY_EVENTS = 25_000
 
 EXECUTION_TIMEOUT_TIMER = "execution|timeout"
 
+CONTINUE_TIMER_PREFIX = "execution|continue|"
+"""A timer due at once that resumes an execution whose step ran out of `SILENT_STEP_BUDGET`."""
+
+SILENT_STEP_BUDGET = 5_000
+"""The most states one step runs in silent frames (Distributed Map child runs) before it pauses.
+
+Every other frame records history events, so the 25,000-event limit bounds a step's work; a
+silent frame records none, and a child workflow that loops (a Choice back to a Pass) ran inside
+one `step` for ever, freezing every execution in the process (issue 13). Past the budget the
+step ends with a continuation timer due at once: the runtime runs other work, commits, then
+fires it, and the frames that were runnable run on (in frame order). 5,000 states take tens of
+milliseconds."""
+
 _CLOSING_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
@@ -252,6 +265,7 @@ class Step:
         self.history_full = False
         self._done_frames: deque[Frame] = deque()  # finished frames whose parent must wake
         self._waking = False
+        self.silent_work = 0  # states run in silent frames this step (SILENT_STEP_BUDGET)
         self._rng: random.Random | None = None
         self._seed_sequence = state.sequence
         self._seed_event = state.next_event_id
@@ -494,6 +508,14 @@ class Step:
             if self.timeout_timer_id == timer_id:
                 self._close_timed_out()
             return
+        if timer_id.startswith(CONTINUE_TIMER_PREFIX):
+            # A paused step: everything runnable when it paused runs on (see SILENT_STEP_BUDGET).
+            self.runnable.extend(
+                frame_id
+                for frame_id, frame in self.frames.items()
+                if frame.phase in (Phase.ENTER, Phase.RETRY)
+            )
+            return
         frame_id, _, rest = timer_id.partition("|")
         kind = rest.partition("|")[0]
         current = self.frames.get(frame_id)
@@ -541,6 +563,12 @@ class Step:
 
     def drain(self) -> None:
         while self.runnable and self.status is ExecutionStatus.RUNNING and not self.history_full:
+            if self.silent_work >= SILENT_STEP_BUDGET:
+                self.sequence += 1
+                self.commands.append(
+                    StartTimer(f"{CONTINUE_TIMER_PREFIX}{self.sequence}", self.now)
+                )
+                break
             frame_id = self.runnable.popleft()
             # A frame queued earlier in this step may be gone: a failed sibling branch or Map
             # iteration made its Parallel or Map drop its children (with a Catch or Retry, the
@@ -561,6 +589,11 @@ class Step:
         frame = self.frame(frame_id)
         graph = self.graph(frame)
         while self.status is ExecutionStatus.RUNNING and not self.history_full:
+            if frame.silent:
+                if self.silent_work >= SILENT_STEP_BUDGET:
+                    self.runnable.appendleft(frame_id)  # drain pauses the step
+                    return
+                self.silent_work += 1
             state = graph.states[frame.state_name]
             if frame.phase is Phase.ENTER:
                 frame.entered_time = self.now
