@@ -68,7 +68,7 @@ def test_a_child_workflow_looping_for_ever_pauses_each_step_and_can_be_stopped()
 
 
 def test_a_distributed_map_past_the_budget_finishes_with_every_item_in_order() -> None:
-    # 3 states an item: 3,000 items take two pauses at a budget of 5,000 states.
+    # 3 states an item: 9,000 states take one pause at a budget of 5,000.
     items = list(range(3_000))
     definition = distributed_map(
         {
