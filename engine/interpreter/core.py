@@ -11,9 +11,13 @@ iteration. A frame is either runnable (ENTER a state, or RETRY one after a back-
 frame it concerns (a task result, a timer), which may make frames runnable, then drains the
 runnable frames: each runs state after state synchronously until it has to wait or finishes.
 A finished child wakes its parent (the Parallel/Map state completes when all its children have),
-a finished root closes the execution. Everything the outside world must do comes back as
-commands (messages.py): invoke a task, start or cancel a timer, finish. Everything that happened
-comes back as AWS-shaped history events (history.py), in AWS's order.
+a finished root closes the execution. No walk over frames recurses: parents are woken from a
+work list and aborts walk an explicit stack, so nesting depth never meets Python's stack (the
+validator also caps nesting at 100 levels). A step's work is bounded: frames that record history
+by the 25,000-event limit, silent frames (Distributed Map child runs) by `SILENT_STEP_BUDGET`,
+after which the step pauses with a continuation timer. Everything the outside world must do
+comes back as commands (messages.py): invoke a task, start or cancel a timer, finish.
+Everything that happened comes back as AWS-shaped history events (history.py), in AWS's order.
 
 State handlers (states.py) compute one state's work and return an outcome: `Done` (output and
 the next state, None for the end), `Blocked` (the frame now waits), or `Failed` (an ASL error
