@@ -352,8 +352,8 @@ NUL_REFUSED = (
             f"Invalid Arn: '{ARN}:execution:hostile:a\u0000'",
         ),
         (
-            "StopExecution",
-            json.dumps({"executionArn": f"{ARN}:execution:hostile:running", "cause": "a\u0000"}),
+            "CreateStateMachine",
+            json.dumps({"name": "nul", "definition": json.dumps(PASS), "roleArn": "r\u0000"}),
             "ValidationException",
             NUL_REFUSED,
         ),
@@ -364,7 +364,7 @@ NUL_REFUSED = (
             NUL_REFUSED,
         ),
     ],
-    ids=["arn", "stop-cause", "trace-header"],
+    ids=["arn", "role-arn", "trace-header"],
 )
 def test_postgres_refuses_nul_as_a_client_error(
     backend: str, request: pytest.FixtureRequest, action: str, body: str, code: str, message: str
