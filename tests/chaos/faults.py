@@ -55,6 +55,7 @@ class Fleet:
         self.store_url = store_url
         self.with_server = with_server
         self.servers: set[int] = set()  # pids of the `asl serve` processes
+        self.server_urls: dict[int, str] = {}
         self.folder = folder
         self.ledger = ledger
         self.size = size
@@ -76,8 +77,9 @@ class Fleet:
         index = self.spawned
         self.spawned += 1
         command = [sys.executable, "-m", "engine.cli"]
+        port = free_port()
         if server:
-            command += ["serve", "--port", str(free_port()), "--log-level", "warning"]
+            command += ["serve", "--port", str(port), "--log-level", "warning"]
         else:
             command += ["worker"]
         command += ["--store", self.store_url, "--functions", str(HANDLERS)]
@@ -90,7 +92,15 @@ class Fleet:
         self.workers.append(process)
         if server:
             self.servers.add(process.pid)
+            self.server_urls[process.pid] = f"http://127.0.0.1:{port}"
         return process
+
+    def server(self) -> tuple[subprocess.Popen[bytes], str] | None:
+        """The `asl serve` process and its URL, while it runs (not stopped)."""
+        for process in self.running():
+            if process.pid in self.servers:
+                return process, self.server_urls[process.pid]
+        return None
 
     def fill(self) -> None:
         """Start workers until `size` live ones run (stalled ones count as live)."""

@@ -48,6 +48,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import EngineError, ResourceConflict
 from engine.service import Service, ServiceConfig
@@ -79,6 +80,8 @@ CI_SECONDS = 12.0
 PROBE_SECONDS = 30.0  # a supervised worker loop backs off at most a few seconds
 PROBE_ATTEMPTS = 20
 STORES = ("sqlite", "postgresql")
+# What a store error must not show a client (issue 13: "errors never leak").
+LEAKS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "[SQL", "[parameters", "DETAIL:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ class Run:
         self.url = url
         self.folder = folder
         self.profile = profile
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # the faults
+        self.api_rng = random.Random(seed + 1)  # which starts go through the API
         self.application_name = application_name
         self.fs = fs
         self.ledger = folder / "calls.jsonl"
@@ -135,6 +139,8 @@ class Run:
         self.machines: dict[str, str] = {}
         self.refused = 0
         self.refusals: Counter[str] = Counter()
+        self.api_answers: Counter[str] = Counter()
+        self.clients: dict[str, Any] = {}
         self.starting = True
         self.connection_faults = 0
         self.quiet = False  # no other fault while the SQLite file is locked past the timeout
@@ -159,8 +165,17 @@ class Run:
             await asyncio.gather(*pending)
 
     async def start(self, service: Service, machine: str, name: str) -> None:
-        """Start one execution; a refused start is retried under its name until accepted."""
+        """Start one execution; a refused start is retried under its name until accepted.
+
+        Every other start goes first through the `asl serve` process's AWS JSON API (boto3),
+        while it runs: what it answers under faults is checked (a store error is a 503 whose
+        message names no SQL); when it cannot answer, the start goes through the service."""
         arn = self.machines[machine].replace(":stateMachine:", ":execution:") + ":" + name
+        serving = self.fleet.server()
+        url = serving[1] if serving is not None and self.api_rng.random() < 0.5 else None
+        if url is not None and await asyncio.to_thread(self.start_through_api, url, machine, name):
+            self.started.append(Started(arn, name, machine))
+            return
         give_up = time.monotonic() + self.profile.seconds + PAST_BUSY_TIMEOUT_SECONDS * 2
         while True:
             try:
@@ -181,6 +196,37 @@ class Run:
                     return
                 await asyncio.sleep(0.2)  # the store is down: try again, same name
         self.started.append(Started(arn, name, machine))
+
+    def start_through_api(self, url: str, machine: str, name: str) -> bool:
+        """StartExecution through the server; whether it was accepted (or had been)."""
+        import botocore.exceptions  # type: ignore[import-untyped]
+
+        client = self.clients.get(url)
+        if client is None:
+            client = self.clients[url] = api_client(url)
+        try:
+            client.start_execution(
+                stateMachineArn=self.machines[machine], name=name, input=json.dumps(INPUTS[machine])
+            )
+            self.api_answers["200"] += 1
+            return True
+        except botocore.exceptions.ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            error = exc.response.get("Error", {})
+            code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+            self.api_answers[f"{status} {code}"] += 1
+            if code == "ExecutionAlreadyExists":
+                return True  # an earlier attempt was recorded and has closed since
+            leaked = [word for word in LEAKS if word in message]
+            if status == 500 or leaked:
+                self.figures.problems.append(
+                    f"the API answered StartExecution {name} with {status} {code}: "
+                    f"{message[:300]}" + (f" (it names {leaked})" if leaked else "")
+                )
+            return False
+        except botocore.exceptions.BotoCoreError as exc:  # not listening yet, killed, stalled
+            self.api_answers[type(exc).__name__] += 1
+            return False
 
     # -- faults -----------------------------------------------------------------------------------
 
@@ -214,6 +260,8 @@ class Run:
             running = fleet.running()
             if len(running) < 2:
                 return  # keep one worker running
+            if kind == STALL_PAST_LEASE:  # a worker: the server's API stays in use
+                running = [p for p in running if p.pid not in fleet.servers] or running
             victim = self.rng.choice(running)
             fleet.stop(victim)
             self.count(kind)
@@ -415,6 +463,9 @@ class Run:
             f"{self.refused} start attempt(s) refused and retried"
             + (f" ({refusals})" if refusals else "")
         )
+        if self.api_answers:
+            answers = ", ".join(f"{n} x {a}" for a, n in self.api_answers.most_common())
+            self.figures.notes.append(f"StartExecution through asl serve: {answers}")
         if self.connection_faults:
             self.figures.notes.append(
                 f"{self.figures.faults[CONNECTIONS]} connections killed in "
@@ -494,6 +545,23 @@ def launched(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def api_client(url: str) -> Any:
+    """A boto3 Step Functions client for a chaos run's server: one attempt, short timeouts."""
+    import boto3
+    from botocore.config import Config  # type: ignore[import-untyped]
+
+    config = Config(
+        retries={"max_attempts": 1},
+        inject_host_prefix=False,
+        connect_timeout=2,
+        read_timeout=40,  # longer than SQLite's busy timeout: the server's 503 comes after it
+    )
+    return boto3.client(
+        "stepfunctions", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x", config=config,
+    )  # fmt: skip
 
 
 def with_application_name(url: str, name: str) -> str:
