@@ -103,10 +103,13 @@ class Profile:
     fs_size: str = "64m"
 
     @classmethod
-    def for_seconds(cls, seconds: float) -> Profile:
+    def for_seconds(cls, seconds: float, workers: int = 3, rate: float = 6.0) -> Profile:
         if seconds <= 60:
-            return cls(seconds=seconds)
-        return cls(seconds=seconds, fault_every=1.5, long_locks=True, fs_size="1g")
+            return cls(seconds=seconds, workers=workers, starts_per_second=rate)
+        return cls(
+            seconds=seconds, workers=workers, starts_per_second=rate,
+            fault_every=1.5, long_locks=True, fs_size="1g",
+        )  # fmt: skip
 
 
 # -- one store's run (the child process) ----------------------------------------------------------
@@ -513,6 +516,7 @@ def launched(
     child = [
         sys.executable, "-m", "tests.chaos.run", "--child", kind, "--folder", str(folder),
         "--seconds", str(profile.seconds), "--seed", str(seed),
+        "--workers", str(profile.workers), "--rate", str(profile.starts_per_second),
     ]  # fmt: skip
     with contextlib.ExitStack() as stack:
         if kind == "sqlite":
@@ -596,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--seconds", type=float, default=CI_SECONDS)
     parser.add_argument("--stores", default=",".join(STORES))
+    parser.add_argument("--workers", type=int, default=3, help="processes driving the store")
+    parser.add_argument("--rate", type=float, default=6.0, help="executions started per second")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--child", choices=STORES, default=None, help=argparse.SUPPRESS)
@@ -605,10 +611,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seconds = args.minutes * 60 if args.minutes is not None else args.seconds
+    profile = Profile.for_seconds(seconds, args.workers, args.rate)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     if args.child is not None:
         run = Run(
-            args.child, args.url, args.folder, Profile.for_seconds(seconds), seed,
+            args.child, args.url, args.folder, profile, seed,
             args.application_name, args.fs,
             dict(item.split("=", 1) for item in args.skip),
         )  # fmt: skip
@@ -622,9 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         runs = []
         for kind in args.stores.split(","):
-            process, skipped = stack.enter_context(
-                launched(kind, folder / kind, Profile.for_seconds(seconds), seed)
-            )
+            process, skipped = stack.enter_context(launched(kind, folder / kind, profile, seed))
             if process is None:
                 print(f"chaos {kind}: skipped: {skipped}", flush=True)
                 continue
