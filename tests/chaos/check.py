@@ -14,6 +14,8 @@ start was acknowledged:
   most once (a Retry's next attempt is a new attempt, with the next retry count);
 - silent workers (run.py's probe): a worker process alive once the faults stopped that no
   longer drives an execution started while it alone runs (its loop died on a store error);
+- a task token that did not survive its worker (a problem): a `.waitForTaskToken` task failed
+  as lost after TaskSubmitted (DESIGN.md: task tokens survive restarts);
 - malformed (a problem): ids not exactly 1..N, the first event not ExecutionStarted, a closed
   execution without exactly one closing event at the end, an outcome no fault explains.
 Must never: inject faults or wait (run.py).
@@ -40,11 +42,16 @@ CLOSING = {
     "ExecutionAborted": "ABORTED",
     "ExecutionTimedOut": "TIMED_OUT",
 }
+SCHEDULED = ("LambdaFunctionScheduled", "TaskScheduled")
 TASK_FAILURES = (
     "LambdaFunctionFailed",
     "LambdaFunctionTimedOut",
     "LambdaFunctionStartFailed",
     "LambdaFunctionScheduleFailed",
+    "TaskFailed",
+    "TaskTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
 )
 PROBLEMS_SHOWN = 20
 
@@ -135,6 +142,11 @@ def check(
         if record.status == "FAILED":
             lost_task = record.error == "States.TaskFailed" and record.cause == LOST_TASK_CAUSE
             outcome = "FAILED (a task lost with its worker)" if lost_task else "FAILED"
+            if lost_task and any(e["type"] == "TaskSubmitted" for e in events):
+                figures.problems.append(
+                    f"a task token did not survive its worker: {start.arn} failed as a lost "
+                    "task after its token was handed over (TaskSubmitted)"
+                )
             if not lost_task:
                 figures.problems.append(
                     f"unexplained outcome: {start.arn} FAILED {record.error}: {record.cause}"
@@ -173,7 +185,7 @@ def check_history(
     names: dict[int, str] = {}
     for event in events:
         kind = str(event["type"])
-        if kind != "LambdaFunctionScheduled" and kind not in TASK_FAILURES:
+        if kind not in SCHEDULED and kind not in TASK_FAILURES:
             continue
         entry = entered(by_id, event)
         if entry is None:
@@ -182,7 +194,7 @@ def check_history(
         details = by_id[entry]["stateEnteredEventDetails"]
         assert isinstance(details, dict)
         names[entry] = str(details["name"])
-        (scheduled if kind == "LambdaFunctionScheduled" else failed)[entry] += 1
+        (scheduled if kind in SCHEDULED else failed)[entry] += 1
     for entry, count in scheduled.items():
         allowed = 1 + failed[entry] if names[entry] in RETRIED else 1
         if names[entry] not in TASK_STATES[start.machine]:

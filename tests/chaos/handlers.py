@@ -5,7 +5,8 @@ file comes from ASL_TEST_LEDGER (set by the runner for each worker, outside any 
 run fills), so the calls of a worker killed a moment later are still counted. Each call's event
 names its execution, state, retry count and Map item, so two calls of one attempt are
 countable. `work` stays in flight for a few milliseconds, so kills and stalls land mid-task;
-`flaky` fails its first attempt (a handler keeps no state of its own).
+`flaky` fails its first attempt (a handler keeps no state of its own); `submit` hands over a
+task token (`.waitForTaskToken`): the run reads it from the ledger and sends the callback.
 """
 
 from __future__ import annotations
@@ -35,3 +36,8 @@ async def flaky(event: dict[str, JSON], context: object) -> JSON:
     if event.get("attempt") == 0:
         raise Transient("the first attempt fails")
     return {"state": event.get("state"), "attempt": event.get("attempt")}
+
+
+@ledger.recorded
+def submit(event: dict[str, JSON], context: object) -> JSON:
+    return {"submitted": event.get("state")}  # the token is in the ledger's line

@@ -1,5 +1,5 @@
 """The few machines a chaos run starts, over and over: Pass chains, Tasks, a real Wait, a
-Parallel and a Map, and Retry (on a handler's error and on a lost task).
+Parallel and a Map, Retry (on a handler's error and on a lost task) and a task token.
 
 Every Task calls a handler of tests/chaos/handlers.py with its execution's name, its state's
 name, its retry count and its Map item, so the ledger tells apart every attempt of every state
@@ -101,17 +101,41 @@ RETRY: Final[JSON] = {
     },
 }
 
+# A task token handed over (recorded by `submit`), answered by the run with SendTaskSuccess.
+CALLBACK: Final[JSON] = {
+    "StartAt": "Hold",
+    "States": {
+        "Hold": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {
+                "FunctionName": LAMBDA + "submit",
+                "Payload": {
+                    "execution.$": "$$.Execution.Name",
+                    "state.$": "$$.State.Name",
+                    "attempt.$": "$$.State.RetryCount",
+                    "item": None,
+                    "token.$": "$$.Task.Token",
+                },
+            },
+            "End": True,
+        }
+    },
+}
+
 MACHINES: Final[dict[str, JSON]] = {
     "chain": CHAIN,
     "wait": WAIT,
     "fanout": FANOUT,
     "retry": RETRY,
+    "callback": CALLBACK,
 }
 INPUTS: Final[dict[str, JSON]] = {
     "chain": {},
     "wait": {},
     "fanout": {"items": [0, 1, 2]},
     "retry": {},
+    "callback": {},
 }
 # Task states whose Retry covers a lost task: invoking them again (a new attempt) is allowed.
 RETRIED: Final = frozenset({"Flaky", "Again"})
@@ -120,6 +144,7 @@ TASK_STATES: Final[dict[str, frozenset[str]]] = {
     "wait": frozenset({"Before", "After"}),
     "fanout": frozenset({"Left", "Right", "Item"}),
     "retry": frozenset({"Flaky", "Again"}),
+    "callback": frozenset({"Hold"}),
 }
 
 

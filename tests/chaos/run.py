@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import EngineError, ResourceConflict
+from engine.errors import EngineError, ResourceConflict, ResourceNotFound
 from engine.service import Service, ServiceConfig
 from engine.store.base import DEFAULT_LEASE_SECONDS, Store
 from engine.store.open import open_store
@@ -143,6 +143,8 @@ class Run:
         self.refused = 0
         self.refusals: Counter[str] = Counter()
         self.api_answers: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()  # SendTaskSuccess calls, by outcome
+        self.answering = True
         self.clients: dict[str, Any] = {}
         self.starting = True
         self.connection_faults = 0
@@ -199,6 +201,41 @@ class Run:
                     return
                 await asyncio.sleep(0.2)  # the store is down: try again, same name
         self.started.append(Started(arn, name, machine))
+
+    async def callbacks(self, service: Service) -> None:
+        """Answer each task token `submit` recorded in the ledger with SendTaskSuccess (through
+        the service, retried while the store refuses it), until the run is over."""
+        offset = 0
+        seen: set[str] = set()
+        pending: set[asyncio.Task[None]] = set()
+        while self.answering:
+            data = await asyncio.to_thread(read_from, self.ledger, offset)
+            complete = data.rfind(b"\n") + 1  # whole lines only
+            offset += complete
+            for line in data[:complete].splitlines():
+                row = json.loads(line)
+                token = row["event"].get("token") if row["name"] == "submit" else None
+                if isinstance(token, str) and token not in seen:
+                    seen.add(token)
+                    task = asyncio.create_task(self.answer(service, token))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+            await asyncio.sleep(0.2)  # polling the ledger other processes append to
+        for task in list(pending):
+            task.cancel()
+
+    async def answer(self, service: Service, token: str) -> None:
+        while True:
+            try:
+                await service.send_task_success(token, json.dumps({"answered": True}))
+                self.answered["accepted"] += 1
+                return
+            except ResourceNotFound as exc:  # closed: its task was lost, or answered already
+                self.answered[exc.code] += 1
+                return
+            except EngineError:
+                self.answered["refused and retried"] += 1
+                await asyncio.sleep(0.2)  # the store is down: try again
 
     def start_through_api(self, url: str, machine: str, name: str) -> bool:
         """StartExecution through the server; whether it was accepted (or had been)."""
@@ -440,6 +477,7 @@ class Run:
                     )
                     self.machines[name] = machine.arn
                 self.fleet.fill()
+                answering = asyncio.create_task(self.callbacks(service))
                 starting = asyncio.create_task(self.starts(service))
                 try:
                     await self.faults()
@@ -450,6 +488,8 @@ class Run:
                     self.fleet.cont(process)
                 stuck = await self.settle(store)
                 await self.probe(service, store)
+                self.answering = False
+                await answering
             problems = self.fleet.close()
             extra = self.recorded(store)
             if extra:
@@ -466,6 +506,9 @@ class Run:
             f"{self.refused} start attempt(s) refused and retried"
             + (f" ({refusals})" if refusals else "")
         )
+        if self.answered:
+            answers = ", ".join(f"{n} {a}" for a, n in self.answered.most_common())
+            self.figures.notes.append(f"SendTaskSuccess: {answers}")
         if self.api_answers:
             answers = ", ".join(f"{n} x {a}" for a, n in self.api_answers.most_common())
             self.figures.notes.append(f"StartExecution through asl serve: {answers}")
@@ -549,6 +592,16 @@ def launched(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def read_from(path: Path, offset: int) -> bytes:
+    """What `path` holds from `offset` on (nothing while it does not exist)."""
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            return file.read()
+    except FileNotFoundError:
+        return b""
 
 
 def api_client(url: str) -> Any:
