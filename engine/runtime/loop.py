@@ -233,12 +233,17 @@ class Runtime:
                 self._apply(execution_arn, event, inbox_seq)
             if self._pending:
                 self._ensure_flusher()
+            # Due timers and a virtual clock's jumps go round again without awaiting: yield
+            # first, or an execution that re-arms a timer due at once (a step paused at its
+            # work budget, interpreter/core.py) would starve the API and every other task.
             if self._fire_due_timers():
+                await asyncio.sleep(0)
                 continue
             next_due = self._timers.next_due()
             holding = self._tasks or self._pending or self._flusher_running
             if self.clock.virtual and not holding and next_due is not None:
                 self.clock.advance_to(next_due)
+                await asyncio.sleep(0)
                 continue
             self._wakeup.clear()
             if self._inbox:

@@ -8,9 +8,15 @@ once; firing it runs the paused frames on.
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from engine.embedded import Engine
 from engine.interpreter.core import CONTINUE_TIMER_PREFIX, SILENT_STEP_BUDGET
 from engine.interpreter.frames import ExecutionStatus
 from engine.interpreter.messages import Finish, StartTimer
+from engine.runtime.clock import VirtualClock
 from tests.interpreter.helpers import T0, Harness, as_json
 
 
@@ -95,3 +101,23 @@ def test_a_distributed_map_past_the_budget_finishes_with_every_item_in_order() -
         result = harness.fire(pause)
     assert paused == 3 * len(items) // SILENT_STEP_BUDGET
     assert harness.finish == Finish("SUCCEEDED", output=as_json([2 * i for i in items]))
+
+
+@pytest.mark.timeout(30)  # before the fix the loop never yields: only this ends the test
+def test_a_child_workflow_looping_for_ever_leaves_the_process_to_the_others() -> None:
+    """The runtime fired the looping execution's continuation timers round after round without
+    awaiting, so the paused step still froze the event loop: nothing else ran, not even the
+    execution next to it. Now it yields between rounds."""
+
+    async def main() -> tuple[str, object]:
+        engine = Engine(clock=VirtualClock(T0))
+        try:
+            looping = engine.start(engine.load(LOOP_FOR_EVER, name="loop"), [1])
+            other = engine.load({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+            result = await asyncio.wait_for(engine.run(other, {"n": 1}), 5.0)
+            assert engine.runtime.executions[looping].done.done() is False  # still looping
+            return result.status, result.output
+        finally:
+            await asyncio.wait_for(engine.aclose(), 5.0)
+
+    assert asyncio.run(main()) == ("SUCCEEDED", {"n": 1})
