@@ -21,7 +21,8 @@ import pytest
 from engine.values import JSON
 from tests.chaos.check import Figures, Started, check_history, check_ledger
 from tests.chaos.conftest import remember
-from tests.chaos.run import CI_SECONDS, run_store
+from tests.chaos.drive import CI_SECONDS
+from tests.chaos.run import run_store
 from tests.store import POSTGRES_PARAM
 
 SEED = 7  # the fault schedule; the moments faults land still vary with the machine's load
