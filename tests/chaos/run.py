@@ -1,18 +1,19 @@
 """A chaos run: many executions through real `asl worker` and `asl serve` processes while
 faults hit them.
 
-Owns: launching one run per store (a child process; drive.py is its work) and the command
-line. A run starts executions of tests/chaos/machines.py at a steady rate (from its own process, through the `Service`, retrying a refused start under the
-same name, so an acknowledged start is one execution), keeps a fleet of processes driving the
-store (an `asl serve` and `asl worker`s, faults.py), and injects faults for `seconds`: kill -9
-(the process replaced at once), SIGSTOP then SIGCONT (one stall lasts past the 30 s lease, so
-the others take its executions over while it lives), the SQLite file locked from another
-process (BEGIN EXCLUSIVE; in long runs past the 30 s busy timeout, with no other fault
-meanwhile), the PostgreSQL connections terminated while a table lock holds them, and the small
-filesystem the SQLite store lives on filled up. Then the faults stop (every process continued,
-the lock and the disk freed, the fleet full again), every execution must close within
-`bound_seconds`, and each live process, alone, must drive one more execution (a probe: a loop
-that died on a store error drives nothing); check.py reads what happened.
+Owns: launching one run per store (a child process; drive.py is its work) and the command line.
+A run starts executions of tests/chaos/machines.py at a steady rate (from its own process,
+through the `Service`, retrying a refused start under the same name, so an acknowledged start is
+one execution), keeps a fleet of processes driving the store (an `asl serve` and `asl worker`s,
+faults.py), and injects faults for `seconds`: kill -9 (the process replaced at once), SIGSTOP
+then SIGCONT (one stall lasts past the 30 s lease, so the others take its executions over while
+it lives), the SQLite file locked from another process (BEGIN EXCLUSIVE; in long runs past the
+30 s busy timeout, with no other fault meanwhile), the PostgreSQL connections terminated while a
+table lock holds them, and the small filesystem the SQLite store lives on filled up. Then the
+faults stop (every process continued, the lock and the disk freed, the fleet full again), every
+execution must close within `bound_seconds`, and each live process, alone, must drive one more
+execution (a probe: a loop that died on a store error drives nothing); check.py reads what
+happened.
 
 Workers run on real time: virtual clocks in separate processes would each jump to their own
 next timer, and a lease is judged by the claimer's clock. The SQLite store sits on a tmpfs
