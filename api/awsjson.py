@@ -14,6 +14,7 @@ clients keep such a host resolvable (`inject_host_prefix=False`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -430,7 +431,8 @@ async def validate_state_machine_definition(ctx: Context, params: Params) -> Res
     machine_type = params.enum("type", TYPES) or "STANDARD"
     severity = params.enum("severity", ("ERROR", "WARNING")) or "ERROR"
     limit = params.integer("maxResults", minimum=0, maximum=100) or 100
-    diagnostics = ctx.service.validate(definition, machine_type)
+    # off the event loop: validating up to 1 MiB of definition takes a while
+    diagnostics = await asyncio.to_thread(ctx.service.validate, definition, machine_type)
     failed = any(d.severity == "ERROR" for d in diagnostics)
     wanted = [d for d in diagnostics if severity == "WARNING" or d.severity == "ERROR"]
     return {

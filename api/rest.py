@@ -13,6 +13,7 @@ missing resource, 409 for a conflict: api/errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Literal
@@ -521,7 +522,9 @@ def make_router(service: Service) -> APIRouter:
     @router.post("/validate", tags=["machines"])
     async def validate(body: ValidateRequest) -> ValidateResult:
         """Every diagnostic of a definition (errors and warnings), located."""
-        diagnostics = service.validate(_definition_text(body.definition), body.type)
+        # off the event loop: validating up to 1 MiB of definition takes a while
+        text = _definition_text(body.definition)
+        diagnostics = await asyncio.to_thread(service.validate, text, body.type)
         return ValidateResult(
             valid=not any(d.severity == "ERROR" for d in diagnostics),
             diagnostics=[_diagnostic(d) for d in diagnostics],
