@@ -186,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
             print(figures.report(), flush=True)
             ok = ok and figures.ok
     if not ok:
-        print(f"chaos: FAILED (seed {seed}; worker logs in {folder})", flush=True)
+        again = (
+            f"python -m tests.chaos.run --seconds {seconds:g} --stores {args.stores} "
+            f"--workers {args.workers} --rate {args.rate:g} --seed {seed}"
+        )
+        print(f"chaos: FAILED; worker logs in {folder}; the same fault schedule: {again}")
     return 0 if ok else 1
 
 

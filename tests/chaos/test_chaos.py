@@ -36,7 +36,7 @@ def test_faults_lose_nothing_duplicate_nothing_and_every_execution_closes(
     figures = run_store(store, tmp_path, CI_SECONDS, seed=SEED)
     remember(figures.line())
 
-    assert figures.ok, figures.report()
+    assert figures.ok, f"{figures.report()}\n(seed {SEED}; worker logs in {tmp_path})"
     assert figures.executions > 0
     assert figures.faults["kill -9"] > 0
     assert figures.faults["SIGSTOP past lease"] == 1
