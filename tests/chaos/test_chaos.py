@@ -14,6 +14,11 @@ figures line of each run is printed at the end of the test run (tests/chaos/conf
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,8 @@ from engine.values import JSON
 from tests.chaos.check import Figures, Started, check_history, check_ledger
 from tests.chaos.conftest import remember
 from tests.chaos.drive import CI_SECONDS
+from tests.chaos.faults import HANDLERS, REPO
+from tests.chaos.machines import task
 from tests.chaos.run import run_store
 from tests.store import POSTGRES_PARAM
 
@@ -96,3 +103,72 @@ def test_two_calls_of_one_attempt_are_a_double_invocation(tmp_path: Path) -> Non
     figures = Figures(store="test")
     check_ledger(figures, ledger)
     assert (figures.invocations, figures.double_invocations) == (3, 1)
+
+
+# -- findings, shrunk ------------------------------------------------------------------------------
+
+REFUSE_HISTORY = (
+    "CREATE TRIGGER refuse BEFORE INSERT ON history "
+    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+)
+ONE_TASK = {
+    "StartAt": "Work",
+    "States": {"Work": {**task("work"), "End": True}},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="poison executions (engine/runtime/worker.py CRASH_LIMIT, the isolation work of "
+    "issue 13) count a drive dropped on a store error as an engine crash: a healthy execution "
+    "whose commits a full disk refused while its worker was replaced 3 times is failed with "
+    "States.Runtime ('a bug in the engine'); `make chaos` found it (seed 23, 4 workers)",
+)
+def test_commits_refused_by_the_store_do_not_make_an_execution_poison(tmp_path: Path) -> None:
+    """The store refuses every history write (a trigger standing in for the full disk the
+    chaos run had) while three workers in turn claim the execution, fail to commit its first
+    step and are killed; once the store accepts writes again, it runs as if nothing happened."""
+    database = tmp_path / "asl.db"
+    env = {
+        **os.environ,
+        "ASL_STORE": f"sqlite:///{database}",
+        "ASL_TEST_LEDGER": str(tmp_path / "calls.jsonl"),
+    }
+    definition = tmp_path / "one.asl.json"
+    definition.write_text(json.dumps(ONE_TASK))
+    asl = [sys.executable, "-m", "engine.cli"]
+    started = subprocess.run(
+        [*asl, "start", str(definition), "--name", "e1", "--detach"],
+        env=env, capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    arn = json.loads(started.stdout)["executionArn"]
+    with sqlite3.connect(database) as connection:
+        connection.execute(REFUSE_HISTORY)
+    for number in range(3):
+        log = tmp_path / f"worker-{number}.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [*asl, "worker", "--functions", str(HANDLERS)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "could not commit" not in log.read_text():
+                assert worker.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, f"no refused commit in 60 s: {log.read_text()}"
+                time.sleep(0.1)  # polling another process's log
+        finally:
+            worker.kill()
+            worker.wait()
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER refuse")
+    subprocess.run(
+        [*asl, "worker", "--functions", str(HANDLERS), "--until-idle"],
+        env=env, capture_output=True, text=True, check=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    described = subprocess.run(
+        [*asl, "describe", arn, "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    record = json.loads(described.stdout)
+    assert (record["status"], record.get("error")) == ("SUCCEEDED", None), record
