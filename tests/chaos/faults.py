@@ -233,27 +233,17 @@ def terminate_connections(url: str, application_name: str, hold_seconds: float) 
 
 
 def fill_disk(ballast: Path) -> int:
-    """Write `ballast` until its filesystem is full (ENOSPC); returns the bytes written."""
-    chunk = b"\0" * (1 << 20)
+    """Write `ballast` until its filesystem is full (ENOSPC); returns the bytes written.
+
+    Unbuffered writes, halving the size on ENOSPC down to one byte: nothing is left in a
+    buffer whose flush would fail later."""
     written = 0
-    with ballast.open("ab") as out:
-        while True:
-            try:
-                out.write(chunk)
-                out.flush()
-                written += len(chunk)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                break
-    # the last partial chunk: byte by byte until nothing more fits
-    fd = os.open(ballast, os.O_WRONLY | os.O_APPEND)
+    fd = os.open(ballast, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        step = 1 << 16
+        step = 1 << 20
         while step:
             try:
-                os.write(fd, b"\0" * step)
-                written += step
+                written += os.write(fd, b"\0" * step)
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
