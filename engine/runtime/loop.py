@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from engine.backends.base import Backend, BackendResolver
@@ -49,6 +49,7 @@ from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.supervise import failure_reason
 from engine.runtime.timers import TimerQueue
+from engine.store.base import StoreError
 
 _log = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class Runtime:
         self.executions: dict[str, ExecutionRecord] = {}
         self._on_unconfigured = on_unconfigured
         self._on_closed = on_closed
+        # Told (and awaited) before an execution is dropped because the store refused its
+        # commit: the worker starts its claims count over, since a drive the store ended is no
+        # sign of a poison execution (worker.py, CRASH_LIMIT).
+        self.on_store_refused: Callable[[str], Awaitable[None]] | None = None
         self._inbox: deque[tuple[str, Event, int | None]] = deque()
         self._timers = TimerQueue()
         # Keyed by (execution, task id): task ids are only unique within one execution.
@@ -426,6 +431,7 @@ class Runtime:
             raise
         except Exception as exc:  # the store edge: isolate the commit that fails
             if len(batch) == 1:
+                await self._store_refused(batch[0].execution_arn, exc)
                 self._drop(batch[0].execution_arn, exc)
                 return []
         written: list[_Pending] = []
@@ -439,10 +445,21 @@ class Runtime:
                 raise
             except Exception as exc:
                 dropped.add(pending.execution_arn)
+                await self._store_refused(pending.execution_arn, exc)
                 self._drop(pending.execution_arn, exc)
             else:
                 written.append(pending)
         return written
+
+    async def _store_refused(self, execution_arn: str, error: Exception) -> None:
+        if self.on_store_refused is None or not isinstance(error, StoreError):
+            return
+        try:
+            await self.on_store_refused(execution_arn)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store is failing: the drop goes ahead regardless
+            _log.debug("could not start the claims of %s over: %s", execution_arn, exc)
 
     def _drop(self, execution_arn: str, error: Exception) -> None:
         """Stop driving an execution whose step could not be committed.

@@ -30,13 +30,21 @@ from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
 from engine.interpreter.core import ENGINE_FAULT_PREFIX
 from engine.interpreter.frames import ExecutionInfo, Phase, new_execution
+from engine.interpreter.history import Details, HistoryEvent, Payload
 from engine.interpreter.messages import Start, TaskFinished
 from engine.interpreter.tasks import TaskFailure
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
 from engine.runtime.supervise import Supervisor, failure_reason
-from engine.store.base import Commit, ExecutionRecord, InboxEvent, Lease, Store, StoreError
-from engine.store.codec import event_from_json, state_from_json
+from engine.store.base import (
+    Commit,
+    ExecutionRecord,
+    InboxEvent,
+    Lease,
+    Store,
+    StoreError,
+)
+from engine.store.codec import event_from_json, state_from_json, stored_event
 
 LOST_TASK_CAUSE = (
     "The outcome of this task is unknown because the worker running it was lost before its "
@@ -129,6 +137,11 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
         # The loop survives store errors and bugs: back-off, one log line (supervise.py).
         self.supervisor = Supervisor("the worker loop", _log)
+        runtime.on_store_refused = self._forgive
+
+    async def _forgive(self, arn: str) -> None:
+        """The store refused a commit of `arn`: that lost drive is not counted against it."""
+        await self.journal.call(self.store.forgive_claims, self.worker_id, [arn])
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -495,11 +508,24 @@ class Worker:
                 _log.error("%s cannot be resumed to close it: %s", record.arn, failure_reason(exc))
         self.held.discard(record.arn)
         now = self.runtime.clock.now()
+        # Its history still ends with the event of its status, after its newest event (and
+        # begins with ExecutionStarted, even when it never ran a step).
+        newest = await self.journal.call(self.store.get_history, record.arn, limit=1, reverse=True)
+        last_id = newest[0].id if newest else 0
+        events: list[HistoryEvent] = []
+        if last_id == 0:
+            info = self._info(record)
+            started: Details = {"input": Payload(info.input), "roleArn": info.role_arn}
+            events.append(HistoryEvent(1, 0, record.start, "ExecutionStarted", started))
+            last_id = 1
+        failed: Details = {"error": STATES_RUNTIME, "cause": CRASH_CAUSE}
+        events.append(HistoryEvent(last_id + 1, last_id, now, "ExecutionFailed", failed))
         await self.journal.write(
             [
                 Commit(
                     execution_arn=record.arn,
                     state=None,
+                    events=tuple(stored_event(record.arn, e) for e in events),
                     status="FAILED",
                     stop=now,
                     error=STATES_RUNTIME,

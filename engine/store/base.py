@@ -333,6 +333,11 @@ class Store(Protocol):
 
     def release(self, worker_id: str, arns: Sequence[str]) -> None: ...
 
+    def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
+        """Start the claims count over (`claims` 0) for executions `worker_id` holds, keeping
+        the lease: their drive ended on the store's error, not on an engine crash."""
+        ...
+
     def timers_for(self, arn: str) -> list[TimerRecord]: ...
 
     def post_event(self, execution_arn: str, payload: JSON) -> int:

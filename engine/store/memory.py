@@ -378,6 +378,15 @@ class MemoryStore:
                     if arn in self._executions:
                         self._executions[arn] = replace(self._record(arn), claims=0)
 
+    def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
+        with self._lock:
+            for arn in arns:
+                lease = self._leases.get(arn)
+                if lease is not None and lease.worker_id == worker_id:
+                    self._claim_marks.pop(arn, None)
+                    if arn in self._executions:
+                        self._executions[arn] = replace(self._record(arn), claims=0)
+
     def timers_for(self, arn: str) -> list[TimerRecord]:
         with self._lock:
             timers = self._timers.get(arn, {}).values()

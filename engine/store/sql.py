@@ -498,6 +498,19 @@ class SqlStore:
             conn.execute(reset)
             conn.execute(stmt)
 
+    def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
+        if not arns:
+            return
+        lease = t.leases.c
+        mine = and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+        reset = (
+            update(t.executions)
+            .where(t.executions.c.arn.in_(select(lease.execution_arn).where(mine)))
+            .values(claims=0, claim_mark=None)
+        )
+        with self._tx(write=True) as conn:
+            conn.execute(reset)
+
     def timers_for(self, arn: str) -> list[TimerRecord]:
         c = t.timers.c
         query = select(t.timers).where(c.execution_arn == arn).order_by(c.due, c.timer_id)

@@ -118,14 +118,6 @@ ONE_TASK = {
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="poison executions (engine/runtime/worker.py CRASH_LIMIT, the isolation work of "
-    "issue 13) count a drive dropped on a store error as an engine crash: a healthy execution "
-    "whose commits a full disk refused while its worker was replaced 3 times is failed with "
-    "States.Runtime ('a bug in the engine'), and when that close is refused too, the next "
-    "claim writes FAILED with no ExecutionFailed event; `make chaos` found both (seed 23)",
-)
 @pytest.mark.parametrize("refused", [3, 5], ids=["3-drives", "5-drives"])
 def test_commits_refused_by_the_store_do_not_make_an_execution_poison(
     tmp_path: Path, refused: int

@@ -21,7 +21,7 @@ import pytest
 
 from engine.errors import STATES_RUNTIME
 from engine.runtime.clock import VirtualClock
-from engine.runtime.worker import CRASH_LIMIT
+from engine.runtime.worker import CRASH_CAUSE, CRASH_LIMIT
 from engine.service import Service, ServiceConfig
 from engine.service.base import Health
 from engine.store.base import Store, StoreError
@@ -153,8 +153,10 @@ POISON_CAUSE = (
     [
         (CRASH_LIMIT - 1, ("SUCCEEDED", None, None)),
         (CRASH_LIMIT, ("FAILED", STATES_RUNTIME, POISON_CAUSE)),
+        # the close through the runtime did not stick either: written directly, with its event
+        (CRASH_LIMIT + 1, ("FAILED", STATES_RUNTIME, CRASH_CAUSE)),
     ],
-    ids=["one-short-of-the-limit-runs", "at-the-limit-fails"],
+    ids=["one-short-of-the-limit-runs", "at-the-limit-fails", "past-it-closed-directly"],
 )
 def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_claimed_again(
     every_store: StoreFactory, lost: int, outcome: tuple[str, str | None, str | None]
@@ -186,6 +188,7 @@ def test_an_execution_whose_drives_were_lost_crash_limit_times_is_failed_not_cla
         )
         if done.status == "FAILED":
             assert history == ["ExecutionStarted", "ExecutionFailed"]
+        if done.cause == POISON_CAUSE:  # closed by the runtime, from its state: redrivable
             # a redrive runs it again (the failure was progress: its count starts over)
             await service.redrive_execution(arn)
             redriven = await finish(service, arn)
