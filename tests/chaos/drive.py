@@ -360,6 +360,10 @@ class Run:
                     break
         return extra
 
+    def progress(self, what: str) -> None:
+        """A line in the run's log as each phase ends (a run that hangs says where)."""
+        print(f"chaos {self.kind}: {what}", flush=True)
+
     async def settle(self, store: Store) -> set[str]:
         """Poll until every execution is closed, or the bound is over: what is still open."""
         deadline = time.monotonic() + self.profile.bound_seconds
@@ -450,8 +454,11 @@ class Run:
                     await starting
                 for process in list(self.fleet.workers):
                     self.fleet.cont(process)
+                self.progress(f"faults over: {len(self.started)} executions started")
                 stuck = await self.settle(store)
+                self.progress(f"settled: {len(stuck)} still running")
                 await self.probe(service, store)
+                self.progress(f"probed: {self.figures.silent_workers} silent")
                 self.answering = False
                 await answering
             problems = self.fleet.close()
