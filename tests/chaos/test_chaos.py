@@ -105,7 +105,7 @@ def test_two_calls_of_one_attempt_are_a_double_invocation(tmp_path: Path) -> Non
     assert (figures.invocations, figures.double_invocations) == (3, 1)
 
 
-# -- findings, shrunk ------------------------------------------------------------------------------
+# -- what `make chaos` found, shrunk (regression tests: the poison rule forgave no store error) --
 
 REFUSE_HISTORY = (
     "CREATE TRIGGER refuse BEFORE INSERT ON history "
