@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api.tally import summary as api_fuzz_summary
+from tests.chaos.tally import summary as chaos_summary
 from tests.differential.tally import open_tally, summary
 
 
@@ -16,6 +17,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for line in (summary(), api_fuzz_summary()):
+    for line in (summary(), api_fuzz_summary(), *chaos_summary()):
         if line is not None:
             terminalreporter.write_line(line)

@@ -8,7 +8,7 @@ and, on SQLite, the file is locked from another process and its small filesystem
 terminated. Once the faults stop, every execution must close within the bound with 0 lost,
 0 duplicated history events and 0 double invocations of one attempt of a Task (check.py).
 About 40 s each: the lease (30 s) sets the pace. `make chaos` runs the long profile; the
-figures line of each run is printed at the end of the test run (tests/chaos/conftest.py).
+figures line of each run is printed at the end of the test run (tests/chaos/tally.py).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import pytest
 
 from engine.values import JSON
 from tests.chaos.check import Figures, Started, check_history, check_ledger
-from tests.chaos.conftest import remember
 from tests.chaos.drive import CI_SECONDS
 from tests.chaos.faults import HANDLERS, REPO
 from tests.chaos.machines import task
 from tests.chaos.run import run_store
+from tests.chaos.tally import remember
 from tests.store import POSTGRES_PARAM
 
 SEED = 7  # the fault schedule; the moments faults land still vary with the machine's load
