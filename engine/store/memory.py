@@ -373,19 +373,20 @@ class MemoryStore:
                 lease = self._leases.get(arn)
                 if lease is not None and lease.worker_id == worker_id:
                     del self._leases[arn]
-                    # released cleanly: its drives so far were not lost
-                    self._claim_marks.pop(arn, None)
-                    if arn in self._executions:
-                        self._executions[arn] = replace(self._record(arn), claims=0)
+                    self._reset_claims(arn)  # released cleanly: no drive was lost
 
     def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
         with self._lock:
             for arn in arns:
                 lease = self._leases.get(arn)
                 if lease is not None and lease.worker_id == worker_id:
-                    self._claim_marks.pop(arn, None)
-                    if arn in self._executions:
-                        self._executions[arn] = replace(self._record(arn), claims=0)
+                    self._reset_claims(arn)
+
+    def _reset_claims(self, arn: str) -> None:
+        """Start an execution's claims count over (the caller holds the lock)."""
+        self._claim_marks.pop(arn, None)
+        if arn in self._executions:
+            self._executions[arn] = replace(self._record(arn), claims=0)
 
     def timers_for(self, arn: str) -> list[TimerRecord]:
         with self._lock:

@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Insert,
     Select,
     Table,
+    Update,
     and_,
     create_engine,
     delete,
@@ -485,31 +487,32 @@ class SqlStore:
     def release(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
             return
-        lease = t.leases.c
-        mine = and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
-        stmt = delete(t.leases).where(mine)
-        # released cleanly: its drives so far were not lost
-        reset = (
-            update(t.executions)
-            .where(t.executions.c.arn.in_(select(lease.execution_arn).where(mine)))
-            .values(claims=0, claim_mark=None)
-        )
+        mine = self._held_by(worker_id, arns)
         with self._tx(write=True) as conn:
-            conn.execute(reset)
-            conn.execute(stmt)
+            conn.execute(self._reset_claims(mine))  # released cleanly: no drive was lost
+            conn.execute(delete(t.leases).where(mine))
 
     def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
             return
+        with self._tx(write=True) as conn:
+            conn.execute(self._reset_claims(self._held_by(worker_id, arns)))
+
+    @staticmethod
+    def _held_by(worker_id: str, arns: Sequence[str]) -> ColumnElement[bool]:
+        """The leases `worker_id` holds among `arns`."""
         lease = t.leases.c
-        mine = and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
-        reset = (
+        return and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+
+    @staticmethod
+    def _reset_claims(leases: ColumnElement[bool]) -> Update:
+        """Start the claims count over for the executions of the leases selected."""
+        held = select(t.leases.c.execution_arn).where(leases)
+        return (
             update(t.executions)
-            .where(t.executions.c.arn.in_(select(lease.execution_arn).where(mine)))
+            .where(t.executions.c.arn.in_(held))
             .values(claims=0, claim_mark=None)
         )
-        with self._tx(write=True) as conn:
-            conn.execute(reset)
 
     def timers_for(self, arn: str) -> list[TimerRecord]:
         c = t.timers.c
