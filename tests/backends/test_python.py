@@ -127,25 +127,6 @@ def test_private_helpers_are_not_served_unless_named_explicitly() -> None:
     assert list(explicit) == [*SERVED[:-1], "_helper", "helper_user"]
 
 
-@pytest.mark.parametrize(
-    "req",
-    [
-        request(ARN + "_helper", {}),
-        request(INVOKE, {"FunctionName": "_helper", "Payload": {}}),
-        request(ARN + "dumps", {}),
-    ],
-    ids=["function-arn", "invoke", "imported"],
-)
-def test_a_name_the_file_does_not_serve_is_a_function_nobody_defines(
-    backend: PythonFunctionBackend, req: TaskRequest
-) -> None:
-    result = invoke(backend, req)
-    assert isinstance(result, TaskFailure)
-    assert result.error == "Lambda.ResourceNotFoundException"
-    assert result.cause is not None
-    assert result.cause.startswith("Function not found: ")
-
-
 def test_each_file_load_is_an_independent_module() -> None:
     first = load_functions(str(FIXTURE))["id_function"]
     second = load_functions(str(FIXTURE))["id_function"]
@@ -383,17 +364,34 @@ def test_result_over_256_kib_is_data_limit_exceeded(
 
 
 @pytest.mark.parametrize(
-    "req",
+    ("req", "name"),
     [
-        request(ARN + "no_such_raise_exception", {}),
+        (request(ARN + "no_such_raise_exception", {}), "no_such_raise_exception"),
         # Recorded: test_task_service_lambda/test_no_such_function.
-        request(INVOKE, {"FunctionName": "no_such_raise_exception", "Payload": None}),
-        request(INVOKE, {"FunctionName": ARN + "no_such_raise_exception"}),
+        (
+            request(INVOKE, {"FunctionName": "no_such_raise_exception", "Payload": None}),
+            "no_such_raise_exception",
+        ),
+        (
+            request(INVOKE, {"FunctionName": ARN + "no_such_raise_exception"}),
+            "no_such_raise_exception",
+        ),
+        # A file serves only the public functions it defines: not `_helper`, not `dumps`.
+        (request(ARN + "_helper", {}), "_helper"),
+        (request(INVOKE, {"FunctionName": "_helper", "Payload": {}}), "_helper"),
+        (request(ARN + "dumps", {}), "dumps"),
     ],
-    ids=["function-arn", "invoke-by-name", "invoke-by-arn"],
+    ids=[
+        "function-arn",
+        "invoke-by-name",
+        "invoke-by-arn",
+        "private-by-arn",
+        "private-by-invoke",
+        "imported",
+    ],
 )
 def test_missing_function_fails_as_lambda_does(
-    backend: PythonFunctionBackend, req: TaskRequest
+    backend: PythonFunctionBackend, req: TaskRequest, name: str
 ) -> None:
     result = invoke(backend, req)
     assert isinstance(result, TaskFailure)
@@ -402,7 +400,7 @@ def test_missing_function_fails_as_lambda_does(
     rid = re.search(r"Request ID: ([^;]+);", result.cause)
     assert rid is not None
     assert UUID.fullmatch(rid[1])
-    assert result.cause == NOT_FOUND.format(name="no_such_raise_exception", rid=rid[1])
+    assert result.cause == NOT_FOUND.format(name=name, rid=rid[1])
 
 
 def test_resource_it_does_not_serve_is_a_runtime_failure(backend: PythonFunctionBackend) -> None:
