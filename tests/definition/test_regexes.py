@@ -44,6 +44,14 @@ def failure(expression: str, state_input: JSON = None) -> QueryEvaluationError:
     return caught.value
 
 
+def output_cause(expression: str, message: str) -> str:
+    """AWS's cause for an Output expression that failed while it was evaluated."""
+    return (
+        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
+        f"during evaluation: {message}"
+    )
+
+
 # -- linear time ------------------------------------------------------------------------------
 
 LINEAR: list[tuple[str, str, JSON, JSON]] = [
@@ -197,28 +205,26 @@ def test_refused_literal_is_a_located_validation_error(literal: str, feature: st
 def test_refused_literal_fails_the_evaluation(literal: str, feature: str) -> None:
     # Compiling never refuses (a definition stored earlier still loads); using the regex fails.
     expression = f"$contains($states.input, {literal})"
-    assert failure(expression, "ab").cause == (
-        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
-        f"during evaluation: The regular expression {literal} {feature}, which is not "
-        f"supported: {_WHY}"
+    assert failure(expression, "ab").cause == output_cause(
+        expression,
+        f"The regular expression {literal} {feature}, which is not supported: {_WHY}",
     )
 
 
 def test_pattern_re2_cannot_parse_names_re2() -> None:
     expression = "$contains($states.input, /a{2000}/)"
-    assert failure(expression, "a").cause == (
-        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
-        "during evaluation: The regular expression /a{2000}/ is not supported by RE2: invalid "
-        "repetition size: {2000}"
+    assert failure(expression, "a").cause == output_cause(
+        expression,
+        "The regular expression /a{2000}/ is not supported by RE2: invalid repetition size: {2000}",
     )
 
 
 def test_a_lone_surrogate_in_the_text_is_a_clear_error() -> None:
     expression = "$contains($states.input, /x/)"
-    assert failure(expression, "\ud800x").cause == (
-        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
-        "during evaluation: The regular expression /x/ cannot search a text holding a lone "
-        "surrogate (\\ud800 to \\udfff)"
+    assert failure(expression, "\ud800x").cause == output_cause(
+        expression,
+        "The regular expression /x/ cannot search a text holding a lone "
+        "surrogate (\\ud800 to \\udfff)",
     )
 
 
@@ -232,20 +238,14 @@ def test_a_loop_of_slow_steps_stops_at_the_time_budget() -> None:
     # Each iteration sums 100,000 numbers in one native call (a few evaluated nodes), so the
     # step budget alone would let this run for many minutes; the time budget stops it.
     expression = "($f := function($x){ ($sum($range(1, 100000, 1)); $f($x + 1)) }; $f(1))"
-    assert failure(expression).cause == (
-        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
-        f"during evaluation: {RUNAWAY}"
-    )
+    assert failure(expression).cause == output_cause(expression, RUNAWAY)
 
 
 def test_many_matches_count_against_the_budget() -> None:
     # 200,000 matches: each is a step, the call stops with the runaway cause, not after
     # building every match object.
     expression = "$count($match($states.input, /a/))"
-    assert failure(expression, "a" * 1_200_000).cause == (
-        f"The JSONata expression '{expression}' specified for the field 'Output' threw an error "
-        f"during evaluation: {RUNAWAY}"
-    )
+    assert failure(expression, "a" * 1_200_000).cause == output_cause(expression, RUNAWAY)
 
 
 def test_the_budget_is_per_evaluation() -> None:
