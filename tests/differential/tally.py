@@ -21,27 +21,39 @@ def open_tally() -> None:
         os.environ[TALLY_VARIABLE] = tempfile.mkdtemp(prefix="asl-differential-")
 
 
-def tally(profile: str, crashed: int = 0) -> None:
-    """Count one machine tried by a profile (`crashed`: workers killed and resumed)."""
+def append_line(kind: str, line: str) -> None:
+    """Append one line to this process's `kind` file of the run's tally folder (if any)."""
     folder = os.environ.get(TALLY_VARIABLE)
     if folder:
-        with open(Path(folder) / f"{os.getpid()}.txt", "a") as lines:
-            lines.write(f"{profile} {crashed}\n")
+        with open(Path(folder) / f"{os.getpid()}.{kind}", "a") as lines:
+            lines.write(line.replace("\n", " ") + "\n")
+
+
+def read_lines(kind: str) -> list[str]:
+    """Every line of this run's `kind` files, process by process."""
+    folder = os.environ.get(TALLY_VARIABLE)
+    if not folder or not Path(folder).is_dir():
+        return []
+    found: list[str] = []
+    for path in sorted(Path(folder).glob(f"*.{kind}")):
+        found.extend(path.read_text().splitlines())
+    return found
+
+
+def tally(profile: str, crashed: int = 0) -> None:
+    """Count one machine tried by a profile (`crashed`: workers killed and resumed)."""
+    append_line("txt", f"{profile} {crashed}")
 
 
 def summary() -> str | None:
     """The line to print, or None when no differential test ran."""
-    folder = os.environ.get(TALLY_VARIABLE)
-    if not folder or not Path(folder).is_dir():
-        return None
     tried: Counter[str] = Counter()
     crashed = 0
-    for path in Path(folder).glob("*.txt"):
-        for line in path.read_text().splitlines():
-            profile, crashes = line.split()
-            crashed += int(crashes)
-            if profile != "crashes":
-                tried[profile] += 1
+    for line in read_lines("txt"):
+        profile, crashes = line.split()
+        crashed += int(crashes)
+        if profile != "crashes":
+            tried[profile] += 1
     if not tried:
         return None
     parts = ", ".join(f"{count} through {profile}" for profile, count in sorted(tried.items()))
