@@ -24,7 +24,7 @@ import os
 import socket
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
@@ -43,6 +43,7 @@ from engine.store.base import (
     Lease,
     Store,
     StoreError,
+    TimerRecord,
 )
 from engine.store.codec import event_from_json, state_from_json, stored_event
 
@@ -93,6 +94,10 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+async def _nothing_to_prepare(records: Sequence[ExecutionRecord]) -> None:
+    return None
+
+
 class Worker:
     def __init__(
         self,
@@ -108,6 +113,7 @@ class Worker:
         seed: int | None = None,
         only: set[str] | None = None,
         claim_batch: int = 1000,
+        prepare: Callable[[Sequence[ExecutionRecord]], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
@@ -119,6 +125,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.role_of = role_of
+        # Loads what adopting a claimed batch needs (its machines, their roles) off the event
+        # loop, so `load_machine` and `role_of` then answer from memory.
+        self.prepare = prepare or _nothing_to_prepare
         self.seed = seed
         self.claim_batch = claim_batch  # executions claimed per store round trip
         # When set, drive only these executions (`asl start` must not adopt, and then abandon,
@@ -234,12 +243,7 @@ class Worker:
                 found = await self.tick()
                 if not found and self.runtime.idle and not self._has_work():
                     return
-            self._poke.clear()
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # lands while the poke is set, so aclose() (or a caller's cancel) would hang.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._poke.wait()
+            await self._nap()
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -290,12 +294,22 @@ class Worker:
                 full = True
                 continue
             self.supervisor.succeeded()
-            self._poke.clear()
-            full = True
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):  # see run_until_idle
-                    await self._poke.wait()
-                full = False
+            full = not await self._nap()
+
+    async def _nap(self) -> bool:
+        """Wait for a poke or the poll interval; True when poked. Work asked for during the
+        round just run (a poke, or a full claim batch) is done at once, without waiting."""
+        self._poke.clear()
+        if self._want_claim or self._want_events:
+            await asyncio.sleep(0)  # let the runtime step what the round adopted
+            return True
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands
+        # while the poke is set, so aclose() (or a caller's cancel) would hang.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_seconds):
+                await self._poke.wait()
+                return True
+        return False
 
     async def tick(self, *, full: bool = True) -> bool:
         """One round: drop closed executions, take over dead leases, claim, deliver events.
@@ -331,28 +345,15 @@ class Worker:
             self.lease_seconds,
             self.claim_batch,
         )
+        # A full batch: the store may hold more runnable executions; claim again at once
+        # instead of a poll later (a worker draining a backlog would idle between batches).
+        if len(claimed) >= self.claim_batch:
+            self._want_claim = True
         unwanted = [r.arn for r in claimed if self.only is not None and r.arn not in self.only]
         if unwanted:
             await self.journal.call(self.store.release, self.worker_id, unwanted)
-        adopted = 0
-        for record in claimed:
-            if record.arn not in self.held and record.arn not in unwanted:
-                try:
-                    await self._adopt(record)
-                except StoreError:
-                    raise  # the store, not this execution: the loop backs off
-                except Exception as exc:  # one execution this worker cannot resume, not all
-                    self.held.discard(record.arn)
-                    _log.error(
-                        "could not resume %s: %s; its lease lapses and it is claimed again "
-                        "(closed as FAILED once it failed %d times in a row)",
-                        record.arn,
-                        failure_reason(exc),
-                        CRASH_LIMIT,
-                    )
-                    continue
-                adopted += 1
-        return adopted
+        fresh = [r for r in claimed if r.arn not in self.held and r.arn not in unwanted]
+        return await self._adopt(fresh) if fresh else 0
 
     def _closed(self, arn: str) -> bool:
         live = self.runtime.executions.get(arn)
@@ -395,29 +396,74 @@ class Worker:
 
     # -- recovery ---------------------------------------------------------------------------------
 
-    async def _adopt(self, record: ExecutionRecord) -> None:
-        """Resume a claimed execution from its last commit (see the module docstring).
+    async def _adopt(self, records: list[ExecutionRecord]) -> int:
+        """Resume claimed executions from their last commits (see the module docstring);
+        returns how many were handed to the runtime.
 
-        Everything read from the store is read first; then the execution and the events it was
-        sent (a stop, a callback) reach the runtime together, with no await in between, so no
-        Wait or task can run ahead of an event accepted before the takeover. An event posted
+        A batch costs a fixed number of store round trips, not some per execution: the
+        machines and roles are loaded first (`prepare`, off the event loop), then every
+        execution's inbox events and timers in one read. Then each execution and the events it
+        was sent (a stop, a callback) reach the runtime together, with no await in between, so
+        no Wait or task can run ahead of an event accepted before the takeover. An event posted
         while this reads waits for it in `deliver_now`.
         """
-        adopting = self._adopting[record.arn] = asyncio.Event()
+        adopting = asyncio.Event()
+        for record in records:
+            self._adopting[record.arn] = adopting
+            self.held.add(record.arn)
+        adopted = 0
         try:
-            await self._take_over(record)
+            await self.prepare(records)
+            arns = [r.arn for r in records]
+            pending, timers = await self.journal.call(self._adoption_reads, arns)
+            for record in records:
+                try:
+                    await self._take_over(
+                        record, pending.get(record.arn, []), timers.get(record.arn, [])
+                    )
+                except StoreError:
+                    raise  # the store, not this execution: the loop backs off
+                except Exception as exc:  # one execution this worker cannot resume, not all
+                    self.held.discard(record.arn)
+                    _log.error(
+                        "could not resume %s: %s; its lease lapses and it is claimed again "
+                        "(closed as FAILED once it failed %d times in a row)",
+                        record.arn,
+                        failure_reason(exc),
+                        CRASH_LIMIT,
+                    )
+                    continue
+                adopted += 1
+        except BaseException:
+            # Not handed to the runtime: let go of them here, so a later claim adopts them.
+            for record in records:
+                if record.arn not in self.runtime.executions:
+                    self.held.discard(record.arn)
+            raise
         finally:
-            del self._adopting[record.arn]
+            for record in records:
+                self._adopting.pop(record.arn, None)
             adopting.set()
+        return adopted
 
-    async def _take_over(self, record: ExecutionRecord) -> None:
-        self.held.add(record.arn)
-        if record.claims > CRASH_LIMIT and not record.sync and not await self._parked(record):
+    def _adoption_reads(
+        self, arns: list[str]
+    ) -> tuple[dict[str, list[InboxEvent]], dict[str, list[TimerRecord]]]:
+        """What a claimed batch needs from the store, in one trip to the store thread."""
+        return self.store.pending_events_of(arns), self.store.timers_of(arns)
+
+    async def _take_over(
+        self, record: ExecutionRecord, pending: list[InboxEvent], timers: list[TimerRecord]
+    ) -> None:
+        if (
+            record.claims > CRASH_LIMIT
+            and not record.sync
+            and not self._parked(record, pending, timers)
+        ):
             await self._fail_crashed(record)
             return
         machine = self.load_machine(record.revision_id)
         now = self.runtime.clock.now()
-        pending = await self.journal.call(self.store.pending_events, record.arn)
         if record.machine_type == "EXPRESS":
             if record.sync:
                 await self.journal.write(
@@ -443,7 +489,6 @@ class Worker:
             self._send_pending(record.arn, pending)
             return
         state = state_from_json(record.state)
-        timers = await self.journal.call(self.store.timers_for, record.arn)
         self.runtime.adopt(
             machine,
             state,
@@ -460,7 +505,9 @@ class Worker:
                 lost = TaskFailure(STATES_TASK_FAILED, LOST_TASK_CAUSE)
                 self.runtime.send(record.arn, TaskFinished(frame_id, frame.task_id, lost, now))
 
-    async def _parked(self, record: ExecutionRecord) -> bool:
+    def _parked(
+        self, record: ExecutionRecord, pending: list[InboxEvent], timers: list[TimerRecord]
+    ) -> bool:
         """Whether the execution had nothing to do when its drives were lost: every open frame
         waits for a timer not yet due, its children or a callback, and no event waits for it.
 
@@ -477,10 +524,9 @@ class Worker:
             if frame.phase is Phase.TASK and frame.task_id is not None:
                 return False
         now = self.runtime.clock.now()
-        timers = await self.journal.call(self.store.timers_for, record.arn)
         if any(timer.due <= now for timer in timers):
             return False
-        return not await self.journal.call(self.store.pending_events, record.arn)
+        return not pending
 
     async def _fail_crashed(self, record: ExecutionRecord) -> None:
         """Close an execution whose drives were lost CRASH_LIMIT times in a row (a poison

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Self
 
@@ -20,7 +21,7 @@ from engine.backends.mocks import MockConfig
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import parse_text
-from engine.errors import ResourceNotFound
+from engine.errors import EngineError, ResourceNotFound
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
@@ -28,6 +29,7 @@ from engine.runtime.loop import Runtime
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
+    MACHINE_CACHE_SECONDS,
     RETENTION_INTERVAL_SECONDS,
     ServiceConfig,
 )
@@ -107,6 +109,7 @@ class ServiceBase:
             role_of=self._role_of,
             seed=self.config.seed,
             claim_batch=self.config.claim_batch,
+            prepare=self._prepare_adoption,
         )
         self._activity_waiters: dict[str, asyncio.Event] = {}
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
@@ -190,25 +193,82 @@ class ServiceBase:
         return self._backends.registry.resolve(resource)
 
     def machine_for_revision(self, revision_id: str) -> Machine:
-        """The compiled machine of a definition revision: compiled once, then cached."""
+        """The compiled machine of a definition revision: compiled once, then cached.
+
+        Reads the store on the caller's thread when the revision is not cached yet: on the
+        event loop, await `load_revision` first (a start does; a worker's `prepare` does for
+        the batch it claimed)."""
         machine = self._machines.get(revision_id)
         if machine is None:
-            text = self.store.get_definition(revision_id)
-            if text is None:
-                raise ResourceNotFound(
-                    "StateMachineDoesNotExist", f"Definition revision {revision_id} not found"
-                )
-            definition = parse_text(text)
-            assert isinstance(definition, dict)
-            machine = compile_machine(definition)
-            self._machines[revision_id] = machine
+            machine = self._compile_revision(revision_id, self.store.get_definition(revision_id))
         return machine
 
+    async def load_revision(self, revision_id: str) -> Machine:
+        """`machine_for_revision` without blocking the event loop: the definition is read on
+        the store thread and compiled on another thread."""
+        machine = self._machines.get(revision_id)
+        if machine is None:
+            text = await self.journal.call(self.store.get_definition, revision_id)
+            machine = await asyncio.to_thread(self._compile_revision, revision_id, text)
+        return machine
+
+    def _compile_revision(self, revision_id: str, text: str | None) -> Machine:
+        if text is None:
+            raise ResourceNotFound(
+                "StateMachineDoesNotExist", f"Definition revision {revision_id} not found"
+            )
+        definition = parse_text(text)
+        assert isinstance(definition, dict)
+        machine = compile_machine(definition)
+        self._machines[revision_id] = machine
+        return machine
+
+    async def _prepare_adoption(self, records: Sequence[ExecutionRecord]) -> None:
+        """Load what a worker adopting `records` needs, off the event loop: each revision's
+        compiled machine and each machine's record (its roleArn), once per batch, not per
+        execution. A revision or machine that cannot be loaded is left out: adopting the
+        executions that need it fails them one by one, as it would have."""
+        for revision in sorted({r.revision_id for r in records} - self._machines.keys()):
+            with contextlib.suppress(EngineError):
+                await self.load_revision(revision)
+        for machine_arn in sorted({r.machine_arn for r in records}):
+            await self._machine(machine_arn)
+
     def _role_of(self, machine_arn: str) -> str | None:
-        """The machine's roleArn, for ExecutionStarted and $$.Execution.RoleArn."""
+        """The machine's roleArn, for ExecutionStarted and $$.Execution.RoleArn (from the cache
+        `_machine` fills; a read on the caller's thread only if it was never loaded)."""
         cached = self._machine_cache.get(machine_arn)
         record = cached[0] if cached is not None else self.store.get_machine(machine_arn)
         return record.role_arn if record is not None else None
+
+    async def _machine(self, arn: str) -> MachineRecord | None:
+        """A machine record, cached for MACHINE_CACHE_SECONDS.
+
+        AWS documents the same: executions started right after UpdateStateMachine may still
+        use the previous definition (API reference, UpdateStateMachine). Changes made through
+        this service are seen at once.
+        """
+        cached = self._machine_cache.get(arn)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        pending = self._machine_reads.get(arn)
+        if pending is not None:  # many concurrent starts: one read serves them all
+            return await asyncio.shield(pending)
+        future: asyncio.Future[MachineRecord | None] = asyncio.get_running_loop().create_future()
+        self._machine_reads[arn] = future
+        try:
+            record = await self.journal.call(self.store.get_machine, arn)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: the waiters (if any) get it too
+            raise
+        finally:
+            self._machine_reads.pop(arn, None)
+        if record is not None:
+            self._machine_cache[arn] = (record, now + MACHINE_CACHE_SECONDS)
+        future.set_result(record)
+        return record
 
     def _arn(self, kind: str, *parts: str) -> str:
         return f"arn:aws:states:{self.config.region}:{self.config.account}:{kind}:" + ":".join(

@@ -98,7 +98,7 @@ class ExecutionOperations(MachineOperations):
             trace_header=trace_header,
             test_case=test_case if hashed else None,
         )
-        self.machine_for_revision(machine.revision_id)
+        await self.load_revision(machine.revision_id)  # compiled once, off the event loop
         self.check_accepting()  # before writing: nothing here would drive it
         stored, created, leased = await self._starts.submit(record)
         if not created:

@@ -8,7 +8,6 @@ Must never: start or drive an execution.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -21,7 +20,7 @@ from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict, R
 from engine.names import check_name
 from engine.service.base import ServiceBase
 from engine.service.checks import check_arn, revision_id, split_qualified
-from engine.service.config import DEFAULT_ROLE, DEFINITION_LIMIT_BYTES, MACHINE_CACHE_SECONDS
+from engine.service.config import DEFAULT_ROLE, DEFINITION_LIMIT_BYTES
 from engine.store.base import AliasRecord, MachineRecord, VersionRecord
 from engine.values import SURROGATE_REASON, JsonRefused, check_unicode, has_surrogate
 
@@ -152,35 +151,6 @@ class MachineOperations(ServiceBase):
         if publish:
             version = await self.publish_version(arn, description=version_description)
         return updated, version
-
-    async def _machine(self, arn: str) -> MachineRecord | None:
-        """A machine record, cached for MACHINE_CACHE_SECONDS.
-
-        AWS documents the same: executions started right after UpdateStateMachine may still
-        use the previous definition (API reference, UpdateStateMachine). Changes made through
-        this service are seen at once.
-        """
-        cached = self._machine_cache.get(arn)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        pending = self._machine_reads.get(arn)
-        if pending is not None:  # many concurrent starts: one read serves them all
-            return await asyncio.shield(pending)
-        future: asyncio.Future[MachineRecord | None] = asyncio.get_running_loop().create_future()
-        self._machine_reads[arn] = future
-        try:
-            record = await self.journal.call(self.store.get_machine, arn)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here: the waiters (if any) get it too
-            raise
-        finally:
-            self._machine_reads.pop(arn, None)
-        if record is not None:
-            self._machine_cache[arn] = (record, now + MACHINE_CACHE_SECONDS)
-        future.set_result(record)
-        return record
 
     async def describe_state_machine(self, arn: str) -> MachineRecord:
         check_arn(arn, "stateMachine")

@@ -340,11 +340,21 @@ class Store(Protocol):
 
     def timers_for(self, arn: str) -> list[TimerRecord]: ...
 
+    def timers_of(self, arns: Sequence[str]) -> dict[str, list[TimerRecord]]:
+        """`timers_for` of many executions in one read (a worker adopting a claimed batch);
+        executions without timers are left out."""
+        ...
+
     def post_event(self, execution_arn: str, payload: JSON) -> int:
         """Queue an event for an execution's worker; returns its sequence number."""
         ...
 
     def pending_events(self, execution_arn: str) -> list[InboxEvent]: ...
+
+    def pending_events_of(self, arns: Sequence[str]) -> dict[str, list[InboxEvent]]:
+        """`pending_events` of many executions in one read, each list in `seq` order;
+        executions without events are left out."""
+        ...
 
     def executions_with_events(self) -> list[str]: ...
 

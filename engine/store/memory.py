@@ -393,6 +393,10 @@ class MemoryStore:
             timers = self._timers.get(arn, {}).values()
             return sorted(timers, key=lambda t: (t.due, t.timer_id))
 
+    def timers_of(self, arns: Sequence[str]) -> dict[str, list[TimerRecord]]:
+        with self._lock:
+            return {arn: self.timers_for(arn) for arn in arns if self._timers.get(arn)}
+
     def post_event(self, execution_arn: str, payload: JSON) -> int:
         with self._lock:
             if execution_arn not in self._executions:
@@ -404,6 +408,15 @@ class MemoryStore:
     def pending_events(self, execution_arn: str) -> list[InboxEvent]:
         with self._lock:
             return [e for e in self._inbox.values() if e.execution_arn == execution_arn]
+
+    def pending_events_of(self, arns: Sequence[str]) -> dict[str, list[InboxEvent]]:
+        wanted = set(arns)
+        found: dict[str, list[InboxEvent]] = {}
+        with self._lock:
+            for event in self._inbox.values():  # in seq order: the dict keeps insertion order
+                if event.execution_arn in wanted:
+                    found.setdefault(event.execution_arn, []).append(event)
+        return found
 
     def executions_with_events(self) -> list[str]:
         with self._lock:

@@ -519,6 +519,21 @@ class SqlStore:
         query = select(t.timers).where(c.execution_arn == arn).order_by(c.due, c.timer_id)
         return self._all(TimerRecord, query)
 
+    def timers_of(self, arns: Sequence[str]) -> dict[str, list[TimerRecord]]:
+        c = t.timers.c
+        found: dict[str, list[TimerRecord]] = {}
+        with self._tx() as conn:
+            for chunk in _chunks(arns):
+                query = (
+                    select(t.timers)
+                    .where(c.execution_arn.in_(chunk))
+                    .order_by(c.execution_arn, c.due, c.timer_id)
+                )
+                for row in conn.execute(query):
+                    timer = from_row(TimerRecord, row)
+                    found.setdefault(timer.execution_arn, []).append(timer)
+        return found
+
     def post_event(self, execution_arn: str, payload: JSON) -> int:
         stmt = t.inbox.insert().values(execution_arn=execution_arn, payload=encode(payload))
         with self._tx(write=True) as conn:
@@ -530,6 +545,17 @@ class SqlStore:
         c = t.inbox.c
         query = select(t.inbox).where(c.execution_arn == execution_arn).order_by(c.seq)
         return self._all(InboxEvent, query)
+
+    def pending_events_of(self, arns: Sequence[str]) -> dict[str, list[InboxEvent]]:
+        c = t.inbox.c
+        found: dict[str, list[InboxEvent]] = {}
+        with self._tx() as conn:
+            for chunk in _chunks(arns):
+                query = select(t.inbox).where(c.execution_arn.in_(chunk)).order_by(c.seq)
+                for row in conn.execute(query):
+                    event = from_row(InboxEvent, row)
+                    found.setdefault(event.execution_arn, []).append(event)
+        return found
 
     def executions_with_events(self) -> list[str]:
         c = t.inbox.c
@@ -611,6 +637,16 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_IN_LIST_CHUNK: Final = 500
+"""Keys per `IN (...)` list: one statement per chunk keeps SQLite's bound-parameter limit
+(32,766, or 999 before SQLite 3.32) and PostgreSQL's plan sizes far away."""
+
+
+def _chunks(keys: Sequence[str]) -> Iterator[list[str]]:
+    for begin in range(0, len(keys), _IN_LIST_CHUNK):
+        yield list(keys[begin : begin + _IN_LIST_CHUNK])
 
 
 _EXECUTION_CHILDREN: Final = (

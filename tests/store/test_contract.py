@@ -651,6 +651,42 @@ def test_inbox_orders_events_and_commit_consumes_them(store: Store) -> None:
     assert store.post_event(b, {"kind": "stop"}) > s3
 
 
+def test_batch_reads_of_inbox_events_and_timers_match_the_single_reads(store: Store) -> None:
+    a, b, c = started(store, "a", "b", "c")
+    s1 = store.post_event(b, {"kind": "stop", "error": None})
+    s2 = store.post_event(a, {"kind": "heartbeat", "token": "t"})
+    s3 = store.post_event(b, {"kind": "callback", "n": 3})
+    store.commit(
+        [
+            Commit(a, {"v": 1}, timers_added=(TimerRecord(a, "w2", T0 + 9),)),
+            Commit(a, {"v": 2}, timers_added=(TimerRecord(a, "w1", T0 + 9),)),
+            Commit(b, {"v": 1}, timers_added=(TimerRecord(b, "r", T0 + 1),)),
+        ]
+    )
+    events = store.pending_events_of([a, b, c, arn_of("nobody")])
+    assert {arn: [e.seq for e in found] for arn, found in events.items()} == {
+        a: [s2],
+        b: [s1, s3],
+    }
+    assert events[b] == store.pending_events(b)
+    assert store.timers_of([c, b, a]) == {
+        a: [TimerRecord(a, "w1", T0 + 9), TimerRecord(a, "w2", T0 + 9)],
+        b: [TimerRecord(b, "r", T0 + 1)],
+    }
+    assert store.pending_events_of([]) == {} == store.timers_of([c])
+
+
+def test_batch_reads_span_more_keys_than_one_statement_takes(store: Store) -> None:
+    names = [f"x{i:04d}" for i in range(1_203)]
+    arns = [execution(n).arn for n in names]
+    store.create_executions([execution(n) for n in names])
+    store.commit([Commit(arn, {"v": 1}, timers_added=(TimerRecord(arn, "t", T0),)) for arn in arns])
+    seqs = [store.post_event(arn, {"kind": "stop"}) for arn in arns[::100]]
+    assert sorted(store.timers_of(arns)) == sorted(arns)
+    events = store.pending_events_of(arns)
+    assert [found[0].seq for found in events.values()] == seqs
+
+
 def test_post_event_for_an_unknown_execution_fails(store: Store) -> None:
     with pytest.raises(StoreError):
         store.post_event(arn_of("nobody"), {"kind": "stop"})
