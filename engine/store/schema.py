@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from engine.store.base import AliasRecord
+from engine.values import compact_encoder
 
 # Named constraints: later migrations (SQLite's batch mode in particular) address them by name.
 metadata = MetaData(
@@ -211,8 +212,8 @@ JSON_COLUMNS: Final = frozenset(
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
-_encode_text: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_encode_ascii: Final = json.JSONEncoder(separators=(",", ":")).encode
+_encode_text: Final = compact_encoder(ensure_ascii=False)
+_encode_ascii: Final = compact_encoder(ensure_ascii=True)
 _NOT_STORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
