@@ -119,7 +119,34 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN: "IMMEDIATE"})
 
 
+SQLITE_SYNCHRONOUS: Final = ("FULL", "NORMAL")
+"""`synchronous` settings a SQLite store URL may ask for (`?synchronous=normal`). FULL, the
+default, syncs the WAL at every COMMIT: a Standard execution's committed step survives a power
+loss. NORMAL syncs at checkpoints only: a commit survives the process being killed, but the last
+ones before a power loss or OS crash may be lost (SQLite's documentation)."""
+
+
+def sqlite_synchronous(url: str) -> tuple[str, str]:
+    """(the URL without its `synchronous` query parameter, the setting: FULL by default).
+
+    Raises StoreError naming the parameter when it holds anything else."""
+    parsed = make_url(url)
+    asked = parsed.query.get("synchronous")
+    if asked is None:
+        return url, "FULL"
+    value = asked if isinstance(asked, str) else ",".join(asked)
+    if value.upper() not in SQLITE_SYNCHRONOUS:
+        raise StoreError(
+            f"unsupported synchronous={value!r} in the store URL: use synchronous=full (the "
+            "default: every commit is on disk) or synchronous=normal (faster; the last commits "
+            "before a power loss may be lost)"
+        )
+    bare = parsed.difference_update_query(["synchronous"])
+    return bare.render_as_string(hide_password=False), value.upper()
+
+
 def _sqlite_engine(url: str) -> Engine:
+    url, synchronous = sqlite_synchronous(url)
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +163,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         _enable_wal(cursor)
-        cursor.execute("PRAGMA synchronous = FULL")  # WAL + FULL: durable at COMMIT
+        # WAL + FULL: durable at COMMIT (the default); NORMAL only when the URL asks for it
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

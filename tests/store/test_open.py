@@ -94,6 +94,35 @@ def test_sqlite_store_is_created_with_durable_settings(tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("?synchronous=normal", 1), ("?synchronous=FULL", 2), ("?synchronous=Normal&timeout=5", 1)],
+)
+def test_sqlite_synchronous_normal_is_an_opt_in_of_the_url(
+    tmp_path: Path, query: str, expected: int
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/asl.db{query}")
+    try:
+        assert isinstance(store, SqlStore)
+        assert (tmp_path / "asl.db").is_file()  # the parameter is not part of the file name
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == expected
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        store.close()
+
+
+def test_an_unknown_sqlite_synchronous_setting_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(f"sqlite:///{tmp_path}/asl.db?synchronous=off")
+    assert caught.value.message == (
+        f"cannot open the store at sqlite:///{tmp_path}/asl.db?synchronous=off: unsupported "
+        "synchronous='off' in the store URL: use synchronous=full (the default: every commit "
+        "is on disk) or synchronous=normal (faster; the last commits before a power loss may "
+        "be lost)"
+    )
+
+
 @pytest.fixture
 def umask_022() -> Iterator[None]:
     """The usual umask, which makes new files 0644 and folders 0755 unless asked otherwise."""
