@@ -106,8 +106,12 @@ def _format_far_time(epoch: float) -> str:
 def details_key(event_type: str) -> str:
     """The HistoryEvent member that holds an event type's details (AWS API reference)."""
     key = _DETAILS_KEYS.get(event_type)
-    if key is not None:
-        return key
+    if key is None:  # worked out once per type (every stored event asks)
+        key = _DETAILS_KEYS[event_type] = _derived_details_key(event_type)
+    return key
+
+
+def _derived_details_key(event_type: str) -> str:
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"
     if event_type.endswith("StateExited"):

@@ -65,7 +65,8 @@ class Journal:
         finish = next((c for c in result.commands if isinstance(c, Finish)), None)
         if record.durable:
             events = tuple(stored_event(arn, e) for e in result.events)
-            snapshot = state_to_json(state)
+            succeeded = finish is not None and finish.status == "SUCCEEDED"
+            snapshot = None if succeeded else state_to_json(state)  # see the close below
         else:
             snapshot = None
             # Express: nothing is written while it runs; its whole history when it closes
@@ -120,6 +121,9 @@ class Journal:
             return commit
         return Commit(
             execution_arn=arn,
+            # Only a FAILED, ABORTED or TIMED_OUT execution is read again (RedriveExecution
+            # resumes it from this snapshot); a SUCCEEDED one keeps its last snapshot, and an
+            # execution that succeeds in its first step, as most short ones do, writes none.
             state=commit.state,
             events=commit.events,
             timers_added=(),
