@@ -98,6 +98,10 @@ async def _nothing_to_prepare(records: Sequence[ExecutionRecord]) -> None:
     return None
 
 
+def _nothing_to_stop() -> None:
+    return None
+
+
 class Worker:
     def __init__(
         self,
@@ -140,6 +144,7 @@ class Worker:
         # (a dropped execution is taken over anew and must get its unapplied events again)
         self._delivered: dict[str, set[int]] = {}
         self._poke = asyncio.Event()
+        self._unlisten: Callable[[], None] | None = None  # stops the store's wake-ups
         self._want_claim = True
         self._want_events = True
         self._last_lease_check = float("-inf")
@@ -213,8 +218,23 @@ class Worker:
 
     def start(self) -> None:
         """Run the claim/renew/deliver loop in the background."""
+        self._listen()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def _listen(self) -> None:
+        """Be poked by other processes sharing the store (PostgreSQL's LISTEN/NOTIFY) instead
+        of finding their starts, stops and callbacks at the next poll; the poll stays."""
+        if self._unlisten is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def wake(kind: str) -> None:  # on the listener's thread
+            claim, events = kind != "events", kind != "claim"
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody to wake
+                loop.call_soon_threadsafe(lambda: self.poke(claim=claim, events=events))
+
+        self._unlisten = self.store.listen(wake) or _nothing_to_stop
 
     def poke(self, *, claim: bool = True, events: bool = True) -> None:
         """Something changed in the store: look now, not at the next poll.
@@ -235,6 +255,7 @@ class Worker:
         to claim or deliver. A round that claimed a batch is never the confirming one (the
         store may hold more than one batch).
         """
+        self._listen()
         while True:
             found = await self.tick()
             if self.runtime.error is not None:
@@ -246,6 +267,9 @@ class Worker:
             await self._nap()
 
     async def aclose(self) -> None:
+        if self._unlisten is not None:
+            await asyncio.to_thread(self._unlisten)  # joins the listener thread
+            self._unlisten = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -17,7 +17,7 @@ thread so the event loop never blocks on I/O. Times are epoch seconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -365,6 +365,12 @@ class Store(Protocol):
         execution, in one transaction (of two concurrent callbacks exactly one is accepted).
         Returns the token as it was before (None when unknown); nothing is queued unless its
         status was OPEN."""
+        ...
+
+    def listen(self, wake: Callable[[str], None]) -> Callable[[], None] | None:
+        """Call `wake("claim")` or `wake("events")`, on another thread, when another process
+        made an execution runnable or queued an inbox event; returns the function that stops
+        listening, or None when the store cannot tell (then only polling finds that work)."""
         ...
 
     # -- activities ------------------------------------------------------------------------------

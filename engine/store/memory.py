@@ -19,7 +19,7 @@ import heapq
 import itertools
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from engine.errors import InvalidRequest
@@ -421,6 +421,9 @@ class MemoryStore:
     def executions_with_events(self) -> list[str]:
         with self._lock:
             return list(dict.fromkeys(e.execution_arn for e in self._inbox.values()))
+
+    def listen(self, wake: Callable[[str], None]) -> Callable[[], None] | None:
+        return None  # one process: its own pokes are all there is
 
     def find_token(self, token: str) -> TokenRecord | None:
         return self._tokens.get(token)

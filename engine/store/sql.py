@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -74,6 +74,7 @@ from engine.store.base import (
 )
 from engine.store.batch import CommitPlan
 from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
+from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
 from engine.values import JSON
 
@@ -201,6 +202,7 @@ class SqlStore:
         self.engine = engine
         self._writer = writer(engine)
         self._postgres = engine.dialect.name == "postgresql"
+        self.listeners: list[Listener] = []
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -222,6 +224,23 @@ class SqlStore:
             ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
+
+    def _wake_others(self, conn: Connection, kind: str) -> None:
+        """PostgreSQL: tell the workers of other processes (`listen`) that work appeared."""
+        if self._postgres:
+            notify(conn, kind)
+
+    def listen(self, wake: Callable[[str], None]) -> Callable[[], None] | None:
+        """Call `wake(kind)` (on another thread) when another process's transaction made work
+        appear: `claim` (an execution runnable without a holder) or `events` (an inbox event).
+        PostgreSQL only (LISTEN/NOTIFY, engine/store/notify.py); None elsewhere. Returns the
+        function that stops listening."""
+        if not self._postgres:
+            return None
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = Listener(dsn, wake)
+        self.listeners.append(listener)
+        return listener.close
 
     def _insert(self, table: Table) -> Insert:
         """INSERT with the dialect's ON CONFLICT clauses (same API on both dialects)."""
@@ -498,7 +517,10 @@ class SqlStore:
             return 0
         stmt = delete(t.leases).where(t.leases.c.host == host, t.leases.c.pid.in_(list(pids)))
         with self._tx(write=True) as conn:
-            return conn.execute(stmt).rowcount
+            freed = conn.execute(stmt).rowcount
+            if freed:
+                self._wake_others(conn, CLAIM)
+            return freed
 
     def renew(self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float) -> None:
         if not arns:
@@ -518,7 +540,8 @@ class SqlStore:
         mine = self._held_by(worker_id, arns)
         with self._tx(write=True) as conn:
             conn.execute(self._reset_claims(mine))  # released cleanly: no drive was lost
-            conn.execute(delete(t.leases).where(mine))
+            if conn.execute(delete(t.leases).where(mine)).rowcount:
+                self._wake_others(conn, CLAIM)  # runnable again: another worker takes them
 
     def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
@@ -566,6 +589,7 @@ class SqlStore:
         stmt = t.inbox.insert().values(execution_arn=execution_arn, payload=encode(payload))
         with self._tx(write=True) as conn:
             key = conn.execute(stmt).inserted_primary_key
+            self._wake_others(conn, EVENTS)
         assert key is not None
         return int(key[0])
 
@@ -615,6 +639,7 @@ class SqlStore:
             conn.execute(
                 t.inbox.insert().values(execution_arn=found.execution_arn, payload=encode(payload))
             )
+            self._wake_others(conn, EVENTS)
             return found
 
     # -- activities ------------------------------------------------------------------------------
@@ -664,6 +689,9 @@ class SqlStore:
             return conn.execute(delete(t.executions).where(e.arn.in_(closed))).rowcount
 
     def close(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+        self.listeners.clear()
         self.engine.dispose()
 
 
