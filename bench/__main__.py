@@ -249,6 +249,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the function backends' overhead (section 8)",
     )
+    parser.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="skip queued executions drained by workers, and scale-out (section 9)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE as JSON")
     parser.add_argument(
         "--profile",
@@ -357,6 +362,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(LambdaBackend.invoke), per backend"
         )
         print(backends_table(backend_rows))
+
+    if not args.no_drain:
+        from bench.drain_bench import HEADERS, bench_drain, drain_table
+
+        drained = 2_000 if args.quick else 10_000
+        print(
+            f"\n9. Durable Standard executions drained by workers: {drained:,} queued executions "
+            "of a 5-state Pass chain, RealClock; PostgreSQL scale-out with `asl worker "
+            "--until-idle` processes"
+        )
+        workers = (1, 2) if args.quick else (1, 2, 4)
+        print(format_table(HEADERS, drain_table(bench_drain(drained, workers=workers))))
 
     if args.profile:
         wanted = [
