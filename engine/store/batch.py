@@ -135,6 +135,10 @@ class CommitPlan:
                 for token_id in [k for k, v in tasks.items() if v and v.execution_arn == arn]:
                     del tasks[token_id]
         self.closed = sorted({str(row["b_arn"]) for row in self.closes + self.closes_with_state})
+        # Executions the batch writes events for and neither updates nor closes: checked to
+        # exist before their events are written (history has no foreign key: migration 0005).
+        written = set(self.states) | set(self.closed)
+        self.events_only = sorted({str(arn) for arn in arns} - written)
         self.replaces: list[tuple[Executable, list[dict[str, object]]]] = [
             # the net effect: drop every key the batch touched, then write the survivors
             (_DELETE_TIMER, [{"b_arn": a, "b_id": i} for a, i in timers]),
@@ -164,6 +168,11 @@ class CommitPlan:
             self.closes_with_state.append(row)
 
     def run(self, conn: Connection) -> None:
+        if self.events_only:
+            e = t.executions.c
+            query = select(e.arn).where(e.arn.in_(self.events_only))
+            if len(set(conn.execute(query).scalars())) != len(self.events_only):
+                self._unknown_execution(conn)
         found = _write_snapshots(conn, self.states) if self.states else 0
         if self.events[0]:
             _write_events(conn, self.events)
@@ -182,7 +191,7 @@ class CommitPlan:
                 conn.execute(replace_stmt, rows)
 
     def _unknown_execution(self, conn: Connection) -> None:
-        named = set(self.states) | {str(r["b_arn"]) for r in self.closes + self.closes_with_state}
+        named = set(self.states) | set(self.closed) | set(self.events_only)
         e = t.executions.c
         known = set(conn.execute(select(e.arn).where(e.arn.in_(sorted(named)))).scalars())
         raise StoreError(f"commit for unknown execution {min(named - known, default='?')}")

@@ -132,7 +132,9 @@ executions = Table(
 history = Table(
     "history",
     metadata,
-    Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), primary_key=True),
+    # No foreign key (migration 0005): each row is written with its execution's own update,
+    # and the per-row check cost half of writing the history on PostgreSQL.
+    Column("execution_arn", _ARN, primary_key=True),
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("previous_event_id", Integer, nullable=False),
     Column("timestamp", Double, nullable=False),

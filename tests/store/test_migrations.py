@@ -16,7 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from engine.store.migrations import HEAD, alembic_config, current_revision, upgrade
 from engine.store.open import open_store
@@ -93,3 +93,34 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(url: str) -> N
 
 def test_memory_urls_need_no_migration() -> None:
     upgrade("memory://")  # nothing to connect to, nothing to do
+
+
+def test_history_written_before_0005_survives_the_dropped_foreign_key(url: str) -> None:
+    engine = create_sql_engine(url)
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:e1"
+    try:
+        with writer(engine).begin() as conn:
+            command.upgrade(alembic_config(conn), "0004")
+            conn.execute(
+                text(
+                    "INSERT INTO executions (arn, machine_arn, revision_id, name, machine_type, "
+                    "input, status, start, output, state, sync, redrive_count) VALUES (:arn, 'm', "
+                    "'r', 'e1', 'STANDARD', '{}', 'RUNNING', 1.0, 'null', 'null', false, 0)"
+                ),
+                {"arn": arn},
+            )
+            conn.execute(
+                text(
+                    'INSERT INTO history (execution_arn, id, previous_event_id, "timestamp", '
+                    "type, details) VALUES (:arn, 1, 0, 1.0, 'ExecutionStarted', '{}')"
+                ),
+                {"arn": arn},
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            assert current_revision(conn) == HEAD
+            assert inspect(conn).get_foreign_keys("history") == []
+            rows = conn.execute(text("SELECT execution_arn, id, type FROM history")).all()
+        assert [tuple(r) for r in rows] == [(arn, 1, "ExecutionStarted")]
+    finally:
+        engine.dispose()
