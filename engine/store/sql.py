@@ -37,8 +37,12 @@ from sqlalchemy import (
     Insert,
     Select,
     Table,
+    Text,
     Update,
     and_,
+    any_,
+    bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -224,6 +228,15 @@ class SqlStore:
             ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"the store is unavailable: {database_reason(exc)}") from exc
+
+    def _among(self, column: ColumnElement[str], keys: Sequence[str]) -> ColumnElement[bool]:
+        """`column IN (keys)`; on PostgreSQL `column = ANY(array)`: one parameter instead of one
+        per key (a claim names 1,000 executions: SQLAlchemy renders, and PostgreSQL parses and
+        plans, a 1,000-parameter list per statement)."""
+        if self._postgres:
+            array = bindparam(None, list(keys), type_=postgresql.ARRAY(Text), unique=True)
+            return column == any_(array)
+        return column.in_(list(keys))
 
     def _wake_others(self, conn: Connection, kind: str) -> None:
         """PostgreSQL: tell the workers of other processes (`listen`) that work appeared."""
@@ -479,33 +492,31 @@ class SqlStore:
             held = (
                 select(t.executions)
                 .join(t.leases, lease.execution_arn == e.arn)
-                .where(e.arn.in_(arns), lease.worker_id == worker_id)
+                .where(self._among(e.arn, arns), lease.worker_id == worker_id)
                 .order_by(e.start, e.arn)
             )
             return [from_row(ExecutionRecord, r) for r in conn.execute(held)]
 
-    @staticmethod
-    def _count_claims(conn: Connection, worker_id: str, arns: list[str]) -> None:
+    def _count_claims(self, conn: Connection, worker_id: str, arns: list[str]) -> None:
         """`claims` + 1 for the executions just leased to `worker_id` that made no progress
         (no new history event) since their previous claim; 1 (and a new mark) for the others."""
         e, lease, h = t.executions.c, t.leases.c, t.history.c
         mine = select(lease.execution_arn).where(
-            lease.execution_arn.in_(arns), lease.worker_id == worker_id
+            self._among(lease.execution_arn, arns), lease.worker_id == worker_id
         )
         progress = (
             select(func.coalesce(func.max(h.id), 0))
             .where(h.execution_arn == e.arn)
             .scalar_subquery()
         )
+        # One statement, each row written once (PostgreSQL writes a new row version per update)
         conn.execute(
             update(t.executions)
-            .where(e.arn.in_(mine), e.claim_mark == progress)
-            .values(claims=e.claims + 1)
-        )
-        conn.execute(
-            update(t.executions)
-            .where(e.arn.in_(mine), or_(e.claim_mark.is_(None), e.claim_mark != progress))
-            .values(claims=1, claim_mark=progress)
+            .where(e.arn.in_(mine))
+            .values(
+                claims=case((e.claim_mark == progress, e.claims + 1), else_=1),
+                claim_mark=progress,
+            )
         )
 
     def leases_on_host(self, host: str) -> list[Lease]:
@@ -528,7 +539,7 @@ class SqlStore:
         lease = t.leases.c
         stmt = (
             update(t.leases)
-            .where(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+            .where(lease.worker_id == worker_id, self._among(lease.execution_arn, arns))
             .values(expires=now + lease_seconds)
         )
         with self._tx(write=True) as conn:
@@ -549,11 +560,10 @@ class SqlStore:
         with self._tx(write=True) as conn:
             conn.execute(self._reset_claims(self._held_by(worker_id, arns)))
 
-    @staticmethod
-    def _held_by(worker_id: str, arns: Sequence[str]) -> ColumnElement[bool]:
+    def _held_by(self, worker_id: str, arns: Sequence[str]) -> ColumnElement[bool]:
         """The leases `worker_id` holds among `arns`."""
         lease = t.leases.c
-        return and_(lease.worker_id == worker_id, lease.execution_arn.in_(list(arns)))
+        return and_(lease.worker_id == worker_id, self._among(lease.execution_arn, arns))
 
     @staticmethod
     def _reset_claims(leases: ColumnElement[bool]) -> Update:
@@ -577,7 +587,7 @@ class SqlStore:
             for chunk in _chunks(arns):
                 query = (
                     select(t.timers)
-                    .where(c.execution_arn.in_(chunk))
+                    .where(self._among(c.execution_arn, chunk))
                     .order_by(c.execution_arn, c.due, c.timer_id)
                 )
                 for row in conn.execute(query):
@@ -603,7 +613,8 @@ class SqlStore:
         found: dict[str, list[InboxEvent]] = {}
         with self._tx() as conn:
             for chunk in _chunks(arns):
-                query = select(t.inbox).where(c.execution_arn.in_(chunk)).order_by(c.seq)
+                query = select(t.inbox).where(self._among(c.execution_arn, chunk))
+                query = query.order_by(c.seq)
                 for row in conn.execute(query):
                     event = from_row(InboxEvent, row)
                     found.setdefault(event.execution_arn, []).append(event)
