@@ -48,13 +48,28 @@ class HistoryEvent:
         return out
 
 
-def render_details(details: Details, include_execution_data: bool = True) -> dict[str, JSON]:
+def render_details(
+    details: Details,
+    include_execution_data: bool = True,
+    rendered_payloads: dict[int, str] | None = None,
+) -> dict[str, JSON]:
+    """Details as AWS shows them: payloads as JSON text.
+
+    `rendered_payloads` remembers texts by the identity of their value across the events of
+    one step (a state's output is the next state's input, the same value): the caller keeps
+    every value alive while it is used, so an identity cannot be reused meanwhile."""
     rendered: dict[str, JSON] = {}
     for key, value in details.items():
         if isinstance(value, Payload):
             if not include_execution_data:
                 continue
-            rendered[key] = dumps(value.value)
+            if rendered_payloads is None:
+                rendered[key] = dumps(value.value)
+            else:
+                text = rendered_payloads.get(id(value.value))
+                if text is None:
+                    text = rendered_payloads[id(value.value)] = dumps(value.value)
+                rendered[key] = text
             if key in _TRUNCATION_DETAILS:
                 rendered[key + "Details"] = {"truncated": False}
         else:

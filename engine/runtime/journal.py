@@ -64,7 +64,8 @@ class Journal:
         arn = state.info.execution_arn
         finish = next((c for c in result.commands if isinstance(c, Finish)), None)
         if record.durable:
-            events = tuple(stored_event(arn, e) for e in result.events)
+            texts: dict[int, str] = {}  # one rendering per value (an output is the next input)
+            events = tuple(stored_event(arn, e, texts) for e in result.events)
             succeeded = finish is not None and finish.status == "SUCCEEDED"
             snapshot = None if succeeded else state_to_json(state)  # see the close below
         else:

@@ -217,11 +217,15 @@ def event_from_json(value: JSON) -> Event:
     raise ValueError(f"unknown stored event kind {kind!r}")
 
 
-def stored_event(execution_arn: str, event: HistoryEvent) -> StoredEvent:
-    """Render a history event's details once, as AWS shows them, for storage."""
+def stored_event(
+    execution_arn: str, event: HistoryEvent, rendered_payloads: dict[int, str] | None = None
+) -> StoredEvent:
+    """Render a history event's details once, as AWS shows them, for storage
+    (`rendered_payloads`: see `render_details`)."""
     details: JSON = None
     if event.details is not None:
-        details = {details_key(event.type): render_details(event.details)}
+        rendered = render_details(event.details, rendered_payloads=rendered_payloads)
+        details = {details_key(event.type): rendered}
     return StoredEvent(
         execution_arn=execution_arn,
         id=event.id,
