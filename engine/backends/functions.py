@@ -23,7 +23,6 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +44,11 @@ from engine.backends.lambda_arn import (
     log_tail,
     parse_function_arn,
     parse_function_name,
+    random_hex,
     trace_id,
+)
+from engine.backends.lambda_arn import (
+    request_id as new_request_id,
 )
 from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
 from engine.errors import STATES_RUNTIME
@@ -216,6 +219,7 @@ class LambdaBackend:
         self._now = now
         self._random = random.Random(seed)  # noqa: S311 - fault simulation, not security
         self._arns: dict[str, FunctionRef | None] = {}
+        self._day: tuple[int, str] = (0, "")  # a date's ordinal and its YYYY/MM/DD
         self._background: set[asyncio.Task[TaskResult]] = set()
 
     @property
@@ -294,7 +298,7 @@ class LambdaBackend:
     async def _invoke_with_input(self, function: FunctionRef, request: TaskRequest) -> TaskResult:
         """Call `function` with the state's effective input as the event; its response is the
         result (a function ARN as Resource, or a `[resources]` mapping)."""
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         # The event is always a JSON document, never raw text. A null input arrives as {} (an
         # Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
@@ -316,7 +320,7 @@ class LambdaBackend:
                 f"The field 'FunctionName' of {LAMBDA_INVOKE} must be a string naming the "
                 f"function (name, partial ARN or ARN), got {json.dumps(name)}.",
             )
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         function = parse_function_name(name, region=request.region, account=request.account)
         if function is None:
             return invalid_function_name(name, request_id)
@@ -453,7 +457,7 @@ class LambdaBackend:
                 memory_size=settings.memory_size,
                 deadline=started + settings.timeout,
                 log_stream_name=(
-                    f"{self._now():%Y/%m/%d}/[{function.executed_version}]{uuid.uuid4().hex}"
+                    f"{self._log_day()}/[{function.executed_version}]{random_hex(32)}"
                 ),
                 region=request.region,
                 event_text=event_text,
@@ -476,6 +480,14 @@ class LambdaBackend:
             raise
         finally:
             self._release(settings, stats, recycle)
+
+    def _log_day(self) -> str:
+        """Today as a log stream name starts (`2024/03/06`), formatted once a day."""
+        now = self._now()
+        day = now.toordinal()
+        if day != self._day[0]:
+            self._day = (day, f"{now:%Y/%m/%d}")
+        return self._day[1]
 
     def _fault(self, settings: FunctionSettings, stats: FunctionStats) -> Fault | None:
         if not settings.faults:
