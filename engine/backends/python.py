@@ -281,16 +281,19 @@ def _marshal(result: object) -> Outcome:
     """The response payload as the runtime sends it, then as Step Functions reads it back."""
     if isinstance(result, bytes | bytearray | memoryview):
         raw = bytes(result)  # the Python runtime passes bytes through unencoded
-    else:
-        try:
-            # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
-            # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
-            raw = json.dumps(result).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
-            return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
-    if len(raw) > PAYLOAD_LIMIT_BYTES:
-        return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing
-    return Returned(len(raw), parse_payload(raw))
+        if len(raw) > PAYLOAD_LIMIT_BYTES:
+            return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing
+        return Returned(len(raw), parse_payload(raw))
+    try:
+        # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
+        # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
+        text = json.dumps(result)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
+    # ASCII only (every other character is escaped), so its length is its size in bytes.
+    if len(text) > PAYLOAD_LIMIT_BYTES:
+        return Returned(len(text), None)
+    return Returned(len(text), parse_payload(text))
 
 
 def _raised(exc: BaseException) -> Raised:
