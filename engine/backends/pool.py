@@ -171,6 +171,7 @@ class HandlerPool:
         self._closed = False
         # Results not yet handed to their loop; a loop is in here while its drain is scheduled.
         self._outbox: dict[asyncio.AbstractEventLoop, list[_Result]] = {}
+        self._unstarted: list[threading.Thread] = []  # made by _summon, started after the lock
         _pools.add(self)
 
     def submit(self, fn: Callable[[], Outcome]) -> asyncio.Future[Outcome]:
@@ -184,10 +185,16 @@ class HandlerPool:
                 raise RuntimeError("the function pool is closed")
             self._jobs.append(job)
             self._summon()
+        self._start_threads(raising=True)
         return job
 
     def _summon(self) -> None:
-        """Get one more thread on its way to the queue, unless one is already (lock held)."""
+        """Get one more thread on its way to the queue, unless one is already (lock held).
+
+        A new thread is only made here; `_start_threads` starts it once the lock is released:
+        `Thread.start` waits until the thread runs, and a loop waiting for the lock meanwhile
+        would wait for the operating system to schedule that thread.
+        """
         if self._coming or not self._jobs:
             return
         if self._idle > 0:
@@ -197,16 +204,36 @@ class HandlerPool:
             self._coming += 1
             self._live += 1
             self._started += 1
-            thread = threading.Thread(
-                target=self._work, name=f"asl-function-{self._started}", daemon=True
+            self._unstarted.append(
+                threading.Thread(
+                    target=self._work, name=f"asl-function-{self._started}", daemon=True
+                )
             )
-            thread.start()
+
+    def _start_threads(self, *, raising: bool = False) -> None:
+        """Start the threads `_summon` made (lock not held). A thread that cannot start is
+        logged, and raised when `raising` (to a caller of `submit`; a pool thread goes on)."""
+        while self._unstarted:
+            try:
+                thread = self._unstarted.pop()  # atomic: another caller may have taken it
+            except IndexError:
+                return
+            try:
+                thread.start()
+            except RuntimeError as exc:  # the process can start no more threads
+                _log.error("could not start a thread for Python handlers: %s", exc)
+                with self._lock:
+                    self._live -= 1
+                    self._coming = max(0, self._coming - 1)
+                if raising:
+                    raise
 
     # -- on a pool thread ----------------------------------------------------------------------
 
     def _work(self) -> None:
         job = self._next_job(arriving=True)
         while job is not None:
+            self._start_threads()
             result: Outcome | BaseException
             try:
                 result = job.fn()
@@ -327,6 +354,7 @@ class HandlerPool:
             self._abandoned_total += 1
             if not self._closed:
                 self._summon()
+        self._start_threads()
 
     @property
     def thread_count(self) -> int:
