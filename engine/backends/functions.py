@@ -526,7 +526,7 @@ async def _run_until(runner: FunctionRunner, invocation: Invocation) -> Outcome 
     """
     task = asyncio.current_task()
     assert task is not None
-    loop = asyncio.get_running_loop()
+    loop = task.get_loop()  # not get_running_loop: each of those asks the OS for its pid
     fired = False
 
     def fire() -> None:
