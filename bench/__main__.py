@@ -18,7 +18,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.engine_bench import Throughput, bench_engine, profile_machine
+from bench.engine_bench import (
+    CALL_OVERHEAD_TARGET,
+    CallOverhead,
+    Throughput,
+    bench_call_overhead,
+    bench_engine,
+    profile_machine,
+)
 from bench.machines import bench_machines
 from bench.memory_bench import MemoryUse, bench_memory
 from bench.moto_bench import MotoReport, bench_moto
@@ -113,6 +120,38 @@ def throughput_table(rows: Sequence[Throughput], moto: MotoReport | None) -> str
     return text
 
 
+def call_overhead_table(overhead: CallOverhead) -> str:
+    """The cost of a Python handler's call, per transition, against a Pass transition's."""
+    headers = ["what", "us/transition", "x Pass", "target", "verdict"]
+    return format_table(
+        headers,
+        [
+            ["Pass chain (a Pass transition)", f"{overhead.pass_us:.1f}", "1.0x", "-", "-"],
+            [
+                "Task chain, backend answering at once",
+                f"{overhead.bare_task_us:.1f}",
+                f"{overhead.bare_task_us / overhead.pass_us:.1f}x",
+                "-",
+                "-",
+            ],
+            [
+                "Task chain, Python def handlers",
+                f"{overhead.task_us:.1f}",
+                f"{overhead.task_us / overhead.pass_us:.1f}x",
+                "-",
+                "-",
+            ],
+            [
+                "Python handler call (difference)",
+                f"{overhead.call_us:.1f}",
+                f"{overhead.ratio:.1f}x",
+                f"<= {CALL_OVERHEAD_TARGET:.0f}x",
+                overhead.verdict,
+            ],
+        ],
+    )
+
+
 def memory_table(use: MemoryUse) -> str:
     headers = ["executions waiting", "RSS before", "RSS waiting", "growth", "per exec", "target"]
     row = [
@@ -166,6 +205,7 @@ def _report(
     settings: Settings,
     load: float,
     engine: list[Throughput],
+    overhead: CallOverhead,
     moto: MotoReport | None,
     memory: MemoryUse,
     process: list[ProcessTime],
@@ -206,6 +246,16 @@ def _report(
             }
             for row in engine
         ],
+        "call_overhead": {
+            "pass_us": overhead.pass_us,
+            "bare_task_us": overhead.bare_task_us,
+            "task_us": overhead.task_us,
+            "call_us": overhead.call_us,
+            "ratio": overhead.ratio,
+            "target_ratio": CALL_OVERHEAD_TARGET,
+            "verdict": overhead.verdict,
+            "runs": overhead.runs,
+        },
         "moto": None if moto is None else {"rows": moto_rows, "reason": moto.reason or None},
         "memory": {
             "executions": memory.executions,
@@ -279,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
 
     engine = bench_engine(executions=settings.executions, repeats=settings.repeats)
+    overhead = bench_call_overhead(executions=settings.executions, repeats=settings.repeats)
     validation = validate_rows()
     process = bench_process(runs=settings.process_runs)
     memory = bench_memory(executions=settings.memory_executions)
@@ -294,6 +345,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"median of {settings.repeats}"
     )
     print(throughput_table(engine, moto))
+    print(
+        f"\n1b. A Python handler's call against a Pass state: cost per transition, one batch of "
+        f"each chain in turn, median of {overhead.runs}"
+    )
+    print(call_overhead_table(overhead))
     if moto is not None and moto.rows:
         print(
             f"moto: {settings.moto_executions} executions per run, median of 3 runs, "
@@ -388,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(profile_machine(key, executions=settings.executions))
 
     if args.json:
-        report = _report(settings, load, engine, moto, memory, process, validation)
+        report = _report(settings, load, engine, overhead, moto, memory, process, validation)
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
             handle.write("\n")

@@ -1,7 +1,8 @@
 """Interpreter throughput in-process: state transitions per second, 100 executions in flight.
 
 Owns: timing `Engine.run_many` on the machines of `bench.machines` under a `VirtualClock` (so
-nothing waits on the wall clock and the figure is interpreter + runtime cost), and the optional
+nothing waits on the wall clock and the figure is interpreter + runtime cost), the cost of a
+Python handler's call against a Pass state's (`measure_call_overhead`), and the optional
 cProfile breakdown (`profile_machine`) that says where the time goes. Must never: change engine
 behaviour for the sake of a number (the engine runs as a user gets it, history kept).
 
@@ -21,10 +22,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.machines import TASK_FUNCTIONS, BenchMachine, bench_machines, count_transitions, echo
+from bench.machines import (
+    TASK_FUNCTIONS,
+    BenchMachine,
+    bench_machines,
+    count_transitions,
+    echo,
+    function_arn,
+)
+from engine.backends.base import Backend
 from engine.definition.compile import Machine
 from engine.embedded import Engine, ExecutionResult, load_machine
+from engine.interpreter.tasks import TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import VirtualClock
+
+CALL_OVERHEAD_TARGET = 3.0
+"""A Python handler's call costs at most 3 Pass transitions (the issue's aim)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +59,58 @@ class Throughput:
         return "PASS" if self.per_second >= self.target else "MISS"
 
 
+@dataclass(frozen=True, slots=True)
+class CallOverhead:
+    """What calling a Python handler adds to a Task, in microseconds per transition, against
+    the cost of a Pass transition (medians of `runs` interleaved batches of each).
+
+    `task_us`: the Task chain as section 1 runs it (Python `def` handlers, on the pool);
+    `bare_task_us`: the same chain served by a backend that answers at once (the interpreter's
+    and runtime's Task work alone); `pass_us`: the Pass chain. The difference of the first two
+    is the call: the Lambda layer, the thread hand-off, the handler's JSON in and out.
+    """
+
+    pass_us: float
+    bare_task_us: float
+    task_us: float
+    runs: int
+
+    @property
+    def call_us(self) -> float:
+        return self.task_us - self.bare_task_us
+
+    @property
+    def ratio(self) -> float:
+        return self.call_us / self.pass_us
+
+    @property
+    def verdict(self) -> str:
+        return "PASS" if self.ratio <= CALL_OVERHEAD_TARGET else "MISS"
+
+
+class _Instant:
+    """A backend that answers every Task at once with its input (what `echo` returns)."""
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        return TaskSuccess(request.payload)
+
+
 def _functions() -> dict[str, Callable[..., object]]:
     return dict.fromkeys(TASK_FUNCTIONS, echo)
 
 
+def _instant_backends() -> dict[str, Backend]:
+    return {function_arn(name): _Instant() for name in TASK_FUNCTIONS}
+
+
 async def _batch(
-    compiled: Machine, spec: BenchMachine, executions: int
+    compiled: Machine, spec: BenchMachine, executions: int, *, instant: bool = False
 ) -> tuple[float, list[ExecutionResult]]:
-    engine = Engine(functions=_functions(), clock=VirtualClock())
+    engine = (
+        Engine(backends=_instant_backends(), clock=VirtualClock())
+        if instant
+        else Engine(functions=_functions(), clock=VirtualClock())
+    )
     loaded = engine.load(compiled, name=spec.key)
     inputs = [spec.execution_input] * executions
     try:
@@ -91,6 +148,29 @@ async def measure(spec: BenchMachine, *, executions: int, repeats: int) -> Throu
         runs=tuple(runs),
         target=spec.target,
     )
+
+
+async def measure_call_overhead(*, executions: int, repeats: int) -> CallOverhead:
+    """Pass chain, bare Task chain and Python Task chain, one batch of each in turn per
+    repetition (so a change in the machine's load touches all three), after a warm-up."""
+    machines = {m.key: m for m in bench_machines()}
+    passes, tasks = machines["pass_chain"], machines["task_chain"]
+    plan = [(passes, False), (tasks, True), (tasks, False)]
+    compiled = {spec.key: load_machine(spec.definition) for spec in (passes, tasks)}
+    costs: list[list[float]] = [[] for _ in plan]
+    for repetition in range(repeats + 1):
+        for (spec, instant), cost in zip(plan, costs, strict=True):
+            gc.collect()
+            elapsed, _ = await _batch(compiled[spec.key], spec, executions, instant=instant)
+            if repetition:  # the first round warms up
+                cost.append(elapsed / (spec.transitions * executions) * 1e6)
+    pass_us, bare_us, task_us = (statistics.median(cost) for cost in costs)
+    return CallOverhead(pass_us, bare_us, task_us, repeats)
+
+
+def bench_call_overhead(*, executions: int = 100, repeats: int = 5) -> CallOverhead:
+    """`measure_call_overhead` in its own event loop (at least 3 repetitions)."""
+    return asyncio.run(measure_call_overhead(executions=executions, repeats=max(3, repeats)))
 
 
 def bench_engine(*, executions: int = 100, repeats: int = 5) -> list[Throughput]:

@@ -135,7 +135,7 @@ def bench_machines(*, account: str = ACCOUNT, region: str = REGION) -> tuple[Ben
             task_chain(arns),
             {"order": 7},
             TASK_COUNT,
-            None,
+            20_000,
             needs_lambda=True,
         ),
     )

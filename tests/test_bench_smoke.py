@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import format_table, main, throughput_table
-from bench.engine_bench import Throughput
+from bench.__main__ import call_overhead_table, format_table, main, throughput_table
+from bench.engine_bench import CallOverhead, Throughput
 from bench.machines import bench_machines, count_transitions
 from bench.moto_bench import NOT_INSTALLED, MotoReport, MotoThroughput
 
@@ -51,6 +51,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
     "row",
     [
         *THROUGHPUT_TITLES,
+        "Python handler call (difference)",
         "1,000 (1-day Wait, RealClock)",
         "asl run three_pass.asl.json (3 Pass states)",
         "asl validate three_pass.asl.json",
@@ -75,6 +76,12 @@ def test_quick_run_writes_positive_numbers(quick_run: tuple[str, dict[str, objec
         assert row["per_second"] > 0
         assert len(row["runs"]) == 3
     assert report["moto"] is None
+    overhead = report["call_overhead"]
+    assert isinstance(overhead, dict)
+    assert overhead["runs"] == 3
+    assert overhead["target_ratio"] == 3.0
+    assert all(overhead[key] > 0 for key in ("pass_us", "bare_task_us", "task_us"))
+    assert overhead["call_us"] == overhead["task_us"] - overhead["bare_task_us"]
     memory = report["memory"]
     assert isinstance(memory, dict)
     assert memory["executions"] == 1000
@@ -117,6 +124,19 @@ def test_count_transitions(types: list[str], expected: int) -> None:
 def test_format_table_aligns_columns() -> None:
     assert format_table(["name", "n"], [["a", "1"], ["long name", "100"]]) == (
         "name         n\n---------  ---\na            1\nlong name  100"
+    )
+
+
+def test_call_overhead_table_renders_exactly() -> None:
+    overhead = CallOverhead(pass_us=10.0, bare_task_us=40.0, task_us=65.0, runs=3)
+    assert (overhead.call_us, overhead.ratio, overhead.verdict) == (25.0, 2.5, "PASS")
+    assert call_overhead_table(overhead) == (
+        "what                                   us/transition  x Pass  target  verdict\n"
+        "-------------------------------------  -------------  ------  ------  -------\n"
+        "Pass chain (a Pass transition)                  10.0    1.0x       -        -\n"
+        "Task chain, backend answering at once           40.0    4.0x       -        -\n"
+        "Task chain, Python def handlers                 65.0    6.5x       -        -\n"
+        "Python handler call (difference)                25.0    2.5x   <= 3x     PASS"
     )
 
 

@@ -23,7 +23,6 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +44,11 @@ from engine.backends.lambda_arn import (
     log_tail,
     parse_function_arn,
     parse_function_name,
+    random_hex,
     trace_id,
+)
+from engine.backends.lambda_arn import (
+    request_id as new_request_id,
 )
 from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
 from engine.errors import STATES_RUNTIME
@@ -216,6 +219,7 @@ class LambdaBackend:
         self._now = now
         self._random = random.Random(seed)  # noqa: S311 - fault simulation, not security
         self._arns: dict[str, FunctionRef | None] = {}
+        self._day: tuple[int, str] = (0, "")  # a date's ordinal and its YYYY/MM/DD
         self._background: set[asyncio.Task[TaskResult]] = set()
 
     @property
@@ -229,9 +233,16 @@ class LambdaBackend:
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
         """Run the function the request names; every failure comes back as `TaskFailure`."""
-        if request.resource in _INTEGRATION_RESOURCES:
-            return await self._guarded(request, self._invoke_integration(request))
-        return await self._guarded(request, self._invoke_function_resource(request))
+        # `_guarded`, written out: this is every Lambda Task's path, one coroutine less.
+        try:
+            if request.resource in _INTEGRATION_RESOURCES:
+                return await self._invoke_integration(request)
+            function = self._function_resource(request.resource)
+            if isinstance(function, TaskFailure):
+                return function
+            return await self._invoke_with_input(function, request)
+        except Exception as exc:
+            return _internal_error(request, exc)
 
     def close(self) -> None:
         """Stop taking work; running calls are abandoned (their runners release them)."""
@@ -266,17 +277,12 @@ class LambdaBackend:
         try:
             return await work
         except Exception as exc:
-            _log.exception("Lambda backend failed on %s", request.resource)
-            return TaskFailure(
-                STATES_RUNTIME,
-                f"Internal error in the Lambda backend while invoking '{request.resource}': "
-                f"{type(exc).__name__}: {exc}",
-            )
+            return _internal_error(request, exc)
 
     # ------------------------------------------------------------------ the two integrations
 
-    async def _invoke_function_resource(self, request: TaskRequest) -> TaskResult:
-        resource = request.resource
+    def _function_resource(self, resource: str) -> FunctionRef | TaskFailure:
+        """The function a Task's `Resource` ARN names (parsed once per ARN), or its failure."""
         try:
             function = self._arns[resource]
         except KeyError:
@@ -289,17 +295,17 @@ class LambdaBackend:
                 f"{LAMBDA_INVOKE}. Map this resource to a function in the config file "
                 f"([resources] in asl.toml).",
             )
-        return await self._invoke_with_input(function, request)
+        return function
 
     async def _invoke_with_input(self, function: FunctionRef, request: TaskRequest) -> TaskResult:
         """Call `function` with the state's effective input as the event; its response is the
         result (a function ARN as Resource, or a `[resources]` mapping)."""
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         # The event is always a JSON document, never raw text. A null input arrives as {} (an
         # Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
         outcome = await self._run(function, json.dumps(payload), False, request_id, request)
-        return _result(outcome, request_id, request.resource, lambda returned: returned.payload)
+        return _result(outcome, request_id, request.resource, _payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
         parameters = request.payload
@@ -316,7 +322,7 @@ class LambdaBackend:
                 f"The field 'FunctionName' of {LAMBDA_INVOKE} must be a string naming the "
                 f"function (name, partial ARN or ARN), got {json.dumps(name)}.",
             )
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         function = parse_function_name(name, region=request.region, account=request.account)
         if function is None:
             return invalid_function_name(name, request_id)
@@ -400,7 +406,7 @@ class LambdaBackend:
         request: TaskRequest,
     ) -> TaskResult:
         outcome = await self._run(function, event_text, raw_string, request_id, request)
-        result = _result(outcome, request_id, "lambda", lambda returned: returned.payload)
+        result = _result(outcome, request_id, "lambda", _payload)
         if isinstance(result, TaskFailure):
             _log.warning(
                 "Asynchronous (Event) invocation of %s failed: %s: %s",
@@ -425,7 +431,7 @@ class LambdaBackend:
             return function_not_found(function, request_id)
         settings = entry.settings
         stats = self._stats[function.name]
-        fault = self._fault(settings, stats)
+        fault = self._fault(settings, stats) if settings.faults else None
         if fault is not None:
             stats.simulated_faults += 1
             return _simulated(fault.error, request_id)
@@ -445,16 +451,15 @@ class LambdaBackend:
                 else:
                     stats.cold_starts += 1
                     await asyncio.sleep(settings.cold_start)
+            version = function.executed_version
             invocation = Invocation(
                 function_name=function.name,
-                function_version=function.executed_version,
+                function_version=version,
                 invoked_function_arn=function.invoked_arn,
                 request_id=request_id,
                 memory_size=settings.memory_size,
                 deadline=started + settings.timeout,
-                log_stream_name=(
-                    f"{self._now():%Y/%m/%d}/[{function.executed_version}]{uuid.uuid4().hex}"
-                ),
+                log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
                 region=request.region,
                 event_text=event_text,
                 raw_string=raw_string,
@@ -476,6 +481,14 @@ class LambdaBackend:
             raise
         finally:
             self._release(settings, stats, recycle)
+
+    def _log_day(self) -> str:
+        """Today as a log stream name starts (`2024/03/06`), formatted once a day."""
+        now = self._now()
+        day = now.toordinal()
+        if day != self._day[0]:
+            self._day = (day, f"{now:%Y/%m/%d}")
+        return self._day[1]
 
     def _fault(self, settings: FunctionSettings, stats: FunctionStats) -> Fault | None:
         if not settings.faults:
@@ -513,7 +526,7 @@ async def _run_until(runner: FunctionRunner, invocation: Invocation) -> Outcome 
     """
     task = asyncio.current_task()
     assert task is not None
-    loop = asyncio.get_running_loop()
+    loop = task.get_loop()  # not get_running_loop: each of those asks the OS for its pid
     fired = False
 
     def fire() -> None:
@@ -531,6 +544,21 @@ async def _run_until(runner: FunctionRunner, invocation: Invocation) -> Outcome 
         raise
     finally:
         handle.cancel()
+
+
+def _internal_error(request: TaskRequest, exc: Exception) -> TaskFailure:
+    """A bug in this backend, as the Task's failure (logged with its traceback)."""
+    _log.exception("Lambda backend failed on %s", request.resource)
+    return TaskFailure(
+        STATES_RUNTIME,
+        f"Internal error in the Lambda backend while invoking '{request.resource}': "
+        f"{type(exc).__name__}: {exc}",
+    )
+
+
+def _payload(returned: Returned) -> JSON:
+    """The result of a call whose response is the result itself (not `lambda:invoke`'s)."""
+    return returned.payload
 
 
 def _result(

@@ -5,8 +5,8 @@ Owns: parsing a Task's Lambda `Resource` ARN and the `FunctionName` of
 `lambda:invoke` result (`ExecutedVersion`, `Payload`, `SdkHttpMetadata`, ...), the function error
 envelope, the causes of "function not found", Lambda validation errors and oversized results,
 the checks Invoke applies to Qualifier/InvocationType/LogType, and the per-call values AWS
-generates (Date, X-Amzn-Trace-Id, LogResult). Must never: run a function or import user code
-(python.py does that), or know about executions.
+generates (request ids, Date, X-Amzn-Trace-Id, LogResult). Must never: run a function or import
+user code (python.py does that), or know about executions.
 
 Every shape here is copied from recorded AWS executions in the conformance corpus
 (`shared/conformance/cases/exec`, cases tagged `lambda` and `lambda_invoke`); the case that shows
@@ -18,8 +18,9 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import random
 import re
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
@@ -289,17 +290,22 @@ def _reject_constant(name: str) -> JSON:
     raise ValueError(name)
 
 
-def parse_payload(raw: bytes) -> JSON:
+_PAYLOAD_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+"""Made once: `json.loads` with an option builds a new decoder on every call, which costs as
+much as parsing a small payload."""
+
+
+def parse_payload(raw: bytes | str) -> JSON:
     """A function's response payload as the Task sees it: parsed JSON, else the text itself.
 
     Lambda passes raw bytes through (a Python handler returning bytes); Step Functions parses
     the payload as JSON (recorded: test_invoke_bytes_payload, `b'"HelloWorld!"'` gives the string
     `HelloWorld!`). Text that is not JSON (or NaN/Infinity, which JSON lacks) stays a string, as
-    LocalStack does; AWS's behaviour for it is not recorded.
+    LocalStack does; AWS's behaviour for it is not recorded. `raw` may be given already decoded.
     """
-    text = raw.decode("utf-8", errors="replace")
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
     try:
-        value: JSON = json.loads(text, parse_constant=_reject_constant)
+        value: JSON = _PAYLOAD_DECODER.decode(text)
     except ValueError:
         return text
     return value
@@ -359,6 +365,27 @@ def _enum_error(field: str, value: JSON, allowed: tuple[str, ...], request_id: s
     )
 
 
+# Request ids, log stream and trace ids are random values that only have to be unique, never
+# secret: drawn from a private generator, not `uuid.uuid4()`, whose `os.urandom` is a system call
+# that lets go of the GIL on every Task call (a handler thread then takes the interpreter from
+# the event loop and back). Seeded from the OS; a forked process draws its own.
+_ids = random.Random()  # noqa: S311 - unique, not secret (see above)
+os.register_at_fork(after_in_child=_ids.seed)
+_UUID4_MASK: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_BITS: Final = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
+def request_id() -> str:
+    """A new request id: a random (version 4) UUID in its usual text form, as Lambda's are."""
+    text = f"{_ids.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def random_hex(digits: int) -> str:
+    """`digits` random hexadecimal digits (a log stream's instance id, a trace id's parts)."""
+    return f"{_ids.getrandbits(digits * 4):0{digits}x}"
+
+
 def http_date(now: datetime) -> str:
     """An HTTP Date header value: `Wed, 06 Mar 2024 10:29:14 GMT`."""
     return format_datetime(now, usegmt=True)
@@ -366,10 +393,7 @@ def http_date(now: datetime) -> str:
 
 def trace_id(now: datetime) -> str:
     """An X-Amzn-Trace-Id as Lambda returns it: root=1-<epoch hex>-<24 hex>;parent;sampled."""
-    return (
-        f"root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]};"
-        f"parent={uuid.uuid4().hex[:16]};sampled=0"
-    )
+    return f"root=1-{int(now.timestamp()):08x}-{random_hex(24)};parent={random_hex(16)};sampled=0"
 
 
 def log_tail(request_id: str, version: str, elapsed_ms: float, memory_mb: str) -> str:

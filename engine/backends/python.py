@@ -7,10 +7,11 @@ return value is JSON-encoded, bytes pass through raw; an exception becomes the L
 envelope), and `PythonFunctionBackend`, the Lambda backend (`engine.backends.functions`) over a
 set of Python handlers.
 
-Blocking handlers run on a bounded pool of daemon threads, so the event loop stays free, no call
-ever gets a thread beyond the bound, a handler still running after its call was cancelled (its
-timeout) gives its place to a new thread, and a handler still running never holds up shutdown.
-Coroutine handlers are awaited on the loop.
+Blocking handlers run on a bounded pool of daemon threads (`engine.backends.pool`, whose names
+this module re-exports), so the event loop stays free, no call ever gets a thread beyond the
+bound, a handler still running after its call was cancelled (its timeout) gives its place to a
+new thread, and a handler still running never holds up shutdown. Coroutine handlers are awaited
+on the loop.
 
 Must never: decide Lambda's rules (timeouts, concurrency, result limits: the Lambda layer does)
 or import anything an API client names. Only operator configuration (the CLI's `--functions`,
@@ -20,25 +21,18 @@ already loaded.
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
 import importlib
 import importlib.machinery
 import importlib.util
 import inspect
 import itertools
 import json
-import logging
 import os
 import re
 import sys
-import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -53,6 +47,13 @@ from engine.backends.functions import (
     LambdaFunction,
 )
 from engine.backends.lambda_arn import parse_payload
+from engine.backends.pool import (
+    DEFAULT_MAX_ABANDONED,
+    DEFAULT_MAX_WORKERS,
+    HandlerPool,
+    PoolStats,
+    pool_stats,
+)
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.errors import InvalidRequest
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
@@ -75,17 +76,8 @@ __all__ = [
 Handler = Callable[..., object]
 """A Lambda handler: `handler(event, context)`, plain or `async def`."""
 
-DEFAULT_MAX_WORKERS: Final = min(32, (os.cpu_count() or 1) + 4)
-"""Threads for blocking handlers by default (the bound `ThreadPoolExecutor` uses)."""
-
-DEFAULT_MAX_ABANDONED: Final = 64
-"""Threads a pool abandons at most at once to handlers still running after their call was
-cancelled (see `HandlerPool`)."""
-
 INVALID_FUNCTIONS_FILE: Final = "InvalidFunctionsFile"
 """`InvalidRequest.code` of every `load_functions` failure."""
-
-_log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -289,16 +281,19 @@ def _marshal(result: object) -> Outcome:
     """The response payload as the runtime sends it, then as Step Functions reads it back."""
     if isinstance(result, bytes | bytearray | memoryview):
         raw = bytes(result)  # the Python runtime passes bytes through unencoded
-    else:
-        try:
-            # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
-            # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
-            raw = json.dumps(result).encode()
-        except (TypeError, ValueError, RecursionError) as exc:
-            return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
-    if len(raw) > PAYLOAD_LIMIT_BYTES:
-        return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing
-    return Returned(len(raw), parse_payload(raw))
+        if len(raw) > PAYLOAD_LIMIT_BYTES:
+            return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing
+        return Returned(len(raw), parse_payload(raw))
+    try:
+        # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
+        # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
+        text = json.dumps(result)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
+    # ASCII only (every other character is escaped), so its length is its size in bytes.
+    if len(text) > PAYLOAD_LIMIT_BYTES:
+        return Returned(len(text), None)
+    return Returned(len(text), parse_payload(text))
 
 
 def _raised(exc: BaseException) -> Raised:
@@ -349,271 +344,6 @@ def _is_async(handler: Handler) -> bool:
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
         getattr(handler, "__call__", None)  # noqa: B004 - async __call__ of a callable instance
     )
-
-
-# --------------------------------------------------------------------------- the thread pool
-
-
-class _Job:
-    """One call queued for a pool thread. Its flags change only under the pool's lock."""
-
-    __slots__ = ("abandoned", "done", "fn", "future", "loop", "started")
-
-    def __init__(
-        self,
-        fn: Callable[[], Outcome],
-        loop: asyncio.AbstractEventLoop,
-        future: asyncio.Future[Outcome],
-    ) -> None:
-        self.fn = fn
-        self.loop = loop
-        self.future = future
-        self.started = False  # a thread took it
-        self.done = False  # its fn returned
-        self.abandoned = False  # cancelled while running: its thread no longer counts
-
-
-def _settle(future: asyncio.Future[Outcome], value: Outcome) -> None:
-    if not future.done():  # the Task may have been cancelled (TimeoutSeconds) meanwhile
-        future.set_result(value)
-
-
-def _settle_error(future: asyncio.Future[Outcome], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """What a handler pool (or all of a process's pools, summed) is doing right now.
-
-    `busy` threads run a handler someone waits for, `idle` ones wait for work; both count
-    against `max_workers`. `abandoned` threads still run a handler whose call was cancelled
-    (its timeout, the Task's TimeoutSeconds, StopExecution): they count against
-    `max_abandoned` instead. `abandoned_total` counts every thread ever abandoned; `queued`,
-    calls waiting for a thread.
-    """
-
-    max_workers: int
-    busy: int
-    idle: int
-    queued: int
-    abandoned: int
-    abandoned_total: int
-    max_abandoned: int
-
-    def as_json(self) -> dict[str, JSON]:
-        """The fields as a JSON object (for a health report)."""
-        return {
-            "max_workers": self.max_workers,
-            "busy": self.busy,
-            "idle": self.idle,
-            "queued": self.queued,
-            "abandoned": self.abandoned,
-            "abandoned_total": self.abandoned_total,
-            "max_abandoned": self.max_abandoned,
-        }
-
-
-_pools: weakref.WeakSet[HandlerPool] = weakref.WeakSet()
-
-
-def pool_stats() -> PoolStats:
-    """The use of every open handler pool in this process, summed (all zero when none is)."""
-    totals = [pool.stats() for pool in list(_pools)]
-    return PoolStats(
-        max_workers=sum(s.max_workers for s in totals),
-        busy=sum(s.busy for s in totals),
-        idle=sum(s.idle for s in totals),
-        queued=sum(s.queued for s in totals),
-        abandoned=sum(s.abandoned for s in totals),
-        abandoned_total=sum(s.abandoned_total for s in totals),
-        max_abandoned=sum(s.max_abandoned for s in totals),
-    )
-
-
-class HandlerPool:
-    """At most `max_workers` daemon threads, started on demand, running jobs from one queue.
-
-    Not `ThreadPoolExecutor`: its threads are joined at interpreter exit, so one handler stuck
-    in a 60-second sleep would hold the process for a minute after shutdown, and a thread
-    whose call was cancelled stays busy until its handler returns, so a few hung handlers
-    starve every other function.
-
-    Here a call cancelled while its handler runs (the function's timeout, the Task's
-    TimeoutSeconds, StopExecution) **abandons** its thread: Python cannot stop a thread, so the
-    handler runs on, but the thread stops counting against `max_workers` and a new one takes
-    its place when work is waiting. The abandoned thread rejoins the pool when its handler
-    returns if the pool has room, else exits; it is a daemon, so it never holds up shutdown
-    (a Lambda handler past its deadline is frozen, not awaited, on AWS too). At most
-    `max_abandoned` threads are abandoned at once: past that, an error is logged and a
-    cancelled call's thread keeps counting against `max_workers` until its handler returns,
-    so hung handlers can never pile up threads without bound. A call cancelled before any
-    thread took it is dropped: its handler never runs.
-    """
-
-    def __init__(self, max_workers: int, max_abandoned: int = DEFAULT_MAX_ABANDONED) -> None:
-        if max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
-        if max_abandoned < 0:
-            raise ValueError(f"max_abandoned must be at least 0, got {max_abandoned}")
-        self._max_workers = max_workers
-        self._max_abandoned = max_abandoned
-        self._lock = threading.Lock()
-        self._wakeup = threading.Condition(self._lock)
-        self._jobs: collections.deque[_Job] = collections.deque()
-        self._live = 0  # threads counted against max_workers (busy or idle)
-        self._idle = 0  # live threads waiting for a job
-        self._abandoned = 0
-        self._abandoned_total = 0
-        self._started = 0
-        self._at_cap = False  # the cap's error was logged; cleared once below it again
-        self._closed = False
-        _pools.add(self)
-
-    def submit(self, fn: Callable[[], Outcome]) -> asyncio.Future[Outcome]:
-        """Queue `fn` for a pool thread; the future settles on the calling loop.
-
-        Cancelling the future abandons the call (see the class docstring).
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        job = _Job(fn, loop, future)
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the function pool is closed")
-            self._jobs.append(job)
-            self._wakeup.notify()
-            self._grow()
-        future.add_done_callback(partial(self._on_done, job))
-        return future
-
-    def _grow(self) -> None:
-        """Start threads while jobs outnumber idle threads and the bound allows (lock held)."""
-        while len(self._jobs) > self._idle and self._live < self._max_workers:
-            self._live += 1
-            self._started += 1
-            thread = threading.Thread(
-                target=self._work, name=f"asl-function-{self._started}", daemon=True
-            )
-            thread.start()
-
-    def _work(self) -> None:
-        while True:
-            job = self._take()
-            if job is None:
-                return
-            try:
-                value = job.fn()
-            except BaseException as exc:  # jobs catch their own errors; this is a safety net
-                self._deliver(job, partial(_settle_error, job.future, exc))
-            else:
-                self._deliver(job, partial(_settle, job.future, value))
-            if not self._finished(job):
-                return
-
-    def _next_job(self) -> _Job | None:
-        """The next job for this (live) thread; None when the pool closed and nothing is left."""
-        with self._lock:
-            while not self._jobs:
-                if self._closed:
-                    self._live -= 1
-                    return None
-                self._idle += 1
-                self._wakeup.wait()
-                self._idle -= 1
-            job = self._jobs.popleft()
-            job.started = True
-            return job
-
-    def _take(self) -> _Job | None:
-        """`_next_job`, skipping jobs cancelled while queued (their callbacks may not have run
-        yet); None when this thread is to exit."""
-        while True:
-            job = self._next_job()
-            # A benign race: a future cancelled just after this read is abandoned instead.
-            if job is None or not job.future.done():
-                return job
-            # Its callback may have abandoned this thread meanwhile: settle that as a job done.
-            if not self._finished(job):
-                return None
-
-    def _finished(self, job: _Job) -> bool:
-        """Whether this thread goes on taking jobs after `job`."""
-        with self._lock:
-            job.done = True
-            if not job.abandoned:
-                return True
-            self._abandoned -= 1
-            if self._abandoned < self._max_abandoned:
-                self._at_cap = False
-            if self._closed or self._live >= self._max_workers:
-                return False  # a replacement took its place
-            self._live += 1
-            return True
-
-    def _on_done(self, job: _Job, future: asyncio.Future[Outcome]) -> None:
-        if not future.cancelled():
-            return
-        with self._lock:
-            if job.done:
-                return
-            if not job.started:
-                self._jobs.remove(job)  # nobody waits for it: never run it
-                return
-            if self._abandoned >= self._max_abandoned:
-                if not self._at_cap:
-                    self._at_cap = True
-                    _log.error(
-                        "%d threads are already abandoned to Python handlers still running "
-                        "after their calls were cancelled (timed out or stopped), the most "
-                        "this pool abandons (max_abandoned): from now on such a thread counts "
-                        "against max_workers (%d) until its handler returns, so other calls "
-                        "may wait or time out. Make the hung handlers return, raise "
-                        "max_abandoned, or restart the process.",
-                        self._abandoned,
-                        self._max_workers,
-                    )
-                return
-            job.abandoned = True
-            self._live -= 1
-            self._abandoned += 1
-            self._abandoned_total += 1
-            if not self._closed:
-                self._grow()
-
-    @staticmethod
-    def _deliver(job: _Job, settle: Callable[[], None]) -> None:
-        # A closed loop raises RuntimeError: nobody is waiting for the result any more.
-        with contextlib.suppress(RuntimeError):
-            job.loop.call_soon_threadsafe(settle)
-
-    @property
-    def thread_count(self) -> int:
-        """Threads started so far (more than `max_workers` only when some were abandoned)."""
-        return self._started
-
-    def stats(self) -> PoolStats:
-        """This pool's use right now."""
-        with self._lock:
-            return PoolStats(
-                max_workers=self._max_workers,
-                busy=self._live - self._idle,
-                idle=self._idle,
-                queued=max(0, len(self._jobs) - self._idle),
-                abandoned=self._abandoned,
-                abandoned_total=self._abandoned_total,
-                max_abandoned=self._max_abandoned,
-            )
-
-    def close(self) -> None:
-        """Let idle threads exit; busy ones finish their job and exit (never waited for)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._wakeup.notify_all()
-        _pools.discard(self)
 
 
 # --------------------------------------------------------------------------- the runner

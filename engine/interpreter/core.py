@@ -228,6 +228,9 @@ class Done:
     next: str | None
     # Variables the state's Assign set; they take effect when the state exits (variables.py).
     assigned: Mapping[str, JSON] | None = None
+    # The output's size was checked against the payload limit already (a task's result passed
+    # on as it is): rendering it again to measure it would find the same size.
+    sized: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,7 +663,11 @@ class Step:
                 outcome.closing_event,
                 closing_only_uncaught=outcome.closing_only_uncaught,
             )
-        if outcome.output is not frame.state_input and exceeds_payload_limit(outcome.output):
+        if (
+            outcome.output is not frame.state_input
+            and not outcome.sized
+            and exceeds_payload_limit(outcome.output)
+        ):
             # AWS's 256 KiB quota on a state's output (the input it already passed).
             cause = (
                 f"The state/task '{state.name}' returned a result with a size exceeding the "

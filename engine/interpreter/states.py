@@ -402,7 +402,7 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         )
         return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
     run.emit(frame, succeeded, _task_details(state, {"output": Payload(output)}))
-    return _complete_with_result(run, frame, state, output)
+    return _complete_with_result(run, frame, state, output, sized=True)
 
 
 def task_timed_out(run: Step, frame: Frame, state: State, *, heartbeat: bool) -> Outcome:
@@ -478,18 +478,28 @@ def _parallel_child_finished(
 
 
 def _complete_with_result(
-    run: Step, frame: Frame, state: TaskState | ParallelState | MapState, result: JSON
+    run: Step,
+    frame: Frame,
+    state: TaskState | ParallelState | MapState,
+    result: JSON,
+    *,
+    sized: bool = False,
 ) -> Outcome:
     """A state that produced a result (a task's, or a Parallel's or Map's list) exits with it:
-    ResultSelector, Assign, ResultPath, OutputPath, or in JSONata Assign and Output."""
+    ResultSelector, Assign, ResultPath, OutputPath, or in JSONata Assign and Output. `sized`:
+    the result's size was checked already, so an output that is the result as it is (no
+    selector, `ResultPath: $`, no OutputPath) is not rendered again to measure it."""
     scope = run.scope(frame, state)
     if state.query_language == JSONATA:
         return jsonata_flow.finish(run, frame, state, scope, result=result)
+    raw = result
     if state.result_selector is not None:
         result = apply_result_selector(state.result_selector, result, scope)
     assigned = _assign(run, state, result, scope)
-    output = apply_result_path(state.result_path, frame.state_input, result)
-    return Done(apply_output_path(state.output_path, output, scope), state.next, assigned)
+    output = apply_output_path(
+        state.output_path, apply_result_path(state.result_path, frame.state_input, result), scope
+    )
+    return Done(output, state.next, assigned, sized=sized and output is raw)
 
 
 # -- Map ------------------------------------------------------------------------------------------
