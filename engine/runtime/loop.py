@@ -114,6 +114,9 @@ class Runtime:
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        # Set while the driver sleeps with nothing to do at all: a worker waiting for the
+        # runtime to finish what it claimed (`--until-idle`) wakes on it instead of a poll.
+        self.settled = asyncio.Event()
         self._driver: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
 
@@ -254,7 +257,9 @@ class Runtime:
             if self._inbox:
                 continue
             if not holding and next_due is None:
+                self.settled.set()  # nothing to apply, write, run or wait for
                 await self._wakeup.wait()
+                self.settled.clear()
                 continue
             timeout = None
             if next_due is not None:

@@ -264,7 +264,7 @@ class Worker:
                 found = await self.tick()
                 if not found and self.runtime.idle and not self._has_work():
                     return
-            await self._nap()
+            await self._nap(until_settled=True)
 
     async def aclose(self) -> None:
         if self._unlisten is not None:
@@ -320,20 +320,25 @@ class Worker:
             self.supervisor.succeeded()
             full = not await self._nap()
 
-    async def _nap(self) -> bool:
-        """Wait for a poke or the poll interval; True when poked. Work asked for during the
+    async def _nap(self, *, until_settled: bool = False) -> bool:
+        """Wait for a poke or the poll interval (`until_settled`: or for the runtime to have
+        nothing left to do); True when woken before the interval. Work asked for during the
         round just run (a poke, or a full claim batch) is done at once, without waiting."""
         self._poke.clear()
         if self._want_claim or self._want_events:
             await asyncio.sleep(0)  # let the runtime step what the round adopted
             return True
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands
-        # while the poke is set, so aclose() (or a caller's cancel) would hang.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.poll_seconds):
-                await self._poke.wait()
-                return True
-        return False
+        wakers = [asyncio.ensure_future(self._poke.wait())]
+        if until_settled:
+            wakers.append(asyncio.ensure_future(self.runtime.settled.wait()))
+        try:
+            done, _ = await asyncio.wait(
+                wakers, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            for waker in wakers:
+                waker.cancel()
+        return bool(done)
 
     async def tick(self, *, full: bool = True) -> bool:
         """One round: drop closed executions, take over dead leases, claim, deliver events.
@@ -371,11 +376,11 @@ class Worker:
         )
         # A full batch: the store may hold more runnable executions; claim again at once
         # instead of a poll later (a worker draining a backlog would idle between batches).
-        if len(claimed) >= self.claim_batch:
-            self._want_claim = True
         unwanted = [r.arn for r in claimed if self.only is not None and r.arn not in self.only]
         if unwanted:
             await self.journal.call(self.store.release, self.worker_id, unwanted)
+        elif len(claimed) >= self.claim_batch:
+            self._want_claim = True  # (not when some were handed back: the same would come)
         fresh = [r for r in claimed if r.arn not in self.held and r.arn not in unwanted]
         return await self._adopt(fresh) if fresh else 0
 

@@ -112,3 +112,27 @@ def test_until_idle_waits_for_timers_then_returns() -> None:
             await service.aclose()
 
     assert asyncio.run(main()) == "SUCCEEDED"
+
+
+def test_until_idle_drains_a_backlog_without_waiting_for_polls(
+    make_store: StoreFactory,  # noqa: F811
+) -> None:
+    """A full claim batch asks for the next one at once, and the worker wakes when the runtime
+    has finished what it claimed: with a poll a minute away, 23 executions in batches of 4
+    (and a last one that is not full) are drained well within the bound."""
+    store = make_store()
+
+    async def main() -> list[str]:
+        arns = await record_executions(store, pass_machine({"done": True}), 23)
+        service = Service(
+            store,
+            clock=VirtualClock(T0),
+            config=ServiceConfig(claim_batch=4, poll_seconds=60.0),
+        )
+        try:
+            await asyncio.wait_for(service.worker.run_until_idle(), BOUND_SECONDS)
+            return [(await service.describe_execution(arn)).status for arn in arns]
+        finally:
+            await service.aclose()
+
+    assert asyncio.run(main()) == ["SUCCEEDED"] * 23
