@@ -107,10 +107,17 @@ def _succeeded(url: str) -> int:
 
 
 async def _drain(url: str) -> tuple[float, float]:
+    """Drain the store with one worker, the collector tuned as `asl worker` tunes it (and
+    restored afterwards, for the sections that run after this one)."""
+    import gc
+
+    from engine.runtime.heap import tune_for_throughput
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
     store = open_store(url)
+    thresholds = gc.get_threshold()
+    tune_for_throughput()
     try:
         service = Service(store, config=ServiceConfig(worker=True))
         try:
@@ -121,6 +128,8 @@ async def _drain(url: str) -> tuple[float, float]:
             await service.aclose()
     finally:
         store.close()
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def one_worker(what: str, url: str, executions: int, chain: int, target: float | None) -> DrainRow:

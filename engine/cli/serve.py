@@ -193,6 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from engine.errors import EngineError
     from engine.runtime.clock import RealClock, VirtualClock
+    from engine.runtime.heap import tune_for_throughput
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
@@ -212,6 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
     api_log.propagate = False
 
     async def main() -> None:
+        tune_for_throughput()  # after the imports: see engine/runtime/heap.py
         service = Service(
             store,
             functions=functions,

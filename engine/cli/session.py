@@ -44,6 +44,7 @@ def with_service(
 
     from engine.errors import EngineError
     from engine.runtime.clock import RealClock, VirtualClock
+    from engine.runtime.heap import tune_for_throughput
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
@@ -58,6 +59,7 @@ def with_service(
         raise UsageError(f"{exc.code}: {exc.message}") from None
 
     async def main() -> int:
+        tune_for_throughput()  # after the imports: see engine/runtime/heap.py
         clock = VirtualClock() if virtual_time else RealClock()
         service = Service(
             store,
