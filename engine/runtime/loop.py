@@ -53,6 +53,10 @@ from engine.store.base import StoreError
 
 _log = logging.getLogger(__name__)
 
+MAX_COMMITS_PER_BATCH = 2_000
+"""Steps written in one transaction at most (group commit): enough to amortise a COMMIT's
+sync many times over, few enough that a transaction stays well under a second."""
+
 
 @dataclass(slots=True)
 class ExecutionRecord:
@@ -404,7 +408,10 @@ class Runtime:
         journal = self.journal
         assert journal is not None
         while self._pending:
-            batch, self._pending = self._pending, []
+            # Coalesced by what piled up while the previous batch was written, capped so one
+            # transaction stays short (a burst of adoptions or starts is written in several).
+            batch = self._pending[:MAX_COMMITS_PER_BATCH]
+            del self._pending[:MAX_COMMITS_PER_BATCH]
             written = await self._write(journal, batch)
             self.crash.after_batch(quiet=self._quiet())
             for pending in written:

@@ -9,9 +9,12 @@ still RUNNING, because the round confirming idleness claimed a batch and did not
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from engine.runtime.clock import VirtualClock
+from engine.runtime.loop import MAX_COMMITS_PER_BATCH
 from engine.service import Service, ServiceConfig
+from engine.store.base import Commit
 from engine.store.memory import MemoryStore
 from tests.service.conftest import make_store  # noqa: F401  (fixture)
 from tests.service.helpers import BOUND_SECONDS, T0, StoreFactory, pass_machine, text
@@ -136,3 +139,33 @@ def test_until_idle_drains_a_backlog_without_waiting_for_polls(
             await service.aclose()
 
     assert asyncio.run(main()) == ["SUCCEEDED"] * 23
+
+
+class BatchSizes(MemoryStore):
+    """The memory store, remembering how many commits each group commit carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def commit(self, commits: Sequence[Commit]) -> None:
+        self.batches.append(len(commits))
+        super().commit(commits)
+
+
+def test_a_burst_of_steps_is_written_in_transactions_of_at_most_the_cap() -> None:
+    store = BatchSizes()
+    count = MAX_COMMITS_PER_BATCH + 500
+
+    async def main() -> list[str]:
+        arns = await record_executions(store, pass_machine({"done": True}), count)
+        service = Service(store, clock=VirtualClock(T0), config=ServiceConfig(claim_batch=count))
+        try:
+            await asyncio.wait_for(service.worker.run_until_idle(), BOUND_SECONDS * 4)
+            return [(await service.describe_execution(arn)).status for arn in arns]
+        finally:
+            await service.aclose()
+
+    assert asyncio.run(main()) == ["SUCCEEDED"] * count
+    assert max(store.batches) == MAX_COMMITS_PER_BATCH  # one step each: the burst was split
+    assert sum(store.batches) == count
