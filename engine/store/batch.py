@@ -107,18 +107,23 @@ _POSTGRES_DROPS: Final = tuple(
     f"DELETE FROM {table.name} WHERE execution_arn = ANY(%b::text[])"  # noqa: S608 (our tables)
     for table in _RUNTIME_TABLES
 )
+_SQLITE_DROPS: Final = tuple(
+    f"DELETE FROM {table.name} WHERE execution_arn = ?"  # noqa: S608 (our tables)
+    for table in _RUNTIME_TABLES
+)
 
 
 def _drop_runtime_rows(conn: Connection, closed: list[str]) -> None:
     """Delete what closed executions no longer need: timers, tokens, leases, activity tasks
-    and inbox events. PostgreSQL gets the keys as one array (`= ANY`), not a list of 1,000
-    bound parameters to parse and plan per table."""
+    and inbox events. PostgreSQL gets the keys as one array (`= ANY`), SQLite a native
+    executemany, not a list of 1,000 bound parameters compiled per table."""
     if conn.dialect.name == "postgresql":
         for statement in _POSTGRES_DROPS:
             conn.exec_driver_sql(statement, (closed,))
         return
-    for table in _RUNTIME_TABLES:
-        conn.execute(delete(table).where(table.c.execution_arn.in_(closed)))
+    keys = [(arn,) for arn in closed]
+    for statement in _SQLITE_DROPS:
+        conn.exec_driver_sql(statement, keys)
 
 
 def _write_closes(conn: Connection, rows: list[dict[str, object]], with_state: bool) -> int:
