@@ -23,7 +23,7 @@ from typing import Protocol, TypeAlias
 from engine.definition.choice import ChoiceRule, compile_choice_rule
 from engine.definition.diagnostics import Diagnostic, join_pointer
 from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
-from engine.definition.jsonata import JsonataValue, compile_value
+from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
@@ -417,6 +417,9 @@ class _Compiler:
         """A field of a JSONata state compiled with its `{% %}` expressions (None if absent)."""
         if ql != JSONATA or field_name not in raw:
             return None
+        # Here only, so that a JSONPath machine never loads jsonata-python (~20 ms at start-up).
+        from engine.definition.jsonata import compile_value
+
         try:
             return compile_value(raw[field_name], field_name)
         except ExpressionSyntaxError as exc:
