@@ -46,7 +46,6 @@ function that `sources` (or `--functions`) defines. Relative paths are relative 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +142,8 @@ def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path
         return here / CONFIG_FILE
     pyproject = here / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib  # here: most runs have no pyproject.toml to look into
+
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
