@@ -12,6 +12,8 @@ command's exact output: loading less must change nothing a user sees.
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli import COMMAND_MODULES, build_parser
 from tests.cli.harness import ENTRY_POINTS, FUNCTIONS, VARIABLES
 
 pytestmark = pytest.mark.slow
@@ -76,6 +79,9 @@ NEVER = frozenset(
         "engine.store",
         "engine.runtime.journal",
         "engine.runtime.worker",
+        "engine.cli.serve",  # the other commands' modules: only the command's own is built
+        "engine.cli.db",
+        "engine.cli.executions",
     }
 )
 # `asl validate` must not start the runtime either (engine/cli/validate.py).
@@ -234,3 +240,23 @@ def test_the_recursion_limit_does_not_depend_on_jsonata() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout == "10000 False\n"
+
+
+def subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(action.choices)
+
+
+def test_the_command_table_names_what_each_module_adds() -> None:
+    """`asl CMD` builds only the module COMMAND_MODULES names for CMD: the table must be what
+    the modules add, in the order of the full parser (`asl --help`)."""
+    for module, commands in COMMAND_MODULES:
+        alone = argparse.ArgumentParser(prog="asl")
+        importlib.import_module(f"engine.cli.{module}").add_commands(alone.add_subparsers())
+        assert subcommands(alone) == list(commands), module
+        for command in commands:
+            assert subcommands(build_parser([command, "--help"])) == list(commands)
+    everything = [command for _, commands in COMMAND_MODULES for command in commands]
+    assert subcommands(build_parser()) == everything
+    assert subcommands(build_parser(["--help"])) == everything
+    assert subcommands(build_parser(["rnu"])) == everything
