@@ -7,6 +7,11 @@ resource mappings (`[resources]`: a service integration ARN served by a function
 take configuration from an API client or a workflow definition; only the operator's file and
 CLI flags reach here, so nothing else can make the engine import a module or run a command.
 
+The file's schema (pydantic models: `AslConfig`, `FunctionConfig`, ...) lives in
+config_schema.py and is imported on first use (`load_config`, `check_config`, or naming
+`engine.config.AslConfig`): without a config file, nothing here loads pydantic, which is most of
+the start-up time of `asl run` (see bench/README.md section 3).
+
     [lambda]                      # defaults for every function (Lambda's own shown)
     timeout = 3                   # seconds, 1..900
     memory_size = 128             # MB, 128..10240
@@ -41,21 +46,15 @@ function that `sources` (or `--functions`) defines. Relative paths are relative 
 from __future__ import annotations
 
 import os
-import shlex
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Final
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from engine.backends.base import Backend
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_MEMORY_SIZE,
-    DEFAULT_TIMEOUT,
-    MAX_TIMEOUT,
     UNCONFIGURED_TIMEOUT,
     Fault,
     FunctionSettings,
@@ -63,7 +62,6 @@ from engine.backends.functions import (
     LambdaFunction,
 )
 from engine.backends.mocked import MockedBackends
-from engine.backends.mocks import MockConfig
 from engine.backends.python import (
     DEFAULT_MAX_ABANDONED,
     DEFAULT_MAX_WORKERS,
@@ -76,6 +74,10 @@ from engine.backends.registry import BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
+
+if TYPE_CHECKING:
+    from engine.backends.mocks import MockConfig
+    from engine.config_schema import AslConfig, FunctionConfig, LambdaConfig
 
 __all__ = [
     "CONFIG_FILE",
@@ -101,111 +103,16 @@ INVALID_CONFIG: Final = "InvalidConfig"
 CONFIG_ENV: Final = "ASL_CONFIG"
 """Environment variable naming the config file when no `--config` flag is given."""
 
-
-# --------------------------------------------------------------------------- the file's shape
-
-_Strict = ConfigDict(extra="forbid", frozen=True)
+_SCHEMA_NAMES: Final = frozenset({"AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"})
 
 
-class FaultConfig(BaseModel):
-    model_config = _Strict
+def __getattr__(name: str) -> object:
+    """The schema's models, imported (with pydantic) only when someone names one (PEP 562)."""
+    if name in _SCHEMA_NAMES:
+        from engine import config_schema
 
-    error: Annotated[str, Field(min_length=1)]
-    rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    calls: list[Annotated[int, Field(ge=1)]] = []
-
-    @model_validator(mode="after")
-    def _fires(self) -> FaultConfig:
-        if self.rate == 0 and not self.calls:
-            raise ValueError(
-                "a fault needs `rate` (a probability per call) or `calls` (call numbers, 1-based)"
-            )
-        return self
-
-
-Timeout = Annotated[int, Field(ge=1, le=int(MAX_TIMEOUT))]
-MemorySize = Annotated[int, Field(ge=128, le=10240)]
-
-
-class FunctionConfig(BaseModel):
-    model_config = _Strict
-
-    handler: str | None = None
-    code: str | None = None
-    command: list[str] | str | None = None
-    cwd: str | None = None
-    env: dict[str, str] = {}
-    url: str | None = None
-    retries: Annotated[int, Field(ge=0, le=10)] = 2
-    headers: dict[str, str] = {}
-    timeout: Timeout | None = None
-    memory_size: MemorySize | None = None
-    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
-    cold_start: Annotated[float, Field(ge=0, le=60)] | None = None
-    faults: list[FaultConfig] = []
-
-    @model_validator(mode="after")
-    def _one_runner(self) -> FunctionConfig:
-        given = [key for key in ("handler", "command", "url") if getattr(self, key) is not None]
-        if len(given) > 1:
-            raise ValueError(f"give one of handler, command or url, not {' and '.join(given)}")
-        if self.code is not None and self.handler is None:
-            raise ValueError("`code` is the folder of a Python `handler`; give the handler")
-        if (self.cwd is not None or self.env) and self.command is None:
-            raise ValueError("`cwd` and `env` apply to a `command`; give the command")
-        if self.handler is not None and (
-            "." not in self.handler.strip(".")
-            or not all(part.isidentifier() for part in self.handler.split("."))
-        ):
-            raise ValueError(
-                f"handler '{self.handler}' is not module.function (e.g. 'app.handler', as "
-                "Lambda's Python runtime names handlers)"
-            )
-        if isinstance(self.command, list) and not self.command:
-            raise ValueError("command is empty; give the program and its arguments")
-        return self
-
-    @property
-    def argv(self) -> list[str]:
-        if isinstance(self.command, str):
-            return shlex.split(self.command)
-        return list(self.command or [])
-
-
-class LambdaConfig(BaseModel):
-    model_config = _Strict
-
-    timeout: Timeout = int(DEFAULT_TIMEOUT)
-    memory_size: MemorySize = DEFAULT_MEMORY_SIZE
-    account_concurrency: Annotated[int, Field(ge=1)] = DEFAULT_ACCOUNT_CONCURRENCY
-    cold_start: Annotated[float, Field(ge=0, le=60)] = 0.0
-    sources: list[str] = []
-    max_workers: Annotated[int, Field(ge=1, le=1024)] = DEFAULT_MAX_WORKERS
-    max_abandoned: Annotated[int, Field(ge=0, le=4096)] = DEFAULT_MAX_ABANDONED
-    seed: int | None = None
-
-
-class AslConfig(BaseModel):
-    """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    lambda_: LambdaConfig = Field(default=LambdaConfig(), alias="lambda")
-    functions: dict[str, FunctionConfig] = {}
-    resources: dict[str, str] = {}
-    mock_config: str | None = None
-    folder: Path = Field(default=Path("."), exclude=True)
-    source: str = Field(default="(defaults)", exclude=True)
-
-    @model_validator(mode="after")
-    def _references(self) -> AslConfig:
-        reserved = sum(f.reserved_concurrency or 0 for f in self.functions.values())
-        if reserved > self.lambda_.account_concurrency:
-            raise ValueError(
-                f"the functions reserve {reserved} concurrent executions in all, more than "
-                f"lambda.account_concurrency ({self.lambda_.account_concurrency})"
-            )
-        return self
+        return getattr(config_schema, name)
+    raise AttributeError(f"module 'engine.config' has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +142,8 @@ def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path
         return here / CONFIG_FILE
     pyproject = here / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib  # here: most runs have no pyproject.toml to look into
+
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -262,7 +171,9 @@ def check_config(path: Path) -> ConfigCheck:
     executable, URLs are well formed, [resources] name defined functions, and the mock config
     file exists and is valid. The backends are built once, to check them, then closed.
     """
-    config, problems = _read(path)
+    from engine.config_schema import read_config
+
+    config, problems = read_config(path)
     if config is None:
         return ConfigCheck(None, problems)
     functions: list[str] = []
@@ -279,65 +190,12 @@ def check_config(path: Path) -> ConfigCheck:
 def load_config(path: Path) -> AslConfig:
     """The checked config of the file at `path`. Raises `InvalidRequest` (InvalidConfig)
     listing every problem."""
-    config, problems = _read(path)
+    from engine.config_schema import read_config
+
+    config, problems = read_config(path)
     if config is None:
         raise _invalid(path, problems)
     return config
-
-
-def _read(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [ConfigProblem("", f"no such file: {path}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [ConfigProblem("", f"cannot read {path}: {exc}")]
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return None, [ConfigProblem("", f"not valid TOML: {exc}")]
-    prefix = ""
-    if path.name == "pyproject.toml":
-        tool = data.get("tool")
-        data = tool.get("asl", {}) if isinstance(tool, dict) else {}
-        prefix = "tool.asl."
-        if not isinstance(data, dict):
-            return None, [ConfigProblem("tool.asl", "must be a table")]
-    try:
-        config = AslConfig.model_validate(
-            {**data, "folder": path.resolve().parent, "source": str(path)}
-        )
-    except ValidationError as exc:
-        return None, [
-            ConfigProblem(prefix + _location(error["loc"]), _message(error))
-            for error in exc.errors()
-        ]
-    return config, []
-
-
-def _location(loc: Sequence[int | str]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
-        elif str(part).startswith(("function-after", "int", "float", "str", "list", "dict")):
-            continue  # pydantic's union member labels say nothing to a reader
-        elif part == "lambda_":
-            parts.append("lambda")
-        else:
-            parts.append(str(part))
-    return ".".join(parts)
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key; check its spelling against docs/backends.md"
-    message = str(error.get("msg", "invalid"))
-    message = message.removeprefix("Value error, ")
-    if kind in ("less_than_equal", "greater_than_equal"):
-        return f"{message} (got {error.get('input')!r})"
-    return message
 
 
 class ConfigInvalid(InvalidRequest):
@@ -424,8 +282,10 @@ def build_function_backends(
     (`--functions`; a function the config defines by name wins). Raises `InvalidRequest`
     (InvalidConfig) listing every function that cannot be built. `close=True` closes them at
     once (a check)."""
-    if config is None:  # no file: the functions' timeouts are unknown (UNCONFIGURED_TIMEOUT)
-        config = AslConfig.model_validate({"lambda": {"timeout": int(UNCONFIGURED_TIMEOUT)}})
+    if config is None:
+        return _unconfigured_backends(functions or {}, close=close)
+    from engine.config_schema import FunctionConfig  # loaded already: `config` is one of its models
+
     defaults = config.lambda_
     problems: list[ConfigProblem] = []
     handlers: dict[str, Handler] = {}
@@ -488,6 +348,33 @@ def build_function_backends(
             for resource, target in config.resources.items()
         },
     )
+    if close:
+        built.close()
+    return built
+
+
+def _unconfigured_backends(functions: Mapping[str, Handler], *, close: bool) -> FunctionBackends:
+    """No config file: the Python `functions` with Lambda's defaults, but for the timeout, which
+    is unknown (UNCONFIGURED_TIMEOUT). The same backends as a config holding only
+    `lambda.timeout = UNCONFIGURED_TIMEOUT` builds (tests/test_config.py compares them), built
+    without the schema, so that a run without a config file never imports pydantic."""
+    pool = HandlerPool(DEFAULT_MAX_WORKERS, DEFAULT_MAX_ABANDONED)
+    settings = FunctionSettings(
+        timeout=UNCONFIGURED_TIMEOUT,
+        memory_size=DEFAULT_MEMORY_SIZE,
+        reserved_concurrency=None,
+        cold_start=0.0,
+        faults=(),
+    )
+    backend = LambdaBackend(
+        {
+            name: LambdaFunction(PythonRunner(handler, pool), settings)
+            for name, handler in functions.items()
+        },
+        account_concurrency=DEFAULT_ACCOUNT_CONCURRENCY,
+        seed=None,
+    )
+    built = FunctionBackends(backend)
     if close:
         built.close()
     return built
@@ -556,7 +443,7 @@ def _settings(defaults: LambdaConfig, function: FunctionConfig) -> FunctionSetti
     )
 
 
-ConfigSource = AslConfig | str | Path | None
+ConfigSource: TypeAlias = "AslConfig | str | Path | None"
 """A config as the Engine and Service take it: checked, a file path, or none (defaults)."""
 
 

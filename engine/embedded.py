@@ -24,11 +24,11 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
 from engine.backends.mocked import check_test_case
-from engine.backends.mocks import MockConfig
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
@@ -40,6 +40,9 @@ from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
+
+if TYPE_CHECKING:
+    from engine.backends.mocks import MockConfig
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"

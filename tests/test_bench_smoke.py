@@ -53,6 +53,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
         *THROUGHPUT_TITLES,
         "Python handler call (difference)",
         "1,000 (1-day Wait, RealClock)",
+        "asl run one_state.asl.json (1 Pass state)",
+        "asl validate one_state.asl.json",
         "asl run three_pass.asl.json (3 Pass states)",
         "asl validate three_pass.asl.json",
         "validate: iter_diagnostics, 50 states",
@@ -89,7 +91,7 @@ def test_quick_run_writes_positive_numbers(quick_run: tuple[str, dict[str, objec
     assert memory["waiting_bytes"] > 0
     process = report["process"]
     assert isinstance(process, list)
-    assert [len(row["runs_ms"]) for row in process] == [3, 3]
+    assert [len(row["runs_ms"]) for row in process] == [3, 3, 3, 3]
     assert all(row["median_ms"] > 0 for row in process)
     validate = report["validate"]
     assert isinstance(validate, list)

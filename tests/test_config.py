@@ -186,6 +186,38 @@ def test_toml_syntax_errors_say_where(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- what it builds
 
 
+def test_no_config_builds_what_a_config_of_only_the_unknown_timeout_builds() -> None:
+    """Without a file the backends are built without the schema (no pydantic at start-up);
+    they must be the ones `lambda.timeout = UNCONFIGURED_TIMEOUT` and the defaults build."""
+    from engine.backends.functions import UNCONFIGURED_TIMEOUT
+
+    def greet(event: object, context: object) -> object:
+        return event
+
+    configured = AslConfig.model_validate({"lambda": {"timeout": int(UNCONFIGURED_TIMEOUT)}})
+    built = [
+        build_function_backends(config, functions={"greet": greet}, close=True)
+        for config in (None, configured)
+    ]
+    seen = []
+    for backends in built:
+        backend = backends.lambda_backend
+        function = backend._functions["greet"]
+        pool = function.runner._pool  # type: ignore[attr-defined]
+        seen.append(
+            (
+                backend.function_names,
+                function.settings,
+                backend._unreserved_limit,
+                pool._max_workers,
+                pool._max_abandoned,
+                backends.resources,
+            )
+        )
+    assert seen[0] == seen[1]
+    assert seen[0][1].timeout == UNCONFIGURED_TIMEOUT
+
+
 def test_sources_handlers_settings_and_resources(tmp_path: Path) -> None:
     write(tmp_path, "src/h.py", HANDLERS)
     write(tmp_path, "more.py", "def extra(event, context):\n    return 'extra'\n")

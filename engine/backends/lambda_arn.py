@@ -23,7 +23,6 @@ import random
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.utils import format_datetime
 from typing import Final
 
 from engine.errors import STATES_DATA_LIMIT_EXCEEDED
@@ -388,6 +387,10 @@ def random_hex(digits: int) -> str:
 
 def http_date(now: datetime) -> str:
     """An HTTP Date header value: `Wed, 06 Mar 2024 10:29:14 GMT`."""
+    # Imported here: email.utils brings socket, random and more (~19 M instructions at start-up)
+    # that only a Lambda invocation needs, never `asl run` of a machine without one.
+    from email.utils import format_datetime
+
     return format_datetime(now, usegmt=True)
 
 

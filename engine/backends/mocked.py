@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from engine.backends.base import Backend, BackendResolver
-from engine.backends.mocks import MockConfig
 from engine.backends.registry import unconfigured_resource_failure
 from engine.errors import STATES_RUNTIME, InvalidRequest
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
+
+if TYPE_CHECKING:
+    from engine.backends.mocks import MockConfig  # loaded with a mock config (load_mock_config)
 
 LAMBDA_INVOKE_PREFIX: Final = "arn:aws:states:::lambda:invoke"
 

@@ -14,12 +14,11 @@ including `:` (so `arn:aws:lambda:*:*:function:*` also matches qualified functio
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
-
-import re2
+from typing import Final
 
 from engine.backends.base import Backend
 from engine.backends.lambda_arn import (
@@ -43,9 +42,19 @@ _CACHE_LIMIT = 4096  # resources are literal in definitions; this only bounds a 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     text: str
-    regex: Any  # a compiled google-re2 pattern (fullmatch)
+    regex: str  # what `text` matches, as a regular expression for RE2's fullmatch
     literal_length: int
     backend: Backend
+
+
+@functools.cache
+def _fullmatch(regex: str) -> Callable[[str], object]:
+    """RE2's fullmatch of `regex`, compiled when a resource is first resolved against it: the
+    Lambda patterns are registered on every start, and most runs of `asl run` resolve nothing,
+    so they never load google-re2 (start-up time, bench/README.md section 3)."""
+    import re2
+
+    return re2.compile(regex).fullmatch  # type: ignore[no-any-return]
 
 
 class BackendRegistry:
@@ -73,7 +82,7 @@ class BackendRegistry:
         if "*" in resource:
             # RE2, linear time: Python's backtracking `.*` costs the cube of the resource's
             # length for a three-star pattern, and resources come from definitions.
-            regex = re2.compile(".*".join(re.escape(part) for part in resource.split("*")))
+            regex = ".*".join(re.escape(part) for part in resource.split("*"))
             literal = len(resource) - resource.count("*")
             self._patterns.append(_Pattern(resource, regex, literal, backend))
             # Stable sort: among equally specific patterns the first registered stays first.
@@ -97,7 +106,7 @@ class BackendRegistry:
         backend = self._exact.get(resource)
         if backend is None:
             for pattern in self._patterns:
-                if pattern.regex.fullmatch(resource):
+                if _fullmatch(pattern.regex)(resource):
                     backend = pattern.backend
                     break
         if len(self._cache) >= _CACHE_LIMIT:

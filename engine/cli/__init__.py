@@ -8,15 +8,18 @@ The contract scripts rely on is docs/cli.md. Must never: decide semantics.
 Layout: `common.py` holds what the commands share and imports no command; each command module
 (`validate`, `run`, `executions`, `queries`, `callbacks`, `db`, `serve`, `config_check`)
 imports `common` and the engine, never another command module. Engine imports happen inside
-the commands, so `asl validate` starts without the runtime or the web stack.
+the commands, so `asl validate` starts without the runtime or the web stack, and `main` imports
+only the command module owning the command it is given (`COMMAND_MODULES`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 from engine.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, err
 
@@ -25,7 +28,7 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `asl` command; returns its exit status."""
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error it printed (2)
@@ -45,22 +48,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from engine.cli import (
-        callbacks,
-        config_check,
-        db,
-        executions,
-        queries,
-        run,
-        serve,
-        validate,
-    )
+COMMAND_MODULES: Final = (
+    ("validate", ("validate",)),
+    ("run", ("run",)),
+    ("executions", ("start", "worker", "stop")),
+    ("queries", ("describe", "history", "list")),
+    ("callbacks", ("send-task-success", "send-task-failure", "send-task-heartbeat")),
+    ("db", ("db",)),
+    ("serve", ("serve",)),
+    ("config_check", ("config",)),
+)
+"""Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
+tests/cli/test_cold_start.py checks it against what the modules add."""
 
+_OWNER: Final = {command: module for module, commands in COMMAND_MODULES for command in commands}
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The `asl` parser. When `argv` names a command, only the module owning it adds its
+    subcommands: building every command's arguments cost each start ~4 ms (bench/README.md,
+    section 3), and a command's own parsing, help and errors involve its parser alone (the top
+    level shows `COMMAND`, never the list). Otherwise (`asl`, `asl --help`, a misspelt
+    command) every module adds its subcommands."""
+    owner = _OWNER.get(argv[0]) if argv else None
+    modules = [owner] if owner is not None else [module for module, _ in COMMAND_MODULES]
     parser = argparse.ArgumentParser(
         prog="asl", description="Validate and run Amazon States Language state machines."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, run, executions, queries, callbacks, db, serve, config_check):
-        module.add_commands(commands)
+    for module in modules:
+        importlib.import_module(f"engine.cli.{module}").add_commands(commands)
     return parser

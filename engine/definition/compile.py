@@ -18,12 +18,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from engine.definition.choice import ChoiceRule, compile_choice_rule
 from engine.definition.diagnostics import Diagnostic, join_pointer
-from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
-from engine.definition.jsonata import JsonataValue, compile_value
+from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
 from engine.definition.scope import Scope
@@ -31,6 +29,12 @@ from engine.definition.templates import Template, compile_template, parameter_pa
 from engine.definition.validate_fields import MAX_STATE_NESTING
 from engine.errors import STATES_RUNTIME, DefinitionInvalid, ExpressionSyntaxError, StatesError
 from engine.values import JSON
+
+if TYPE_CHECKING:
+    from engine.definition.choice import ChoiceRule
+
+# Choice rules (choice.py) and intrinsic calls (intrinsics.py) are compiled by modules imported
+# where the first one is met: a machine without them never loads them (start-up time).
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
@@ -404,6 +408,8 @@ class _Compiler:
         value = raw.get(field_name)
         if not isinstance(value, str):
             return None
+        from engine.definition.intrinsics import is_intrinsic, parse_intrinsic
+
         try:
             if is_intrinsic(value):
                 return parse_intrinsic(value)
@@ -417,6 +423,9 @@ class _Compiler:
         """A field of a JSONata state compiled with its `{% %}` expressions (None if absent)."""
         if ql != JSONATA or field_name not in raw:
             return None
+        # Here only, so that a JSONPath machine never loads jsonata-python (~20 ms at start-up).
+        from engine.definition.jsonata import compile_value
+
         try:
             return compile_value(raw[field_name], field_name)
         except ExpressionSyntaxError as exc:
@@ -544,6 +553,8 @@ class _Compiler:
                 at = join_pointer(loc, "Choices", index)
                 # A rule with a placeholder operand is not compiled: the state refuses to run.
                 if jsonpath and not any(where.startswith(at + "/") for where, _ in unresolved):
+                    from engine.definition.choice import compile_choice_rule
+
                     try:
                         compiled = compile_choice_rule(rule)
                     except ExpressionSyntaxError as exc:

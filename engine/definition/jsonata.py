@@ -47,10 +47,21 @@ from jsonata import JException, Jsonata
 from jsonata.regex_engine import RegexFlags
 from jsonata.utils import Utils
 
+from engine.definition.jsonata_value import (
+    MISSING,
+    Evaluator,
+    JsonataValue,
+    QueryEvaluationError,
+    expression_text,
+    is_expression,
+    states_binding,
+    subject,
+    unexpected_type_cause,
+)
 from engine.definition.regexes import RegexNotSupported, compile_regex, js_replace
 from engine.definition.scope import Scope
-from engine.errors import STATES_QUERY_EVALUATION_ERROR, ExpressionSyntaxError, StatesError
-from engine.values import JSON, dumps, type_name
+from engine.errors import ExpressionSyntaxError
+from engine.values import JSON
 
 if TYPE_CHECKING:
     import random
@@ -70,8 +81,6 @@ __all__ = [
     "unexpected_type_cause",
 ]
 
-_OPEN: Final = "{%"
-_CLOSE: Final = "%}"
 _NULL: Final = Utils.NULL_VALUE
 _NONE: Final = Utils.NONE
 
@@ -89,45 +98,6 @@ MAX_EVALUATION_STEPS: Final = 1_000_000
 EVALUATION_TIME_BUDGET: Final = 0.1
 _CLOCK_EVERY: Final = 64
 _RUNAWAY_MESSAGE: Final = "Expression evaluation timeout: Check for infinite loop"
-
-
-def is_expression(value: object) -> bool:
-    """Whether a JSON value is a JSONata expression string: `{% ... %}`."""
-    return (
-        isinstance(value, str)
-        and len(value) >= 4
-        and value.startswith(_OPEN)
-        and value.endswith(_CLOSE)
-    )
-
-
-def expression_text(value: str) -> str:
-    """The expression inside `{% ... %}`, without the surrounding blanks (as AWS quotes it)."""
-    return value[2:-2].strip()
-
-
-class QueryEvaluationError(StatesError):
-    """States.QueryEvaluationError raised while evaluating a JSONata field.
-
-    `location` is the field path inside the state (`Output/result`), which AWS reports in the
-    EvaluationFailed event; `cause` is AWS's text without the interpreter's state prefix.
-    """
-
-    def __init__(self, cause: str, location: str) -> None:
-        super().__init__(STATES_QUERY_EVALUATION_ERROR, cause)
-        self.location = location
-
-
-def _subject(text: str, location: str) -> str:
-    return f"The JSONata expression '{text}' specified for the field '{location}'"
-
-
-def unexpected_type_cause(text: str, location: str, expected: str, value: JSON) -> str:
-    """AWS's cause when a typed field's expression returned a value of the wrong JSON type."""
-    return (
-        f"{_subject(text, location)} returned an unexpected result type. Expected "
-        f"'{expected}', but was '{type_name(value)}' for value: {dumps(value)}"
-    )
 
 
 # -- the compile cache ------------------------------------------------------------------------
@@ -698,27 +668,6 @@ def _error_detail(exc: BaseException) -> str:
 
 # -- expressions and values ---------------------------------------------------------------------
 
-MISSING: Final = object()
-"""Marks a `$states` member the state does not have (`result` before a result exists)."""
-
-
-def states_binding(
-    input: JSON,  # noqa: A002 - AWS's name ($states.input)
-    context: JSON = None,
-    *,
-    result: object = MISSING,
-    error_output: object = MISSING,
-) -> dict[str, object]:
-    """The `$states` object: input, context and, where the state has them, result/errorOutput."""
-    states: dict[str, object] = {"input": input}
-    if context is not None:
-        states["context"] = context
-    if result is not MISSING:
-        states["result"] = result
-    if error_output is not MISSING:
-        states["errorOutput"] = error_output
-    return states
-
 
 @dataclass(frozen=True, slots=True, eq=False)
 class JsonataExpression:
@@ -754,66 +703,20 @@ class JsonataExpression:
             raw = self.compiled.eval(self.compiled.ast, None, frame)
         except Exception as exc:  # jsonata-python raises JException and plain Python errors
             raise QueryEvaluationError(
-                f"{_subject(self.text, location)} threw an error during evaluation: "
+                f"{subject(self.text, location)} threw an error during evaluation: "
                 f"{_error_detail(exc)}",
                 location,
             ) from None
         if raw is None:
             raise QueryEvaluationError(
-                f"{_subject(self.text, location)} returned nothing (undefined).", location
+                f"{subject(self.text, location)} returned nothing (undefined).", location
             )
         try:
             return _to_json(raw)
         except (_Unsupported, RecursionError):
             raise QueryEvaluationError(
-                f"{_subject(self.text, location)} returned an unsupported result type.", location
+                f"{subject(self.text, location)} returned an unsupported result type.", location
             ) from None
-
-
-Evaluator: TypeAlias = Callable[[Mapping[str, object], Scope, float | None], JSON]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class JsonataValue:
-    """A field value in a JSONata state: constants kept as is, `{% %}` strings evaluated.
-
-    Objects and arrays are walked to any depth. A value without expressions is returned by
-    reference (never mutate an evaluated value). `expression` is set when the whole value is one
-    expression (typed fields check its result's type and quote its text).
-    """
-
-    source: JSON
-    location: str
-    expression: JsonataExpression | None
-    _build: Evaluator | None
-
-    @property
-    def constant(self) -> bool:
-        return self._build is None
-
-    def evaluate(
-        self, states: Mapping[str, object], scope: Scope, now: float | None = None
-    ) -> JSON:
-        build = self._build
-        if build is None:
-            return self.source
-        return build(states, scope, now)
-
-    def evaluate_typed(
-        self,
-        states: Mapping[str, object],
-        scope: Scope,
-        expected: str,
-        now: float | None = None,
-    ) -> JSON:
-        """Evaluate and require the JSON type `expected` ('array', 'number', 'string', ...)."""
-        value = self.evaluate(states, scope, now)
-        if self.expression is not None and type_name(value) != expected:
-            raise QueryEvaluationError(
-                unexpected_type_cause(self.expression.text, self.location, expected, value),
-                self.location,
-            )
-        return value
 
 
 def compile_value(value: JSON, location: str) -> JsonataValue:

@@ -28,17 +28,13 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Concatenate, ParamSpec
 
-import jsonata
-
 from engine.definition.diagnostics import Diagnostic, Severity, escape_pointer_token
-from engine.definition.intrinsics import parse_intrinsic
 from engine.definition.paths import compile_path, compile_reference_path
 from engine.definition.placeholders import (
     iter_unresolved,
     mentions_placeholder,
     placeholder_in,
 )
-from engine.definition.regexes import check_regex
 from engine.definition.timestamps import timestamp_key
 from engine.errors import STATES_ALL, ExpressionSyntaxError
 from engine.values import JSON, type_name
@@ -355,6 +351,10 @@ def _result_path_problems(value: JSON, loc: str, name: str) -> Diagnostics:
 
 @lru_cache(maxsize=4096)
 def _intrinsic_problem(text: str) -> str | None:
+    # Imported here: only a definition with an intrinsic call needs the intrinsics (and
+    # hashlib, difflib...): `asl validate` of one without starts faster (bench section 3).
+    from engine.definition.intrinsics import parse_intrinsic
+
     try:
         parse_intrinsic(text)
     except ExpressionSyntaxError as exc:
@@ -420,6 +420,12 @@ def check_template(value: JSON, loc: str) -> Diagnostics:
 # --- JSONata ---------------------------------------------------------------------------------
 @lru_cache(maxsize=4096)
 def _jsonata_problem(expression: str) -> str | None:
+    # Imported here: only a definition holding a `{% %}` string needs jsonata-python (and RE2),
+    # so that `asl validate` of a JSONPath machine never loads them (~20 ms at start-up).
+    import jsonata
+
+    from engine.definition.regexes import check_regex
+
     try:
         # check_regex: a regex literal RE2 cannot run (lookaround, backreferences) is refused.
         jsonata.Jsonata(expression, check_regex)

@@ -55,7 +55,7 @@ from engine.definition.compile import (
     State,
     TaskState,
 )
-from engine.definition.jsonata import QueryEvaluationError, states_binding
+from engine.definition.jsonata_value import QueryEvaluationError, states_binding
 from engine.definition.scope import Scope
 from engine.errors import (
     STATES_DATA_LIMIT_EXCEEDED,

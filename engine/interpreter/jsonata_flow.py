@@ -33,7 +33,7 @@ from engine.definition.compile import (
     TaskState,
     WaitState,
 )
-from engine.definition.jsonata import MISSING, QueryEvaluationError, states_binding
+from engine.definition.jsonata_value import MISSING, QueryEvaluationError, states_binding
 from engine.definition.scope import Scope
 from engine.definition.timestamps import parse_timestamp
 from engine.errors import STATES_NO_CHOICE_MATCHED

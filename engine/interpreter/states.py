@@ -27,7 +27,7 @@ from engine.definition.compile import (
     TaskState,
     WaitState,
 )
-from engine.definition.jsonata import QueryEvaluationError
+from engine.definition.jsonata_value import QueryEvaluationError
 from engine.definition.paths import PathNoMatch
 from engine.definition.scope import Scope
 from engine.definition.timestamps import parse_timestamp

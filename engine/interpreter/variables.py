@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.definition.compile import AssignProgram
-from engine.definition.jsonata import JsonataValue
+from engine.definition.jsonata_value import JsonataValue
 from engine.definition.scope import Scope
 from engine.definition.templates import Template
 from engine.errors import STATES_DATA_LIMIT_EXCEEDED, StatesError

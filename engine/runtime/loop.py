@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.backends.base import Backend, BackendResolver
 from engine.backends.registry import unconfigured_resource_failure
@@ -46,10 +47,13 @@ from engine.interpreter.messages import (
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
-from engine.runtime.journal import Journal
 from engine.runtime.supervise import failure_reason
 from engine.runtime.timers import TimerQueue
-from engine.store.base import StoreError
+
+if TYPE_CHECKING:
+    # Only a durable runtime has a journal (and a store): an in-process run (`asl run`,
+    # Engine) never imports them (start-up time, bench/README.md section 3).
+    from engine.runtime.journal import Journal
 
 _log = logging.getLogger(__name__)
 
@@ -464,6 +468,8 @@ class Runtime:
         return written
 
     async def _store_refused(self, execution_arn: str, error: Exception) -> None:
+        from engine.store.base import StoreError  # loaded already: a journal wrote to a store
+
         if self.on_store_refused is None or not isinstance(error, StoreError):
             return
         try:

@@ -19,7 +19,6 @@ import logging
 from typing import Final
 
 from engine.errors import EngineError
-from engine.store.base import database_reason
 
 BACKOFF_FIRST_SECONDS: Final = 0.1
 BACKOFF_MAX_SECONDS: Final = 5.0
@@ -32,6 +31,10 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, EngineError):
         text = exc.message
     elif str(exc).strip():
+        # Here, not at the top: the in-process runtime (`asl run`) uses this module but never
+        # a store, and engine/store/base.py costs ~6 ms at start-up (bench/README.md section 3).
+        from engine.store.base import database_reason
+
         text = f"{type(exc).__name__}: {database_reason(exc)}"
     else:
         text = type(exc).__name__

@@ -1,0 +1,189 @@
+"""The shape of the operator's config file (asl.toml, `[tool.asl]`) as pydantic models, and
+reading a file's text into a checked `AslConfig` or its located problems.
+
+Owns: every rule about keys, types and ranges (`functions.Resize.timeout: Input should be less
+than or equal to 900`), and turning pydantic's errors into `ConfigProblem`s a person can act on.
+Its own module so that pydantic (and the schema built from these models, ~50 ms at import) is
+loaded only when a config file exists: engine/config.py imports it on first use, and an
+`asl run` or `asl validate` without a config file never does. Must never: build backends or
+import user code (engine/config.py does).
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.backends.functions import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_MEMORY_SIZE,
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+)
+from engine.backends.python import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS
+from engine.config import ConfigProblem
+
+__all__ = ["AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig", "read_config"]
+
+_Strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class FaultConfig(BaseModel):
+    model_config = _Strict
+
+    error: Annotated[str, Field(min_length=1)]
+    rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    calls: list[Annotated[int, Field(ge=1)]] = []
+
+    @model_validator(mode="after")
+    def _fires(self) -> FaultConfig:
+        if self.rate == 0 and not self.calls:
+            raise ValueError(
+                "a fault needs `rate` (a probability per call) or `calls` (call numbers, 1-based)"
+            )
+        return self
+
+
+Timeout = Annotated[int, Field(ge=1, le=int(MAX_TIMEOUT))]
+MemorySize = Annotated[int, Field(ge=128, le=10240)]
+
+
+class FunctionConfig(BaseModel):
+    model_config = _Strict
+
+    handler: str | None = None
+    code: str | None = None
+    command: list[str] | str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    url: str | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    headers: dict[str, str] = {}
+    timeout: Timeout | None = None
+    memory_size: MemorySize | None = None
+    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
+    cold_start: Annotated[float, Field(ge=0, le=60)] | None = None
+    faults: list[FaultConfig] = []
+
+    @model_validator(mode="after")
+    def _one_runner(self) -> FunctionConfig:
+        given = [key for key in ("handler", "command", "url") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of handler, command or url, not {' and '.join(given)}")
+        if self.code is not None and self.handler is None:
+            raise ValueError("`code` is the folder of a Python `handler`; give the handler")
+        if (self.cwd is not None or self.env) and self.command is None:
+            raise ValueError("`cwd` and `env` apply to a `command`; give the command")
+        if self.handler is not None and (
+            "." not in self.handler.strip(".")
+            or not all(part.isidentifier() for part in self.handler.split("."))
+        ):
+            raise ValueError(
+                f"handler '{self.handler}' is not module.function (e.g. 'app.handler', as "
+                "Lambda's Python runtime names handlers)"
+            )
+        if isinstance(self.command, list) and not self.command:
+            raise ValueError("command is empty; give the program and its arguments")
+        return self
+
+    @property
+    def argv(self) -> list[str]:
+        if isinstance(self.command, str):
+            return shlex.split(self.command)
+        return list(self.command or [])
+
+
+class LambdaConfig(BaseModel):
+    model_config = _Strict
+
+    timeout: Timeout = int(DEFAULT_TIMEOUT)
+    memory_size: MemorySize = DEFAULT_MEMORY_SIZE
+    account_concurrency: Annotated[int, Field(ge=1)] = DEFAULT_ACCOUNT_CONCURRENCY
+    cold_start: Annotated[float, Field(ge=0, le=60)] = 0.0
+    sources: list[str] = []
+    max_workers: Annotated[int, Field(ge=1, le=1024)] = DEFAULT_MAX_WORKERS
+    max_abandoned: Annotated[int, Field(ge=0, le=4096)] = DEFAULT_MAX_ABANDONED
+    seed: int | None = None
+
+
+class AslConfig(BaseModel):
+    """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    lambda_: LambdaConfig = Field(default=LambdaConfig(), alias="lambda")
+    functions: dict[str, FunctionConfig] = {}
+    resources: dict[str, str] = {}
+    mock_config: str | None = None
+    folder: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="(defaults)", exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> AslConfig:
+        reserved = sum(f.reserved_concurrency or 0 for f in self.functions.values())
+        if reserved > self.lambda_.account_concurrency:
+            raise ValueError(
+                f"the functions reserve {reserved} concurrent executions in all, more than "
+                f"lambda.account_concurrency ({self.lambda_.account_concurrency})"
+            )
+        return self
+
+
+def read_config(path: Path) -> tuple[AslConfig | None, list[ConfigProblem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [ConfigProblem("", f"no such file: {path}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigProblem("", f"cannot read {path}: {exc}")]
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [ConfigProblem("", f"not valid TOML: {exc}")]
+    prefix = ""
+    if path.name == "pyproject.toml":
+        tool = data.get("tool")
+        data = tool.get("asl", {}) if isinstance(tool, dict) else {}
+        prefix = "tool.asl."
+        if not isinstance(data, dict):
+            return None, [ConfigProblem("tool.asl", "must be a table")]
+    try:
+        config = AslConfig.model_validate(
+            {**data, "folder": path.resolve().parent, "source": str(path)}
+        )
+    except ValidationError as exc:
+        return None, [
+            ConfigProblem(prefix + _location(error["loc"]), _message(error))
+            for error in exc.errors()
+        ]
+    return config, []
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        elif str(part).startswith(("function-after", "int", "float", "str", "list", "dict")):
+            continue  # pydantic's union member labels say nothing to a reader
+        elif part == "lambda_":
+            parts.append("lambda")
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key; check its spelling against docs/backends.md"
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if kind in ("less_than_equal", "greater_than_equal"):
+        return f"{message} (got {error.get('input')!r})"
+    return message

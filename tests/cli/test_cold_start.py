@@ -1,0 +1,263 @@
+"""`asl run` and `asl validate` start by importing only what the command needs (issue: a 150 ms
+cold start; the time itself is bench/process_bench.py's, never asserted here).
+
+Each case runs a real `asl` process (the installed script and `python -m engine.cli`) with
+`PYTHONPROFILEIMPORTTIME=1`, so Python itself lists on stderr every module the process imports,
+from start-up to exit, whoever imports it and however (a lazy import inside a function
+included). The JSONPath cases assert that the heavy packages are absent; the JSONata, YAML and
+config-file cases assert that the same detector sees them when they are needed, so a broken
+detector (no list, a renamed module) fails here instead of passing. Every case also asserts the
+command's exact output: loading less must change nothing a user sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import COMMAND_MODULES, build_parser
+from tests.cli.harness import ENTRY_POINTS, FUNCTIONS, VARIABLES
+
+pytestmark = pytest.mark.slow
+
+ONE_PASS = {"StartAt": "One", "States": {"One": {"Type": "Pass", "End": True}}}
+THREE_PASS = {
+    "StartAt": "One",
+    "States": {
+        "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.one", "Next": "Two"},
+        "Two": {"Type": "Pass", "Result": 2, "ResultPath": "$.two", "Next": "Three"},
+        "Three": {"Type": "Pass", "End": True},
+    },
+}
+JSONATA_PASS = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Add",
+    "States": {
+        "Add": {"Type": "Pass", "Output": {"sum": "{% $states.input.a + 1 %}"}, "End": True}
+    },
+}
+ECHO_TASK = {
+    "StartAt": "Echo",
+    "States": {
+        "Echo": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:111111111111:function:echo",
+            "End": True,
+        }
+    },
+}
+YAML_PASS = "StartAt: One\nStates:\n  One:\n    Type: Pass\n    End: true\n"
+
+# What neither command may import for a JSONPath machine without a config file: the config
+# schema (pydantic), JSONata, YAML, the HTTP stack and the stores.
+NEVER = frozenset(
+    {
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "jsonata",
+        "re2",  # JSONata's regexes, and the registry's patterns once a Task resolves one
+        "yaml",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "httpx",
+        "sqlalchemy",
+        "alembic",
+        "psycopg",
+        "api",
+        "engine.config_schema",
+        "engine.definition.jsonata",
+        "engine.definition.parse_yaml",
+        "engine.service",
+        "engine.store",
+        "engine.runtime.journal",
+        "engine.runtime.worker",
+        "engine.cli.serve",  # the other commands' modules: only the command's own is built
+        "engine.cli.db",
+        "engine.cli.executions",
+    }
+)
+# `asl validate` must not start the runtime either (engine/cli/validate.py).
+NEVER_ON_VALIDATE = NEVER | {
+    "asyncio",
+    "logging",
+    "engine.embedded",
+    "engine.runtime",
+    "engine.interpreter",
+    "engine.backends",
+    "engine.config",
+}
+
+
+def imported(stderr: str) -> set[str]:
+    """Every module in `-X importtime`'s report, with each of its parent packages."""
+    names: set[str] = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":  # the report's header line
+                parts = name.split(".")
+                names.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return names
+
+
+def run_asl(entry: str, args: list[str], folder: Path) -> tuple[int, str, str, set[str]]:
+    """One `asl` process in `folder`; its exit status, stdout, the stderr lines that are not
+    the import report, and the modules it imported."""
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env.update(PYTHONPROFILEIMPORTTIME="1", ASL_HOME=str(folder / "home"))
+    done = subprocess.run(
+        [*ENTRY_POINTS[entry], *args],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    modules = imported(done.stderr)
+    assert "engine.cli" in modules, done.stderr  # the report is there and names the CLI
+    errors = "".join(
+        line + "\n" for line in done.stderr.splitlines() if not line.startswith("import time:")
+    )
+    return done.returncode, done.stdout, errors, modules
+
+
+def write(folder: Path, name: str, content: object) -> str:
+    text = content if isinstance(content, str) else json.dumps(content)
+    (folder / name).write_text(text, encoding="utf-8")
+    return name
+
+
+def summary(name: str, machine: str, output: object) -> str:
+    return (
+        f"execution  arn:aws:states:us-east-1:111111111111:execution:{machine}:{name}\n"
+        "status     SUCCEEDED\n"
+        f"output     {json.dumps(output)}\n"
+    )
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize(
+    ("machine", "output"),
+    [(ONE_PASS, {"a": 1}), (THREE_PASS, {"a": 1, "one": 1, "two": 2})],
+    ids=["one-pass", "three-pass"],
+)
+def test_run_of_a_jsonpath_machine_imports_none_of_the_heavy_packages(
+    tmp_path: Path, entry: str, machine: dict[str, object], output: object
+) -> None:
+    path = write(tmp_path, "m.asl.json", machine)
+    code, out, err, modules = run_asl(
+        entry, ["run", path, "--name", "cold", "--input", '{"a": 1}'], tmp_path
+    )
+    assert (code, out, err) == (0, summary("cold", "m", output), "")
+    assert sorted(modules & NEVER) == []
+    assert {"asyncio", "engine.runtime.loop", "engine.interpreter.core"} <= modules
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize("machine", [ONE_PASS, THREE_PASS], ids=["one-pass", "three-pass"])
+def test_validate_of_a_jsonpath_machine_imports_neither_the_runtime_nor_the_heavy_packages(
+    tmp_path: Path, entry: str, machine: dict[str, object]
+) -> None:
+    path = write(tmp_path, "m.asl.json", machine)
+    code, out, err, modules = run_asl(entry, ["validate", path], tmp_path)
+    assert (code, out, err) == (0, "m.asl.json: valid (0 errors, 0 warnings)\n", "")
+    assert sorted(modules & NEVER_ON_VALIDATE) == []
+    assert "engine.definition.validate" in modules
+
+
+def test_a_jsonata_machine_still_runs_and_validates_with_jsonata(tmp_path: Path) -> None:
+    path = write(tmp_path, "j.asl.json", JSONATA_PASS)
+    code, out, err, modules = run_asl(
+        "asl", ["run", path, "--name", "cold", "--input", '{"a": 41}'], tmp_path
+    )
+    assert (code, out, err) == (0, summary("cold", "j", {"sum": 42}), "")
+    assert {"jsonata", "engine.definition.jsonata"} <= modules
+    code, out, err, modules = run_asl("asl", ["validate", path], tmp_path)
+    assert (code, out, err) == (0, "j.asl.json: valid (0 errors, 0 warnings)\n", "")
+    assert "jsonata" in modules
+
+
+def test_a_jsonata_syntax_error_is_still_reported_by_validate(tmp_path: Path) -> None:
+    broken = {
+        **JSONATA_PASS,
+        "States": {"Add": {"Type": "Pass", "Output": "{% $states.input.a + %}", "End": True}},
+    }
+    path = write(tmp_path, "j.asl.json", broken)
+    code, out, _, modules = run_asl("asl", ["validate", path], tmp_path)
+    assert code == 1
+    assert out.splitlines()[-1] == "j.asl.json: INVALID (1 errors, 0 warnings)"
+    assert out.startswith("j.asl.json: /States/Add/Output: ")
+    assert "jsonata" in modules
+
+
+def test_a_yaml_definition_still_validates_with_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path, "y.asl.yaml", YAML_PASS)
+    code, out, err, modules = run_asl("asl", ["validate", path], tmp_path)
+    assert (code, out, err) == (0, "y.asl.yaml: valid (0 errors, 0 warnings)\n", "")
+    assert "engine.definition.parse_yaml" in modules
+
+
+def test_a_config_file_still_configures_the_run_with_pydantic(tmp_path: Path) -> None:
+    write(tmp_path, "asl.toml", f"[lambda]\nsources = [{json.dumps(FUNCTIONS)}]\n")
+    path = write(tmp_path, "echo.asl.json", ECHO_TASK)
+    code, out, err, modules = run_asl(
+        "asl", ["run", path, "--name", "cold", "--input", '{"a": 1}'], tmp_path
+    )
+    assert (code, out, err) == (0, summary("cold", "echo", {"a": 1}), "")
+    assert {"pydantic", "engine.config_schema", "re2"} <= modules
+
+
+def test_a_broken_config_file_is_still_reported_the_same_way(tmp_path: Path) -> None:
+    write(tmp_path, "asl.toml", "[lambda]\ntimeout = 1000\n")
+    path = write(tmp_path, "m.asl.json", ONE_PASS)
+    code, out, err, modules = run_asl("asl", ["run", path], tmp_path)
+    assert (code, out, err) == (
+        2,
+        "",
+        "asl: Invalid config file asl.toml:\n"
+        "  lambda.timeout: Input should be less than or equal to 900 (got 1000)\n",
+    )
+    assert "pydantic" in modules
+
+
+def test_the_recursion_limit_does_not_depend_on_jsonata() -> None:
+    """jsonata-python sets a 10,000-frame limit on import; the definition layer sets the same
+    one itself, so deep definitions get the same diagnostics with or without JSONata."""
+    probe = (
+        "import sys, engine.definition.validate; "
+        "print(sys.getrecursionlimit(), 'jsonata' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout == "10000 False\n"
+
+
+def subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(action.choices)
+
+
+def test_the_command_table_names_what_each_module_adds() -> None:
+    """`asl CMD` builds only the module COMMAND_MODULES names for CMD: the table must be what
+    the modules add, in the order of the full parser (`asl --help`)."""
+    for module, commands in COMMAND_MODULES:
+        alone = argparse.ArgumentParser(prog="asl")
+        importlib.import_module(f"engine.cli.{module}").add_commands(alone.add_subparsers())
+        assert subcommands(alone) == list(commands), module
+        for command in commands:
+            assert subcommands(build_parser([command, "--help"])) == list(commands)
+    everything = [command for _, commands in COMMAND_MODULES for command in commands]
+    assert subcommands(build_parser()) == everything
+    assert subcommands(build_parser(["--help"])) == everything
+    assert subcommands(build_parser(["rnu"])) == everything
