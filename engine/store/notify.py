@@ -41,10 +41,10 @@ class Listener:
     """LISTEN on the channel from a daemon thread; `wake(kind)` is called on that thread.
 
     A lost connection is logged once and reopened with back-off; `close` stops the thread
-    within its poll interval.
+    within its poll interval (a tenth of a second: a worker's shutdown waits for it).
     """
 
-    def __init__(self, dsn: str, wake: Callable[[str], None], *, poll_seconds: float = 0.5):
+    def __init__(self, dsn: str, wake: Callable[[str], None], *, poll_seconds: float = 0.1):
         self._dsn = dsn
         self._wake = wake
         self._poll = poll_seconds
