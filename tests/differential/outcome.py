@@ -16,6 +16,7 @@ chain the order is compared exactly.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -58,7 +59,8 @@ def history_of(events: Iterable[Mapping[str, JSON]]) -> tuple[HistoryLine, ...]:
 
 def normalised(value: JSON) -> JSON:
     """`value` with what differs between two runs of one execution taken out: the request id
-    and stack trace of a Lambda error envelope (JSON text inside a cause), nested anywhere."""
+    and stack trace of a Lambda error envelope (JSON text inside a cause), and request ids,
+    trace ids and Dates a text quotes, nested anywhere."""
     if isinstance(value, str):
         return _normalised_text(value)
     if isinstance(value, list):
@@ -68,7 +70,18 @@ def normalised(value: JSON) -> JSON:
     return value
 
 
+# Values Lambda generates per call (AWS does too), wherever a text quotes them: a cause that
+# quotes a `lambda:invoke` result holds its request id, trace id and Date.
+_PER_CALL = (
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<request id>"),
+    (re.compile(r"root=1-[0-9a-f]{8}-[0-9a-f]{24};parent=[0-9a-f]{16};sampled=[01]"), "<trace>"),
+    (re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"), "<date>"),
+)
+
+
 def _normalised_text(text: str) -> str:
+    for pattern, stand_in in _PER_CALL:
+        text = pattern.sub(stand_in, text)
     if not text.startswith("{") or "errorType" not in text:
         return text
     try:
