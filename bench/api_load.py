@@ -27,9 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +90,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float) -> 
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=1):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out: not answering yet
             time.sleep(0.05)
     raise RuntimeError(f"asl serve did not answer within {timeout:.0f} s")
 
@@ -218,7 +217,7 @@ def stop_server(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
         process.wait()
 
 
-def create_machine(port: int, name: str, definition: dict[str, object]) -> str:
+def create_machine(port: int, name: str, definition: Mapping[str, object]) -> str:
     """CreateStateMachine over HTTP; returns its ARN."""
     created = _call(
         port, "CreateStateMachine", {"name": name, "definition": json.dumps(definition)}

@@ -257,6 +257,73 @@ def test_create_executions_in_one_batch_with_a_lease(store: Store) -> None:
     assert store.create_executions([]) == []
 
 
+def test_create_executions_same_names_across_batches(store: Store) -> None:
+    """A name started in an earlier batch is found, not created, by every later batch (with
+    the first start's record), and is leased only by the batch that created it."""
+    first = store.create_executions([execution("a"), execution("b")], Lease("", "w1", "h", 1, T0))
+    assert first == [(execution("a"), True), (execution("b"), True)]
+    second = store.create_executions(
+        [execution("b", input={"again": 2}), execution("c"), execution("a", input={"again": 1})],
+        Lease("", "w2", "h", 2, T0 + 5),
+    )
+    assert second == [(execution("b"), False), (execution("c"), True), (execution("a"), False)]
+    everything_old = store.create_executions(
+        [execution("c", input={"x": 1}), execution("c", input={"x": 2})],
+        Lease("", "w3", "h", 3, T0 + 9),
+    )
+    assert everything_old == [(execution("c"), False), (execution("c"), False)]
+    assert store.leases_on_host("h") == [
+        Lease(arn_of("a"), "w1", "h", 1, T0),
+        Lease(arn_of("b"), "w1", "h", 1, T0),
+        Lease(arn_of("c"), "w2", "h", 2, T0 + 5),
+    ]
+
+
+def test_create_executions_in_a_batch_larger_than_one_statement(store: Store) -> None:
+    """2,500 starts in one batch: more bound values than one SQLite statement takes, so the
+    INSERT is sent in several parts, all in the one transaction."""
+    names = [f"n{i:04}" for i in range(2500)]
+    batch = [execution(name, start=T0 + i) for i, name in enumerate(names)]
+    lease = Lease("", "w1", "h", 1, T0 + 30)
+    assert store.create_executions(batch, lease) == [(record, True) for record in batch]
+    again = [execution(name, input={"again": True}) for name in reversed(names)]
+    assert store.create_executions(again, lease) == [(record, False) for record in reversed(batch)]
+    assert [held.execution_arn for held in store.leases_on_host("h")] == sorted(
+        arn_of(name) for name in names
+    )
+
+
+def test_create_executions_same_names_from_concurrent_batches(store: Store) -> None:
+    """Batches racing on overlapping names (each thread its own connection, as several
+    processes would be): each name is created once, every batch gets its one stored record,
+    and only its creator holds its lease."""
+    racers, names = 6, [f"n{i}" for i in range(30)]
+    barrier = Barrier(racers)
+
+    def create(i: int) -> list[tuple[ExecutionRecord, bool]]:
+        mine = names[i:] + names[:i]  # each racer in its own order
+        barrier.wait()
+        return store.create_executions(
+            [execution(name, input={"racer": i}) for name in mine],
+            Lease("", f"w{i}", "h", i + 1, T0),
+        )
+
+    with ThreadPoolExecutor(racers) as pool:
+        outcomes = list(pool.map(create, range(racers)))
+    creator: dict[str, str] = {}
+    for i, results in enumerate(outcomes):
+        for record, created in results:
+            assert record == store.get_execution(record.arn)
+            if created:
+                assert record.name not in creator
+                creator[record.name] = f"w{i}"
+                assert record.input == {"racer": i}
+    assert sorted(creator) == sorted(names)
+    assert {held.execution_arn: held.worker_id for held in store.leases_on_host("h")} == {
+        arn_of(name): worker for name, worker in creator.items()
+    }
+
+
 def test_times_and_optional_fields_round_trip_exactly(store: Store) -> None:
     record = execution(
         "exact",
