@@ -493,6 +493,12 @@ class SqlStore:
         query = select(t.leases).where(t.leases.c.host == host).order_by(t.leases.c.execution_arn)
         return self._all(Lease, query)
 
+    def lease_pids_on_host(self, host: str) -> list[int]:
+        lease = t.leases.c
+        query = select(lease.pid).where(lease.host == host).distinct().order_by(lease.pid)
+        with self._tx() as conn:
+            return [int(pid) for pid in conn.execute(query).scalars()]
+
     def expire_leases(self, host: str, pids: Sequence[int]) -> int:
         if not pids:
             return 0

@@ -666,6 +666,18 @@ def test_release_and_expire_leases_free_executions(store: Store) -> None:
     assert [e.arn for e in store.claim("w4", "h1", 13, T0, 30, 10)] == [a, b]
 
 
+def test_lease_pids_on_host_are_distinct_and_per_host(store: Store) -> None:
+    started(store, "a", "b", "c", "d")
+    assert store.lease_pids_on_host("h1") == []
+    store.claim("w1", "h1", 12, T0, 30, 2)  # a and b: one pid, listed once
+    store.claim("w2", "h1", 11, T0, 30, 1)
+    store.claim("w3", "h2", 13, T0, 30, 1)  # another host
+    assert store.lease_pids_on_host("h1") == [11, 12]
+    assert store.lease_pids_on_host("h2") == [13]
+    store.expire_leases("h1", [12])
+    assert store.lease_pids_on_host("h1") == [11]
+
+
 def test_concurrent_claims_never_share_an_execution(store: Store) -> None:
     names = [f"e{i:02}" for i in range(40)]
     started(store, *names)
