@@ -48,6 +48,7 @@ class ApiLoad:
     errors: int
     succeeded: int
     drain_seconds: float  # from the last answer until no execution is RUNNING
+    server_cpu: float  # CPU seconds the server used from the first call until all were done
     target: float = TARGET_PER_SECOND
 
     @property
@@ -217,6 +218,14 @@ def stop_server(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
         process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (all its threads), from /proc/<pid>/stat:
+    the server's cost per start, which other processes on the machine perturb far less than
+    its rate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def create_machine(port: int, name: str, definition: Mapping[str, object]) -> str:
     """CreateStateMachine over HTTP; returns its ARN."""
     created = _call(
@@ -252,6 +261,7 @@ def bench_api_load(
             # warm-up: imports, first compiles, connection set-up
             warm = _drive(port, machine_arn, min(200, requests), min(8, connections))
             asyncio.run(asyncio.wait_for(warm, timeout))
+            cpu = cpu_seconds(process.pid)
             seconds, latencies, errors = asyncio.run(
                 asyncio.wait_for(_drive(port, machine_arn, requests, connections), timeout)
             )
@@ -260,6 +270,7 @@ def bench_api_load(
             while _count(port, machine_arn, "RUNNING") and time.monotonic() < deadline:
                 time.sleep(0.05)
             drain = time.perf_counter() - ended
+            cpu = cpu_seconds(process.pid) - cpu
             succeeded = _count(port, machine_arn, "SUCCEEDED") - min(200, requests)
         finally:
             stop_server(process, timeout=10)
@@ -275,6 +286,7 @@ def bench_api_load(
         errors=errors,
         succeeded=succeeded,
         drain_seconds=drain,
+        server_cpu=cpu,
     )
 
 
@@ -290,7 +302,11 @@ def api_load_rows_for(store: str, requests: int, connections: int) -> list[tuple
             f"{load.connections} keep-alive connections)",
             f"{load.per_second:,.0f}/s (target >= {load.target:,.0f}/s) {load.verdict}",
         ),
-        ("  latency p50 / p99", f"{load.p50_ms:.1f} ms / {load.p99_ms:.1f} ms"),
+        (
+            "  latency p50 / p99; server CPU per start",
+            f"{load.p50_ms:.1f} ms / {load.p99_ms:.1f} ms; "
+            f"{load.server_cpu / load.requests * 1000:.2f} ms",
+        ),
         (
             "  executions completed",
             f"{load.succeeded:,} of {load.requests:,} SUCCEEDED, all done "

@@ -30,7 +30,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.api_load import _drive, create_machine, start_server, stop_server, store_url
+from bench.api_load import (
+    _drive,
+    cpu_seconds,
+    create_machine,
+    start_server,
+    stop_server,
+    store_url,
+)
 
 WAIT_MACHINE = {
     "StartAt": "Wait",
@@ -77,6 +84,7 @@ class Waiting:
     seconds: float
     errors: int
     settle_seconds: float  # last answer -> a timer row for every execution
+    server_cpu: float  # CPU seconds the server used from the first start until all waited
     rss_before: int
     rss_after: int
     stop_seconds: float  # SIGTERM -> the old server exited
@@ -136,13 +144,21 @@ def bench_waiting(
             )
             rss_before = rss_bytes(process.pid)
             answered: list[float] = []
+            cpu = cpu_seconds(process.pid)
             began = time.perf_counter()
-            seconds, _, errors = asyncio.run(
-                asyncio.wait_for(
-                    _drive(port, machine_arn, executions, connections, answered, first=WARM_UP),
-                    timeout,
+            try:
+                seconds, _, errors = asyncio.run(
+                    asyncio.wait_for(
+                        _drive(port, machine_arn, executions, connections, answered, WARM_UP),
+                        timeout,
+                    )
                 )
-            )
+            except TimeoutError:
+                rates = " ".join(f"{r:,.0f}" for r in _slices(answered, began, slice_size))
+                raise TimeoutError(
+                    f"{len(answered):,} of {executions:,} starts answered in {timeout:.0f} s "
+                    f"(per {slice_size:,}: {rates}/s); RSS {_mib(rss_bytes(process.pid))}"
+                ) from None
             settle = _wait_until(
                 lambda: _scalar(database, "SELECT count(*) FROM timers"),
                 total,
@@ -150,6 +166,7 @@ def bench_waiting(
                 "every execution waiting",
             )
             rss_after = rss_bytes(process.pid)
+            cpu = cpu_seconds(process.pid) - cpu
         finally:
             stopping = time.perf_counter()
             stop_server(process, timeout=120)
@@ -175,6 +192,7 @@ def bench_waiting(
         seconds=seconds,
         errors=errors,
         settle_seconds=settle,
+        server_cpu=cpu,
         rss_before=rss_before,
         rss_after=rss_after,
         stop_seconds=stop_seconds,
@@ -216,7 +234,11 @@ def waiting_rows(
             f"{_mib(w.rss_before)} / {_mib(w.rss_after)} / {w.rss_per_execution / 1024:.1f} KiB "
             f"(target <= {TARGET_RSS_PER_EXECUTION // 1024} KiB)",
         ),
-        ("  every execution's Wait committed", f"{w.settle_seconds:.1f} s after the last answer"),
+        (
+            "  every execution's Wait committed; server CPU per start",
+            f"{w.settle_seconds:.1f} s after the last answer; "
+            f"{w.server_cpu / w.executions * 1000:.2f} ms",
+        ),
         (
             "  restart: stop / fresh server answering / all adopted (leases held)",
             f"{w.stop_seconds:.1f} s / {w.ready_seconds:.1f} s / {w.adopt_seconds:.1f} s; "
