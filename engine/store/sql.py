@@ -327,8 +327,44 @@ class SqlStore:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311  (jitter)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def create_and_commit(
+        self, records: Sequence[ExecutionRecord], lease: Lease | None, commits: Sequence[Commit]
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        """`create_executions(records, lease)` and `commit(commits)` in ONE transaction.
+
+        The journal's thread runs a batch of starts and the batch of steps queued next to it
+        this way (engine/runtime/journal.py): one SQLite commit, one fsync, instead of two.
+        The rules of both hold unchanged: the executions are inserted in ARN order, the
+        commits are those of executions created before, and a deadlock or serialization
+        failure reruns the whole transaction.
+        """
+        order = sorted(range(len(records)), key=lambda i: records[i].arn)
+        plan = CommitPlan(commits) if commits else None
+        for attempt in range(_RETRIES + 1):
+            try:
+                with self._tx(write=True) as conn:
+                    results = self._create_in(conn, records, order, lease)
+                    if plan is not None:
+                        plan.run(conn)
+                    return results
+            except StoreError as exc:
+                if attempt == _RETRIES or not _retryable(exc.__cause__):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311  (jitter)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _create_executions(
         self, records: Sequence[ExecutionRecord], order: Sequence[int], lease: Lease | None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        with self._tx(write=True) as conn:
+            return self._create_in(conn, records, order, lease)
+
+    def _create_in(
+        self,
+        conn: Connection,
+        records: Sequence[ExecutionRecord],
+        order: Sequence[int],
+        lease: Lease | None,
     ) -> list[tuple[ExecutionRecord, bool]]:
         first: dict[str, int] = {}  # each ARN's first record, in ARN order
         for index in order:
@@ -337,28 +373,27 @@ class SqlStore:
             return []
         created: set[str] = set()
         existing: dict[str, ExecutionRecord] = {}
-        with self._tx(write=True) as conn:
-            rows = [to_row(records[index], t.executions) for index in first.values()]
-            created.update(conn.execute(self._insert_executions, rows).scalars())
-            if lease is not None and created:
-                leases = [
-                    {
-                        "execution_arn": arn,
-                        "worker_id": lease.worker_id,
-                        "host": lease.host,
-                        "pid": lease.pid,
-                        "expires": lease.expires,
-                    }
-                    for arn in first
-                    if arn in created
-                ]
-                conn.execute(self._insert_leases, leases)
-            taken = [arn for arn in first if arn not in created]
-            if taken:
-                query = select(t.executions).where(t.executions.c.arn.in_(taken))
-                for row in conn.execute(query):
-                    stored = from_row(ExecutionRecord, row)
-                    existing[stored.arn] = stored
+        rows = [to_row(records[index], t.executions) for index in first.values()]
+        created.update(conn.execute(self._insert_executions, rows).scalars())
+        if lease is not None and created:
+            leases = [
+                {
+                    "execution_arn": arn,
+                    "worker_id": lease.worker_id,
+                    "host": lease.host,
+                    "pid": lease.pid,
+                    "expires": lease.expires,
+                }
+                for arn in first
+                if arn in created
+            ]
+            conn.execute(self._insert_leases, leases)
+        taken = [arn for arn in first if arn not in created]
+        if taken:
+            query = select(t.executions).where(t.executions.c.arn.in_(taken))
+            for row in conn.execute(query):
+                stored = from_row(ExecutionRecord, row)
+                existing[stored.arn] = stored
         results: list[tuple[ExecutionRecord, bool]] = []
         for index, record in enumerate(records):
             winner = first[record.arn]
