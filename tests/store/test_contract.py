@@ -324,6 +324,29 @@ def test_create_executions_same_names_from_concurrent_batches(store: Store) -> N
     }
 
 
+def test_sql_create_and_commit_is_one_transaction(store: Store) -> None:
+    """SqlStore.create_and_commit (the journal's starts plus neighbouring steps): both apply,
+    or, when the commits fail, neither (the new executions are not left behind)."""
+    if not isinstance(store, SqlStore):
+        pytest.skip("create_and_commit is the SQL stores' (the memory store has no fsync)")
+    (old,) = started(store, "old")
+    lease = Lease("", "w1", "h", 1, T0 + 30)
+    results = store.create_and_commit(
+        [execution("a"), execution("old", input={"x": 1})],
+        lease,
+        [Commit(execution_arn=old, state={"step": 1})],
+    )
+    assert results == [(execution("a"), True), (execution("old"), False)]
+    assert store.get_execution(old) == execution("old", state={"step": 1})
+    assert [x.execution_arn for x in store.leases_on_host("h")] == [arn_of("a")]
+    with pytest.raises(StoreError):
+        store.create_and_commit(
+            [execution("b")], lease, [Commit(execution_arn=arn_of("ghost"), state={})]
+        )
+    assert store.get_execution(arn_of("b")) is None
+    assert [x.execution_arn for x in store.leases_on_host("h")] == [arn_of("a")]
+
+
 def test_times_and_optional_fields_round_trip_exactly(store: Store) -> None:
     record = execution(
         "exact",
