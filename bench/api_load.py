@@ -1,18 +1,22 @@
 """Load on the HTTP API: StartExecution calls per second over keep-alive connections.
 
-Owns: starting `asl serve --store memory://` as a child process on a free loopback port,
-driving it with a lean asyncio HTTP/1.1 client (C connections, each sending its requests one
-after another on one kept-alive connection), and reporting calls per second, p50/p99 latency and
-whether every execution completed. Must never: run unbounded (a request count and a time limit
-bound it) or fail the benchmark run when the target is missed (the row says MISS).
+Owns: starting `asl serve` as a child process on a free loopback port (`start_server`, on the
+memory store or on a temporary SQLite file, the kind `asl serve` uses by default), driving it
+with a lean asyncio HTTP/1.1 client (C connections, each sending its requests one after
+another on one kept-alive connection), and reporting calls per second, p50/p99 latency, the
+server's CPU time per start and whether every execution completed. Must never: run unbounded
+(a request count and a time limit bound it) or fail the benchmark run when the target is missed
+(the row says MISS).
 
 Server and client are separate processes, so on a 2-core machine each has a core: the figure is
 the server's, not the client's. The server logs one JSON line per request (its default), sent
 to /dev/null, so the logging cost is in the figure. Executions are Standard (each step
 committed) on a one-Pass machine; after the last call the benchmark waits (bounded) until
-ListExecutions shows none RUNNING, and counts the SUCCEEDED ones.
+ListExecutions shows none RUNNING, and counts the SUCCEEDED ones. Two rows: the memory store
+at 16 connections, the SQLite store at 8.
 
-`python -m bench.api_load [--requests N] [--connections C]` prints the rows alone.
+`python -m bench.api_load [--requests N] [--connections C] [--sqlite-connections C]
+[--store memory|sqlite|both]` prints the rows alone. bench/api_waiting.py is the waiting run.
 """
 
 from __future__ import annotations
