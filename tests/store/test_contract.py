@@ -675,6 +675,22 @@ def test_expired_lease_is_taken_over_and_renewal_keeps_it(store: Store) -> None:
     assert store.leases_on_host("h2") == [Lease(b, "w2", "h2", 22, T0 + 61)]
 
 
+def test_renew_many_leases_in_slices(store: Store) -> None:
+    """1,234 leases renewed at once (the SQL store sends them 500 per statement, the last
+    padded): every one is extended, and only the renewing worker's."""
+    names = [f"e{i:04}" for i in range(1234)]
+    batch = [execution(name) for name in names]
+    store.create_executions(batch[:1000], Lease("", "w1", "h", 1, T0 + 30))
+    store.create_executions(batch[1000:], Lease("", "w2", "h", 2, T0 + 30))
+    store.renew("w1", [arn_of(name) for name in names], T0 + 20, 30)
+    expires = {lease.execution_arn: lease.expires for lease in store.leases_on_host("h")}
+    assert expires == {
+        arn_of(name): T0 + 50 if i < 1000 else T0 + 30 for i, name in enumerate(names)
+    }
+    store.renew("w2", [arn_of(names[-1])], T0 + 25, 30)  # fewer than one slice
+    assert store.leases_on_host("h")[-1] == Lease(arn_of(names[-1]), "w2", "h", 2, T0 + 55)
+
+
 def test_release_and_expire_leases_free_executions(store: Store) -> None:
     a, b, c = started(store, "a", "b", "c")
     store.claim("w1", "h1", 11, T0, 30, 1)
