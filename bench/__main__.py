@@ -407,6 +407,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the load generator in another process"
         )
         print(format_table(["what", "figure"], [list(row) for row in api_load_rows(requests)]))
+        from bench.api_waiting import waiting_rows
+
+        executions, per_slice = (10_000, 2_000) if args.quick else (100_000, 10_000)
+        print(
+            f"\n7b. HTTP API: {executions:,} executions left waiting (1-day Wait) on the default "
+            "SQLite store, then a restart"
+        )
+        print(
+            format_table(
+                ["what", "figure"],
+                [list(row) for row in waiting_rows(executions, slice_size=per_slice)],
+            )
+        )
 
     if not args.no_backends:
         from bench.backends import backends_table, bench_backends

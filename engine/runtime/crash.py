@@ -67,6 +67,12 @@ class CrashPoints:
                 if event.type == "MapIterationSucceeded":
                     self._reach("during_map")
 
+    @property
+    def wants_quiet(self) -> bool:
+        """Whether `after_batch` needs to know if the worker is quiet: finding out looks at
+        every frame of every execution, so it is asked only when `idle_commit` is armed."""
+        return self.point == "idle_commit"
+
     def after_batch(self, *, quiet: bool) -> None:
         """A batch of commits was written; `quiet`: nothing is in flight or unwritten."""
         if quiet:

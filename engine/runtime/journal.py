@@ -14,10 +14,13 @@ history of failed executions only).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import functools
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from engine.interpreter.messages import (
     CancelTimer,
@@ -26,7 +29,15 @@ from engine.interpreter.messages import (
     ScheduleActivity,
     StartTimer,
 )
-from engine.store.base import ActivityTask, Commit, Store, TimerRecord, TokenRecord
+from engine.store.base import (
+    ActivityTask,
+    Commit,
+    Lease,
+    Store,
+    TimerRecord,
+    TokenRecord,
+)
+from engine.store.base import ExecutionRecord as StoredExecution
 from engine.store.codec import state_to_json, stored_event
 
 if TYPE_CHECKING:
@@ -42,13 +53,144 @@ def _open_tokens(state: ExecutionState) -> set[str]:
     return {f.task_token for f in state.frames.values() if f.task_token is not None}
 
 
+@runtime_checkable
+class CombiningStore(Protocol):
+    """A store that can record a batch of starts and a batch of steps in one transaction
+    (SqlStore: one commit, one fsync, for what took two)."""
+
+    def create_and_commit(
+        self, records: Sequence[StoredExecution], lease: Lease | None, commits: Sequence[Commit]
+    ) -> list[tuple[StoredExecution, bool]]: ...
+
+
+@dataclass(slots=True)
+class _Job:
+    """One store call waiting for the store thread, and where its outcome goes."""
+
+    run: Callable[[], object]
+    future: asyncio.Future[object]
+    starts: tuple[Sequence[StoredExecution], Lease | None] | None = None  # create_executions
+    commits: list[Commit] = field(default_factory=list)  # a write of step commits
+
+
+class _StoreThread:
+    """The one thread that runs store calls, in the order they were asked for.
+
+    One thread: SQLite allows one writer; a single writer also keeps commit order. A batch of
+    starts and the batches of step commits queued right next to it (before or after, nothing
+    else in between) run as one transaction when the store can (`CombiningStore`): with few
+    connections the start batches and the steps of the previous batch alternate, and each
+    transaction's commit (an fsync on SQLite) cost as much as all the rest of a start. If the
+    combined transaction fails, each call is run again alone, so each caller gets its own
+    outcome (and its own isolation of a refused start or commit) exactly as before.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._combine = store if isinstance(store, CombiningStore) else None
+        self._jobs: deque[_Job] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job: _Job) -> None:
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the journal is closed")
+            self._jobs.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="asl-store", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _serve(self) -> None:
+        while True:
+            with self._ready:
+                while not self._jobs and not self._closed:
+                    self._ready.wait()
+                if not self._jobs:
+                    return
+                group = [self._jobs.popleft()]
+                if self._combine is not None:
+                    self._take_neighbours(group)
+            if len(group) == 1:
+                _settle(group[0], group[0].run)
+            else:
+                self._run_combined(group)
+
+    def _take_neighbours(self, group: list[_Job]) -> None:
+        """Add the jobs queued next to group[0] that can share its transaction: commits, and
+        at most one batch of starts (one ARN order per transaction)."""
+        first = group[0]
+        if first.starts is None and not first.commits:
+            return
+        starts = first.starts is not None
+        while self._jobs:
+            job = self._jobs[0]
+            if job.starts is not None and not starts:
+                starts = True
+            elif not job.commits:
+                break
+            group.append(self._jobs.popleft())
+        if not starts:  # commits alone: they go as they came, one write each
+            for job in reversed(group[1:]):
+                self._jobs.appendleft(job)
+            del group[1:]
+
+    def _run_combined(self, group: list[_Job]) -> None:
+        assert self._combine is not None
+        starting = next(job for job in group if job.starts is not None)
+        assert starting.starts is not None
+        records, lease = starting.starts
+        commits = [commit for job in group for commit in job.commits]
+        try:
+            results = self._combine.create_and_commit(records, lease, commits)
+        except Exception:  # the store's edge: each call again alone, for its own outcome
+            for job in group:
+                _settle(job, job.run)
+            return
+        for job in group:
+            _settle(job, (lambda: results) if job is starting else _nothing)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _settle(job: _Job, run: Callable[[], object]) -> None:
+    """Run on the store thread; hand the outcome to the job's future on its loop."""
+    outcome: tuple[Callable[[asyncio.Future[object], object], None], object]
+    try:
+        outcome = (_set_result, run())
+    except BaseException as exc:  # handed to the caller, as run_in_executor does
+        outcome = (_set_exception, exc)
+    with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits for it
+        job.future.get_loop().call_soon_threadsafe(outcome[0], job.future, outcome[1])
+
+
+def _set_result(future: asyncio.Future[object], result: object) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[object], exc: object) -> None:
+    if not future.done():
+        assert isinstance(exc, BaseException)
+        future.set_exception(exc)
+
+
 class Journal:
     def __init__(self, store: Store) -> None:
         self.store = store
-        # One thread: SQLite allows one writer; a single writer also keeps commit order.
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="asl-store"
-        )
+        self._thread = _StoreThread(store)
         self.commits_written = 0
         self.batches_written = 0
 
@@ -142,15 +284,34 @@ class Journal:
         batch = [c for c in commits if isinstance(c, Commit)]
         if not batch:
             return
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.store.commit, batch)
+        await self._submit(functools.partial(self.store.commit, batch), commits=batch)
         self.commits_written += len(batch)
         self.batches_written += 1
 
+    async def create_executions(
+        self, records: Sequence[StoredExecution], lease: Lease | None
+    ) -> list[tuple[StoredExecution, bool]]:
+        """`Store.create_executions` on the store thread, in one transaction with the step
+        commits queued next to it when the store can (see `_StoreThread`)."""
+        run = functools.partial(self.store.create_executions, records, lease)
+        result = await self._submit(run, starts=(records, lease))
+        return result  # type: ignore[return-value]  # what create_executions returned
+
     async def call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run another store call on the store thread (keeps one writer)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        result = await self._submit(functools.partial(fn, *args, **kwargs))
+        return result  # type: ignore[return-value]  # what fn returned
+
+    async def _submit(
+        self,
+        run: Callable[[], object],
+        *,
+        starts: tuple[Sequence[StoredExecution], Lease | None] | None = None,
+        commits: Sequence[Commit] = (),
+    ) -> object:
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._thread.submit(_Job(run, future, starts, list(commits)))
+        return await future
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._thread.close()

@@ -115,6 +115,10 @@ class Runtime:
         # commit: the worker starts its claims count over, since a drive the store ended is no
         # sign of a poison execution (worker.py, CRASH_LIMIT).
         self.on_store_refused: Callable[[str], Awaitable[None]] | None = None
+        # Told when an execution closes or is dropped (its `done` is set or its record is
+        # gone), so the worker lets go of exactly those instead of looking at every execution
+        # it holds each round (100,000 of them while as many wait).
+        self.on_let_go: Callable[[str], None] | None = None
         self._inbox: deque[tuple[str, Event, int | None]] = deque()
         self._timers = TimerQueue()
         # Keyed by (execution, task id): task ids are only unique within one execution.
@@ -237,9 +241,10 @@ class Runtime:
                     exc_info=exc,
                 )
             self.error = exc
-            for record in self.executions.values():
+            for arn, record in self.executions.items():
                 if not record.done.done():
                     record.done.set_exception(exc)
+                self._let_go(arn)
             raise
 
     async def _drive_forever(self) -> None:
@@ -364,6 +369,7 @@ class Runtime:
                 failure = fault.state.failure if fault is not None else None
                 cause = failure.cause if failure is not None else None
                 record.done.set_result(Finish("FAILED", error=STATES_RUNTIME, cause=cause))
+            self._let_go(execution_arn)
 
     def _apply_step(
         self, execution_arn: str, record: ExecutionRecord, event: Event, inbox_seq: int | None
@@ -417,7 +423,10 @@ class Runtime:
             batch = self._pending[:MAX_COMMITS_PER_BATCH]
             del self._pending[:MAX_COMMITS_PER_BATCH]
             written = await self._write(journal, batch)
-            self.crash.after_batch(quiet=self._quiet())
+            # _quiet reads every frame of every execution: with 100,000 executions waiting,
+            # asking after each batch made every start slower as they piled up.
+            if self.crash.wants_quiet:
+                self.crash.after_batch(quiet=self._quiet())
             for pending in written:
                 record = self.executions.get(pending.execution_arn)
                 if record is None or record.done.done():
@@ -499,6 +508,7 @@ class Runtime:
         if not record.done.done():
             record.done.set_exception(error)
             record.done.exception()  # retrieved: a waiter is optional, the log says it
+        self._let_go(execution_arn)
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -539,6 +549,11 @@ class Runtime:
             record.done.set_result(finish)
         if self._on_closed is not None:
             self._on_closed(execution_arn)
+        self._let_go(execution_arn)
+
+    def _let_go(self, execution_arn: str) -> None:
+        if self.on_let_go is not None:
+            self.on_let_go(execution_arn)
 
     def _release(self, execution_arn: str, record: ExecutionRecord) -> None:
         """Cancel an execution's timers and its backend calls in flight."""

@@ -19,26 +19,39 @@ class Timer:
 
 
 class TimerQueue:
+    """Live timers by execution, then timer id, plus a heap of them by due time.
+
+    By execution first so that cancelling an execution's timers (each time one closes) reads
+    only its own: a scan of every live timer made each close slower while many executions
+    waited (100,000 Waits: 100,000 keys per close).
+    """
+
     def __init__(self) -> None:
         self._heap: list[Timer] = []
-        self._live: dict[tuple[str, str], Timer] = {}
+        self._live: dict[str, dict[str, Timer]] = {}
+        self._count = 0
         self._sequence = 0
 
     def __len__(self) -> int:
-        return len(self._live)
+        return self._count
 
     def add(self, execution_arn: str, timer_id: str, due: float) -> None:
         self._sequence += 1
         timer = Timer(due, self._sequence, execution_arn, timer_id)
-        self._live[(execution_arn, timer_id)] = timer
+        timers = self._live.setdefault(execution_arn, {})
+        self._count += timer_id not in timers
+        timers[timer_id] = timer
         heapq.heappush(self._heap, timer)
 
     def cancel(self, execution_arn: str, timer_id: str) -> None:
-        self._live.pop((execution_arn, timer_id), None)
+        timers = self._live.get(execution_arn)
+        if timers is not None and timers.pop(timer_id, None) is not None:
+            self._count -= 1
+            if not timers:
+                del self._live[execution_arn]
 
     def cancel_execution(self, execution_arn: str) -> None:
-        for key in [k for k in self._live if k[0] == execution_arn]:
-            del self._live[key]
+        self._count -= len(self._live.pop(execution_arn, ()))
 
     def next_due(self) -> float | None:
         self._drop_dead()
@@ -51,10 +64,13 @@ class TimerQueue:
             if not self._heap or self._heap[0].due > now:
                 return due
             timer = heapq.heappop(self._heap)
-            del self._live[(timer.execution_arn, timer.timer_id)]
+            self.cancel(timer.execution_arn, timer.timer_id)
             due.append(timer)
 
     def _drop_dead(self) -> None:
-        heap = self._heap
-        while heap and self._live.get((heap[0].execution_arn, heap[0].timer_id)) is not heap[0]:
+        heap, live = self._heap, self._live
+        while heap:
+            timers = live.get(heap[0].execution_arn)
+            if timers is not None and timers.get(heap[0].timer_id) is heap[0]:
+                return
             heapq.heappop(heap)

@@ -57,7 +57,7 @@ class StartBatcher:
         records = [record for record, _ in batch]
         lease = self._worker.new_lease() if self._worker.running else None
         try:
-            results = await self._journal.call(self._store.create_executions, records, lease)
+            results = await self._journal.create_executions(records, lease)
         except Exception as exc:  # the store's edge: the callers get what it raised
             # refused (one start's row, or a bug) rather than unavailable: each start alone
             if len(batch) > 1 and type(exc) is not StoreError:

@@ -352,6 +352,10 @@ class MemoryStore:
         with self._lock:
             return [lease for lease in self._leases.values() if lease.host == host]
 
+    def lease_pids_on_host(self, host: str) -> list[int]:
+        with self._lock:
+            return sorted({lease.pid for lease in self._leases.values() if lease.host == host})
+
     def expire_leases(self, host: str, pids: Sequence[int]) -> int:
         dead = set(pids)
         with self._lock:

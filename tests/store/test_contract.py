@@ -257,6 +257,96 @@ def test_create_executions_in_one_batch_with_a_lease(store: Store) -> None:
     assert store.create_executions([]) == []
 
 
+def test_create_executions_same_names_across_batches(store: Store) -> None:
+    """A name started in an earlier batch is found, not created, by every later batch (with
+    the first start's record), and is leased only by the batch that created it."""
+    first = store.create_executions([execution("a"), execution("b")], Lease("", "w1", "h", 1, T0))
+    assert first == [(execution("a"), True), (execution("b"), True)]
+    second = store.create_executions(
+        [execution("b", input={"again": 2}), execution("c"), execution("a", input={"again": 1})],
+        Lease("", "w2", "h", 2, T0 + 5),
+    )
+    assert second == [(execution("b"), False), (execution("c"), True), (execution("a"), False)]
+    everything_old = store.create_executions(
+        [execution("c", input={"x": 1}), execution("c", input={"x": 2})],
+        Lease("", "w3", "h", 3, T0 + 9),
+    )
+    assert everything_old == [(execution("c"), False), (execution("c"), False)]
+    assert store.leases_on_host("h") == [
+        Lease(arn_of("a"), "w1", "h", 1, T0),
+        Lease(arn_of("b"), "w1", "h", 1, T0),
+        Lease(arn_of("c"), "w2", "h", 2, T0 + 5),
+    ]
+
+
+def test_create_executions_in_a_batch_larger_than_one_statement(store: Store) -> None:
+    """2,500 starts in one batch: more bound values than one SQLite statement takes, so the
+    INSERT is sent in several parts, all in the one transaction."""
+    names = [f"n{i:04}" for i in range(2500)]
+    batch = [execution(name, start=T0 + i) for i, name in enumerate(names)]
+    lease = Lease("", "w1", "h", 1, T0 + 30)
+    assert store.create_executions(batch, lease) == [(record, True) for record in batch]
+    again = [execution(name, input={"again": True}) for name in reversed(names)]
+    assert store.create_executions(again, lease) == [(record, False) for record in reversed(batch)]
+    assert [held.execution_arn for held in store.leases_on_host("h")] == sorted(
+        arn_of(name) for name in names
+    )
+
+
+def test_create_executions_same_names_from_concurrent_batches(store: Store) -> None:
+    """Batches racing on overlapping names (each thread its own connection, as several
+    processes would be): each name is created once, every batch gets its one stored record,
+    and only its creator holds its lease."""
+    racers, names = 6, [f"n{i}" for i in range(30)]
+    barrier = Barrier(racers)
+
+    def create(i: int) -> list[tuple[ExecutionRecord, bool]]:
+        mine = names[i:] + names[:i]  # each racer in its own order
+        barrier.wait()
+        return store.create_executions(
+            [execution(name, input={"racer": i}) for name in mine],
+            Lease("", f"w{i}", "h", i + 1, T0),
+        )
+
+    with ThreadPoolExecutor(racers) as pool:
+        outcomes = list(pool.map(create, range(racers)))
+    creator: dict[str, str] = {}
+    for i, results in enumerate(outcomes):
+        for record, created in results:
+            assert record == store.get_execution(record.arn)
+            if created:
+                assert record.name not in creator
+                creator[record.name] = f"w{i}"
+                assert record.input == {"racer": i}
+    assert sorted(creator) == sorted(names)
+    assert {held.execution_arn: held.worker_id for held in store.leases_on_host("h")} == {
+        arn_of(name): worker for name, worker in creator.items()
+    }
+
+
+def test_sql_create_and_commit_is_one_transaction(store: Store) -> None:
+    """SqlStore.create_and_commit (the journal's starts plus neighbouring steps): both apply,
+    or, when the commits fail, neither (the new executions are not left behind)."""
+    if not isinstance(store, SqlStore):
+        pytest.skip("create_and_commit is the SQL stores' (the memory store has no fsync)")
+    (old,) = started(store, "old")
+    lease = Lease("", "w1", "h", 1, T0 + 30)
+    results = store.create_and_commit(
+        [execution("a"), execution("old", input={"x": 1})],
+        lease,
+        [Commit(execution_arn=old, state={"step": 1})],
+    )
+    assert results == [(execution("a"), True), (execution("old"), False)]
+    assert store.get_execution(old) == execution("old", state={"step": 1})
+    assert [x.execution_arn for x in store.leases_on_host("h")] == [arn_of("a")]
+    with pytest.raises(StoreError):
+        store.create_and_commit(
+            [execution("b")], lease, [Commit(execution_arn=arn_of("ghost"), state={})]
+        )
+    assert store.get_execution(arn_of("b")) is None
+    assert [x.execution_arn for x in store.leases_on_host("h")] == [arn_of("a")]
+
+
 def test_times_and_optional_fields_round_trip_exactly(store: Store) -> None:
     record = execution(
         "exact",
@@ -585,6 +675,22 @@ def test_expired_lease_is_taken_over_and_renewal_keeps_it(store: Store) -> None:
     assert store.leases_on_host("h2") == [Lease(b, "w2", "h2", 22, T0 + 61)]
 
 
+def test_renew_many_leases_in_slices(store: Store) -> None:
+    """1,234 leases renewed at once (the SQL store sends them 500 per statement, the last
+    padded): every one is extended, and only the renewing worker's."""
+    names = [f"e{i:04}" for i in range(1234)]
+    batch = [execution(name) for name in names]
+    store.create_executions(batch[:1000], Lease("", "w1", "h", 1, T0 + 30))
+    store.create_executions(batch[1000:], Lease("", "w2", "h", 2, T0 + 30))
+    store.renew("w1", [arn_of(name) for name in names], T0 + 20, 30)
+    expires = {lease.execution_arn: lease.expires for lease in store.leases_on_host("h")}
+    assert expires == {
+        arn_of(name): T0 + 50 if i < 1000 else T0 + 30 for i, name in enumerate(names)
+    }
+    store.renew("w2", [arn_of(names[-1])], T0 + 25, 30)  # fewer than one slice
+    assert store.leases_on_host("h")[-1] == Lease(arn_of(names[-1]), "w2", "h", 2, T0 + 55)
+
+
 def test_release_and_expire_leases_free_executions(store: Store) -> None:
     a, b, c = started(store, "a", "b", "c")
     store.claim("w1", "h1", 11, T0, 30, 1)
@@ -597,6 +703,18 @@ def test_release_and_expire_leases_free_executions(store: Store) -> None:
     assert store.leases_on_host("h1") == []
     assert store.leases_on_host("h2") == [Lease(c, "w3", "h2", 11, T0 + 30)]
     assert [e.arn for e in store.claim("w4", "h1", 13, T0, 30, 10)] == [a, b]
+
+
+def test_lease_pids_on_host_are_distinct_and_per_host(store: Store) -> None:
+    started(store, "a", "b", "c", "d")
+    assert store.lease_pids_on_host("h1") == []
+    store.claim("w1", "h1", 12, T0, 30, 2)  # a and b: one pid, listed once
+    store.claim("w2", "h1", 11, T0, 30, 1)
+    store.claim("w3", "h2", 13, T0, 30, 1)  # another host
+    assert store.lease_pids_on_host("h1") == [11, 12]
+    assert store.lease_pids_on_host("h2") == [13]
+    store.expire_leases("h1", [12])
+    assert store.lease_pids_on_host("h1") == [11]
 
 
 def test_concurrent_claims_never_share_an_execution(store: Store) -> None:
