@@ -470,6 +470,18 @@ class Worker:
             await self.prepare(records)
             arns = [r.arn for r in records]
             pending, timers = await self.journal.call(self._adoption_reads, arns)
+            # Drives lost while it waited (parked) are no sign that it crashes the engine: its
+            # count starts over, or an event arriving after many restarts (a stop, a callback)
+            # would find it past CRASH_LIMIT and fail it instead of applying.
+            parked = [
+                r.arn
+                for r in records
+                if r.claims > 1
+                and not r.sync
+                and self._parked(r, pending.get(r.arn, []), timers.get(r.arn, []))
+            ]
+            if parked:
+                await self.journal.call(self.store.forgive_claims, self.worker_id, parked)
             for record in records:
                 try:
                     await self._take_over(
@@ -563,12 +575,13 @@ class Worker:
         self, record: ExecutionRecord, pending: list[InboxEvent], timers: list[TimerRecord]
     ) -> bool:
         """Whether the execution had nothing to do when its drives were lost: every open frame
-        waits for a timer not yet due, its children or a callback, and no event waits for it.
+        waits for a timer not yet due, its children or a callback, and no event but a stop
+        waits for it.
 
         Its lost drives are then no sign that it crashes the engine (its workers were killed
-        while it waited, e.g. restarted by kill -9 during a Wait of days), so it is not closed;
-        the claims count starts over once it makes progress. One that crashes when its timer
-        fires is not parked when claimed after that crash: the timer is due."""
+        while it waited, e.g. restarted by kill -9 during a Wait of days), so it is not closed
+        and its claims count starts over (`_adopt`). One that crashes when its timer fires is
+        not parked when claimed after that crash: the timer is due."""
         if record.state is None or record.machine_type != "STANDARD":
             return False
         state = state_from_json(record.state)
@@ -580,7 +593,8 @@ class Worker:
         now = self.runtime.clock.now()
         if any(timer.due <= now for timer in timers):
             return False
-        return not pending
+        # A stop waiting for it only ends it (ABORTED, as the caller asked): it runs nothing
+        return all(isinstance(e.payload, dict) and e.payload.get("kind") == "stop" for e in pending)
 
     async def _fail_crashed(self, record: ExecutionRecord) -> None:
         """Close an execution whose drives were lost CRASH_LIMIT times in a row (a poison

@@ -230,6 +230,48 @@ def test_an_execution_parked_in_a_long_wait_survives_lost_workers(
     run(resume, store=store, clock=VirtualClock(T0 + 1000))
 
 
+def test_a_stop_reaches_an_execution_whose_workers_were_lost_while_it_waited(
+    every_store: StoreFactory,
+) -> None:
+    """make test (Hypothesis, tests/crash/test_stateful.py): an execution parked on a
+    callback lost more workers than CRASH_LIMIT, then was stopped; the next worker failed it
+    as a poison execution (a pending event meant 'not parked') instead of aborting it. A stop
+    runs nothing, so it does not count against it; and a worker that adopts a parked execution
+    starts its claims count over, so an event arriving later is applied, not refused."""
+    store = every_store()
+    arn = execution_arn("m", "stopped")
+
+    async def park(service: Service) -> None:
+        machine, _ = await service.create_state_machine("m", WAIT_HOUR)
+        await service.start_execution(machine.arn, name="stopped")
+        await until(lambda: truth(len(store.timers_for(arn)) == 1))
+
+    run(park, store=store, clock=ManualClock(T0))
+    for attempt in range(CRASH_LIMIT + 1):  # all within the Wait's hour: it stays parked
+        (claimed,) = store.claim(f"lost-{attempt}", "elsewhere", 1, T0 + 10 + 40 * attempt, 30, 10)
+        assert claimed.claims == attempt + 1
+
+    async def adopt_and_lose(service: Service) -> None:  # adopted while parked: forgiven
+        await until(lambda: truth(arn in service.runtime.executions))
+        service.worker.held.clear()  # then this worker is lost too (its lease lapses)
+
+    run(adopt_and_lose, store=store, clock=ManualClock(T0 + 200))
+    record = store.get_execution(arn)
+    assert record is not None
+    assert (record.status, record.claims) == ("RUNNING", 0)
+    for attempt in range(CRASH_LIMIT + 1):  # lost again, past the limit
+        now = T0 + 300 + 40 * attempt
+        (claimed,) = store.claim(f"again-{attempt}", "elsewhere", 1, now, 30, 10)
+    assert claimed.claims == CRASH_LIMIT + 1
+    store.post_event(arn, {"kind": "stop", "error": "Halt", "cause": "by hand", "now": T0 + 500})
+
+    async def resume(service: Service) -> None:
+        done = await finish(service, arn)
+        assert (done.status, done.error, done.cause) == ("ABORTED", "Halt", "by hand")
+
+    run(resume, store=store, clock=ManualClock(T0 + 600))
+
+
 class PurgeFailsOnce(MemoryStore):
     """A memory store whose first purge fails with an error that is not the engine's."""
 
