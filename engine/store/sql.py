@@ -457,6 +457,8 @@ class SqlStore:
                 if arn in created
             ]
             conn.execute(self._insert_leases, leases)
+        elif created:
+            self._wake_others(conn, CLAIM)  # runnable, and nobody holds them: a worker should
         taken = [arn for arn in first if arn not in created]
         if taken:
             query = select(t.executions).where(t.executions.c.arn.in_(taken))

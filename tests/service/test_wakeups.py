@@ -29,7 +29,7 @@ WAIT_A_DAY = text(
 
 
 @pytest.mark.parametrize("kind", [POSTGRES_PARAM])
-def test_a_stop_from_another_process_reaches_the_worker_at_once(kind: str) -> None:
+def test_a_start_and_a_stop_from_another_process_reach_the_worker_at_once(kind: str) -> None:
     url = postgres_url()
     assert url is not None
     with postgres_schema(url) as scoped:
@@ -47,14 +47,13 @@ async def _stop_across_processes(url: str) -> None:
     worker.worker.worker_id = "other-process"
     try:
         worker.start()
-        machine, _ = await api.create_state_machine("waits", WAIT_A_DAY)
-        started = await api.start_execution(machine.arn, name="e1")
-        # The worker's first round (before its minute of sleep) may or may not have seen the
-        # start; give it the start through a poke as a start from its own API would.
-        worker.worker.poke(claim=True, events=False)
         assert isinstance(worker_store, SqlStore)
-        await until(lambda: truth(started.arn in worker.runtime.executions))
         await until(lambda: truth(all(lis.connected.is_set() for lis in worker_store.listeners)))
+        machine, _ = await api.create_state_machine("waits", WAIT_A_DAY)
+        # recorded by the API process, unleased: its NOTIFY wakes the worker (its poll is a
+        # minute away, its first round long done)
+        started = await api.start_execution(machine.arn, name="e1")
+        await until(lambda: truth(started.arn in worker.runtime.executions))
         await api.stop_execution(started.arn, error="Halt", cause="from the API process")
         async with asyncio.timeout(BOUND_SECONDS):  # its poll is a minute away
             finish = await worker.runtime.wait(started.arn)
@@ -82,7 +81,7 @@ def test_stores_without_notifications_say_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", [POSTGRES_PARAM])
-def test_the_listener_hears_events_and_releases_and_stops_on_close(kind: str) -> None:
+def test_the_listener_hears_starts_events_and_releases_and_stops_on_close(kind: str) -> None:
     url = postgres_url()
     assert url is not None
     with postgres_schema(url) as scoped:
@@ -100,7 +99,10 @@ def test_the_listener_hears_events_and_releases_and_stops_on_close(kind: str) ->
         assert stop is not None
         try:
             assert store.listeners[0].connected.wait(BOUND_SECONDS)
-            record, _ = store.create_execution(execution("n1"))
+            record, _ = store.create_execution(execution("n1"))  # unleased: a worker should
+            with arrived:
+                assert arrived.wait_for(lambda: "claim" in heard, BOUND_SECONDS)
+            heard.clear()
             store.post_event(record.arn, {"kind": "stop"})
             with arrived:
                 assert arrived.wait_for(lambda: "events" in heard, BOUND_SECONDS)
