@@ -147,6 +147,7 @@ class Worker:
         self._unlisten: Callable[[], None] | None = None  # stops the store's wake-ups
         self._want_claim = True
         self._want_events = True
+        self._next_periodic_claim = 0.0  # monotonic time; see `_claim`
         self._last_lease_check = float("-inf")
         # executions the runtime closed or dropped since the last round (Runtime.on_let_go)
         self._let_go: set[str] = set()
@@ -313,7 +314,7 @@ class Worker:
         full = True
         while True:
             try:
-                await self.tick(full=full)
+                await self.tick(full=full, paced=True)
                 now = self.runtime.clock.now()
                 if now - last_renew >= renew_every:
                     await self.renew_leases()
@@ -323,6 +324,7 @@ class Worker:
             except Exception as exc:  # supervised loop edge: survive, back off, log once
                 await asyncio.sleep(self.supervisor.failed(exc))
                 full = True
+                self._next_periodic_claim = 0.0  # a round after a failure tries everything
                 continue
             self.supervisor.succeeded()
             full = not await self._nap()
@@ -347,18 +349,20 @@ class Worker:
                 waker.cancel()
         return bool(done)
 
-    async def tick(self, *, full: bool = True) -> bool:
+    async def tick(self, *, full: bool = True, paced: bool = False) -> bool:
         """One round: drop closed executions, take over dead leases, claim, deliver events.
 
         `full=False` (after a poke) does only what the pokes asked for: each store round trip
-        costs as much as many transitions. Returns whether the round found work: executions
-        claimed or inbox events handed to the runtime.
+        costs as much as many transitions. `paced` (the background loop): a periodic claim is
+        put off while claims find nothing and take long (see `_claim`). Returns whether the
+        round found work: executions claimed or inbox events handed to the runtime.
         """
         for arn in self._closed_held():
             self.held.discard(arn)
             self._delivered.pop(arn, None)
             self.runtime.forget(arn)
-        claim, events = self._want_claim or full, self._want_events or full
+        due = not paced or time.monotonic() >= self._next_periodic_claim
+        claim, events = self._want_claim or (full and due), self._want_events or full
         self._want_claim = self._want_events = False
         if full and time.monotonic() - self._last_lease_check >= min(1.0, self.lease_seconds):
             self._last_lease_check = time.monotonic()
@@ -372,6 +376,7 @@ class Worker:
 
     async def _claim(self) -> int:
         now = self.runtime.clock.now()
+        began = time.monotonic()
         claimed = await self.journal.call(
             self.store.claim,
             self.worker_id,
@@ -383,6 +388,11 @@ class Worker:
         )
         # A full batch: the store may hold more runnable executions; claim again at once
         # instead of a poll later (a worker draining a backlog would idle between batches).
+        # A claim that found nothing costs what scanning the executions alive costs (~6 us
+        # each on SQLite: 0.7 s with 100,000 waiting): the periodic one then waits nine times
+        # as long as it took, so it never fills the store's thread; pokes still claim at once.
+        took = time.monotonic() - began
+        self._next_periodic_claim = time.monotonic() + (9 * took if not claimed else 0.0)
         unwanted = [r.arn for r in claimed if self.only is not None and r.arn not in self.only]
         if unwanted:
             await self.journal.call(self.store.release, self.worker_id, unwanted)
