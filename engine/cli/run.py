@@ -61,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from engine.embedded import Engine
     from engine.errors import DefinitionInvalid, EngineError
     from engine.runtime.clock import RealClock, VirtualClock
+    from engine.runtime.heap import tune_for_throughput
 
     check_execution_name(args.name)
     definition_text = read_file(args.definition)
@@ -98,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             await engine.aclose()
 
+    tune_for_throughput()  # loaded and compiled: see engine/runtime/heap.py
     try:
         result = asyncio.run(execute())
     except EngineError as exc:
