@@ -429,6 +429,8 @@ class Worker:
         must not wait for it (docs/cli.md). A frame about to run, or with a task in flight or
         about to be invoked (its commit may still be being written), is work.
         """
+        if self._adopting:
+            return True  # the background loop is taking executions over (it may close one)
         for arn in self.held:
             live = self.runtime.executions.get(arn)
             if live is None or live.done.done():
