@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.durable_bench import chain_definition
+
 CHAIN = 5
 TARGETS = {"sqlite": 10_000.0, "postgresql": 5_000.0}
 
@@ -51,14 +53,6 @@ class DrainRow:
         if self.target is None or self.per_second is None:
             return ""
         return "PASS" if self.per_second >= self.target else "MISS"
-
-
-def chain_definition(length: int = CHAIN) -> str:
-    states: dict[str, object] = {
-        f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(length - 1)
-    }
-    states[f"S{length - 1}"] = {"Type": "Pass", "End": True}
-    return json.dumps({"StartAt": "S0", "States": states})
 
 
 # -- queued executions ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from engine.runtime.clock import VirtualClock
 from engine.runtime.loop import MAX_COMMITS_PER_BATCH
 from engine.service import Service, ServiceConfig
@@ -81,9 +83,14 @@ def test_a_worker_behind_the_recorded_start_moves_its_virtual_clock_up() -> None
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("poll_seconds", [0.01, 60.0], ids=["polling", "poll-a-minute-away"])
 def test_until_idle_drives_every_execution_when_there_are_more_than_one_claim_batch(
     make_store: StoreFactory,  # noqa: F811
+    poll_seconds: float,
 ) -> None:
+    """23 executions in claim batches of 4 (the last one not full). With the poll a minute
+    away they are still drained within the bound: a full batch asks for the next one at once,
+    and the worker wakes when the runtime has finished what it claimed."""
     store = make_store()
 
     async def main() -> list[str]:
@@ -91,7 +98,7 @@ def test_until_idle_drives_every_execution_when_there_are_more_than_one_claim_ba
         service = Service(
             store,
             clock=VirtualClock(T0),
-            config=ServiceConfig(claim_batch=4, poll_seconds=0.01),
+            config=ServiceConfig(claim_batch=4, poll_seconds=poll_seconds),
         )
         try:
             await asyncio.wait_for(service.worker.run_until_idle(), BOUND_SECONDS * 4)
@@ -115,30 +122,6 @@ def test_until_idle_waits_for_timers_then_returns() -> None:
             await service.aclose()
 
     assert asyncio.run(main()) == "SUCCEEDED"
-
-
-def test_until_idle_drains_a_backlog_without_waiting_for_polls(
-    make_store: StoreFactory,  # noqa: F811
-) -> None:
-    """A full claim batch asks for the next one at once, and the worker wakes when the runtime
-    has finished what it claimed: with a poll a minute away, 23 executions in batches of 4
-    (and a last one that is not full) are drained well within the bound."""
-    store = make_store()
-
-    async def main() -> list[str]:
-        arns = await record_executions(store, pass_machine({"done": True}), 23)
-        service = Service(
-            store,
-            clock=VirtualClock(T0),
-            config=ServiceConfig(claim_batch=4, poll_seconds=60.0),
-        )
-        try:
-            await asyncio.wait_for(service.worker.run_until_idle(), BOUND_SECONDS)
-            return [(await service.describe_execution(arn)).status for arn in arns]
-        finally:
-            await service.aclose()
-
-    assert asyncio.run(main()) == ["SUCCEEDED"] * 23
 
 
 class BatchSizes(MemoryStore):
