@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.durable_bench import chain_definition
+from bench.durable_bench import chain_definition, postgres_schema, postgres_url, verdict
 
 CHAIN = 5
 TARGETS = {"sqlite": 10_000.0, "postgresql": 5_000.0}
@@ -50,9 +50,7 @@ class DrainRow:
 
     @property
     def verdict(self) -> str:
-        if self.target is None or self.per_second is None:
-            return ""
-        return "PASS" if self.per_second >= self.target else "MISS"
+        return verdict(self.per_second, self.target)
 
 
 # -- queued executions ------------------------------------------------------------------------
@@ -309,30 +307,6 @@ def sqlite_floor(folder: str, executions: int, chain: int, batch: int = 100) -> 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for begin in range(0, len(items), size):
         yield items[begin : begin + size]
-
-
-# -- PostgreSQL schemas -------------------------------------------------------------------------
-
-
-def postgres_url() -> str | None:
-    return os.environ.get("ASL_BENCH_POSTGRES_URL") or os.environ.get("ASL_TEST_POSTGRES_URL")
-
-
-@contextlib.contextmanager
-def postgres_schema(url: str, name: str) -> Iterator[str]:
-    """A fresh schema for one run, dropped afterwards; yields the URL that uses it."""
-    import psycopg
-
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        connection.execute(f'CREATE SCHEMA "{name}"')
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{name}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 # -- the section -------------------------------------------------------------------------------

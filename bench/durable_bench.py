@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHAIN_LENGTH = 20
@@ -34,9 +35,14 @@ class DurableRow:
 
     @property
     def verdict(self) -> str:
-        if self.target is None or self.per_second is None:
-            return ""
-        return "PASS" if self.per_second >= self.target else "MISS"
+        return verdict(self.per_second, self.target)
+
+
+def verdict(per_second: float | None, target: float | None) -> str:
+    """PASS or MISS against a rate target; empty where there is no target or no figure."""
+    if target is None or per_second is None:
+        return ""
+    return "PASS" if per_second >= target else "MISS"
 
 
 def chain_definition(length: int = CHAIN_LENGTH) -> str:
@@ -84,35 +90,47 @@ async def _measure(url: str, executions: int, rounds: int) -> tuple[float, float
         store.close()
 
 
-def _postgres_url() -> str | None:
+def postgres_url() -> str | None:
     return os.environ.get("ASL_BENCH_POSTGRES_URL") or os.environ.get("ASL_TEST_POSTGRES_URL")
 
 
-def _with_schema(url: str, schema: str) -> str:
+@contextlib.contextmanager
+def postgres_schema(url: str, name: str) -> Iterator[str]:
+    """A fresh schema for one run, dropped afterwards; yields the URL that uses it."""
+    _reset_schema(url, name, create=True)
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{name}"
+    finally:
+        # best effort: a server gone meanwhile already shows as n/a in the table
+        with contextlib.suppress(Exception):
+            _reset_schema(url, name, create=False)
 
 
-def _postgres_schema(url: str, schema: str, *, create: bool) -> None:
+def _reset_schema(url: str, name: str, *, create: bool) -> None:
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         if create:
-            connection.execute(f'CREATE SCHEMA "{schema}"')
+            connection.execute(f'CREATE SCHEMA "{name}"')
 
 
 def bench_durable(executions: int = 100, rounds: int = 5) -> list[DurableRow]:
     rows: list[DurableRow] = []
-    with tempfile.TemporaryDirectory(prefix="asl-bench-") as folder:
+    postgres = postgres_url()
+    with (
+        tempfile.TemporaryDirectory(prefix="asl-bench-") as folder,
+        contextlib.ExitStack() as on_exit,
+    ):
         targets = [("memory", "memory://"), ("sqlite", f"sqlite:///{folder}/bench.db")]
-        postgres = _postgres_url()
-        schema = f"asl_bench_{os.getpid()}"
         if postgres:
             try:
-                _postgres_schema(postgres, schema, create=True)
-                targets.append(("postgresql", _with_schema(postgres, schema)))
+                scoped = on_exit.enter_context(
+                    postgres_schema(postgres, f"asl_bench_{os.getpid()}")
+                )
+                targets.append(("postgresql", scoped))
             except Exception as exc:  # no server: say so in the table
                 rows_note = f"n/a ({type(exc).__name__}: {exc})"[:80]
                 rows.append(
@@ -125,10 +143,6 @@ def bench_durable(executions: int = 100, rounds: int = 5) -> list[DurableRow]:
             except Exception as exc:  # report, never crash the whole benchmark
                 note = f"n/a ({type(exc).__name__}: {exc})"[:80]
                 rows.append(DurableRow(name, executions, None, None, 0, TARGETS[name], note))
-        if postgres:
-            # cleanup is best effort; the table already says n/a when the server is missing
-            with contextlib.suppress(Exception):
-                _postgres_schema(postgres, schema, create=False)
     if not postgres:
         rows.append(
             DurableRow(
