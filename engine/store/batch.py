@@ -228,11 +228,8 @@ class CommitPlan:
             self.closes_with_state.append(row)
 
     def run(self, conn: Connection) -> None:
-        if self.events_only:
-            e = t.executions.c
-            query = select(e.arn).where(e.arn.in_(self.events_only))
-            if len(set(conn.execute(query).scalars())) != len(self.events_only):
-                self._unknown_execution(conn)
+        if self.events_only and len(_known(conn, self.events_only)) != len(self.events_only):
+            self._unknown_execution(conn)
         found = _write_snapshots(conn, self.states) if self.states else 0
         if self.events[0]:
             _write_events(conn, self.events)
@@ -251,6 +248,11 @@ class CommitPlan:
 
     def _unknown_execution(self, conn: Connection) -> None:
         named = set(self.states) | set(self.closed) | set(self.events_only)
-        e = t.executions.c
-        known = set(conn.execute(select(e.arn).where(e.arn.in_(sorted(named)))).scalars())
-        raise StoreError(f"commit for unknown execution {min(named - known, default='?')}")
+        unknown = named - _known(conn, sorted(named))
+        raise StoreError(f"commit for unknown execution {min(unknown, default='?')}")
+
+
+def _known(conn: Connection, arns: list[str]) -> set[str]:
+    """Those of `arns` that are executions in the store."""
+    e = t.executions.c
+    return set(conn.execute(select(e.arn).where(e.arn.in_(arns))).scalars())

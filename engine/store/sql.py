@@ -83,6 +83,7 @@ from engine.store.schema import encode, from_row, to_row
 from engine.values import JSON
 
 _R = TypeVar("_R")
+_Keyed = TypeVar("_Keyed", TimerRecord, InboxEvent)  # a row keyed by its execution
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 """How long a SQLite writer waits for another process's write lock before failing."""
@@ -215,15 +216,6 @@ class SqlStore:
             .returning(t.executions.c.arn)
         )
         self._insert_leases = t.leases.insert()
-        lease = t.leases.c
-        self._renew = (
-            update(t.leases)
-            .where(
-                lease.worker_id == bindparam("b_worker"),
-                lease.execution_arn.in_(bindparam("b_arns", expanding=True)),
-            )
-            .values(expires=bindparam("b_expires"))
-        )
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -386,15 +378,7 @@ class SqlStore:
         start's cost over HTTP). A repeat of an ARN within the batch is not inserted again: it
         gets the row of its first occurrence, as a later start would.
         """
-        order = sorted(range(len(records)), key=lambda i: records[i].arn)
-        for attempt in range(_RETRIES + 1):
-            try:
-                return self._create_executions(records, order, lease)
-            except StoreError as exc:
-                if attempt == _RETRIES or not _retryable(exc.__cause__):
-                    raise
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311  (jitter)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._create_retrying(records, lease, None)
 
     def create_and_commit(
         self, records: Sequence[ExecutionRecord], lease: Lease | None, commits: Sequence[Commit]
@@ -407,15 +391,15 @@ class SqlStore:
         commits are those of executions created before, and a deadlock or serialization
         failure reruns the whole transaction.
         """
-        order = sorted(range(len(records)), key=lambda i: records[i].arn)
-        plan = CommitPlan(commits) if commits else None
+        return self._create_retrying(records, lease, CommitPlan(commits) if commits else None)
+
+    def _create_retrying(
+        self, records: Sequence[ExecutionRecord], lease: Lease | None, plan: CommitPlan | None
+    ) -> list[tuple[ExecutionRecord, bool]]:
+        """`_create_executions`, run again on a deadlock or serialization failure."""
         for attempt in range(_RETRIES + 1):
             try:
-                with self._tx(write=True) as conn:
-                    results = self._create_in(conn, records, order, lease)
-                    if plan is not None:
-                        plan.run(conn)
-                    return results
+                return self._create_executions(records, lease, plan)
             except StoreError as exc:
                 if attempt == _RETRIES or not _retryable(exc.__cause__):
                     raise
@@ -423,18 +407,19 @@ class SqlStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create_executions(
-        self, records: Sequence[ExecutionRecord], order: Sequence[int], lease: Lease | None
+        self, records: Sequence[ExecutionRecord], lease: Lease | None, plan: CommitPlan | None
     ) -> list[tuple[ExecutionRecord, bool]]:
+        """One attempt: the executions in ARN order, then the plan, in one transaction."""
         with self._tx(write=True) as conn:
-            return self._create_in(conn, records, order, lease)
+            results = self._create_in(conn, records, lease)
+            if plan is not None:
+                plan.run(conn)
+            return results
 
     def _create_in(
-        self,
-        conn: Connection,
-        records: Sequence[ExecutionRecord],
-        order: Sequence[int],
-        lease: Lease | None,
+        self, conn: Connection, records: Sequence[ExecutionRecord], lease: Lease | None
     ) -> list[tuple[ExecutionRecord, bool]]:
+        order = sorted(range(len(records)), key=lambda i: records[i].arn)
         first: dict[str, int] = {}  # each ARN's first record, in ARN order
         for index in order:
             first.setdefault(records[index].arn, index)
@@ -614,37 +599,35 @@ class SqlStore:
             return freed
 
     def renew(self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float) -> None:
-        """Extend the leases in slices of `_IN_SLICE` ARNs, each slice one statement of the
-        same text (the last one padded with repeats, which IN ignores).
-
-        One `IN` of every held ARN made a new statement text at each renewal, and the SQLite
-        driver keeps the last 128 prepared statements per connection: ~14 MiB each with
-        50,000 ARNs, so the server grew by that much every renewal while executions waited.
-        """
         if not arns:
             return
         with self._tx(write=True) as conn:
             for part in _slices(arns):
-                values = {"b_worker": worker_id, "b_arns": part, "b_expires": now + lease_seconds}
-                conn.execute(self._renew, values)
+                held = self._held_by(worker_id, part)
+                conn.execute(update(t.leases).where(held).values(expires=now + lease_seconds))
 
     def release(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
             return
-        mine = self._held_by(worker_id, arns)
         with self._tx(write=True) as conn:
-            conn.execute(self._reset_claims(mine))  # released cleanly: no drive was lost
-            if conn.execute(delete(t.leases).where(mine)).rowcount:
+            freed = 0
+            for part in _slices(arns):
+                mine = self._held_by(worker_id, part)
+                conn.execute(self._reset_claims(mine))  # released cleanly: no drive was lost
+                freed += conn.execute(delete(t.leases).where(mine)).rowcount
+            if freed:
                 self._wake_others(conn, CLAIM)  # runnable again: another worker takes them
 
     def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
             return
         with self._tx(write=True) as conn:
-            conn.execute(self._reset_claims(self._held_by(worker_id, arns)))
+            for part in _slices(arns):
+                conn.execute(self._reset_claims(self._held_by(worker_id, part)))
 
     def _held_by(self, worker_id: str, arns: Sequence[str]) -> ColumnElement[bool]:
-        """The leases `worker_id` holds among `arns`."""
+        """The leases `worker_id` holds among `arns` (at most `_IN_SLICE` of them: callers
+        with more go slice by slice, `_slices`)."""
         lease = t.leases.c
         return and_(lease.worker_id == worker_id, self._among(lease.execution_arn, arns))
 
@@ -665,17 +648,20 @@ class SqlStore:
 
     def timers_of(self, arns: Sequence[str]) -> dict[str, list[TimerRecord]]:
         c = t.timers.c
-        found: dict[str, list[TimerRecord]] = {}
+        return self._by_execution(TimerRecord, t.timers, arns, c.execution_arn, c.due, c.timer_id)
+
+    def _by_execution(
+        self, cls: type[_Keyed], table: Table, arns: Sequence[str], *order: ColumnElement[object]
+    ) -> dict[str, list[_Keyed]]:
+        """The rows of `table` of each execution among `arns`, as `cls`, in `order`, grouped
+        by execution (those without any left out): one read, slice by slice."""
+        found: dict[str, list[_Keyed]] = {}
         with self._tx() as conn:
-            for chunk in _slices(arns):
-                query = (
-                    select(t.timers)
-                    .where(self._among(c.execution_arn, chunk))
-                    .order_by(c.execution_arn, c.due, c.timer_id)
-                )
-                for row in conn.execute(query):
-                    timer = from_row(TimerRecord, row)
-                    found.setdefault(timer.execution_arn, []).append(timer)
+            for part in _slices(arns):
+                query = select(table).where(self._among(table.c.execution_arn, part))
+                for row in conn.execute(query.order_by(*order)):
+                    record = from_row(cls, row)
+                    found.setdefault(record.execution_arn, []).append(record)
         return found
 
     def post_event(self, execution_arn: str, payload: JSON) -> int:
@@ -692,16 +678,7 @@ class SqlStore:
         return self._all(InboxEvent, query)
 
     def pending_events_of(self, arns: Sequence[str]) -> dict[str, list[InboxEvent]]:
-        c = t.inbox.c
-        found: dict[str, list[InboxEvent]] = {}
-        with self._tx() as conn:
-            for chunk in _slices(arns):
-                query = select(t.inbox).where(self._among(c.execution_arn, chunk))
-                query = query.order_by(c.seq)
-                for row in conn.execute(query):
-                    event = from_row(InboxEvent, row)
-                    found.setdefault(event.execution_arn, []).append(event)
-        return found
+        return self._by_execution(InboxEvent, t.inbox, arns, t.inbox.c.seq)
 
     def executions_with_events(self) -> list[str]:
         c = t.inbox.c
@@ -790,27 +767,26 @@ class SqlStore:
 
 
 _IN_SLICE: Final = 500
-"""ARNs per `IN (...)` of a statement that takes a list of any length (see `renew`)."""
+"""Keys per `IN (...)` list: a statement over more (a worker releasing or renewing 100,000
+leases) goes slice by slice, well inside every SQLite build's bound-parameter limit (32,766 by
+default; 250,000 on some)."""
 
 
 def _padded(keys: Sequence[str]) -> list[str]:
     """`keys` padded with repeats of the last to the next power of two (16 at least), which
     IN ignores: SQLite's driver keeps each statement text it prepared (128 per connection), so
-    lists of every length would each leave one behind."""
+    lists of every length would each leave one behind (one IN of 50,000 renewed leases: ~14 MiB
+    each time)."""
     size = 16
     while size < len(keys):
         size *= 2
     return [*keys, *[keys[-1]] * (size - len(keys))] if keys else []
 
 
-def _slices(arns: Sequence[str]) -> Iterator[list[str]]:
-    """`arns` in lists of exactly `_IN_SLICE` (or fewer when there are fewer in all), the
-    last padded with its own last ARN, so that every statement has one of few texts."""
-    for begin in range(0, len(arns), _IN_SLICE):
-        part = list(arns[begin : begin + _IN_SLICE])
-        if len(arns) > _IN_SLICE:
-            part += [part[-1]] * (_IN_SLICE - len(part))
-        yield part
+def _slices(keys: Sequence[str]) -> Iterator[list[str]]:
+    """`keys` in lists of at most `_IN_SLICE`."""
+    for begin in range(0, len(keys), _IN_SLICE):
+        yield list(keys[begin : begin + _IN_SLICE])
 
 
 _EXECUTION_CHILDREN: Final = (

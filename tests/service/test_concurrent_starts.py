@@ -21,6 +21,7 @@ from sqlalchemy import text
 from engine.errors import EngineError
 from engine.service import Service, ServiceConfig
 from engine.store.base import ExecutionRecord, Lease, StoreError, StoreRefused
+from engine.store.batch import CommitPlan
 from engine.store.memory import MemoryStore
 from engine.store.open import open_store
 from engine.store.sql import SqlStore
@@ -155,14 +156,14 @@ class AbortingStore(SqlStore):
         self.tries = 0
 
     def _create_executions(
-        self, records: Sequence[ExecutionRecord], order: Sequence[int], lease: Lease | None
+        self, records: Sequence[ExecutionRecord], lease: Lease | None, plan: CommitPlan | None
     ) -> list[tuple[ExecutionRecord, bool]]:
         self.tries += 1
         if self.tries <= self.aborts:
             raise StoreError("the store is unavailable: deadlock detected") from Deadlock(
                 self.sqlstate
             )
-        return super()._create_executions(records, order, lease)
+        return super()._create_executions(records, lease, plan)
 
 
 def _record(name: str) -> ExecutionRecord:

@@ -805,6 +805,20 @@ def test_batch_reads_span_more_keys_than_one_statement_takes(store: Store) -> No
     assert [found[0].seq for found in events.values()] == seqs
 
 
+def test_lease_calls_span_more_keys_than_one_statement_takes(store: Store) -> None:
+    """A worker renewing, forgiving and releasing every lease it holds (100,000 while as many
+    wait): each goes slice by slice, all in one transaction."""
+    store.create_executions([execution(f"x{i:04d}") for i in range(1_203)])
+    held = [r.arn for r in store.claim("w1", "h", 1, T0, 30, 2_000)]
+    assert len(held) == 1_203
+    store.renew("w1", held, T0 + 20, 30)
+    assert store.claim("w2", "h", 2, T0 + 40, 30, 2_000) == []  # renewed: all still held
+    store.forgive_claims("w1", held)
+    assert {store.get_execution(a).claims for a in held} == {0}  # type: ignore[union-attr]
+    store.release("w1", held)
+    assert sorted(r.arn for r in store.claim("w2", "h", 2, T0 + 40, 30, 2_000)) == sorted(held)
+
+
 def test_post_event_for_an_unknown_execution_fails(store: Store) -> None:
     with pytest.raises(StoreError):
         store.post_event(arn_of("nobody"), {"kind": "stop"})
