@@ -386,8 +386,6 @@ class Worker:
             self.lease_seconds,
             self.claim_batch,
         )
-        # A full batch: the store may hold more runnable executions; claim again at once
-        # instead of a poll later (a worker draining a backlog would idle between batches).
         # A claim that found nothing costs what scanning the executions alive costs (~6 us
         # each on SQLite: 0.7 s with 100,000 waiting): the periodic one then waits nine times
         # as long as it took, so it never fills the store's thread; pokes still claim at once.
@@ -397,7 +395,10 @@ class Worker:
         if unwanted:
             await self.journal.call(self.store.release, self.worker_id, unwanted)
         elif len(claimed) >= self.claim_batch:
-            self._want_claim = True  # (not when some were handed back: the same would come)
+            # A full batch: the store may hold more runnable executions; claim again at once,
+            # not a poll later (a worker draining a backlog would idle between batches). Not
+            # when some were handed back: the same ones would come again.
+            self._want_claim = True
         fresh = [r for r in claimed if r.arn not in self.held and r.arn not in unwanted]
         return await self._adopt(fresh) if fresh else 0
 
@@ -482,22 +483,25 @@ class Worker:
             await self.prepare(records)
             arns = [r.arn for r in records]
             pending, timers = await self.journal.call(self._adoption_reads, arns)
-            # Drives lost while it waited (parked) are no sign that it crashes the engine: its
-            # count starts over, or an event arriving after many restarts (a stop, a callback)
-            # would find it past CRASH_LIMIT and fail it instead of applying.
-            parked = [
+            # Drives lost while it waited (parked) are no sign that it crashes the engine: it is
+            # not closed, and its count starts over, or an event arriving after many restarts
+            # (a stop, a callback) would find it past CRASH_LIMIT and fail it, not apply.
+            parked = {
                 r.arn
                 for r in records
                 if r.claims > 1
                 and not r.sync
                 and self._parked(r, pending.get(r.arn, []), timers.get(r.arn, []))
-            ]
+            }
             if parked:
-                await self.journal.call(self.store.forgive_claims, self.worker_id, parked)
+                await self.journal.call(self.store.forgive_claims, self.worker_id, sorted(parked))
             for record in records:
                 try:
                     await self._take_over(
-                        record, pending.get(record.arn, []), timers.get(record.arn, [])
+                        record,
+                        pending.get(record.arn, []),
+                        timers.get(record.arn, []),
+                        parked=record.arn in parked,
                     )
                 except StoreError:
                     raise  # the store, not this execution: the loop backs off
@@ -531,13 +535,14 @@ class Worker:
         return self.store.pending_events_of(arns), self.store.timers_of(arns)
 
     async def _take_over(
-        self, record: ExecutionRecord, pending: list[InboxEvent], timers: list[TimerRecord]
+        self,
+        record: ExecutionRecord,
+        pending: list[InboxEvent],
+        timers: list[TimerRecord],
+        *,
+        parked: bool,
     ) -> None:
-        if (
-            record.claims > CRASH_LIMIT
-            and not record.sync
-            and not self._parked(record, pending, timers)
-        ):
+        if record.claims > CRASH_LIMIT and not record.sync and not parked:
             await self._fail_crashed(record)
             return
         machine = self.load_machine(record.revision_id)
