@@ -58,18 +58,16 @@ def render_details(
     `rendered_payloads` remembers texts by the identity of their value across the events of
     one step (a state's output is the next state's input, the same value): the caller keeps
     every value alive while it is used, so an identity cannot be reused meanwhile."""
+    texts = {} if rendered_payloads is None else rendered_payloads
     rendered: dict[str, JSON] = {}
     for key, value in details.items():
         if isinstance(value, Payload):
             if not include_execution_data:
                 continue
-            if rendered_payloads is None:
-                rendered[key] = dumps(value.value)
-            else:
-                text = rendered_payloads.get(id(value.value))
-                if text is None:
-                    text = rendered_payloads[id(value.value)] = dumps(value.value)
-                rendered[key] = text
+            text = texts.get(id(value.value))
+            if text is None:
+                text = texts[id(value.value)] = dumps(value.value)
+            rendered[key] = text
             if key in _TRUNCATION_DETAILS:
                 rendered[key + "Details"] = {"truncated": False}
         else:
