@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Waiting:
     executions: int
     connections: int
     slice_rates: tuple[float, ...]  # answers per second, per slice of answers
+    slice_cpu: tuple[float, ...]  # server CPU seconds per start, per slice of answers
     seconds: float
     errors: int
     settle_seconds: float  # last answer -> a timer row for every execution
@@ -128,6 +130,54 @@ def _slices(answered: list[float], began: float, size: int) -> tuple[float, ...]
     return tuple(rates)
 
 
+class _CpuSampler:
+    """Samples a process's CPU seconds every `every` seconds in a thread: the server's cost of
+    each slice of starts, which other processes on the machine perturb far less than the slice's
+    rate (a wall-clock figure that any neighbour's burst of work bends)."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._pid = pid
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter(), cpu_seconds(self._pid)))
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> _CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def at(self, moment: float) -> float:
+        """CPU seconds used by `moment`, interpolated between the two samples around it."""
+        before = max((s for s in self.samples if s[0] <= moment), default=self.samples[0])
+        after = min((s for s in self.samples if s[0] >= moment), default=self.samples[-1])
+        if after[0] == before[0]:
+            return before[1]
+        share = (moment - before[0]) / (after[0] - before[0])
+        return before[1] + share * (after[1] - before[1])
+
+
+def _slice_cpu(
+    answered: list[float], began: float, size: int, sampler: _CpuSampler
+) -> tuple[float, ...]:
+    ordered = sorted(answered)
+    costs: list[float] = []
+    previous = began
+    for end in range(size, len(ordered) + 1, size):
+        at = ordered[end - 1]
+        costs.append((sampler.at(at) - sampler.at(previous)) / size)
+        previous = at
+    return tuple(costs)
+
+
 def bench_waiting(
     executions: int = 100_000, connections: int = 8, slice_size: int = 10_000, timeout: float = 900
 ) -> Waiting:
@@ -147,12 +197,13 @@ def bench_waiting(
             cpu = cpu_seconds(process.pid)
             began = time.perf_counter()
             try:
-                seconds, _, errors = asyncio.run(
-                    asyncio.wait_for(
-                        _drive(port, machine_arn, executions, connections, answered, WARM_UP),
-                        timeout,
+                with _CpuSampler(process.pid) as sampler:
+                    seconds, _, errors = asyncio.run(
+                        asyncio.wait_for(
+                            _drive(port, machine_arn, executions, connections, answered, WARM_UP),
+                            timeout,
+                        )
                     )
-                )
             except TimeoutError:
                 rates = " ".join(f"{r:,.0f}" for r in _slices(answered, began, slice_size))
                 raise TimeoutError(
@@ -189,6 +240,7 @@ def bench_waiting(
         executions=executions,
         connections=connections,
         slice_rates=_slices(answered, began, slice_size),
+        slice_cpu=_slice_cpu(answered, began, slice_size, sampler),
         seconds=seconds,
         errors=errors,
         settle_seconds=settle,
@@ -228,6 +280,16 @@ def waiting_rows(
             " ".join(f"{r:,.0f}" for r in rates)
             + (f"; last/first {rates[-1] / rates[0]:.2f}" if len(rates) > 1 and rates[0] else "")
             + (" flat" if w.flat else " DECAYS"),
+        ),
+        (
+            f"  server CPU per start per {slice_size:,} answers (first .. last)",
+            " ".join(f"{c * 1e6:,.0f}" for c in w.slice_cpu)
+            + " us"
+            + (
+                f"; last/first {w.slice_cpu[-1] / w.slice_cpu[0]:.2f}"
+                if len(w.slice_cpu) > 1 and w.slice_cpu[0]
+                else ""
+            ),
         ),
         (
             "  server RSS before / after / per waiting execution",

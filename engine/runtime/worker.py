@@ -152,6 +152,10 @@ class Worker:
         # executions the runtime closed or dropped since the last round (Runtime.on_let_go)
         self._let_go: set[str] = set()
         self._last_sweep = float("-inf")
+        # executions this worker stopped driving without releasing them (the runtime dropped
+        # one, or its takeover failed): their leases must lapse, so renewals leave them out
+        # until they have (monotonic time each was added)
+        self._lapsing: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
         # The loop survives store errors and bugs: back-off, one log line (supervise.py).
         self.supervisor = Supervisor("the worker loop", _log)
@@ -294,13 +298,24 @@ class Worker:
     async def renew_leases(self) -> None:
         """Extend the leases of the executions driven here (the loop does it periodically).
 
-        Only executions still live in the runtime: one it dropped (its commit was refused)
-        must let its lease lapse, so that a worker resumes it from its last commit.
+        Every lease this worker holds, in one statement, but those that must lapse: one the
+        runtime dropped (its commit was refused) or whose takeover failed, so that a worker
+        resumes it from its last commit. An execution that closed lost its lease with its
+        closing commit.
         """
-        live = [arn for arn in self.held if not self._closed(arn)]
-        if live:
-            now = self.runtime.clock.now()
-            await self.journal.call(self.store.renew, self.worker_id, live, now, self.lease_seconds)
+        for arn in self.held:
+            if arn not in self.runtime.executions:
+                self._lapse(arn)
+        horizon = time.monotonic() - 2 * self.lease_seconds  # lapsed by now, or taken again
+        self._lapsing = {a: t for a, t in self._lapsing.items() if t >= horizon}
+        now = self.runtime.clock.now()
+        await self.journal.call(
+            self.store.renew_held, self.worker_id, list(self._lapsing), now, self.lease_seconds
+        )
+
+    def _lapse(self, arn: str) -> None:
+        """Let the lease of `arn` lapse: renewals leave it out (see `renew_leases`)."""
+        self._lapsing.setdefault(arn, time.monotonic())
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -358,6 +373,8 @@ class Worker:
         round found work: executions claimed or inbox events handed to the runtime.
         """
         for arn in self._closed_held():
+            if arn not in self.runtime.executions:
+                self._lapse(arn)  # dropped, not closed: its lease must lapse
             self.held.discard(arn)
             self._delivered.pop(arn, None)
             self.runtime.forget(arn)
@@ -478,6 +495,7 @@ class Worker:
         for record in records:
             self._adopting[record.arn] = adopting
             self.held.add(record.arn)
+            self._lapsing.pop(record.arn, None)  # claimed again: driven here again
         adopted = 0
         try:
             await self.prepare(records)
@@ -507,6 +525,7 @@ class Worker:
                     raise  # the store, not this execution: the loop backs off
                 except Exception as exc:  # one execution this worker cannot resume, not all
                     self.held.discard(record.arn)
+                    self._lapse(record.arn)
                     _log.error(
                         "could not resume %s: %s; its lease lapses and it is claimed again "
                         "(closed as FAILED once it failed %d times in a row)",
@@ -521,6 +540,7 @@ class Worker:
             for record in records:
                 if record.arn not in self.runtime.executions:
                     self.held.discard(record.arn)
+                    self._lapse(record.arn)
             raise
         finally:
             for record in records:

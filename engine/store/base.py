@@ -337,6 +337,16 @@ class Store(Protocol):
         self, worker_id: str, arns: Sequence[str], now: float, lease_seconds: float
     ) -> None: ...
 
+    def renew_held(
+        self, worker_id: str, lapsing: Sequence[str], now: float, lease_seconds: float
+    ) -> None:
+        """Extend every lease `worker_id` holds but those of `lapsing` (executions it stopped
+        driving without releasing them: their leases must lapse so that a worker resumes
+        them). One statement whatever the number held: a worker holding 100,000 waiting
+        executions renewed them 500 per statement every 10 s, which grew the cost of each
+        start with the number waiting (bench/README.md section 7b)."""
+        ...
+
     def release(self, worker_id: str, arns: Sequence[str]) -> None: ...
 
     def forgive_claims(self, worker_id: str, arns: Sequence[str]) -> None:

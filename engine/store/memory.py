@@ -371,6 +371,15 @@ class MemoryStore:
                 if lease is not None and lease.worker_id == worker_id:
                     self._leases[arn] = replace(lease, expires=now + lease_seconds)
 
+    def renew_held(
+        self, worker_id: str, lapsing: Sequence[str], now: float, lease_seconds: float
+    ) -> None:
+        skip = set(lapsing)
+        with self._lock:
+            for arn, lease in self._leases.items():
+                if lease.worker_id == worker_id and arn not in skip:
+                    self._leases[arn] = replace(lease, expires=now + lease_seconds)
+
     def release(self, worker_id: str, arns: Sequence[str]) -> None:
         with self._lock:
             for arn in arns:

@@ -606,6 +606,18 @@ class SqlStore:
                 held = self._held_by(worker_id, part)
                 conn.execute(update(t.leases).where(held).values(expires=now + lease_seconds))
 
+    def renew_held(
+        self, worker_id: str, lapsing: Sequence[str], now: float, lease_seconds: float
+    ) -> None:
+        lease = t.leases.c
+        # a few at a time lapse; more than a slice are left out slice by slice
+        mine = and_(
+            lease.worker_id == worker_id,
+            *(~self._among(lease.execution_arn, part) for part in _slices(lapsing)),
+        )
+        with self._tx(write=True) as conn:
+            conn.execute(update(t.leases).where(mine).values(expires=now + lease_seconds))
+
     def release(self, worker_id: str, arns: Sequence[str]) -> None:
         if not arns:
             return

@@ -168,6 +168,12 @@ class Unreachable:
         self._check()
         self._store.renew(worker_id, arns, now, lease_seconds)
 
+    def renew_held(
+        self, worker_id: str, lapsing: list[str], now: float, lease_seconds: float
+    ) -> None:
+        self._check()
+        self._store.renew_held(worker_id, lapsing, now, lease_seconds)
+
 
 async def until(condition: Callable[[], Awaitable[bool]]) -> None:
     """Poll `condition` until it holds (bounded: fails the test after BOUND_SECONDS)."""

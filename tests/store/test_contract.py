@@ -691,6 +691,27 @@ def test_renew_many_leases_in_slices(store: Store) -> None:
     assert store.leases_on_host("h")[-1] == Lease(arn_of(names[-1]), "w2", "h", 2, T0 + 55)
 
 
+def test_renew_held_extends_every_lease_of_the_worker_but_the_lapsing(store: Store) -> None:
+    """One statement renews all a worker holds (a worker holding 100,000 waiting executions
+    renewed them 500 per statement); those it stopped driving are left out, to lapse."""
+    names = [f"e{i:04}" for i in range(1200)]
+    batch = [execution(name) for name in names]
+    store.create_executions(batch[:1100], Lease("", "w1", "h", 1, T0 + 30))
+    store.create_executions(batch[1100:], Lease("", "w2", "h", 2, T0 + 30))
+    lapsing = [arn_of(name) for name in names[:600]]  # more than one slice of 500
+    store.renew_held("w1", lapsing, T0 + 20, 30)
+    expires = {lease.execution_arn: lease.expires for lease in store.leases_on_host("h")}
+    assert expires == {
+        arn_of(name): T0 + 50 if 600 <= i < 1100 else T0 + 30 for i, name in enumerate(names)
+    }
+    store.renew_held("w2", [], T0 + 25, 30)  # nothing lapsing: all of w2's, none of w1's
+    expires = {lease.execution_arn: lease.expires for lease in store.leases_on_host("h")}
+    assert expires == {
+        arn_of(name): T0 + 30 if i < 600 else T0 + 50 if i < 1100 else T0 + 55
+        for i, name in enumerate(names)
+    }
+
+
 def test_release_and_expire_leases_free_executions(store: Store) -> None:
     a, b, c = started(store, "a", "b", "c")
     store.claim("w1", "h1", 11, T0, 30, 1)
