@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -571,7 +572,7 @@ def _describe(exc: BaseException) -> str:
     for _ in range(10):  # bounded: a chain may loop
         if root is None:
             break
-        if isinstance(root, OSError) and root.strerror:
-            return root.strerror
+        if isinstance(root, OSError) and root.errno is not None:
+            return os.strerror(root.errno)
         root = root.__cause__ or root.__context__
     return str(exc) or type(exc).__name__
