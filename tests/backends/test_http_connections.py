@@ -270,7 +270,8 @@ def test_a_missing_variable_is_a_configuration_error_at_start(
             '[connections."bad name!"]\nauthorization_type = "BASIC"\nusername_env = "U"\n'
             'password_env = "P"\n',
             "connections.bad name!: a connection is named by its name (letters, digits, '.', "
-            "'_', '-', up to 64) or its full ARN (arn:aws:events:REGION:ACCOUNT:connection/NAME/ID)",
+            "'_', '-', up to 64) or its full ARN "
+            "(arn:aws:events:REGION:ACCOUNT:connection/NAME/ID)",
         ),
     ],
     ids=["missing field", "field of another type", "unknown type", "bad key"],

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import socket
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +31,10 @@ from engine.backends.http_task import (
     build_request,
     task_result,
 )
-from engine.config import ConfigInvalid, build_connections, check_config, load_config
 from engine.embedded import Engine, ExecutionResult
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskSuccess
 from engine.values import JSON
-from tests.backends.api_server import Answer, ApiServer, Seen, echo
+from tests.backends.api_server import Answer, ApiServer, Seen
 
 CONNECTION_ARN = "arn:aws:events:us-east-1:123456789012:connection/Api/81210c42-8af1-456b"
 AUTH = {"ConnectionArn": CONNECTION_ARN}
