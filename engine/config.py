@@ -57,15 +57,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from engine.backends.base import Backend
-from engine.backends.connections import (
-    ApiKeyAuthorization,
-    BasicAuthorization,
-    Connection,
-    Connections,
-    HttpParameters,
-    OAuthAuthorization,
-    connection_name,
-)
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_MEMORY_SIZE,
@@ -75,7 +66,6 @@ from engine.backends.functions import (
     LambdaBackend,
     LambdaFunction,
 )
-from engine.backends.http_task import HTTP_INVOKE, HttpTaskBackend
 from engine.backends.mocked import MockedBackends
 from engine.backends.python import (
     DEFAULT_MAX_ABANDONED,
@@ -85,12 +75,14 @@ from engine.backends.python import (
     PythonRunner,
     load_functions,
 )
-from engine.backends.registry import BackendRegistry, functions_registry
+from engine.backends.registry import HTTP_INVOKE, BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
 
 if TYPE_CHECKING:
+    from engine.backends.connections import Connections, HttpParameters
+    from engine.backends.http_task import HttpTaskBackend
     from engine.backends.mocks import MockConfig
     from engine.config_schema import (
         AslConfig,
@@ -480,13 +472,22 @@ _CONNECTION_NAME_CHARS = frozenset(
 
 def build_connections(
     config: AslConfig | None, environ: Mapping[str, str] | None = None
-) -> Connections:
-    """The HTTP Tasks' connections `[connections]` describes, their secrets read from
-    `environ` (default: the process's environment) now, at start. Raises `ConfigInvalid`
-    naming every variable that is not set and every key that is neither a connection name nor
-    a connection ARN; a message names the variable, never its value."""
+) -> Connections | None:
+    """The HTTP Tasks' connections `[connections]` describes (None when there are none), their
+    secrets read from `environ` (default: the process's environment) now, at start. Raises
+    `ConfigInvalid` naming every variable that is not set and every key that is neither a
+    connection name nor a connection ARN; a message names the variable, never its value."""
     if config is None or not config.connections:
-        return Connections()
+        return None
+    from engine.backends.connections import (
+        ApiKeyAuthorization,
+        BasicAuthorization,
+        Connection,
+        Connections,
+        OAuthAuthorization,
+        connection_name,
+    )
+
     env = os.environ if environ is None else environ
     problems: list[ConfigProblem] = []
     built: dict[str, Connection] = {}
@@ -544,6 +545,8 @@ def build_connections(
 
 
 def _http_parameters(parameters: HttpParametersConfig | None) -> HttpParameters:
+    from engine.backends.connections import HttpParameters
+
     if parameters is None:
         return HttpParameters()
     return HttpParameters(
@@ -551,6 +554,41 @@ def _http_parameters(parameters: HttpParametersConfig | None) -> HttpParameters:
         tuple(parameters.query_string_parameters.items()),
         tuple(parameters.body_parameters.items()),
     )
+
+
+def _serves(mapping: str, resource: str) -> bool:
+    """Whether a mapping (an exact ARN, or a pattern with `*`) serves `resource`. Not the
+    registry's resolve, which loads RE2 for its Lambda patterns: a start-up cost no run without
+    a pattern of its own pays (tests/cli/test_cold_start.py)."""
+    if "*" not in mapping:
+        return mapping == resource
+    import re
+
+    return (
+        re.fullmatch(".*".join(re.escape(part) for part in mapping.split("*")), resource)
+        is not None
+    )
+
+
+class DeferredHttpTask:
+    """Serves `arn:aws:states:::http:invoke`: the HTTP Task's backend (and httpx2 with it) is
+    imported and built on the first HTTP Task, since most runs have none and start-up time
+    counts (bench/README.md, section 3)."""
+
+    def __init__(self, connections: Connections | None) -> None:
+        self._connections = connections
+        self.backend: HttpTaskBackend | None = None
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        if self.backend is None:
+            from engine.backends.http_task import HttpTaskBackend
+
+            self.backend = HttpTaskBackend(self._connections)
+        return await self.backend.invoke(request)
+
+    async def aclose(self) -> None:
+        if self.backend is not None:
+            await self.backend.aclose()
 
 
 ConfigSource: TypeAlias = "AslConfig | str | Path | None"
@@ -565,7 +603,7 @@ class TaskBackends:
     functions: FunctionBackends
     registry: BackendRegistry
     mocks: MockedBackends
-    http: HttpTaskBackend | None = None
+    http: DeferredHttpTask | None = None
 
     async def aclose(self) -> None:
         await self.functions.aclose()
@@ -589,9 +627,10 @@ def open_task_backends(
         config = load_config(Path(config))
     connections = build_connections(config)
     built = build_function_backends(config, functions=functions)
-    registry = functions_registry({**built.resources, **(backends or {})}, built.lambda_backend)
-    http = HttpTaskBackend(connections)
-    if registry.resolve(HTTP_INVOKE) is None:  # a [resources] stand-in for it wins
-        registry.register(HTTP_INVOKE, http)
+    mapped = {**built.resources, **(backends or {})}
+    registry = functions_registry(mapped, built.lambda_backend)
+    http = DeferredHttpTask(connections)
+    if not any(_serves(resource, HTTP_INVOKE) for resource in mapped):
+        registry.register(HTTP_INVOKE, http)  # a [resources] stand-in for it wins
     mocks = MockedBackends(mock_config, registry.resolve)
     return TaskBackends(built, registry, mocks, http)

@@ -61,6 +61,7 @@ from engine.backends.form_encoding import (
     encode_query,
     scalar_text,
 )
+from engine.backends.registry import HTTP_INVOKE
 from engine.errors import (
     STATES_DATA_LIMIT_EXCEEDED,
     STATES_HTTP_SOCKET,
@@ -87,7 +88,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-HTTP_INVOKE: Final = "arn:aws:states:::http:invoke"
 HTTP_METHODS: Final = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
 HTTP_PARAMETERS: Final = (
     "ApiEndpoint",

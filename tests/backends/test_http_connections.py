@@ -301,13 +301,53 @@ def test_connections_never_show_their_secrets(tmp_path: Path) -> None:
     assert connections.find("arn:aws:events:eu-west-1:1:connection/Other/x") is None
 
 
-def test_a_resources_stand_in_for_the_http_task_wins(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mapping", [HTTP_INVOKE, "arn:aws:states:::*"], ids=["exact", "pattern"])
+def test_a_resources_stand_in_for_the_http_task_wins(tmp_path: Path, mapping: str) -> None:
     (tmp_path / "fake.py").write_text(
         "def fake(event, context):\n    return {'faked': event['Method']}\n"
     )
     config = write_config(
-        tmp_path,
-        '[lambda]\nsources = ["fake.py"]\n[resources]\n"arn:aws:states:::http:invoke" = "fake"\n',
+        tmp_path, f'[lambda]\nsources = ["fake.py"]\n[resources]\n"{mapping}" = "fake"\n'
     )
     [result, _] = run_twice("http://127.0.0.1:9", config)
     assert result.output == {"faked": "POST"}
+
+
+def test_a_mock_config_answers_an_http_task_first() -> None:
+    from engine.backends.mocks import parse_mock_config
+
+    mocks = parse_mock_config(
+        json.dumps(
+            {
+                "StateMachines": {"http": {"TestCases": {"Offline": {"Call": "Answer"}}}},
+                "MockedResponses": {
+                    "Answer": {"0": {"Return": {"StatusCode": 200, "ResponseBody": {"ok": 1}}}}
+                },
+            }
+        )
+    )
+    definition: dict[str, JSON] = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": HTTP_INVOKE,
+                "Parameters": {
+                    "ApiEndpoint": "http://127.0.0.1:9/nothing-listens",
+                    "Method": "GET",
+                    "Authentication": {"ConnectionArn": ARN},
+                },
+                "End": True,
+            }
+        },
+    }
+
+    async def scenario() -> ExecutionResult:
+        engine = Engine.for_testing(mock_config=mocks)
+        try:
+            return await engine.run(engine.load(definition, name="http"), {}, test_case="Offline")
+        finally:
+            await engine.aclose()
+
+    result = asyncio.run(scenario())
+    assert result.output == {"StatusCode": 200, "ResponseBody": {"ok": 1}}
