@@ -47,6 +47,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -143,6 +144,7 @@ JSON_CONTENT_TYPE: Final = "application/json; charset=UTF-8"
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 REQUEST_TIMEOUT_SECONDS: Final = 60.0
 _UNSUPPORTED_MEDIA: Final = ("application/octet-stream", "image/", "video/", "audio/")
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 section 5.6.2, a field name
 
 
 def forbidden_header(name: str) -> bool:
@@ -191,6 +193,7 @@ def _endpoint(value: JSON) -> str | TaskFailure:
         return _runtime("The HTTP Task's ApiEndpoint must be a URL string.")
     try:
         parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number or too big
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
@@ -214,11 +217,18 @@ def _headers(value: JSON) -> list[tuple[str, str]] | TaskFailure:
                 "refuses it. Credentials belong in the EventBridge connection ([connections] "
                 "in asl.toml)."
             )
+        if not _TOKEN.fullmatch(name):
+            return _runtime(
+                f"The HTTP Task's header name {name!r} is not a valid HTTP header name."
+            )
         items = item if isinstance(item, list) else [item]
         for one in items:
             if isinstance(one, dict | list):
                 return _runtime(f"The HTTP Task's header '{name}' must be text, not JSON.")
-            headers.append((name, scalar_text(one)))
+            text = scalar_text(one)
+            if "\r" in text or "\n" in text or "\0" in text:
+                return _runtime(f"The HTTP Task's header '{name}' holds a line break.")
+            headers.append((name, text))
     return headers
 
 
@@ -524,6 +534,8 @@ class HttpTaskBackend:
                     f"The HTTP request to {_where(outgoing.url)} timed out after "
                     f"{self._timeout:g} seconds.",
                 )
+            except httpx2.InvalidURL as exc:
+                return _runtime(f"The HTTP Task's ApiEndpoint is not a valid URL: {exc}")
             except httpx2.HTTPError as exc:
                 return TaskFailure(
                     STATES_HTTP_SOCKET,
@@ -573,6 +585,10 @@ def _describe(exc: BaseException) -> str:
         if root is None:
             break
         if isinstance(root, OSError) and root.errno is not None:
+            # socket.gaierror carries resolver codes (-2) that only its strerror names;
+            # asyncio's own strerror for a refused connect is "Connect call failed (...)"
+            if root.errno < 0 and root.strerror:
+                return root.strerror
             return os.strerror(root.errno)
         root = root.__cause__ or root.__context__
     return str(exc) or type(exc).__name__

@@ -316,6 +316,20 @@ def test_a_refused_connection_is_states_http_socket() -> None:
     )
 
 
+def test_an_unknown_host_is_states_http_socket() -> None:
+    parameters = {
+        "ApiEndpoint": "http://no-such-host.invalid/x",
+        "Method": "GET",
+        "Authentication": AUTH,
+    }
+    [result] = run(machine(parameters))
+    assert (result.status, result.error) == ("FAILED", "States.Http.Socket")
+    assert result.cause is not None
+    assert result.cause.startswith(
+        "The HTTP request to http://no-such-host.invalid/x got no response: ConnectError: "
+    )
+
+
 # --------------------------------------------------------------------------- AWS's refusals
 
 
@@ -361,6 +375,22 @@ REFUSED = [
         call_parameters("api.example.com"),
         "The HTTP Task's ApiEndpoint 'api.example.com/items' is not an https:// URL with a host "
         "(e.g. https://api.example.com/v1/items).",
+    ),
+    (
+        "port",
+        call_parameters("http://127.0.0.1:99999"),
+        "The HTTP Task's ApiEndpoint 'http://127.0.0.1:99999/items' is not an https:// URL "
+        "with a host (e.g. https://api.example.com/v1/items).",
+    ),
+    (
+        "header name",
+        call_parameters("https://a.example", Headers={"Bad Name": "v"}),
+        "The HTTP Task's header name 'Bad Name' is not a valid HTTP header name.",
+    ),
+    (
+        "header line break",
+        call_parameters("https://a.example", Headers={"X-Note": "a\r\nInjected: 1"}),
+        "The HTTP Task's header 'X-Note' holds a line break.",
     ),
     (
         "method",
