@@ -2,10 +2,12 @@
 
 Owns: finding the file, reading it into a checked `AslConfig` (every mistake reported with its
 key path, e.g. `functions.Resize.timeout`, and how to fix it), and building what it configures:
-the Lambda backend (functions -> Python handler, command or URL, with Lambda's settings) and the
-resource mappings (`[resources]`: a service integration ARN served by a function). Must never:
-take configuration from an API client or a workflow definition; only the operator's file and
-CLI flags reach here, so nothing else can make the engine import a module or run a command.
+the Lambda backend (functions -> Python handler, command or URL, with Lambda's settings), the
+resource mappings (`[resources]`: a service integration ARN served by a function) and the HTTP
+Task's EventBridge connections (`[connections]`, their secrets read from the environment at
+start). Must never: take configuration from an API client or a workflow definition; only the
+operator's file, its environment and CLI flags reach here, so nothing else can make the engine
+import a module, run a command or send a credential.
 
 The file's schema (pydantic models: `AslConfig`, `FunctionConfig`, ...) lives in
 config_schema.py and is imported on first use (`load_config`, `check_config`, or naming
