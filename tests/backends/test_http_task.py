@@ -504,3 +504,44 @@ def test_result_shape_of_an_answer_without_reason_phrase() -> None:
     assert task_result(204, "No Content", [], b"", HTTP_INVOKE) == TaskSuccess(
         {"Headers": {}, "ResponseBody": "", "StatusCode": 204, "StatusText": "No Content"}
     )
+
+
+def test_a_jsonata_http_task_sends_its_arguments() -> None:
+    with ApiServer() as api:
+        definition: dict[str, JSON] = {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": HTTP_INVOKE,
+                    "Arguments": {
+                        "ApiEndpoint": "{% $states.input.api & '/items/' & $states.input.id %}",
+                        "Method": "{% $states.input.method %}",
+                        "InvocationConfig": {"ConnectionArn": CONNECTION_ARN},
+                        "RequestBody": {"n": "{% $states.input.id * 2 %}"},
+                    },
+                    "Output": "{% $states.result.ResponseBody %}",
+                    "End": True,
+                }
+            },
+        }
+        [result] = run(definition, {"api": api.url, "id": 21, "method": "PATCH"})
+    assert result.output == {
+        "method": "PATCH",
+        "path": "/items/21",
+        "query": "",
+        "body": '{"n":42}',
+    }
+
+
+def test_an_answer_over_the_payload_limit_is_states_data_limit_exceeded() -> None:
+    big = Answer(200, "x" * (256 * 1024 + 1), [("Content-Type", "text/plain")])
+    with ApiServer(answering(big)) as api:
+        [result] = run(machine(call(api)))
+    assert (result.status, result.error, result.cause) == (
+        "FAILED",
+        "States.DataLimitExceeded",
+        "The state/task 'arn:aws:states:::http:invoke' returned a result with a size exceeding "
+        "the maximum number of bytes service limit.",
+    )
