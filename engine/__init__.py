@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from engine.backends.mocks import MockConfig, load_mock_config
     from engine.config import AslConfig, load_config
     from engine.embedded import Engine, ExecutionResult, LoadedMachine, load_machine
-    from engine.errors import DefinitionInvalid, EngineError, StatesError
+    from engine.errors import DefinitionInvalid, EngineError, StatesError, TaskError
     from engine.runtime.clock import RealClock, VirtualClock
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "MockConfig",
     "RealClock",
     "StatesError",
+    "TaskError",
     "VirtualClock",
     "load_config",
     "load_machine",
@@ -42,6 +43,7 @@ _HOMES = {
     "MockConfig": "engine.backends.mocks",
     "RealClock": "engine.runtime.clock",
     "StatesError": "engine.errors",
+    "TaskError": "engine.errors",
     "VirtualClock": "engine.runtime.clock",
     "load_config": "engine.config",
     "load_machine": "engine.embedded",

@@ -2,10 +2,12 @@
 
 Owns: finding the file, reading it into a checked `AslConfig` (every mistake reported with its
 key path, e.g. `functions.Resize.timeout`, and how to fix it), and building what it configures:
-the Lambda backend (functions -> Python handler, command or URL, with Lambda's settings) and the
-resource mappings (`[resources]`: a service integration ARN served by a function). Must never:
-take configuration from an API client or a workflow definition; only the operator's file and
-CLI flags reach here, so nothing else can make the engine import a module or run a command.
+the Lambda backend (functions -> Python handler, command or URL, with Lambda's settings), the
+resource mappings (`[resources]`: a service integration ARN served by a function) and the HTTP
+Task's EventBridge connections (`[connections]`, their secrets read from the environment at
+start). Must never: take configuration from an API client or a workflow definition; only the
+operator's file, its environment and CLI flags reach here, so nothing else can make the engine
+import a module, run a command or send a credential.
 
 The file's schema (pydantic models: `AslConfig`, `FunctionConfig`, ...) lives in
 config_schema.py and is imported on first use (`load_config`, `check_config`, or naming
@@ -39,6 +41,11 @@ the start-up time of `asl run` (see bench/README.md section 3).
     [resources]                   # service integrations served by a function
     "arn:aws:states:::sqs:sendMessage" = "FakeQueue"
 
+    [connections.Stripe]          # HTTP Tasks' EventBridge connections, by name or ARN
+    authorization_type = "API_KEY"
+    api_key_name = "Authorization"
+    api_key_value_env = "STRIPE_API_KEY"      # secrets come from the environment only
+
 A `[functions.NAME]` table without handler, command or url sets the Lambda settings of a
 function that `sources` (or `--functions`) defines. Relative paths are relative to the file.
 """
@@ -70,14 +77,22 @@ from engine.backends.python import (
     PythonRunner,
     load_functions,
 )
-from engine.backends.registry import BackendRegistry, functions_registry
+from engine.backends.registry import HTTP_INVOKE, BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
 
 if TYPE_CHECKING:
+    from engine.backends.connections import Connections, HttpParameters
+    from engine.backends.http_task import HttpTaskBackend
     from engine.backends.mocks import MockConfig
-    from engine.config_schema import AslConfig, FunctionConfig, LambdaConfig
+    from engine.config_schema import (
+        AslConfig,
+        ConnectionConfig,
+        FunctionConfig,
+        HttpParametersConfig,
+        LambdaConfig,
+    )
 
 __all__ = [
     "CONFIG_FILE",
@@ -89,6 +104,7 @@ __all__ = [
     "ConfigSource",
     "FunctionBackends",
     "TaskBackends",
+    "build_connections",
     "build_function_backends",
     "check_config",
     "find_config",
@@ -103,7 +119,9 @@ INVALID_CONFIG: Final = "InvalidConfig"
 CONFIG_ENV: Final = "ASL_CONFIG"
 """Environment variable naming the config file when no `--config` flag is given."""
 
-_SCHEMA_NAMES: Final = frozenset({"AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"})
+_SCHEMA_NAMES: Final = frozenset(
+    {"AslConfig", "ConnectionConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"}
+)
 
 
 def __getattr__(name: str) -> object:
@@ -182,6 +200,10 @@ def check_config(path: Path) -> ConfigCheck:
     except ConfigInvalid as exc:
         problems.extend(exc.problems)
     problems.extend(_check_runners(config))
+    try:
+        build_connections(config)
+    except ConfigInvalid as exc:
+        problems.extend(exc.problems)
     if config.mock_config is not None:
         problems.extend(_check_mock_config(config.folder / config.mock_config))
     return ConfigCheck(None if problems else config, problems, functions)
@@ -443,6 +465,134 @@ def _settings(defaults: LambdaConfig, function: FunctionConfig) -> FunctionSetti
     )
 
 
+# --------------------------------------------------------------------------- connections
+
+_CONNECTION_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+)
+
+
+def build_connections(
+    config: AslConfig | None, environ: Mapping[str, str] | None = None
+) -> Connections | None:
+    """The HTTP Tasks' connections `[connections]` describes (None when there are none), their
+    secrets read from `environ` (default: the process's environment) now, at start. Raises
+    `ConfigInvalid` naming every variable that is not set and every key that is neither a
+    connection name nor a connection ARN; a message names the variable, never its value."""
+    if config is None or not config.connections:
+        return None
+    from engine.backends.connections import (
+        ApiKeyAuthorization,
+        BasicAuthorization,
+        Connection,
+        Connections,
+        OAuthAuthorization,
+        connection_name,
+    )
+
+    env = os.environ if environ is None else environ
+    problems: list[ConfigProblem] = []
+    built: dict[str, Connection] = {}
+    for key, connection in config.connections.items():
+        where = f"connections.{key}"
+        if connection_name(key) is None and not (
+            0 < len(key) <= 64 and set(key) <= _CONNECTION_NAME_CHARS
+        ):
+            problems.append(
+                ConfigProblem(
+                    where,
+                    "a connection is named by its name (letters, digits, '.', '_', '-', up to "
+                    "64) or its full ARN (arn:aws:events:REGION:ACCOUNT:connection/NAME/ID)",
+                )
+            )
+            continue
+
+        def secret(field_name: str, where: str = where, conn: ConnectionConfig = connection) -> str:
+            variable = getattr(conn, field_name)
+            value = env.get(variable) if variable else None
+            if value is None:
+                problems.append(
+                    ConfigProblem(
+                        f"{where}.{field_name}",
+                        f"the environment variable {variable} is not set; export it before "
+                        "starting (a connection's secrets are read from the environment only)",
+                    )
+                )
+                return ""
+            return value
+
+        authorization: ApiKeyAuthorization | BasicAuthorization | OAuthAuthorization
+        if connection.authorization_type == "API_KEY":
+            assert connection.api_key_name is not None
+            authorization = ApiKeyAuthorization(
+                connection.api_key_name, secret("api_key_value_env")
+            )
+        elif connection.authorization_type == "BASIC":
+            authorization = BasicAuthorization(secret("username_env"), secret("password_env"))
+        else:
+            assert connection.authorization_endpoint is not None
+            authorization = OAuthAuthorization(
+                connection.authorization_endpoint,
+                secret("client_id_env"),
+                secret("client_secret_env"),
+                connection.http_method or "POST",
+                _http_parameters(connection.oauth_http_parameters),
+            )
+        built[key] = Connection(
+            key, authorization, _http_parameters(connection.invocation_http_parameters)
+        )
+    if problems:
+        raise _invalid(Path(config.source), problems)
+    return Connections(built)
+
+
+def _http_parameters(parameters: HttpParametersConfig | None) -> HttpParameters:
+    from engine.backends.connections import HttpParameters
+
+    if parameters is None:
+        return HttpParameters()
+    return HttpParameters(
+        tuple(parameters.header_parameters.items()),
+        tuple(parameters.query_string_parameters.items()),
+        tuple(parameters.body_parameters.items()),
+    )
+
+
+def _serves(mapping: str, resource: str) -> bool:
+    """Whether a mapping (an exact ARN, or a pattern with `*`) serves `resource`. Not the
+    registry's resolve, which loads RE2 for its Lambda patterns: a start-up cost no run without
+    a pattern of its own pays (tests/cli/test_cold_start.py)."""
+    if "*" not in mapping:
+        return mapping == resource
+    import re
+
+    return (
+        re.fullmatch(".*".join(re.escape(part) for part in mapping.split("*")), resource)
+        is not None
+    )
+
+
+class DeferredHttpTask:
+    """Serves `arn:aws:states:::http:invoke`: the HTTP Task's backend (and httpx2 with it) is
+    imported and built on the first HTTP Task, since most runs have none and start-up time
+    counts (bench/README.md, section 3)."""
+
+    def __init__(self, connections: Connections | None) -> None:
+        self._connections = connections
+        self.backend: HttpTaskBackend | None = None
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        if self.backend is None:
+            from engine.backends.http_task import HttpTaskBackend
+
+            self.backend = HttpTaskBackend(self._connections)
+        return await self.backend.invoke(request)
+
+    async def aclose(self) -> None:
+        if self.backend is not None:
+            await self.backend.aclose()
+
+
 ConfigSource: TypeAlias = "AslConfig | str | Path | None"
 """A config as the Engine and Service take it: checked, a file path, or none (defaults)."""
 
@@ -455,9 +605,12 @@ class TaskBackends:
     functions: FunctionBackends
     registry: BackendRegistry
     mocks: MockedBackends
+    http: DeferredHttpTask | None = None
 
     async def aclose(self) -> None:
         await self.functions.aclose()
+        if self.http is not None:
+            await self.http.aclose()
 
 
 def open_task_backends(
@@ -469,10 +622,17 @@ def open_task_backends(
     """The backends of `config` (a checked config, or the path of a file to load) with the
     Python `functions` given in code or on the command line; `backends` (exact ARNs or `*`
     patterns) are mapped next to `[resources]`, and the Lambda backend serves every Lambda
-    ARN; a mock config answers the states its test cases mock first. Raises `InvalidRequest`."""
+    ARN; `arn:aws:states:::http:invoke` is the HTTP Task's (with `[connections]`) unless a
+    mapping already serves it; a mock config answers the states its test cases mock first.
+    Raises `InvalidRequest`."""
     if isinstance(config, str | Path):
         config = load_config(Path(config))
+    connections = build_connections(config)
     built = build_function_backends(config, functions=functions)
-    registry = functions_registry({**built.resources, **(backends or {})}, built.lambda_backend)
+    mapped = {**built.resources, **(backends or {})}
+    registry = functions_registry(mapped, built.lambda_backend)
+    http = DeferredHttpTask(connections)
+    if not any(_serves(resource, HTTP_INVOKE) for resource in mapped):
+        registry.register(HTTP_INVOKE, http)  # a [resources] stand-in for it wins
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks)
+    return TaskBackends(built, registry, mocks, http)

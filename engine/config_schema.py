@@ -15,7 +15,7 @@ import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -28,7 +28,15 @@ from engine.backends.functions import (
 from engine.backends.python import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS
 from engine.config import ConfigProblem
 
-__all__ = ["AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig", "read_config"]
+__all__ = [
+    "AslConfig",
+    "ConnectionConfig",
+    "FaultConfig",
+    "FunctionConfig",
+    "HttpParametersConfig",
+    "LambdaConfig",
+    "read_config",
+]
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,6 +119,75 @@ class LambdaConfig(BaseModel):
     seed: int | None = None
 
 
+class HttpParametersConfig(BaseModel):
+    """EventBridge's InvocationHttpParameters / OAuthHttpParameters, as tables of key = value."""
+
+    model_config = _Strict
+
+    header_parameters: dict[str, str] = {}
+    query_string_parameters: dict[str, str] = {}
+    body_parameters: dict[str, str] = {}
+
+
+EnvName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+_AUTHORIZATION_FIELDS = {
+    "API_KEY": ("api_key_name", "api_key_value_env"),
+    "BASIC": ("username_env", "password_env"),
+    "OAUTH_CLIENT_CREDENTIALS": ("authorization_endpoint", "client_id_env", "client_secret_env"),
+}
+_OAUTH_ONLY = ("http_method", "oauth_http_parameters")
+
+
+class ConnectionConfig(BaseModel):
+    """One EventBridge connection (`[connections.NAME]`): its AuthorizationType and the
+    environment variables its secrets are read from, named as EventBridge's CreateConnection
+    names its fields (ApiKeyName -> api_key_name, ...)."""
+
+    model_config = _Strict
+
+    authorization_type: Literal["API_KEY", "BASIC", "OAUTH_CLIENT_CREDENTIALS"]
+    api_key_name: Annotated[str, Field(min_length=1)] | None = None
+    api_key_value_env: EnvName | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    authorization_endpoint: str | None = None
+    http_method: Literal["GET", "POST", "PUT"] | None = None
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
+    oauth_http_parameters: HttpParametersConfig | None = None
+    invocation_http_parameters: HttpParametersConfig = HttpParametersConfig()
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> ConnectionConfig:
+        needed = _AUTHORIZATION_FIELDS[self.authorization_type]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(
+                f"authorization_type {self.authorization_type} needs {', '.join(missing)}"
+            )
+        others = {
+            name
+            for kind, names in _AUTHORIZATION_FIELDS.items()
+            if kind != self.authorization_type
+            for name in names
+        }
+        if self.authorization_type != "OAUTH_CLIENT_CREDENTIALS":
+            others.update(_OAUTH_ONLY)
+        given = sorted(name for name in others if getattr(self, name) is not None)
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} belong to another authorization_type than "
+                f"{self.authorization_type}; remove them"
+            )
+        endpoint = self.authorization_endpoint
+        if endpoint is not None and not endpoint.startswith(("https://", "http://")):
+            raise ValueError(
+                f"authorization_endpoint '{endpoint}' must start with https:// or http://"
+            )
+        return self
+
+
 class AslConfig(BaseModel):
     """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
 
@@ -119,6 +196,7 @@ class AslConfig(BaseModel):
     lambda_: LambdaConfig = Field(default=LambdaConfig(), alias="lambda")
     functions: dict[str, FunctionConfig] = {}
     resources: dict[str, str] = {}
+    connections: dict[str, ConnectionConfig] = {}
     mock_config: str | None = None
     folder: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(defaults)", exclude=True)

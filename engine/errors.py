@@ -14,6 +14,11 @@ other engine modules.
                                      expression (path, template, intrinsic, JSONata). It never
                                      escapes the interpreter: the state boundary turns it into a
                                      `Failure(error, cause)` value that Retry/Catch then see.
+
+    TaskError                        raised by a *Python handler* (user code, not the engine) to
+                                     fail its Task with exactly this error name and cause, e.g.
+                                     `DynamoDB.ConditionalCheckFailedException`; the Python
+                                     runner turns it into the Task's failure as it stands.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ STATES_BRANCH_FAILED = "States.BranchFailed"
 STATES_DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
 STATES_HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+# An HTTP Task (arn:aws:states:::http:invoke) that got no response: the developer guide's error
+# list ("Error names") says States.Http.Socket "occurs when an HTTP task times out after 60
+# seconds"; docs/http-task.md says which other socket failures the engine reports with it.
+STATES_HTTP_SOCKET = "States.Http.Socket"
+STATES_HTTP_STATUS_CODE_PREFIX = "States.Http.StatusCode."
 STATES_INTRINSIC_FAILURE = "States.IntrinsicFailure"
 STATES_ITEM_READER_FAILED = "States.ItemReaderFailed"
 STATES_NO_CHOICE_MATCHED = "States.NoChoiceMatched"
@@ -113,3 +123,38 @@ class ExpressionSyntaxError(ValueError):
         super().__init__(message)
         self.message = message
         self.position = position
+
+
+class TaskError(Exception):
+    """Raise it in a Python handler to fail the Task with exactly `error` and `cause`.
+
+    An ordinary exception fails a Lambda Task as the AWS Lambda Python runtime reports it: the
+    error is the exception's class name and the cause is Lambda's error envelope
+    (`{"errorMessage", "errorType", "requestId", "stackTrace"}`). A handler standing in for a
+    service (a `[resources]` mapping in asl.toml) needs the service's own failure instead,
+    whose name is dotted and which no Python class name can spell:
+
+        from engine.errors import TaskError
+
+        def put_item(event, context):
+            raise TaskError(
+                "DynamoDB.ConditionalCheckFailedException",
+                "The conditional request failed (Service: AmazonDynamoDBv2; Status Code: 400; "
+                "Error Code: ConditionalCheckFailedException; Request ID: ...; Proxy: null)",
+            )
+
+    The Task then fails with that error (what a Retry or Catch `ErrorEquals` matches) and that
+    cause, verbatim, whatever resource the handler serves. Importing this module loads nothing
+    else of the engine.
+    """
+
+    def __init__(self, error: str, cause: str | None = None) -> None:
+        if not isinstance(error, str) or not error:
+            raise ValueError("TaskError needs an error name, e.g. 'MyService.SomethingFailed'")
+        if cause is not None and not isinstance(cause, str):
+            raise TypeError(
+                f"TaskError's cause must be a string or None, not {type(cause).__name__}"
+            )
+        super().__init__(error if cause is None else f"{error}: {cause}")
+        self.error = error
+        self.cause = cause

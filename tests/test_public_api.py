@@ -18,6 +18,7 @@ PUBLIC = {
     "MockConfig": "engine.backends.mocks",
     "RealClock": "engine.runtime.clock",
     "StatesError": "engine.errors",
+    "TaskError": "engine.errors",
     "VirtualClock": "engine.runtime.clock",
     "load_config": "engine.config",
     "load_machine": "engine.embedded",

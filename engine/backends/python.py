@@ -4,8 +4,9 @@ Owns: loading the operator's functions file or module (`load_functions`), the La
 object handlers receive, `PythonRunner`, which calls `handler(event, context)` as the AWS Lambda
 Python runtime does (the event is parsed from JSON text, so each call gets its own copy; the
 return value is JSON-encoded, bytes pass through raw; an exception becomes the Lambda error
-envelope), and `PythonFunctionBackend`, the Lambda backend (`engine.backends.functions`) over a
-set of Python handlers.
+envelope, but an `engine.errors.TaskError` fails the Task with its own error and cause), and
+`PythonFunctionBackend`, the Lambda backend (`engine.backends.functions`) over a set of Python
+handlers.
 
 Blocking handlers run on a bounded pool of daemon threads (`engine.backends.pool`, whose names
 this module re-exports), so the event loop stays free, no call ever gets a thread beyond the
@@ -55,7 +56,8 @@ from engine.backends.pool import (
     pool_stats,
 )
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, TaskError
+from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
 
 __all__ = [
@@ -303,6 +305,12 @@ def _raised(exc: BaseException) -> Raised:
     return Raised(type(exc).__name__, _message(exc), tuple(traceback.format_list(frames)))
 
 
+def _task_error(exc: TaskError) -> TaskFailure:
+    """A handler's `TaskError`: the Task's failure exactly as the handler named it, instead of
+    Lambda's envelope (which would carry the class name, `TaskError`, as the error)."""
+    return TaskFailure(exc.error, exc.cause)
+
+
 def _exited(exc: SystemExit, request_id: str) -> Raised:
     """A handler calling sys.exit(): the runtime dies, Lambda reports Runtime.ExitError."""
     status = exc.code if isinstance(exc.code, int) else 1
@@ -320,6 +328,8 @@ def _call_blocking(handler: Handler, invocation: Invocation) -> Outcome:
         result = handler(event, context)
     except SystemExit as exc:
         return _exited(exc, context.aws_request_id)
+    except TaskError as exc:
+        return _task_error(exc)
     except Exception as exc:
         return _raised(exc)
     return _marshal(result)
@@ -335,6 +345,8 @@ async def _call_async(handler: Handler, invocation: Invocation) -> Outcome:
             result = await result
     except SystemExit as exc:
         return _exited(exc, context.aws_request_id)
+    except TaskError as exc:
+        return _task_error(exc)
     except Exception as exc:
         return _raised(exc)
     return _marshal(result)

@@ -33,6 +33,9 @@ LAMBDA_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
 """What the Lambda backend serves: every Lambda ARN and every `lambda:invoke` integration,
 `.waitForTaskToken` included."""
 
+HTTP_INVOKE: Final = "arn:aws:states:::http:invoke"
+"""The HTTP Task's resource (engine/backends/http_task.py), served unless a mapping serves it."""
+
 INVALID_BACKEND_MAPPING: Final = "InvalidBackendMapping"
 """`InvalidRequest.code` for a mapping the registry refuses (empty, duplicate)."""
 

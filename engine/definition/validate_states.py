@@ -47,6 +47,7 @@ from engine.definition.validate_fields import (
     unsupported,
     warning,
 )
+from engine.definition.validate_http import check_http_task, is_http_task
 from engine.values import JSON, type_name
 
 GraphWalker = Callable[[JSON, str, str, str], Diagnostics]
@@ -531,6 +532,8 @@ def _exclusive(state: dict[str, JSON], loc: str, *names: str) -> Diagnostics:
 def _check_task(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnostics:
     if "Resource" not in state:
         yield required(["Resource"], loc)
+    elif is_http_task(state["Resource"]):
+        yield from check_http_task(state, loc, ctx.query_language)
     yield from _exclusive(state, loc, "TimeoutSeconds", "TimeoutSecondsPath")
     yield from _exclusive(state, loc, "HeartbeatSeconds", "HeartbeatSecondsPath")
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
