@@ -17,7 +17,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
@@ -120,6 +130,9 @@ class AslConfig(BaseModel):
     functions: dict[str, FunctionConfig] = {}
     resources: dict[str, str] = {}
     mock_config: str | None = None
+    substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
+    """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the
+    command line's --substitutions and --sub win (engine/cli/definitions.py)."""
     folder: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(defaults)", exclude=True)
 
