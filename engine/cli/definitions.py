@@ -127,9 +127,18 @@ def read_definition(
 
 
 def needs_config(args: argparse.Namespace, path: str | None) -> bool:
-    """Whether `asl validate` must read the config file: only for a template, or a definition
-    with a `${` placeholder (`[substitutions]`), so that validating a plain file loads
-    neither the config nor pydantic."""
+    """Whether `asl validate` must read the config file: only when one may exist (the cheap
+    part of engine/config.py's `find_config`) and the definition can use its
+    `[substitutions]` (a template, or a `${` in the file), so that validating a plain file
+    loads neither the config nor the runtime it imports."""
+    may_exist = bool(
+        getattr(args, "config", None)
+        or os.environ.get("ASL_CONFIG")
+        or os.path.exists("asl.toml")
+        or os.path.exists("pyproject.toml")
+    )
+    if not may_exist:
+        return False
     if args.template is not None:
         return True
     if path is None:
