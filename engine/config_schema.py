@@ -26,6 +26,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -133,6 +134,20 @@ class AslConfig(BaseModel):
     substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
     """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the
     command line's --substitutions and --sub win (engine/cli/definitions.py)."""
+
+    @field_validator("substitutions", mode="before")
+    @classmethod
+    def _scalar_substitutions(cls, value: object) -> object:
+        # One message per bad value, instead of one per member of the union.
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(item, str | bool | int | float):
+                    raise ValueError(
+                        f"'{key}' is a {type(item).__name__}; a substitution value is a "
+                        "string, a number or a boolean"
+                    )
+        return value
+
     folder: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(defaults)", exclude=True)
 

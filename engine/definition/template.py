@@ -388,6 +388,9 @@ def read_functions(
             for key in ("Runtime", "Handler", "CodeUri", "Timeout", "MemorySize", "PackageType")
             if key in merged
         }
+        for key in ("Timeout", "MemorySize"):
+            if key in values and _integer(values[key], -1) < 0:
+                resolver.problem(f"{at}/{key}", f"{key} must be a whole number")
         if len(resolver.problems) > before or not isinstance(name, str):
             continue
         runtime = values.get("Runtime")
@@ -420,7 +423,10 @@ def read_functions(
 
 
 def _integer(value: JSON | Unresolved | None, default: int) -> int:
+    """A whole number as a template writes it (`10` or "10"), else `default`."""
+    if value is None or isinstance(value, bool):
+        return default
     try:
-        return int(str(value)) if value is not None else default
+        return int(str(value))
     except ValueError:
         return default

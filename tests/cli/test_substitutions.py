@@ -49,6 +49,42 @@ def test_asl_toml_then_the_file_then_sub_each_win_over_the_one_before(cli: Cli) 
     assert done.out == summary("x", "greet", {"who": "toml", "where": "file", "n": 7})
 
 
+def test_a_bad_substitutions_table_in_asl_toml_is_a_located_config_problem(cli: Cli) -> None:
+    path = cli.write("greet.asl.json", GREETING)
+    cli.write("asl.toml", "[substitutions]\nWho = [1]\n")
+    done = cli("run", path)
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        "asl: Invalid config file asl.toml:\n"
+        "  substitutions: 'Who' is a list; a substitution value is a string, a number or a "
+        "boolean\n"
+    )
+
+
+def test_validate_reads_asl_toml_substitutions(cli: Cli) -> None:
+    path = cli.write("greet.asl.json", GREETING)
+    cli.write("asl.toml", '[substitutions]\nWho = "a"\nWhere = "b"\nCount = 2\n')
+    done = cli("validate", path)
+    assert (done.code, done.out, done.err) == (
+        0,
+        "greet.asl.json: valid (0 errors, 0 warnings)\n",
+        "",
+    )
+
+
+def test_start_stores_the_substituted_definition(cli: Cli) -> None:
+    path = cli.write("greet.asl.json", GREETING)
+    done = cli(
+        "start", path, "--detach", "--name", "d", "--sub", "Who=w", "--sub", "Where=h",
+        "--sub", "Count=4",
+    )  # fmt: skip
+    assert (done.code, done.err) == (0, "")
+    cli.worker_until_idle()
+    described = cli.describe(f"{ARN}:execution:greet:d")
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"who": "w", "where": "h", "n": 4}
+
+
 def test_booleans_and_numbers_of_a_substitutions_file_are_written_as_json(cli: Cli) -> None:
     path = cli.write(
         "flags.asl.json",

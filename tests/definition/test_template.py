@@ -159,6 +159,15 @@ def test_an_inline_definition_becomes_json_text_with_its_intrinsics_resolved() -
     }
 
 
+def test_a_function_whose_settings_cannot_be_read_is_left_out_with_its_problem() -> None:
+    text = INLINE.replace("Runtime: nodejs20.x", "Runtime: python3.12\n      Timeout: soon")
+    functions, problems = read_functions(parse_template(text, "t.yaml"))
+    assert functions == []
+    assert [str(problem) for problem in problems] == [
+        "Resources/Fn/Properties/Timeout: Timeout must be a whole number"
+    ]
+
+
 def test_a_function_the_engine_cannot_serve_says_why() -> None:
     functions, _ = read_functions(parse_template(INLINE, "t.yaml"))
     assert [(f.name, f.why_not) for f in functions] == [
