@@ -98,13 +98,14 @@ def check_definition_args(args: argparse.Namespace, path: str | None) -> None:
 
 
 def read_definition(
-    args: argparse.Namespace, path: str | None, config: AslConfig | None, *, runs: bool = True
+    args: argparse.Namespace, path: str | None, config: AslConfig | None
 ) -> Definition:
     """The definition of `path` (or of `--template`), substituted. Raises UsageError.
 
     A placeholder left unsubstituted gets a note naming the flags that fill it when the
-    command runs the machine (`runs`) or was given substitutions; `asl validate` of a file
-    with no substitutions reports only the validator's warnings, as it always did."""
+    command was given substitutions (or a template): a file with placeholders and no
+    substitutions (a sample project run against a mock config) gets only the validator's
+    warnings, as it always did."""
     check_definition_args(args, path)
     given = _given_substitutions(args, config)
     command_line = _command_line_keys(args)
@@ -121,7 +122,7 @@ def read_definition(
         mentioned_in = original + "".join(str(v) for v in template_values.values())
     definition.text = _substitute(original, values)
     _warn_unused(command_line, mentioned_in)
-    if runs or values or args.template is not None:
+    if values or args.template is not None:
         _note_unresolved(definition.text, template=args.template is not None)
     return definition
 

@@ -52,7 +52,7 @@ def _validate(args: argparse.Namespace) -> int:
     # file loads neither the config nor pydantic.
     config = config_of(args) if any(needs_config(args, path) for path in paths) else None
     for path in paths:
-        definition = read_definition(args, path, config, runs=False)
+        definition = read_definition(args, path, config)
         machine_type = args.type or definition.machine_type or "STANDARD"
         diagnostics = validate_text(definition.text, machine_type=machine_type)
         valid = is_valid(diagnostics)

@@ -255,24 +255,23 @@ def _read_machine(
             resolver.problem(f"{at}/{type_key}", "the type is STANDARD or EXPRESS")
 
     substitutions: dict[str, SubstitutionValue] = {}
-    given = properties.get("DefinitionSubstitutions")
-    if given is not None:
-        if isinstance(given, dict):
-            for key, value in given.items():
-                if key in given_keys:
-                    continue  # the caller gives its own value (--sub), which wins
-                where = f"{at}/DefinitionSubstitutions/{key}"
-                resolved = resolver.resolve(value, where)
-                if isinstance(resolved, str | int | float | bool):
-                    substitutions[key] = resolved
-                elif resolved is not UNRESOLVED:
-                    resolver.problem(
-                        where, "a substitution value is a string, a number or a boolean"
-                    )
-        else:
-            resolved_map = resolver.resolve(given, f"{at}/DefinitionSubstitutions")
-            if not isinstance(resolved_map, dict) and resolved_map is not UNRESOLVED:
-                resolver.problem(f"{at}/DefinitionSubstitutions", "a map of key: value is needed")
+    given: JSON | Unresolved = properties.get("DefinitionSubstitutions")
+    if (
+        given is not None and not isinstance(given, Unresolved) and not _is_map(given)
+    ):  # e.g. !If [Cond, {map}, {map}]
+        given = resolver.resolve(given, f"{at}/DefinitionSubstitutions")
+        if not isinstance(given, dict | Unresolved):
+            resolver.problem(f"{at}/DefinitionSubstitutions", "a map of key: value is needed")
+    if isinstance(given, dict):
+        for key, value in given.items():
+            if key in given_keys:
+                continue  # the caller gives its own value (--sub), which wins
+            where = f"{at}/DefinitionSubstitutions/{key}"
+            resolved = resolver.resolve(value, where)
+            if isinstance(resolved, str | int | float | bool):
+                substitutions[key] = resolved
+            elif resolved is not UNRESOLVED:
+                resolver.problem(where, "a substitution value is a string, a number or a boolean")
 
     sources = [
         key
@@ -329,6 +328,16 @@ def _read_machine(
     if text is None and uri is None:
         return None
     return TemplateMachine(logical_id, name, machine_type, text, uri, substitutions)
+
+
+def _is_map(value: JSON) -> bool:
+    """A plain mapping, not an intrinsic function (`{"Fn::If": [...]}`, `{"Ref": ...}`)."""
+    if not isinstance(value, dict):
+        return False
+    if len(value) == 1:
+        [key] = value
+        return not (key == "Ref" or key == "Condition" or key.startswith("Fn::"))
+    return True
 
 
 def _is_local_path(value: JSON | Unresolved | None) -> bool:

@@ -377,6 +377,22 @@ def test_every_problem_names_its_template_path(
     assert problems_of(text, **kwargs) == expected
 
 
+def test_substitutions_chosen_by_a_condition() -> None:
+    text = (
+        "Parameters:\n  Stage: {Type: String, Default: prod}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Stage, prod]\n"
+        + machine(
+            "      DefinitionUri: a.json\n"
+            "      DefinitionSubstitutions: !If [IsProd, {Size: 10}, {Size: 1}]\n"
+        )
+    )
+    read = read_machine(parse_template(text, "t.yaml"), "t.yaml")
+    assert read.substitutions == {"Size": 10}
+    assert problems_of(text.replace("!If [IsProd, {Size: 10}, {Size: 1}]", "!Ref Stage")) == [
+        "Resources/M/Properties/DefinitionSubstitutions: a map of key: value is needed"
+    ]
+
+
 def test_a_substitution_the_caller_gives_is_not_resolved_so_not_a_problem() -> None:
     text = machine(
         "      DefinitionUri: a.json\n      DefinitionSubstitutions:\n        X: !ImportValue y\n"
