@@ -568,13 +568,16 @@ class Resolver:
         conditions = self.template.get("Conditions")
         if not isinstance(conditions, dict) or name not in conditions:
             return self.problem(location, f"the template has no condition '{name}'")
-        if name in self._busy:
-            return self.problem(f"Conditions/{name}", "the condition refers to itself")
-        self._busy.add("?" + name)
+        busy = "?" + name  # conditions and resources share the set: a prefix keeps them apart
+        if busy in self._busy:
+            return self.problem(
+                f"Conditions/{name}", "the condition refers to itself, directly or through others"
+            )
+        self._busy.add(busy)
         try:
             value = self._value(conditions[name], f"Conditions/{name}")
         finally:
-            self._busy.discard("?" + name)
+            self._busy.discard(busy)
         result: bool | Unresolved
         if isinstance(value, bool):
             result = value

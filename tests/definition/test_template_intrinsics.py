@@ -268,6 +268,29 @@ def test_every_problem_is_located_and_says_how_to_fix_it(value: Any, problems: l
     assert found == problems
 
 
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ({"Loop": {"Condition": "Loop"}}, ["Conditions/Loop"]),
+        (
+            {
+                "Loop": {"Fn::Not": [{"Condition": "B"}]},
+                "B": {"Fn::Not": [{"Condition": "Loop"}]},
+            },
+            ["Conditions/Loop"],
+        ),
+    ],
+    ids=["self", "through-another"],
+)
+def test_a_condition_cycle_is_a_problem(conditions: dict[str, Any], expected: list[str]) -> None:
+    resolver = Resolver({"Conditions": conditions, "Resources": {}}, {}, Pseudo())
+    assert isinstance(resolver.resolve({"Fn::If": ["Loop", 1, 2]}, "X"), Unresolved)
+    assert [(p.location, p.message) for p in resolver.problems] == [
+        (location, "the condition refers to itself, directly or through others")
+        for location in expected
+    ]
+
+
 def test_a_problem_prints_as_location_and_message() -> None:
     assert str(TemplateProblem("Resources/X", "no")) == "Resources/X: no"
     assert str(TemplateProblem("", "no")) == "no"
