@@ -1,8 +1,9 @@
 """The sam-orders SAM application (asl_examples/sam-orders) through `asl validate|run
 --template`: the template's machine, its DefinitionSubstitutions (function ARNs, the table's
 name, a `!Sub` of a parameter) and its Python functions; the two states that touch DynamoDB
-stood in by the shipped mock config or by asl.toml's `[resources]` and `[functions]`; and the
-whole application against moto's server (the `moto_endpoint` fixture, from the AWS
+stood in by the shipped mock config or by asl.toml's `[resources]` and `[functions]`; `asl
+start` attached, and detached with a worker configured with the functions; and the whole
+application against moto's server (the `moto_endpoint` fixture, from the AWS
 integrations), where FindOrder's own GetItem and the machine's putItem reach one table."""
 
 from __future__ import annotations
@@ -212,6 +213,61 @@ def test_an_invalid_order_is_rejected_without_touching_dynamodb(
             }
         ),
     ]
+
+
+@pytest.mark.usefixtures("in_app")
+def test_asl_start_attached_records_the_templates_machine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    store = f"sqlite:///{tmp_path / 'asl.db'}"
+    code, out, err = asl(
+        capsys, "start", "--template", "template.yaml", "--input-file",
+        "events/new-order.json", "--mock-config", "mock-config.json", "--test-case",
+        "NewOrder", "--name", "attached", "--store", store, "--json",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert json.loads(out)["output"] == RECORDED
+    code, out, err = asl(capsys, "describe", f"{EXECUTION}:attached", "--store", store, "--json")
+    assert (code, err) == (0, "")
+    described = json.loads(out)
+    assert described["stateMachineArn"] == EXECUTION.replace("execution", "stateMachine")
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", RECORDED)
+
+
+@pytest.mark.usefixtures("in_app")
+def test_asl_start_detached_runs_on_a_worker_configured_with_the_functions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A detached start stores the substituted machine; the worker that runs it serves the
+    template's functions only through its own asl.toml (docs/templates.md)."""
+    store = f"sqlite:///{tmp_path / 'asl.db'}"
+    config = tmp_path / "asl.toml"
+    config.write_text(
+        "".join(
+            f'[functions.{name}Function]\nhandler = "app.lambda_handler"\n'
+            f'code = "{APP / "functions" / folder}"\n'
+            for name, folder in [
+                ("ValidateOrder", "validate_order"),
+                ("ConfirmOrder", "confirm_order"),
+            ]
+        ),
+        "utf-8",
+    )
+    code, out, err = asl(
+        capsys, "start", "--template", "template.yaml", "--input-file",
+        "events/new-order.json", "--mock-config", "mock-config.json", "--test-case",
+        "NewOrder", "--name", "detached", "--store", store, "--detach",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert json.loads(out)["executionArn"] == f"{EXECUTION}:detached"
+    assert asl(
+        capsys, "worker", "--until-idle", "--config", str(config), "--store", store,
+        "--mock-config", "mock-config.json",
+    )[0] == 0  # fmt: skip
+    code, out, err = asl(capsys, "describe", f"{EXECUTION}:detached", "--store", store, "--json")
+    assert (code, err) == (0, "")
+    described = json.loads(out)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", RECORDED)
 
 
 STAND_INS = """\
