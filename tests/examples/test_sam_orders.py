@@ -9,11 +9,16 @@ integrations), where FindOrder's own GetItem and the machine's putItem reach one
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from engine.backends.python import load_functions
 from engine.cli import main
 
 APP = Path(__file__).resolve().parents[2] / "asl_examples" / "sam-orders"
@@ -215,6 +220,63 @@ def test_an_invalid_order_is_rejected_without_touching_dynamodb(
     ]
 
 
+@cache
+def validate_order() -> Callable[..., Any]:
+    """The template's ValidateOrderFunction, loaded once."""
+    return load_functions(str(APP / "functions" / "validate_order" / "app.py"))["lambda_handler"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5000) | st.floats(-1, 10) | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["orderId", "customerId", "lines", "sku", "quantity", "unitPriceCents"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=10,
+)
+good_lines = st.lists(
+    st.fixed_dictionaries(
+        {
+            "sku": st.text(min_size=1, max_size=6),
+            "quantity": st.integers(1, 99),
+            "unitPriceCents": st.integers(0, 100_000),
+        }
+    ),
+    min_size=1,
+    max_size=50,
+)
+
+
+@given(
+    order=st.fixed_dictionaries(
+        {"orderId": st.text(min_size=1, max_size=8), "customerId": st.text(min_size=1)},
+        optional={"lines": good_lines | json_values},
+    )
+    | json_values
+)
+def test_validate_order_answers_every_input(order: Any) -> None:
+    """ValidateOrder never raises: it prices a well-formed order exactly, and names at least
+    one problem for anything else."""
+    answer = validate_order()(order if isinstance(order, dict) else {"lines": order}, None)
+    json.dumps(answer)  # what Lambda would return
+    if answer["valid"]:
+        lines = answer["order"]["lines"]
+        assert answer["order"]["itemCount"] == sum(line["quantity"] for line in lines)
+        assert answer["order"]["totalCents"] == sum(
+            line["quantity"] * line["unitPriceCents"] for line in lines
+        )
+        keys = ("sku", "quantity", "unitPriceCents")
+        assert lines == [{key: line[key] for key in keys} for line in order["lines"]]
+    else:
+        assert answer["problems"]
+
+
 @pytest.mark.usefixtures("in_app")
 def test_asl_start_attached_records_the_templates_machine(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
@@ -272,6 +334,8 @@ def test_asl_start_detached_runs_on_a_worker_configured_with_the_functions(
 
 STAND_INS = """\
 import json
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 
