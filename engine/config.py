@@ -110,6 +110,7 @@ __all__ = [
     "find_config",
     "load_config",
     "open_task_backends",
+    "with_functions",
 ]
 
 CONFIG_FILE: Final = "asl.toml"
@@ -591,6 +592,45 @@ class DeferredHttpTask:
     async def aclose(self) -> None:
         if self.backend is not None:
             await self.backend.aclose()
+
+
+def with_functions(
+    config: AslConfig | None,
+    functions: Mapping[str, Mapping[str, object]],
+    *,
+    source: str,
+    folder: Path,
+) -> AslConfig:
+    """`config` with more `[functions.NAME]` tables (e.g. a SAM template's Python functions:
+    `{"handler": "app.handler", "code": "/abs/dir", "timeout": 10}`), built through the same
+    schema and backends as the file's own. A function the file already defines keeps its own
+    table. Without a config, a config holding only them (and Lambda's unconfigured timeout for
+    the others, as without a file). Raises `ConfigInvalid` naming `source` when one does not
+    fit the schema (a Timeout past 900, ...)."""
+    from pydantic import ValidationError
+
+    from engine.config_schema import AslConfig, FunctionConfig, LambdaConfig
+
+    if config is None:
+        config = AslConfig(
+            lambda_=LambdaConfig(timeout=int(UNCONFIGURED_TIMEOUT)), folder=folder, source=source
+        )
+    added: dict[str, FunctionConfig] = {}
+    problems: list[ConfigProblem] = []
+    for name, settings in functions.items():
+        if name in config.functions:
+            continue
+        try:
+            added[name] = FunctionConfig.model_validate(settings)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"])
+                problems.append(
+                    ConfigProblem(f"functions.{name}.{where}".rstrip("."), error["msg"])
+                )
+    if problems:
+        raise _invalid(Path(source), problems)
+    return config.model_copy(update={"functions": {**config.functions, **added}})
 
 
 ConfigSource: TypeAlias = "AslConfig | str | Path | None"

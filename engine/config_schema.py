@@ -17,7 +17,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
@@ -198,6 +209,23 @@ class AslConfig(BaseModel):
     resources: dict[str, str] = {}
     connections: dict[str, ConnectionConfig] = {}
     mock_config: str | None = None
+    substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
+    """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the
+    command line's --substitutions and --sub win (engine/cli/definitions.py)."""
+
+    @field_validator("substitutions", mode="before")
+    @classmethod
+    def _scalar_substitutions(cls, value: object) -> object:
+        # One message per bad value, instead of one per member of the union.
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(item, str | bool | int | float):
+                    raise ValueError(
+                        f"'{key}' is a {type(item).__name__}; a substitution value is a "
+                        "string, a number or a boolean"
+                    )
+        return value
+
     folder: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(defaults)", exclude=True)
 

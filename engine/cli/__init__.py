@@ -5,7 +5,8 @@ becomes an exit status: 0 success, 1 failure (invalid definition, an execution t
 succeed), 2 usage error (one `asl: ...` line on stderr, never a traceback), 130 interrupted.
 The contract scripts rely on is docs/cli.md. Must never: decide semantics.
 
-Layout: `common.py` holds what the commands share and imports no command; each command module
+Layout: `common.py` holds what the commands share and imports no command (`definitions.py`
+adds what validate, run and start read: substitutions and templates); each command module
 (`validate`, `run`, `executions`, `queries`, `callbacks`, `db`, `serve`, `config_check`)
 imports `common` and the engine, never another command module. Engine imports happen inside
 the commands, so `asl validate` starts without the runtime or the web stack, and `main` imports

@@ -36,11 +36,16 @@ from engine.cli.common import (
     add_store_option,
     add_test_case_option,
     check_execution_name,
+    config_of,
     diagnostic_line,
     iso,
-    machine_name,
-    read_file,
+    load_functions,
     read_input,
+)
+from engine.cli.definitions import (
+    add_definition_options,
+    config_with_template_functions,
+    read_definition,
 )
 from engine.cli.session import with_service
 from engine.cli.shapes import print_result
@@ -51,11 +56,16 @@ if TYPE_CHECKING:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     start = commands.add_parser("start", help="register a machine and start an execution")
-    start.add_argument("definition", metavar="FILE")
+    start.add_argument("definition", metavar="FILE", nargs="?")
     add_input_options(start)
     add_functions_options(start)
+    add_definition_options(start)
     start.add_argument("--name", help="execution name (default: a UUID)")
-    start.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD")
+    start.add_argument(
+        "--type",
+        choices=("STANDARD", "EXPRESS"),
+        help="the machine's type (default: the template's, else STANDARD)",
+    )
     add_store_option(start)
     start.add_argument("--detach", action="store_true", help="record it and return at once")
     start.add_argument("--virtual-time", action="store_true", help="Waits take no real time")
@@ -86,9 +96,15 @@ def _start(args: argparse.Namespace) -> int:
     from engine.errors import DefinitionInvalid
 
     check_execution_name(args.name)
-    definition = read_file(args.definition)
+    functions_config = config_of(args)
+    read = read_definition(args, args.definition, functions_config)
+    definition, name, label = read.text, read.name, read.label
+    machine_type = args.type or read.machine_type or "STANDARD"
     execution_input = read_input(args)
-    name = machine_name(args.definition)
+    if read.functions and not args.detach:  # the template's functions, for this process
+        functions_config = config_with_template_functions(
+            read, functions_config, load_functions(args.functions)
+        )
     target: set[str] = set()
 
     async def work(service: Service) -> int:
@@ -96,20 +112,20 @@ def _start(args: argparse.Namespace) -> int:
             machine = await service.find_state_machine(name)
             if machine is None:
                 machine, _ = await service.create_state_machine(
-                    name, definition, machine_type=args.type
+                    name, definition, machine_type=machine_type
                 )
-            elif machine.machine_type != args.type:
+            elif machine.machine_type != machine_type:
                 # AWS cannot change a machine's type either (UpdateStateMachine has no type).
                 raise UsageError(
-                    f"{args.definition}: the state machine '{name}' is a {machine.machine_type} "
-                    f"machine in this store, not {args.type}: start it with --type "
+                    f"{label}: the state machine '{name}' is a {machine.machine_type} "
+                    f"machine in this store, not {machine_type}: start it with --type "
                     f"{machine.machine_type}, or give the file another name"
                 )
             elif machine.definition != definition:
                 machine, _ = await service.update_state_machine(machine.arn, definition=definition)
         except DefinitionInvalid as exc:
             for diagnostic in exc.diagnostics:
-                print(diagnostic_line(args.definition, diagnostic), file=sys.stderr)
+                print(diagnostic_line(label, diagnostic), file=sys.stderr)
             return EXIT_USAGE
         target_arn = f"{machine.arn}#{args.test_case}" if args.test_case else machine.arn
         record = await service.start_execution(
@@ -133,6 +149,7 @@ def _start(args: argparse.Namespace) -> int:
         functions=args.functions,
         virtual_time=args.virtual_time,
         only=target,
+        functions_config=functions_config,
     )
 
 

@@ -28,10 +28,13 @@ from engine.cli.common import (
     err,
     load_functions,
     load_mock_config_option,
-    machine_name,
     mock_config_path,
-    read_file,
     read_input,
+)
+from engine.cli.definitions import (
+    add_definition_options,
+    config_with_template_functions,
+    read_definition,
 )
 
 if TYPE_CHECKING:
@@ -40,10 +43,15 @@ if TYPE_CHECKING:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser("run", help="run one execution in this process")
-    run.add_argument("definition", metavar="DEF")
+    run.add_argument("definition", metavar="DEF", nargs="?")
     add_input_options(run)
     add_functions_options(run)
-    run.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD")
+    add_definition_options(run)
+    run.add_argument(
+        "--type",
+        choices=("STANDARD", "EXPRESS"),
+        help="the machine's type (default: the template's, else STANDARD)",
+    )
     run.add_argument("--name", help="execution name (default: a UUID)")
     run.add_argument(
         "--virtual-time", action="store_true", help="Waits and back-offs take no real time"
@@ -64,10 +72,11 @@ def _run(args: argparse.Namespace) -> int:
     from engine.runtime.heap import tune_for_throughput
 
     check_execution_name(args.name)
-    definition_text = read_file(args.definition)
+    functions_config = config_of(args)
+    definition = read_definition(args, args.definition, functions_config)
     execution_input = read_input(args)
     functions = load_functions(args.functions)
-    functions_config = config_of(args)
+    functions_config = config_with_template_functions(definition, functions_config, functions)
     mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
     try:
         engine = Engine(
@@ -80,7 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(exc.message) from None
     try:
         machine = engine.load(
-            definition_text, name=machine_name(args.definition), machine_type=args.type
+            definition.text,
+            name=definition.name,
+            machine_type=args.type or definition.machine_type or "STANDARD",
         )
     except DefinitionInvalid as exc:
         if args.json:
@@ -88,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
                 json.dumps({"valid": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
             )
         for diagnostic in exc.diagnostics:
-            err(diagnostic_line(args.definition, diagnostic))
+            err(diagnostic_line(definition.label, diagnostic))
         return EXIT_USAGE
 
     async def execute() -> ExecutionResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from engine.cli.common import (
     UsageError,
@@ -22,6 +22,7 @@ from engine.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from engine.config import AslConfig
     from engine.service import Service
 
 
@@ -33,12 +34,15 @@ def with_service(
     functions: list[str] | None = None,
     virtual_time: bool = False,
     only: set[str] | None = None,
+    functions_config: AslConfig | Literal["file"] | None = "file",
 ) -> int:
     """Run `work(service)` on the command's store; returns its exit status.
 
     `worker=True` makes the service drive executions (the worker loop runs once the command
     calls `service.start()`); `only` limits it to those executions (`asl start` drives the one
-    it started, never others a later `asl worker` should run).
+    it started, never others a later `asl worker` should run). `functions_config` is the
+    command's own config when it built one (`asl start --template` adds the template's
+    functions); by default, the config file's.
     """
     import asyncio  # lazily: every `asl` command builds the parser
 
@@ -49,9 +53,9 @@ def with_service(
     from engine.store.open import open_store
 
     loaded = load_functions(functions or [])
-    functions_config = config_of(args)
+    config = config_of(args) if functions_config == "file" else functions_config
     mock_config = load_mock_config_option(
-        mock_config_path(getattr(args, "mock_config", None), functions_config)
+        mock_config_path(getattr(args, "mock_config", None), config)
     )
     try:
         store = open_store(args.store)
@@ -64,7 +68,7 @@ def with_service(
         service = Service(
             store,
             functions=loaded,
-            functions_config=functions_config,
+            functions_config=config,
             clock=clock,
             config=ServiceConfig(worker=worker),
             mock_config=mock_config,

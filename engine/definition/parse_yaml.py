@@ -19,7 +19,7 @@ import yaml
 from engine.definition.parse import DefinitionSyntaxError, line_col
 from engine.values import JSON
 
-__all__ = ["load_yaml"]
+__all__ = ["CoreSchemaLoader", "load_yaml"]
 
 
 class _Loader(yaml.SafeLoader):
@@ -152,6 +152,11 @@ for _tag, _constructor in (
     )
 
 
+CoreSchemaLoader = _Loader
+"""The loader `load_yaml` uses, for readers that add tags to it (definition/template.py adds
+CloudFormation's `!Ref`, `!Sub`...): subclass it, never change it."""
+
+
 def _to_json(value: object) -> JSON:
     """YAML may produce values JSON has no word for (bytes, sets); render them as text."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -163,11 +168,12 @@ def _to_json(value: object) -> JSON:
     return str(value)
 
 
-def load_yaml(text: str) -> JSON:
+def load_yaml(text: str, loader: type[_Loader] = _Loader) -> JSON:
     """The JSON value of YAML text. Raises DefinitionSyntaxError at YAML's own position;
-    RecursionError (text nested too deeply) is the caller's to report."""
+    RecursionError (text nested too deeply) is the caller's to report. `loader` is
+    `CoreSchemaLoader` or a subclass of it (a SafeLoader with more tags)."""
     try:
-        return _to_json(yaml.load(text, Loader=_Loader))  # noqa: S506 - a SafeLoader
+        return _to_json(yaml.load(text, Loader=loader))  # noqa: S506 - a SafeLoader
     except DefinitionSyntaxError:
         raise
     except yaml.MarkedYAMLError as error:

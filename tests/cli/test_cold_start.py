@@ -76,6 +76,9 @@ NEVER = frozenset(
         "engine.config_schema",
         "engine.definition.jsonata",
         "engine.definition.parse_yaml",
+        "engine.definition.template",  # --template's modules (and the substitution rule,
+        "engine.definition.template_intrinsics",  # which a file without `${` never needs)
+        "engine.definition.substitutions",
         "engine.service",
         "engine.store",
         "engine.runtime.journal",
@@ -228,6 +231,32 @@ def test_a_broken_config_file_is_still_reported_the_same_way(tmp_path: Path) -> 
         "  lambda.timeout: Input should be less than or equal to 900 (got 1000)\n",
     )
     assert "pydantic" in modules
+
+
+def test_sub_substitutes_without_loading_yaml_or_the_template_modules(tmp_path: Path) -> None:
+    placeholder = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": ${N}, "End": true}}}'
+    path = write(tmp_path, "s.asl.json", placeholder)
+    code, out, err, modules = run_asl(
+        "asl", ["run", path, "--name", "cold", "--sub", "N=7"], tmp_path
+    )
+    assert (code, out, err) == (0, summary("cold", "s", 7), "")
+    assert "engine.definition.substitutions" in modules
+    assert sorted(modules & (NEVER - {"engine.definition.substitutions"})) == []
+    code, out, err, modules = run_asl("asl", ["validate", path, "--sub", "N=7"], tmp_path)
+    assert (code, out, err) == (0, "s.asl.json: valid (0 errors, 0 warnings)\n", "")
+    assert sorted(modules & (NEVER_ON_VALIDATE - {"engine.definition.substitutions"})) == []
+
+
+def test_a_template_loads_yaml_and_the_template_modules(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "t.yaml",
+        "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      Definition: {StartAt: P, States: {P: {Type: Pass, End: true}}}\n",
+    )
+    code, out, err, modules = run_asl("asl", ["validate", "--template", "t.yaml"], tmp_path)
+    assert (code, out, err) == (0, "t.yaml#M: valid (0 errors, 0 warnings)\n", "")
+    assert {"yaml", "engine.definition.template"} <= modules
 
 
 def test_the_recursion_limit_does_not_depend_on_jsonata() -> None:

@@ -281,10 +281,9 @@ def test_validate_json(
     ("args", "error"),
     [
         (["--type", "BOGUS", "hello.asl.json"], "asl validate: error: argument --type: "),
-        ([], "asl validate: error: the following arguments are required: FILE"),
         (["hello.asl.json", "--bogus"], "asl: error: unrecognized arguments: --bogus"),
     ],
-    ids=["bad-type", "no-file", "unknown-option"],
+    ids=["bad-type", "unknown-option"],
 )
 def test_validate_usage_errors_exit_2_with_argparse_usage(
     scratch: Cli, args: list[str], error: str
@@ -293,6 +292,14 @@ def test_validate_usage_errors_exit_2_with_argparse_usage(
     assert (done.code, done.out) == (2, "")
     assert done.err.startswith("usage: asl ")
     assert done.err.splitlines()[-1].startswith(error)
+
+
+def test_validate_without_a_file_or_a_template_is_a_usage_error(scratch: Cli) -> None:
+    """FILE is optional since `--template` can name the machine instead; neither is exit 2."""
+    done = scratch("validate")
+    assert (done.code, done.out) == (2, "")
+    assert done.err.startswith("usage: asl validate ")
+    assert done.err.splitlines()[-1] == "asl: give a definition FILE, or --template FILE"
 
 
 def test_validate_the_docs_express_example_verbatim(
