@@ -47,6 +47,7 @@ from engine.definition.validate_fields import (
     unsupported,
     warning,
 )
+from engine.definition.validate_integrations import check_integration
 from engine.values import JSON, type_name
 
 GraphWalker = Callable[[JSON, str, str, str], Diagnostics]
@@ -531,6 +532,7 @@ def _exclusive(state: dict[str, JSON], loc: str, *names: str) -> Diagnostics:
 def _check_task(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnostics:
     if "Resource" not in state:
         yield required(["Resource"], loc)
+    yield from check_integration(state, loc, ctx.query_language)
     yield from _exclusive(state, loc, "TimeoutSeconds", "TimeoutSecondsPath")
     yield from _exclusive(state, loc, "HeartbeatSeconds", "HeartbeatSecondsPath")
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
