@@ -76,6 +76,8 @@ from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
 
 if TYPE_CHECKING:
+    from engine.backends.aws_endpoints import AwsSettings
+    from engine.backends.aws_sdk import AwsBackend
     from engine.backends.mocks import MockConfig
     from engine.config_schema import AslConfig, FunctionConfig, LambdaConfig
 
@@ -103,7 +105,9 @@ INVALID_CONFIG: Final = "InvalidConfig"
 CONFIG_ENV: Final = "ASL_CONFIG"
 """Environment variable naming the config file when no `--config` flag is given."""
 
-_SCHEMA_NAMES: Final = frozenset({"AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"})
+_SCHEMA_NAMES: Final = frozenset(
+    {"AslConfig", "AwsConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"}
+)
 
 
 def __getattr__(name: str) -> object:
@@ -182,6 +186,7 @@ def check_config(path: Path) -> ConfigCheck:
     except ConfigInvalid as exc:
         problems.extend(exc.problems)
     problems.extend(_check_runners(config))
+    problems.extend(_check_aws(config))
     if config.mock_config is not None:
         problems.extend(_check_mock_config(config.folder / config.mock_config))
     return ConfigCheck(None if problems else config, problems, functions)
@@ -241,6 +246,51 @@ def _check_runners(config: AslConfig) -> list[ConfigProblem]:
             if problem:
                 problems.append(ConfigProblem(f"{where}.url", problem))
     return problems
+
+
+def _check_aws(config: AslConfig) -> list[ConfigProblem]:
+    """`[aws]`: URLs well formed, `[aws.endpoints]` keys naming AWS services."""
+    if config.aws is None:
+        return []
+    from engine.backends.aws_endpoints import endpoint_key
+    from engine.backends.endpoint import check_url
+
+    problems: list[ConfigProblem] = []
+    urls: dict[str, str | None] = {"aws.endpoint_url": config.aws.endpoint_url}
+    for service, url in config.aws.endpoints.items():
+        urls[f"aws.endpoints.{service}"] = url
+        if endpoint_key(service) is None:
+            problems.append(
+                ConfigProblem(
+                    f"aws.endpoints.{service}",
+                    f"no AWS service is named '{service}'; use botocore's name (dynamodb, sqs, "
+                    "sns, events, s3, lambda, stepfunctions) or Step Functions' (eventbridge, "
+                    "sfn)",
+                )
+            )
+    for where, address in urls.items():
+        found = check_url(address) if address is not None else None
+        if found:
+            problems.append(ConfigProblem(where, found))
+    return problems
+
+
+def aws_settings(config: AslConfig | None, environ: Mapping[str, str] | None = None) -> AwsSettings:
+    """The `[aws]` settings of `config` (none: the environment's AWS_ENDPOINT_URL only)."""
+    from engine.backends.aws_endpoints import AwsSettings, endpoint_key
+
+    env = dict(os.environ if environ is None else environ)
+    aws = config.aws if config is not None else None
+    if aws is None:
+        return AwsSettings(environ=env)
+    return AwsSettings(
+        endpoint_url=aws.endpoint_url,
+        endpoints={endpoint_key(k) or k: v for k, v in aws.endpoints.items()},
+        region=aws.region,
+        allow_real_aws=aws.allow_real_aws,
+        configured=True,
+        environ=env,
+    )
 
 
 # --------------------------------------------------------------------------- building backends
@@ -455,9 +505,12 @@ class TaskBackends:
     functions: FunctionBackends
     registry: BackendRegistry
     mocks: MockedBackends
+    aws: AwsBackend | None = None
 
     async def aclose(self) -> None:
         await self.functions.aclose()
+        if self.aws is not None:
+            self.aws.close()
 
 
 def open_task_backends(
@@ -469,10 +522,26 @@ def open_task_backends(
     """The backends of `config` (a checked config, or the path of a file to load) with the
     Python `functions` given in code or on the command line; `backends` (exact ARNs or `*`
     patterns) are mapped next to `[resources]`, and the Lambda backend serves every Lambda
-    ARN; a mock config answers the states its test cases mock first. Raises `InvalidRequest`."""
+    ARN; a mock config answers the states its test cases mock first; last, with `[aws]` or an
+    AWS_ENDPOINT_URL variable, the AWS backend serves the service integrations nothing else
+    maps, and Lambda functions not defined here (docs/integrations.md). Raises
+    `InvalidRequest`."""
     if isinstance(config, str | Path):
         config = load_config(Path(config))
     built = build_function_backends(config, functions=functions)
-    registry = functions_registry({**built.resources, **(backends or {})}, built.lambda_backend)
+    settings = aws_settings(config)
+    aws: AwsBackend | None = None
+    lambda_backend: Backend = built.lambda_backend
+    if settings.enabled:
+        from engine.backends.aws_lambda import LambdaRouter
+        from engine.backends.aws_sdk import AwsBackend
+
+        aws = AwsBackend(settings)
+        lambda_backend = LambdaRouter(built.lambda_backend, aws)
+    registry = functions_registry(
+        {**built.resources, **(backends or {})},
+        lambda_backend,
+        fallback=aws.resolve if aws is not None else None,
+    )
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks)
+    return TaskBackends(built, registry, mocks, aws)

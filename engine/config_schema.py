@@ -28,7 +28,14 @@ from engine.backends.functions import (
 from engine.backends.python import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS
 from engine.config import ConfigProblem
 
-__all__ = ["AslConfig", "FaultConfig", "FunctionConfig", "LambdaConfig", "read_config"]
+__all__ = [
+    "AslConfig",
+    "AwsConfig",
+    "FaultConfig",
+    "FunctionConfig",
+    "LambdaConfig",
+    "read_config",
+]
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,6 +118,17 @@ class LambdaConfig(BaseModel):
     seed: int | None = None
 
 
+class AwsConfig(BaseModel):
+    """`[aws]`: where service integrations call AWS (docs/integrations.md)."""
+
+    model_config = _Strict
+
+    endpoint_url: str | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")] | None = None
+    allow_real_aws: bool = False
+    endpoints: dict[str, str] = {}
+
+
 class AslConfig(BaseModel):
     """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
 
@@ -119,6 +137,7 @@ class AslConfig(BaseModel):
     lambda_: LambdaConfig = Field(default=LambdaConfig(), alias="lambda")
     functions: dict[str, FunctionConfig] = {}
     resources: dict[str, str] = {}
+    aws: AwsConfig | None = None
     mock_config: str | None = None
     folder: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(defaults)", exclude=True)
