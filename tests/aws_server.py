@@ -9,6 +9,7 @@ unique names (`unique_name`), so tests sharing the server do not see each other'
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -36,8 +37,17 @@ def moto_endpoint() -> Iterator[str]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    url = f"http://127.0.0.1:{port}"
+    # No Docker here: moto's Lambda answers an Invoke with its request payload instead of
+    # running the function ("lambda simple", moto/awslambda_simple).
+    import urllib.request
+
+    body = json.dumps({"lambda": {"use_docker": False}}).encode()
+    request = urllib.request.Request(f"{url}/moto-api/config", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()
 

@@ -187,10 +187,16 @@ class AwsBackend:
         operation = operation_model(_sfn(service), action)
         assert operation is not None  # the optimized table names existing operations
         allowed = OPTIMIZED_PARAMETERS[service][action]
-        # AWS passes on only the fields the integration supports (recorded:
-        # test_sqs_task_service/test_send_message_unsupported_parameters, whose extra field is
-        # not in TaskScheduled); `asl validate` reports literal ones.
-        passed = {k: v for k, v in parameters.items() if k in allowed}
+        for name in parameters:
+            if name not in allowed:
+                # `asl validate` reports a literal one; this is one a JSONata expression made.
+                return TaskFailure(
+                    STATES_RUNTIME,
+                    f'The field "{name}" is not supported by Step Functions: '
+                    f"{integration.service}:{action} passes on {', '.join(sorted(allowed))} "
+                    f"(resource {request.resource}).",
+                )
+        passed = dict(parameters)
         if service == "events":
             passed = _with_execution_resources(passed, request)
         prefix = OPTIMIZED_SERVICES[service].prefix

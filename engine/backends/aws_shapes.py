@@ -25,6 +25,7 @@ Error names and causes, as LocalStack's integrations reproduce AWS's recordings
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -285,7 +286,17 @@ def validation_failure(prefix: str, name: str, report: str, optimized: bool) -> 
     """A request botocore refuses before sending it (a required member missing, a value of the
     wrong type): named as the service's own 400 validation answer would be."""
     request_id = str(uuid.uuid4())
-    message = report.replace("\n", " ").strip()
+    missing = re.findall(r'Missing required parameter in input: "([^"]+)"', report)
+    if missing:
+        # The service's own wording for a missing member (Coral's validation message).
+        count = len(missing)
+        message = f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(
+            f"Value null at '{name[:1].lower() + name[1:]}' failed to satisfy constraint: "
+            "Member must not be null"
+            for name in missing
+        )
+    else:
+        message = report.replace("\n", " ").strip()
     if optimized:
         details = (
             f"Service: {prefix}; Status Code: 400; Error Code: ValidationException; "

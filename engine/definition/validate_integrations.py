@@ -62,9 +62,25 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
         return _check_sdk(integration.service, integration.action, names, resource, loc, where)
     if integration.service == "lambda" and integration.action == "invoke":
         return _check_names(names, _LAMBDA_INVOKE_PARAMETERS, where, required="FunctionName")
-    allowed = OPTIMIZED_PARAMETERS.get(integration.service, {}).get(integration.action)
+    actions = OPTIMIZED_PARAMETERS.get(integration.service)
+    if actions is None:
+        return NONE  # an integration this engine does not check (glue, ecs, ...)
+    allowed = actions.get(integration.action)
     if allowed is None:
-        return NONE
+        sdk_name = "eventbridge" if integration.service == "events" else integration.service
+        # Recorded: test_dynamodb_task_service/test_invalid_integration, `dynamodb:query`
+        # (an aws-sdk action, not an optimized one) is refused by CreateStateMachine.
+        return (
+            error(
+                f"The resource provided {resource} is not recognized. The value is not a valid "
+                "resource ARN, or the resource is not available in this region. The optimized "
+                f"integration '{integration.service}' offers "
+                f"{', '.join(sorted(actions))}; for other actions use "
+                f"arn:aws:states:::aws-sdk:{sdk_name}:{integration.action}.",
+                ptr(loc, "Resource"),
+                INVALID_RESOURCE,
+            ),
+        )
     return _check_names(names, allowed, where)
 
 
