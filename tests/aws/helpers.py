@@ -42,6 +42,11 @@ async def run(
         await engine.aclose()
 
 
+def out(result: ExecutionResult) -> Any:
+    """The output of `result`, to index into without narrowing its JSON type at each step."""
+    return result.output
+
+
 def make_table(endpoint: str) -> str:
     name = unique_name("table")
     aws_client("dynamodb", endpoint).create_table(

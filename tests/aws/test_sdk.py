@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from engine.embedded import Engine
 from engine.interpreter.messages import TaskCallback
@@ -20,6 +21,7 @@ from tests.aws.helpers import (
     make_queue,
     make_table,
     md5,
+    out,
     queue_arn,
     receive,
     run,
@@ -36,7 +38,7 @@ def caught(definition: dict[str, JSON], errors: list[str]) -> dict[str, JSON]:
     assert isinstance(states, dict)
     call = states["Call"]
     assert isinstance(call, dict)
-    call["Catch"] = [{"ErrorEquals": errors, "Next": "Caught"}]
+    call["Catch"] = [{"ErrorEquals": list[JSON](errors), "Next": "Caught"}]
     states["Caught"] = {"Type": "Pass", "End": True}
     return definition
 
@@ -80,12 +82,11 @@ def test_dynamodb_missing_table(moto_endpoint: str, tmp_path: Path) -> None:
         run(moto_endpoint, tmp_path, caught(definition, ["DynamoDb.ResourceNotFoundException"]))
     )
     assert result.status == "SUCCEEDED"
-    assert isinstance(result.output, dict)
-    assert result.output["Error"] == "DynamoDb.ResourceNotFoundException"
+    assert out(result)["Error"] == "DynamoDb.ResourceNotFoundException"
     assert re.fullmatch(
         r"Requested resource not found \(Service: DynamoDb, Status Code: 400, Request ID: \S+\)",
-        result.output["Cause"],
-    ), result.output["Cause"]
+        out(result)["Cause"],
+    ), out(result)["Cause"]
 
 
 def test_dynamodb_missing_required_member(moto_endpoint: str, tmp_path: Path) -> None:
@@ -119,12 +120,11 @@ def test_sqs_missing_queue_is_caught(moto_endpoint: str, tmp_path: Path) -> None
         run(moto_endpoint, tmp_path, caught(definition, ["Sqs.QueueDoesNotExistException"]))
     )
     assert result.status == "SUCCEEDED"
-    assert isinstance(result.output, dict)
-    assert result.output["Error"] == "Sqs.QueueDoesNotExistException"
+    assert out(result)["Error"] == "Sqs.QueueDoesNotExistException"
     assert re.fullmatch(
         r"The specified queue does not exist\. \(Service: Sqs, Status Code: 400, "
         r"Request ID: \S+\)",
-        result.output["Cause"],
+        out(result)["Cause"],
     )
 
 
@@ -143,8 +143,7 @@ def test_sns_publish_and_a_missing_topic(moto_endpoint: str, tmp_path: Path) -> 
     assert result.status == "SUCCEEDED", result.cause
     [message] = receive(moto_endpoint, queue)
     assert message["Body"] == "hi"
-    assert isinstance(result.output, dict)
-    assert list(result.output) == ["MessageId"]
+    assert list(out(result)) == ["MessageId"]
 
     gone = f"arn:aws:sns:us-east-1:123456789012:{unique_name('gone')}"
     result = asyncio.run(run(moto_endpoint, tmp_path, definition, {"topic": gone}))
@@ -190,8 +189,7 @@ def test_s3_put_get_and_no_such_key(moto_endpoint: str, tmp_path: Path) -> None:
     }
     result = asyncio.run(run(moto_endpoint, tmp_path, definition))
     assert result.status == "SUCCEEDED", result.cause
-    output = result.output
-    assert isinstance(output, dict)
+    output: Any = result.output
     etag = '"' + md5("plain text") + '"'
     assert output["put"]["ETag"] == etag
     got = output["get"]
@@ -214,7 +212,12 @@ def test_eventbridge_put_events(moto_endpoint: str, tmp_path: Path) -> None:
     events.put_targets(
         Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn(moto_endpoint, queue)}]
     )
-    entry = {"EventBusName": bus, "Source": "billing", "DetailType": "Paid", "Detail": '{"n":1}'}
+    entry: JSON = {
+        "EventBusName": bus,
+        "Source": "billing",
+        "DetailType": "Paid",
+        "Detail": '{"n":1}',
+    }
     definition = task_machine(f"{SDK}eventbridge:putEvents", {"Entries": [entry]})
     result = asyncio.run(run(moto_endpoint, tmp_path, definition))
     assert result.status == "SUCCEEDED", result.cause
