@@ -11,13 +11,21 @@ import user code (engine/config.py does).
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from engine.backends.functions import (
     DEFAULT_ACCOUNT_CONCURRENCY,
@@ -124,9 +132,17 @@ class AwsConfig(BaseModel):
     model_config = _Strict
 
     endpoint_url: str | None = None
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")] | None = None
-    allow_real_aws: bool = False
+    region: str | None = None
+    allow_real_aws: StrictBool = False  # "yes" is a mistake to report, not a True
     endpoints: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _region(self) -> AwsConfig:
+        if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", self.region):
+            raise ValueError(
+                f"region '{self.region}' is not an AWS region name (e.g. us-east-1, eu-west-1)"
+            )
+        return self
 
 
 class AslConfig(BaseModel):
