@@ -39,6 +39,12 @@ the start-up time of `asl run` (see bench/README.md section 3).
     [resources]                   # service integrations served by a function
     "arn:aws:states:::sqs:sendMessage" = "FakeQueue"
 
+    [aws]                         # the rest call an AWS endpoint (docs/integrations.md)
+    endpoint_url = "http://127.0.0.1:4566"
+    allow_real_aws = false        # no endpoint, or an amazonaws.com one, is refused
+    [aws.endpoints]
+    dynamodb = "http://127.0.0.1:8000"
+
 A `[functions.NAME]` table without handler, command or url sets the Lambda settings of a
 function that `sources` (or `--functions`) defines. Relative paths are relative to the file.
 """
