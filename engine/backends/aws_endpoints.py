@@ -41,6 +41,8 @@ DUMMY_ACCESS_KEY: Final = "asl-local"
 (moto and LocalStack accept any)."""
 
 _REAL_AWS_HOSTS: Final = ("amazonaws.com", "amazonaws.com.cn", "api.aws")
+_PLAIN_VARIABLES: Final = frozenset({"lambda", "dynamodb", "sqs", "sns", "s3"})
+"""Services whose endpoint variable is their name in capitals (botocore renames others)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ def endpoint_key(name: str) -> str | None:
 def env_var_for(service: str) -> str:
     """botocore's per-service endpoint variable: `AWS_ENDPOINT_URL_DYNAMODB`,
     `AWS_ENDPOINT_URL_EVENTBRIDGE` for `events` (botocore's configprovider.py)."""
+    if service in _PLAIN_VARIABLES:  # answered without importing botocore (on the loop)
+        return "AWS_ENDPOINT_URL_" + service.upper()
     from botocore.utils import CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES as renamed
 
     return "AWS_ENDPOINT_URL_" + str(renamed.get(service, service)).replace("-", "_").upper()

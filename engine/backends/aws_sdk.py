@@ -111,21 +111,8 @@ class AwsBackend:
                 f"The parameters of {request.resource} must be a JSON object, got "
                 f"{type(parameters).__name__}.",
             )
-        sfn_service = integration.service if integration.sdk else _sfn(integration.service)
-        service = botocore_service(sfn_service)
-        if service is None:
-            return TaskFailure(
-                STATES_RUNTIME,
-                f"No AWS SDK service is named '{integration.service}' in the installed botocore "
-                f"(resource {request.resource}).",
-            )
-        if integration.sdk:
-            call = functools.partial(
-                self._sdk_call, sfn_service, service, integration.action, parameters, request
-            )
-        else:
-            call = functools.partial(self._optimized_call, integration, parameters, request)
-        return await self._run(service, call)
+        call = functools.partial(self._integration_call, integration, parameters, request)
+        return await self._submit(call)
 
     async def invoke_lambda(
         self, function: FunctionRef, parameters: Mapping[str, JSON], request: TaskRequest
@@ -133,13 +120,11 @@ class AwsBackend:
         """Invoke a remote Lambda function (`lambda:invoke` when `integration` is True, else
         a function ARN as Resource: the payload is the state's input)."""
         call = functools.partial(self._lambda_call, function, dict(parameters), request)
-        return await self._run("lambda", call)
+        return await self._submit(call)
 
-    async def _run(self, service: str, call: Call) -> TaskResult:
-        endpoint = self.settings.endpoint_for(service)
-        refused = self.settings.refusal(service, endpoint)
-        if refused is not None:
-            return refused
+    async def _submit(self, call: Call) -> TaskResult:
+        """Run `call` on a pool thread: everything that may load botocore (the service's
+        name, its endpoint, the client) happens there, never on the loop."""
         if self._pool is None:
             self._pool = HandlerPool(self._max_workers, DEFAULT_MAX_ABANDONED)
         outcome = await self._pool.submit(call)
@@ -154,6 +139,24 @@ class AwsBackend:
         return self._clients.client(service, endpoint, self._clients.region(request.region))
 
     # ------------------------------------------------------------------ on a pool thread
+
+    def _integration_call(
+        self, integration: Integration, parameters: dict[str, JSON], request: TaskRequest
+    ) -> Outcome:
+        sfn_service = integration.service if integration.sdk else _sfn(integration.service)
+        service = botocore_service(sfn_service)
+        if service is None:
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"No AWS SDK service is named '{integration.service}' in the installed botocore "
+                f"(resource {request.resource}).",
+            )
+        refused = self.settings.refusal(service, self.settings.endpoint_for(service))
+        if refused is not None:
+            return refused
+        if integration.sdk:
+            return self._sdk_call(sfn_service, service, integration.action, parameters, request)
+        return self._optimized_call(integration, parameters, request)
 
     def _sdk_call(
         self,
@@ -220,6 +223,9 @@ class AwsBackend:
     def _lambda_call(
         self, function: FunctionRef, parameters: dict[str, JSON], request: TaskRequest
     ) -> Outcome:
+        refused = self.settings.refusal("lambda", self.settings.endpoint_for("lambda"))
+        if refused is not None:
+            return refused
         operation = operation_model("lambda", "invoke")
         assert operation is not None
         integration = request.resource.startswith("arn:aws:states:::lambda:invoke")

@@ -138,7 +138,7 @@ def test_asl_serve_through_boto3(moto_endpoint: str, tmp_path: Path) -> None:
             roleArn="arn:aws:iam::111111111111:role/r",
         )["stateMachineArn"]
         arn = sfn.start_execution(stateMachineArn=machine, input='{"id": "s-1"}')["executionArn"]
-        messages = poll(lambda: receive(moto_endpoint, queue), "the task token's message")
+        messages = poll(lambda: receive(moto_endpoint, queue) or None, "the task token's message")
         body = json.loads(messages[0]["Body"])
         assert body["id"] == "s-1"
         sfn.send_task_success(taskToken=body["token"], output='{"approved": true}')
