@@ -72,6 +72,20 @@ def test_dynamodb_put_and_get_item(moto_endpoint: str, tmp_path: Path) -> None:
     # Recorded (test_aws_sdk_task_service/test_dynamodb_put_get_item): putItem gives {}, no
     # SdkHttpMetadata; attribute values keep DynamoDB's own keys.
     assert result.output == {"put": {}, "get": {"Item": {"id": {"S": "k"}, "ok": {"BOOL": True}}}}
+    events: Any = result.as_json(history=True)["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        *["TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited"]
+        * 2,
+        "ExecutionSucceeded",
+    ]
+    scheduled = events[2]["taskScheduledEventDetails"]
+    assert (scheduled["resourceType"], scheduled["resource"], scheduled["region"]) == (
+        "aws-sdk:dynamodb",
+        "putItem",
+        "us-east-1",
+    )
+    assert events[4]["taskSucceededEventDetails"]["output"] == "{}"
 
 
 def test_dynamodb_missing_table(moto_endpoint: str, tmp_path: Path) -> None:
