@@ -309,7 +309,8 @@ def _failure(exc: Exception, service: str, prefix: str, *, optimized: bool) -> T
             name = f"{prefix}.{OPTIMIZED_SERVICES[service].unmodeled}"
         else:
             name = f"{prefix}.{prefix}Exception"
-        return validation_failure(prefix, name, str(exc.kwargs.get("report", exc)), optimized)
+        label = OPTIMIZED_SERVICES[service].client if optimized else prefix
+        return validation_failure(label, name, str(exc.kwargs.get("report", exc)), optimized)
     if isinstance(exc, NoCredentialsError):
         return TaskFailure(
             STATES_RUNTIME,

@@ -282,9 +282,10 @@ def client_failure(prefix: str, reason: str) -> TaskFailure:
     return TaskFailure(f"{prefix}.SdkClientException", f"Unable to execute HTTP request: {reason}")
 
 
-def validation_failure(prefix: str, name: str, report: str, optimized: bool) -> TaskFailure:
+def validation_failure(service: str, name: str, report: str, optimized: bool) -> TaskFailure:
     """A request botocore refuses before sending it (a required member missing, a value of the
-    wrong type): named as the service's own 400 validation answer would be."""
+    wrong type): named as the service's own 400 validation answer would be. `service` is the
+    cause's `Service:` (`DynamoDb`, or `AmazonDynamoDBv2` for an optimized integration)."""
     request_id = str(uuid.uuid4())
     missing = re.findall(r'Missing required parameter in input: "([^"]+)"', report)
     if missing:
@@ -299,9 +300,9 @@ def validation_failure(prefix: str, name: str, report: str, optimized: bool) -> 
         message = report.replace("\n", " ").strip()
     if optimized:
         details = (
-            f"Service: {prefix}; Status Code: 400; Error Code: ValidationException; "
+            f"Service: {service}; Status Code: 400; Error Code: ValidationException; "
             f"Request ID: {request_id}; Proxy: null"
         )
     else:
-        details = f"Service: {prefix}, Status Code: 400, Request ID: {request_id}"
+        details = f"Service: {service}, Status Code: 400, Request ID: {request_id}"
     return TaskFailure(name, f"{message} ({details})")

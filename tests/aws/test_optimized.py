@@ -360,3 +360,16 @@ def test_lambda_invoke_of_a_function_not_defined_here_calls_the_endpoint(
     assert output["Payload"] == {"order": "o-1"}
     assert output["StatusCode"] == 200
     assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+
+
+def test_dynamodb_missing_required_member(moto_endpoint: str, tmp_path: Path) -> None:
+    definition = task_machine("arn:aws:states:::dynamodb:getItem", {"Key": {"id": {"S": "a"}}})
+    result = asyncio.run(run(moto_endpoint, tmp_path, definition))
+    assert (result.status, result.error) == ("FAILED", "DynamoDB.AmazonDynamoDBException")
+    assert result.cause is not None
+    assert re.fullmatch(
+        r"1 validation error detected: Value null at 'tableName' failed to satisfy constraint: "
+        r"Member must not be null \(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: "
+        r"ValidationException; Request ID: [0-9a-f-]{36}; Proxy: null\)",
+        result.cause,
+    ), result.cause
