@@ -305,10 +305,8 @@ def _failure(exc: Exception, service: str, prefix: str, *, optimized: bool) -> T
             return optimized_error(service, error, shapes)
         return sdk_error(service, error, shapes)
     if isinstance(exc, ParamValidationError):
-        if optimized:
-            name = f"{prefix}.{OPTIMIZED_SERVICES[service].unmodeled}"
-        else:
-            name = f"{prefix}.{prefix}Exception"
+        # Named as the service's own 400 answer would be (its code, or undeclared in aws-sdk).
+        name = f"{prefix}.ValidationException" if optimized else f"{prefix}.{prefix}Exception"
         label = OPTIMIZED_SERVICES[service].client if optimized else prefix
         return validation_failure(label, name, str(exc.kwargs.get("report", exc)), optimized)
     if isinstance(exc, NoCredentialsError):

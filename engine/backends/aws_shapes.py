@@ -15,8 +15,9 @@ Error names and causes, as LocalStack's integrations reproduce AWS's recordings
   declare is `<Service>.<Service>Exception`. Cause: `<message> (Service: DynamoDb, Status Code:
   400, Request ID: <id>)`, S3 adding `, Extended Request ID: <id>`.
 - optimized (AWS SDK for Java 1.x): `DynamoDB.ConditionalCheckFailedException`,
-  `SNS.NotFoundException`, `SQS.QueueDoesNotExistException`; an undeclared error is
-  `DynamoDB.AmazonDynamoDBException`. Cause: `<message> (Service: AmazonDynamoDBv2; Status
+  `SNS.NotFoundException`, `SQS.QueueDoesNotExistException`; an undeclared error is named by
+  its code (`DynamoDB.ValidationException`), or the client's base exception when the code is
+  no name (`SQS.AmazonSQSException`). Cause: `<message> (Service: AmazonDynamoDBv2; Status
   Code: 400; Error Code: <code>; Request ID: <id>; Proxy: null)`.
 - no answer (connection refused, DNS): `<Service>.SdkClientException`, "Unable to execute
   HTTP request: ...", as the Java SDKs report it.
@@ -264,7 +265,14 @@ def optimized_error(service: str, error: ServiceError, error_shapes: list[Shape]
     """An optimized integration's failure for a service error (the Java 1.x client's names)."""
     spec = OPTIMIZED_SERVICES[service]
     modeled = modeled_exception(error, error_shapes)
-    name = _exception(modeled) if modeled else spec.unmodeled
+    if modeled:
+        name = _exception(modeled)
+    elif error.code.isidentifier():
+        # An undeclared code names the error itself (LocalStack's DynamoDB and SNS rules:
+        # `DynamoDB.<code>`, `SNS.<code>Exception`): `DynamoDB.ValidationException`.
+        name = _exception(error.code)
+    else:
+        name = spec.unmodeled
     details = [
         f"Service: {spec.client}",
         f"Status Code: {error.status}",

@@ -365,7 +365,7 @@ def test_lambda_invoke_of_a_function_not_defined_here_calls_the_endpoint(
 def test_dynamodb_missing_required_member(moto_endpoint: str, tmp_path: Path) -> None:
     definition = task_machine("arn:aws:states:::dynamodb:getItem", {"Key": {"id": {"S": "a"}}})
     result = asyncio.run(run(moto_endpoint, tmp_path, definition))
-    assert (result.status, result.error) == ("FAILED", "DynamoDB.AmazonDynamoDBException")
+    assert (result.status, result.error) == ("FAILED", "DynamoDB.ValidationException")
     assert result.cause is not None
     assert re.fullmatch(
         r"1 validation error detected: Value null at 'tableName' failed to satisfy constraint: "

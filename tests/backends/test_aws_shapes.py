@@ -112,15 +112,24 @@ def test_sdk_errors(service: str, error: ServiceError, expected: TaskFailure) ->
         ),
         (
             "dynamodb",
-            answer("InternalFailure", "Rate exceeded", 400),
+            answer("ValidationException", "Bad", 400),
             TaskFailure(
-                "DynamoDB.AmazonDynamoDBException",
-                "Rate exceeded (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: "
-                "InternalFailure; Request ID: RID; Proxy: null)",
+                "DynamoDB.ValidationException",
+                "Bad (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: "
+                "ValidationException; Request ID: RID; Proxy: null)",
+            ),
+        ),
+        (
+            "sqs",
+            answer("AWS.SimpleQueueService.Odd", "Rate exceeded", 400),
+            TaskFailure(
+                "SQS.AmazonSQSException",
+                "Rate exceeded (Service: AmazonSQS; Status Code: 400; Error Code: "
+                "AWS.SimpleQueueService.Odd; Request ID: RID; Proxy: null)",
             ),
         ),
     ],
-    ids=["declared", "Exception appended", "undeclared"],
+    ids=["declared", "Exception appended", "undeclared code", "undeclared, no name"],
 )
 def test_optimized_errors(service: str, error: ServiceError, expected: TaskFailure) -> None:
     assert optimized_error(service, error, shapes(service)) == expected
