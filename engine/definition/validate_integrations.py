@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from engine.definition.aws_services import (
     OPTIMIZED_PARAMETERS,
+    OPTIMIZED_WAIT_FOR_TASK_TOKEN,
+    Integration,
     match_member,
     operation_model,
     parse_integration,
@@ -58,6 +60,15 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
     elif parameters is None:
         names = {}
     where = ptr(loc, field)
+    pattern = _unsupported_pattern(integration)
+    if pattern is not None:
+        return (
+            error(
+                f"{_unrecognized(resource)} {pattern}",
+                ptr(loc, "Resource"),
+                INVALID_RESOURCE,
+            ),
+        )
     if integration.sdk:
         return _check_sdk(integration.service, integration.action, names, resource, loc, where)
     if integration.service == "lambda" and integration.action == "invoke":
@@ -72,8 +83,7 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
         # (an aws-sdk action, not an optimized one) is refused by CreateStateMachine.
         return (
             error(
-                f"The resource provided {resource} is not recognized. The value is not a valid "
-                "resource ARN, or the resource is not available in this region. The optimized "
+                f"{_unrecognized(resource)} The optimized "
                 f"integration '{integration.service}' offers "
                 f"{', '.join(sorted(actions))}; for other actions use "
                 f"arn:aws:states:::aws-sdk:{sdk_name}:{integration.action}.",
@@ -82,6 +92,33 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
             ),
         )
     return _check_names(names, allowed, where)
+
+
+def _unrecognized(resource: str) -> str:
+    return (
+        f"The resource provided {resource} is not recognized. The value is not a valid "
+        "resource ARN, or the resource is not available in this region."
+    )
+
+
+def _unsupported_pattern(integration: Integration) -> str | None:
+    """Why the integration pattern cannot be used here, or None. AWS guide, "Optimized
+    integrations" and "AWS SDK integrations" tables: aws-sdk offers Request Response and
+    `.waitForTaskToken`; DynamoDB only Request Response; SQS, SNS, EventBridge also
+    `.waitForTaskToken`; none of these `.sync`."""
+    if integration.pattern is None:
+        return None
+    if integration.sdk:
+        if integration.pattern == "waitForTaskToken":
+            return None
+        return "AWS SDK integrations support Request Response and .waitForTaskToken only."
+    if integration.service not in OPTIMIZED_PARAMETERS:
+        return None  # not checked here (lambda, glue, ecs, states, ...)
+    if integration.pattern == "waitForTaskToken" and (
+        integration.service in OPTIMIZED_WAIT_FOR_TASK_TOKEN
+    ):
+        return None
+    return f"The '{integration.service}' integration does not support .{integration.pattern}."
 
 
 def _literal_names(parameters: dict[str, JSON]) -> dict[str, str]:
@@ -106,8 +143,7 @@ def _check_names(
 def _check_sdk(
     service: str, action: str, names: dict[str, str] | None, resource: str, loc: str, where: str
 ) -> Diagnostics:
-    unknown = f"The resource provided {resource} is not recognized. The value is not a valid "
-    unknown += "resource ARN, or the resource is not available in this region."
+    unknown = _unrecognized(resource)
     if service_model(service) is None:
         # A warning: the installed botocore may not know a service AWS still serves (botocore
         # 1.44 no longer has `lookoutvision`, which a deployed aws-samples machine calls).

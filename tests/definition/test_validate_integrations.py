@@ -103,6 +103,40 @@ CASES = [
         ],
     ),
     (
+        "an optimized integration without .waitForTaskToken",
+        task("arn:aws:states:::dynamodb:putItem.waitForTaskToken", {"TableName": "t"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::dynamodb:putItem.waitForTaskToken")
+                + " The 'dynamodb' integration does not support .waitForTaskToken.",
+            )
+        ],
+    ),
+    (
+        "aws-sdk has no .sync",
+        task("arn:aws:states:::aws-sdk:s3:getObject.sync", {"Bucket": "b", "Key": "k"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::aws-sdk:s3:getObject.sync")
+                + " AWS SDK integrations support Request Response and .waitForTaskToken only.",
+            )
+        ],
+    ),
+    (
+        "valid: sqs with .waitForTaskToken",
+        task(
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}},
+        ),
+        [],
+    ),
+    (
         "lambda:invoke without FunctionName",
         task("arn:aws:states:::lambda:invoke", {"Payload.$": "$"}),
         [
