@@ -147,6 +147,10 @@ class AwsClients:
         the execution's region."""
         if self._settings.region:
             return self._settings.region
+        # AWS_REGION as the other SDKs read it; botocore itself reads AWS_DEFAULT_REGION only.
+        region = self._settings.environ.get("AWS_REGION")
+        if region:
+            return region
         with self._lock:
             configured = self._botocore_session().get_config_variable("region")
         return str(configured) if configured else fallback
