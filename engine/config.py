@@ -45,6 +45,11 @@ the start-up time of `asl run` (see bench/README.md section 3).
     authorization_type = "API_KEY"
     api_key_name = "Authorization"
     api_key_value_env = "STRIPE_API_KEY"      # secrets come from the environment only
+    [aws]                         # the rest call an AWS endpoint (docs/integrations.md)
+    endpoint_url = "http://127.0.0.1:4566"
+    allow_real_aws = false        # no endpoint, or an amazonaws.com one, is refused
+    [aws.endpoints]
+    dynamodb = "http://127.0.0.1:8000"
 
 A `[functions.NAME]` table without handler, command or url sets the Lambda settings of a
 function that `sources` (or `--functions`) defines. Relative paths are relative to the file.
@@ -83,6 +88,8 @@ from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
 
 if TYPE_CHECKING:
+    from engine.backends.aws_endpoints import AwsSettings
+    from engine.backends.aws_sdk import AwsBackend
     from engine.backends.connections import Connections, HttpParameters
     from engine.backends.http_task import HttpTaskBackend
     from engine.backends.mocks import MockConfig
@@ -121,7 +128,8 @@ CONFIG_ENV: Final = "ASL_CONFIG"
 """Environment variable naming the config file when no `--config` flag is given."""
 
 _SCHEMA_NAMES: Final = frozenset(
-    {"AslConfig", "ConnectionConfig", "FaultConfig", "FunctionConfig", "LambdaConfig"}
+    {"AslConfig", "AwsConfig", "ConnectionConfig", "FaultConfig", "FunctionConfig"}
+    | {"LambdaConfig"}
 )
 
 
@@ -205,6 +213,7 @@ def check_config(path: Path) -> ConfigCheck:
         build_connections(config)
     except ConfigInvalid as exc:
         problems.extend(exc.problems)
+    problems.extend(_check_aws(config))
     if config.mock_config is not None:
         problems.extend(_check_mock_config(config.folder / config.mock_config))
     return ConfigCheck(None if problems else config, problems, functions)
@@ -264,6 +273,51 @@ def _check_runners(config: AslConfig) -> list[ConfigProblem]:
             if problem:
                 problems.append(ConfigProblem(f"{where}.url", problem))
     return problems
+
+
+def _check_aws(config: AslConfig) -> list[ConfigProblem]:
+    """`[aws]`: URLs well formed, `[aws.endpoints]` keys naming AWS services."""
+    if config.aws is None:
+        return []
+    from engine.backends.aws_endpoints import endpoint_key
+    from engine.backends.endpoint import check_url
+
+    problems: list[ConfigProblem] = []
+    urls: dict[str, str | None] = {"aws.endpoint_url": config.aws.endpoint_url}
+    for service, url in config.aws.endpoints.items():
+        urls[f"aws.endpoints.{service}"] = url
+        if endpoint_key(service) is None:
+            problems.append(
+                ConfigProblem(
+                    f"aws.endpoints.{service}",
+                    f"no AWS service is named '{service}'; use botocore's name (dynamodb, sqs, "
+                    "sns, events, s3, lambda, stepfunctions) or Step Functions' (eventbridge, "
+                    "sfn)",
+                )
+            )
+    for where, address in urls.items():
+        found = check_url(address) if address is not None else None
+        if found:
+            problems.append(ConfigProblem(where, found))
+    return problems
+
+
+def aws_settings(config: AslConfig | None, environ: Mapping[str, str] | None = None) -> AwsSettings:
+    """The `[aws]` settings of `config` (none: the environment's AWS_ENDPOINT_URL only)."""
+    from engine.backends.aws_endpoints import AwsSettings, endpoint_key
+
+    env = dict(os.environ if environ is None else environ)
+    aws = config.aws if config is not None else None
+    if aws is None:
+        return AwsSettings(environ=env)
+    return AwsSettings(
+        endpoint_url=aws.endpoint_url,
+        endpoints={endpoint_key(k) or k: v for k, v in aws.endpoints.items()},
+        region=aws.region,
+        allow_real_aws=aws.allow_real_aws,
+        configured=True,
+        environ=env,
+    )
 
 
 # --------------------------------------------------------------------------- building backends
@@ -646,11 +700,14 @@ class TaskBackends:
     registry: BackendRegistry
     mocks: MockedBackends
     http: DeferredHttpTask | None = None
+    aws: AwsBackend | None = None
 
     async def aclose(self) -> None:
         await self.functions.aclose()
         if self.http is not None:
             await self.http.aclose()
+        if self.aws is not None:
+            self.aws.close()
 
 
 def open_task_backends(
@@ -663,16 +720,29 @@ def open_task_backends(
     Python `functions` given in code or on the command line; `backends` (exact ARNs or `*`
     patterns) are mapped next to `[resources]`, and the Lambda backend serves every Lambda
     ARN; `arn:aws:states:::http:invoke` is the HTTP Task's (with `[connections]`) unless a
-    mapping already serves it; a mock config answers the states its test cases mock first.
-    Raises `InvalidRequest`."""
+    mapping already serves it; a mock config answers the states its test cases mock first;
+    last, with `[aws]` or an AWS_ENDPOINT_URL variable, the AWS backend serves the service
+    integrations nothing else maps, and Lambda functions not defined here
+    (docs/integrations.md). Raises `InvalidRequest`."""
     if isinstance(config, str | Path):
         config = load_config(Path(config))
     connections = build_connections(config)
     built = build_function_backends(config, functions=functions)
+    settings = aws_settings(config)
+    aws: AwsBackend | None = None
+    lambda_backend: Backend = built.lambda_backend
+    if settings.enabled:
+        from engine.backends.aws_lambda import LambdaRouter
+        from engine.backends.aws_sdk import AwsBackend
+
+        aws = AwsBackend(settings)
+        lambda_backend = LambdaRouter(built.lambda_backend, aws)
     mapped = {**built.resources, **(backends or {})}
-    registry = functions_registry(mapped, built.lambda_backend)
+    registry = functions_registry(
+        mapped, lambda_backend, fallback=aws.resolve if aws is not None else None
+    )
     http = DeferredHttpTask(connections)
     if not any(_serves(resource, HTTP_INVOKE) for resource in mapped):
         registry.register(HTTP_INVOKE, http)  # a [resources] stand-in for it wins
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks, http)
+    return TaskBackends(built, registry, mocks, http, aws)

@@ -11,6 +11,7 @@ import user code (engine/config.py does).
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,7 @@ from engine.config import ConfigProblem
 
 __all__ = [
     "AslConfig",
+    "AwsConfig",
     "ConnectionConfig",
     "FaultConfig",
     "FunctionConfig",
@@ -199,6 +201,25 @@ class ConnectionConfig(BaseModel):
         return self
 
 
+class AwsConfig(BaseModel):
+    """`[aws]`: where service integrations call AWS (docs/integrations.md)."""
+
+    model_config = _Strict
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    allow_real_aws: StrictBool = False  # "yes" is a mistake to report, not a True
+    endpoints: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _region(self) -> AwsConfig:
+        if self.region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", self.region):
+            raise ValueError(
+                f"region '{self.region}' is not an AWS region name (e.g. us-east-1, eu-west-1)"
+            )
+        return self
+
+
 class AslConfig(BaseModel):
     """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
 
@@ -208,6 +229,7 @@ class AslConfig(BaseModel):
     functions: dict[str, FunctionConfig] = {}
     resources: dict[str, str] = {}
     connections: dict[str, ConnectionConfig] = {}
+    aws: AwsConfig | None = None
     mock_config: str | None = None
     substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
     """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the

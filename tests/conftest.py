@@ -20,3 +20,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in (summary(), api_fuzz_summary(), *chaos_summary()):
         if line is not None:
             terminalreporter.write_line(line)
+
+
+from tests.aws_server import moto_endpoint  # noqa: E402 - a shared fixture (tests/aws_server.py)
+
+__all__ = ["moto_endpoint"]

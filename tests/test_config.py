@@ -336,7 +336,8 @@ def test_an_unmapped_service_integration_names_the_key_to_set() -> None:
         "No backend serves resource 'arn:aws:states:::sns:publish'. Map it to a function in "
         'asl.toml ([resources] "arn:aws:states:::sns:publish" = "NAME", with [functions.NAME] '
         "defining it), or mock this state with a mock config (--mock-config FILE or "
-        "SFN_MOCK_CONFIG).",
+        "SFN_MOCK_CONFIG). Or call an AWS endpoint (LocalStack, moto's server): set [aws] "
+        "endpoint_url in asl.toml or AWS_ENDPOINT_URL (docs/integrations.md).",
     )
 
 

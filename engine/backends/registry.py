@@ -8,7 +8,8 @@ is filled by the operator's CLI flags (`--functions FILE.py`) and config file on
 the server import a module or run a command the operator did not configure.
 
 Resolution: an exact ARN wins; otherwise the most specific matching pattern (most literal
-characters), ties going to the one registered first. `*` matches any run of characters,
+characters), ties going to the one registered first; otherwise the fallback resolver, if any
+(the AWS backend: an endpoint serves what no mapping does). `*` matches any run of characters,
 including `:` (so `arn:aws:lambda:*:*:function:*` also matches qualified function ARNs).
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from engine.backends.base import Backend
+from engine.backends.base import Backend, BackendResolver
 from engine.backends.lambda_arn import (
     LAMBDA_INVOKE,
     LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
@@ -63,10 +64,11 @@ def _fullmatch(regex: str) -> Callable[[str], object]:
 class BackendRegistry:
     """Maps Resource ARNs to backends; `resolve` is a `BackendResolver`."""
 
-    def __init__(self) -> None:
+    def __init__(self, fallback: BackendResolver | None = None) -> None:
         self._exact: dict[str, Backend] = {}
         self._patterns: list[_Pattern] = []
         self._cache: dict[str, Backend | None] = {}
+        self._fallback = fallback
 
     def register(self, resource: str, backend: Backend) -> None:
         """Serve `resource` (an exact ARN, or a pattern with `*`) with `backend`.
@@ -112,6 +114,8 @@ class BackendRegistry:
                 if _fullmatch(pattern.regex)(resource):
                     backend = pattern.backend
                     break
+        if backend is None and self._fallback is not None:
+            backend = self._fallback(resource)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[resource] = backend
@@ -125,14 +129,27 @@ class BackendRegistry:
         return [*self._exact, *(p.text for p in self._patterns)]
 
 
-def functions_registry(backends: Mapping[str, Backend], functions: Backend) -> BackendRegistry:
+def functions_registry(
+    backends: Mapping[str, Backend],
+    functions: Backend,
+    fallback: BackendResolver | None = None,
+) -> BackendRegistry:
     """The registry of an embedded Engine or a Service: the given backends by ARN (exact ones
-    win), then `functions` (the Lambda backend) for `LAMBDA_PATTERNS`."""
-    registry = BackendRegistry()
+    win), then `functions` (the Lambda backend) for `LAMBDA_PATTERNS`, then `fallback`."""
+    registry = BackendRegistry(fallback)
     for resource, backend in backends.items():
         registry.register(resource, backend)
     registry.register_lambda(functions)
     return registry
+
+
+def _calls_aws(resource: str) -> bool:
+    """Whether the AWS backend would serve `resource` once an endpoint is configured."""
+    if not resource.startswith("arn:aws:states:::"):
+        return False
+    from engine.backends.aws_sdk import AwsBackend  # light: botocore loads on the first call
+
+    return AwsBackend.supported(resource)
 
 
 def unconfigured_resource_failure(resource: str) -> TaskFailure:
@@ -161,4 +178,9 @@ def unconfigured_resource_failure(resource: str) -> TaskFailure:
             "[functions.NAME] defining it), or mock this state with a mock config "
             "(--mock-config FILE or SFN_MOCK_CONFIG)."
         )
+        if _calls_aws(resource):
+            how += (
+                " Or call an AWS endpoint (LocalStack, moto's server): set [aws] endpoint_url "
+                "in asl.toml or AWS_ENDPOINT_URL (docs/integrations.md)."
+            )
     return TaskFailure(STATES_RUNTIME, f"No backend serves resource '{resource}'. {how}")

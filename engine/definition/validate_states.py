@@ -48,6 +48,7 @@ from engine.definition.validate_fields import (
     warning,
 )
 from engine.definition.validate_http import check_http_task, is_http_task
+from engine.definition.validate_integrations import check_integration
 from engine.values import JSON, type_name
 
 GraphWalker = Callable[[JSON, str, str, str], Diagnostics]
@@ -534,6 +535,8 @@ def _check_task(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnost
         yield required(["Resource"], loc)
     elif is_http_task(state["Resource"]):
         yield from check_http_task(state, loc, ctx.query_language)
+    else:
+        yield from check_integration(state, loc, ctx.query_language)
     yield from _exclusive(state, loc, "TimeoutSeconds", "TimeoutSecondsPath")
     yield from _exclusive(state, loc, "HeartbeatSeconds", "HeartbeatSecondsPath")
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")

@@ -142,7 +142,12 @@ _DETAILS_KEYS = {
 
 
 def task_resource_parts(resource: str) -> tuple[str, str]:
-    """`arn:aws:states:::lambda:invoke` -> ("lambda", "invoke"), as TaskScheduled reports it."""
+    """`arn:aws:states:::lambda:invoke` -> ("lambda", "invoke"), as TaskScheduled reports it;
+    `aws-sdk:s3:getObject` -> ("aws-sdk:s3", "getObject") (recorded:
+    test_aws_sdk_task_service/test_list_secrets, resourceType "aws-sdk:secretsmanager")."""
     tail = resource.split(":::", 1)[1] if ":::" in resource else resource
+    if tail.startswith("aws-sdk:"):
+        service, _, action = tail.rpartition(":")
+        return service, action
     service, _, action = tail.partition(":")
     return service, action

@@ -178,7 +178,9 @@ def test_hybrid_path_without_a_backend_fails_as_an_unconfigured_resource() -> No
         "States.Runtime",
         f"No backend serves resource '{SQS}'. Map it to a function in asl.toml ([resources] "
         f'"{SQS}" = "NAME", with [functions.NAME] defining it), or mock this state with a mock '
-        "config (--mock-config FILE or SFN_MOCK_CONFIG).",
+        "config (--mock-config FILE or SFN_MOCK_CONFIG). Or call an AWS endpoint "
+        "(LocalStack, moto's server): set [aws] "
+        "endpoint_url in asl.toml or AWS_ENDPOINT_URL (docs/integrations.md).",
     )
 
 

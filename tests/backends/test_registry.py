@@ -147,7 +147,8 @@ UNCONFIGURED = [
         "No backend serves resource 'arn:aws:states:::sqs:sendMessage'. Map it to a function "
         'in asl.toml ([resources] "arn:aws:states:::sqs:sendMessage" = "NAME", with '
         "[functions.NAME] defining it), or mock this state with a mock config (--mock-config "
-        "FILE or SFN_MOCK_CONFIG).",
+        "FILE or SFN_MOCK_CONFIG). Or call an AWS endpoint (LocalStack, moto's server): set [aws] "
+        "endpoint_url in asl.toml or AWS_ENDPOINT_URL (docs/integrations.md).",
     ),
 ]
 

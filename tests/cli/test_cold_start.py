@@ -69,6 +69,8 @@ NEVER = frozenset(
         "starlette",
         "uvicorn",
         "httpx",
+        "boto3",  # AWS integrations load them on their first call (engine/backends/aws_sdk.py)
+        "botocore",
         "sqlalchemy",
         "alembic",
         "psycopg",

@@ -43,8 +43,9 @@ each other's files or stores, only the servers earlier blocks started. The envir
 clean (no ASL_*, SFN_MOCK_CONFIG or AWS_* variables from outside), this virtualenv's ``bin``
 first on PATH. ``asl serve`` and ``asl worker``
 without ``--until-idle`` are started in the background on a free loopback port, once the
-server answers, and stopped when the document ends; the doc's ``8083`` (the server) and
-``9000`` (the quote server) are replaced by those ports in every command and Python block.
+server answers, and stopped when the document ends; the doc's ``8083`` (the server),
+``9000`` (the quote server) and ``5000`` (``moto_server --port 5000 &``, moto's AWS
+endpoint) are replaced by those ports in every command and Python block.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ BIN = Path(sys.executable).parent  # the virtualenv under test: its asl, python 
 COMMAND_TIMEOUT = 60.0  # seconds for one shell command, one Python block, one server start
 SERVER_PORT = 8083  # what the docs show for `asl serve`
 QUOTE_PORT = 9000  # what the docs show for asl_examples/functions/quote_server.py
+MOTO_PORT = 5000  # what the docs show for moto's server (`moto_server --port 5000 &`)
 
 SHELL_LANGUAGES = {"sh", "console", "shell", "bash"}
 FENCE = re.compile(
@@ -291,7 +293,8 @@ def free_port() -> int:
 def setup_document(namespace: dict[str, Any]) -> None:
     top = Path(tempfile.mkdtemp(prefix="asl-docs-"))
     root = top / "page"
-    ports = {SERVER_PORT: 0, QUOTE_PORT: free_port()}  # the server's port is known once it runs
+    # the server's port is known once it runs
+    ports = {SERVER_PORT: 0, QUOTE_PORT: free_port(), MOTO_PORT: free_port()}
     shutil.copytree(
         REPO / "asl_examples",
         root / "asl_examples",
@@ -475,6 +478,8 @@ def run_step(shell: Shell, step: Step) -> tuple[int, str]:
         status, output = shell.run(f"{inner} >{log} 2>&1 &")
         if "quote_server.py" in inner:
             _wait_for_port(world.ports[QUOTE_PORT], inner)
+        if "moto_server" in inner:
+            _wait_for_port(world.ports[MOTO_PORT], inner)
         return status, output
     return shell.run(command)
 

@@ -381,7 +381,16 @@ def test_machine_timeout_timer_is_cancelled_when_the_execution_ends_first() -> N
 )
 def test_task_timeout_seconds(resource: str, timed_out_type: str, details: dict[str, JSON]) -> None:
     definition = chain(
-        ("Slow", {"Type": "Task", "Resource": resource, "TimeoutSeconds": 5, "Parameters": {}})
+        # FunctionName: `asl validate` refuses a lambda:invoke without one, as AWS does.
+        (
+            "Slow",
+            {
+                "Type": "Task",
+                "Resource": resource,
+                "TimeoutSeconds": 5,
+                "Parameters": {"FunctionName": "slow"},
+            },
+        )
     )
     harness = Harness.of(definition)
     started = harness.start()

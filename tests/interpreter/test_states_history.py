@@ -68,7 +68,9 @@ def test_format_time(epoch: float, text: str) -> None:
         ("arn:aws:states:::lambda:invoke", ("lambda", "invoke")),
         ("arn:aws:states:::lambda:invoke.waitForTaskToken", ("lambda", "invoke.waitForTaskToken")),
         ("arn:aws:states:::sqs:sendMessage", ("sqs", "sendMessage")),
-        ("arn:aws:states:::aws-sdk:s3:getObject", ("aws-sdk", "s3:getObject")),
+        # Recorded: test_aws_sdk_task_service/test_list_secrets gives resourceType
+        # "aws-sdk:secretsmanager", resource "listSecrets".
+        ("arn:aws:states:::aws-sdk:s3:getObject", ("aws-sdk:s3", "getObject")),
     ],
     ids=["invoke", "token", "sqs", "sdk"],
 )

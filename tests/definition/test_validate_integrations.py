@@ -1,0 +1,197 @@
+"""`asl validate` on service integrations: what AWS's validator refuses, located."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.definition.validate import iter_diagnostics
+from engine.values import JSON
+
+INVALID = (
+    "The resource provided {} is not recognized. The value is not a valid resource ARN, or the "
+    "resource is not available in this region."
+)
+
+
+def task(resource: str, parameters: JSON = None, language: str = "JSONPath") -> str:
+    state: dict[str, JSON] = {"Type": "Task", "Resource": resource, "End": True}
+    if parameters is not None:
+        state["Parameters" if language == "JSONPath" else "Arguments"] = parameters
+    return json.dumps({"QueryLanguage": language, "StartAt": "T", "States": {"T": state}})
+
+
+def found(text: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (d.severity.value, d.code, d.location, d.message)
+        for d in iter_diagnostics(json.loads(text))
+    ]
+
+
+CASES = [
+    (
+        "aws-sdk parameter not in the request",
+        task(
+            "arn:aws:states:::aws-sdk:dynamodb:getItem",
+            {"TableName": "t", "Key": {}, "Keys.$": "$.k"},
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/Keys.$",
+                'The field "Keys" is not supported by Step Functions',
+            )
+        ],
+    ),
+    (
+        "aws-sdk unknown action",
+        task("arn:aws:states:::aws-sdk:sqs:sendMessages", {}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::aws-sdk:sqs:sendMessages")
+                + " The AWS SDK service 'sqs' has no action 'sendMessages'.",
+            )
+        ],
+    ),
+    (
+        "aws-sdk unknown service: a warning (botocore may lag AWS)",
+        task("arn:aws:states:::aws-sdk:events:putEvents", {}),
+        [
+            (
+                "WARNING",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::aws-sdk:events:putEvents")
+                + " No AWS SDK service is named 'events' in the installed botocore (Step "
+                "Functions spells services as the AWS SDK for Java does: 'sfn', 'eventbridge', "
+                "'cloudwatchlogs'); a Task calling it fails at run time.",
+            )
+        ],
+    ),
+    (
+        "optimized parameter not supported",
+        task(
+            "arn:aws:states:::sqs:sendMessage",
+            {"QueueUrl": "q", "MessageBody": "b", "MessageSystemAttributes": {}},
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/MessageSystemAttributes",
+                'The field "MessageSystemAttributes" is not supported by Step Functions',
+            )
+        ],
+    ),
+    (
+        "optimized action that does not exist",
+        task("arn:aws:states:::dynamodb:query", {"TableName": "t"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::dynamodb:query")
+                + " The optimized integration 'dynamodb' offers deleteItem, getItem, putItem, "
+                "updateItem; for other actions use arn:aws:states:::aws-sdk:dynamodb:query.",
+            )
+        ],
+    ),
+    (
+        "an optimized integration without .waitForTaskToken",
+        task("arn:aws:states:::dynamodb:putItem.waitForTaskToken", {"TableName": "t"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::dynamodb:putItem.waitForTaskToken")
+                + " The 'dynamodb' integration does not support .waitForTaskToken.",
+            )
+        ],
+    ),
+    (
+        "aws-sdk has no .sync",
+        task("arn:aws:states:::aws-sdk:s3:getObject.sync", {"Bucket": "b", "Key": "k"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::aws-sdk:s3:getObject.sync")
+                + " AWS SDK integrations support Request Response and .waitForTaskToken only.",
+            )
+        ],
+    ),
+    (
+        "valid: sqs with .waitForTaskToken",
+        task(
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}},
+        ),
+        [],
+    ),
+    (
+        "lambda:invoke without FunctionName",
+        task("arn:aws:states:::lambda:invoke", {"Payload.$": "$"}),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'FunctionName' is required but was missing",
+            )
+        ],
+    ),
+    (
+        "lambda:invoke with an unsupported field",
+        task("arn:aws:states:::lambda:invoke", {"FunctionName": "f", "TaskToken": "x"}),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/TaskToken",
+                'The field "TaskToken" is not supported by Step Functions',
+            )
+        ],
+    ),
+    (
+        "JSONata Arguments in one expression: nothing to judge",
+        task("arn:aws:states:::sqs:sendMessage", "{% $states.input %}", "JSONata"),
+        [],
+    ),
+    (
+        "JSONata Arguments object",
+        task(
+            "arn:aws:states:::aws-sdk:s3:getObject",
+            {"Bucket": "b", "Key": "{% $states.input.key %}", "Part": 1},
+            "JSONata",
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Arguments/Part",
+                'The field "Part" is not supported by Step Functions',
+            )
+        ],
+    ),
+    (
+        "valid: PascalCase spelling of a camelCase member (AWS guide)",
+        task(
+            "arn:aws:states:::aws-sdk:batch:submitJob",
+            {"JobName": "j", "JobQueue": "q", "JobDefinition": "d"},
+        ),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_integration_diagnostics(text: str, expected: list[tuple[str, str, str, str]]) -> None:
+    assert found(text) == expected
