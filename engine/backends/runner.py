@@ -13,14 +13,13 @@ StopExecution): it must then release what it holds (kill a process, close a requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from engine.interpreter.tasks import TaskFailure
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Invocation:
     """One call of a function: the request body and the values of Lambda's context object.
 
@@ -46,7 +45,7 @@ class Invocation:
         return f"/aws/lambda/{self.function_name}"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Returned:
     """The function returned: the response payload's size in bytes and its parsed value.
 
@@ -58,7 +57,7 @@ class Returned:
     payload: JSON
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Raised:
     """The function failed: the fields of Lambda's error envelope (the request id aside)."""
 

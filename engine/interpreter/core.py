@@ -42,7 +42,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from engine.definition.compile import (
@@ -93,7 +93,7 @@ from engine.interpreter.messages import (
 from engine.interpreter.retry import match_catcher, match_retrier, retry_delay
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.variables import assigned_details, evaluate_assign, merge_variables
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, immutable
 
 if TYPE_CHECKING:
     from engine.interpreter.states import Outcome
@@ -146,7 +146,7 @@ ENGINE_FAULT_PREFIX = "An internal error occurred in asl-engine"
 """How the cause of an execution failed by an engine bug begins (never an ASL error's cause)."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class StepResult:
     state: ExecutionState
     events: tuple[HistoryEvent, ...]
@@ -222,7 +222,7 @@ _REDRIVABLE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Done:
     output: JSON
     next: str | None
@@ -233,12 +233,12 @@ class Done:
     sized: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Blocked:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Failed:
     failure: Failure
     # Recorded only when the failure is final (AWS writes no MapStateFailed before a retry).

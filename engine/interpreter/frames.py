@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from engine.interpreter.failures import Failure
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
 class Phase(StrEnum):
@@ -132,7 +132,7 @@ exec(_fast_clone_source(), _namespace)  # noqa: S102  (generated from our own fi
 Frame.clone = _namespace["clone"]  # type: ignore[assignment, method-assign]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ExecutionState:
     info: ExecutionInfo
     frames: Mapping[str, Frame]

@@ -8,12 +8,10 @@ carry behaviour or know how a backend works.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskRequest:
     """One invocation of a Task state's resource.
 
@@ -37,7 +35,7 @@ class TaskRequest:
     test_case: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskSuccess:
     """The resource finished; `output` is the Task's raw result (before ResultSelector).
 
@@ -50,7 +48,7 @@ class TaskSuccess:
     final: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskFailure:
     """The resource failed with an ASL error name and a cause text (may be JSON text)."""
 
