@@ -50,10 +50,18 @@ from engine.backends.lambda_arn import (
 from engine.backends.lambda_arn import (
     request_id as new_request_id,
 )
-from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
+from engine.backends.runner import (
+    FunctionRunner,
+    Invocation,
+    Outcome,
+    Raised,
+    Returned,
+    Submit,
+    submitter_of,
+)
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
+from engine.values import DEFAULT_DUMPS, JSON, PAYLOAD_LIMIT_BYTES, dumps
 
 __all__ = [
     "DEFAULT_ACCOUNT_CONCURRENCY",
@@ -221,6 +229,14 @@ class LambdaBackend:
         self._arns: dict[str, FunctionRef | None] = {}
         self._day: tuple[int, str] = (0, "")  # a date's ordinal and its YYYY/MM/DD
         self._background: set[asyncio.Task[TaskResult]] = set()
+        # Functions whose calls `start_invoke` hands straight to their runner: a runner that
+        # can `submit` (blocking Python handlers), no simulated faults or cold starts.
+        self._submitters: dict[str, Submit] = {}
+        for name, function in self._functions.items():
+            submit = submitter_of(function.runner)
+            settings = function.settings
+            if submit is not None and not settings.faults and settings.cold_start <= 0:
+                self._submitters[name] = submit
 
     @property
     def function_names(self) -> list[str]:
@@ -243,6 +259,82 @@ class LambdaBackend:
             return await self._invoke_with_input(function, request)
         except Exception as exc:
             return _internal_error(request, exc)
+
+    def start_invoke(
+        self, request: TaskRequest, on_result: Callable[[TaskResult], None]
+    ) -> TaskResult | asyncio.Future[Outcome] | None:
+        """`invoke` without a coroutine (base.StartInvoke), for a function ARN served by a
+        runner that can `submit`: the same rules as `_run`, in callbacks. Anything else
+        (`lambda:invoke`, simulated faults or cold starts, coroutine handlers) gives None."""
+        try:
+            if request.resource in _INTEGRATION_RESOURCES:
+                return None
+            function = self._function_resource(request.resource)
+            if isinstance(function, TaskFailure):
+                return function
+            submit = self._submitters.get(function.name)
+            if submit is None:
+                return None  # not served by a submitting runner, or not served at all
+            return self._submit(function, submit, request, on_result)
+        except Exception as exc:
+            return _internal_error(request, exc)
+
+    def _submit(
+        self,
+        function: FunctionRef,
+        submit: Submit,
+        request: TaskRequest,
+        on_result: Callable[[TaskResult], None],
+    ) -> TaskResult | asyncio.Future[Outcome]:
+        """`_invoke_with_input` and `_run` for a submitting runner (no faults, no cold start)."""
+        request_id = new_request_id()
+        settings = self._functions[function.name].settings
+        stats = self._stats[function.name]
+        if self._throttled(settings, stats):
+            stats.throttles += 1
+            return throttled(request_id)
+        payload = {} if request.payload is None else request.payload
+        event_text = DEFAULT_DUMPS(payload)
+        started = time.monotonic()
+        invocation = self._invocation(
+            function, settings, request_id, started, request, event_text, False
+        )
+        stats.invocations += 1
+        self._acquire(settings, stats)
+        try:
+            job = submit(invocation)
+        except BaseException:
+            self._release(settings, stats, recycle=False)
+            raise
+        loop = job.get_loop()
+        timer_fired = False
+
+        def time_out() -> None:
+            nonlocal timer_fired
+            timer_fired = True
+            job.cancel()
+
+        # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
+        timer = loop.call_at(loop.time() + (invocation.deadline - time.monotonic()), time_out)
+
+        def finished(job: asyncio.Future[Outcome]) -> None:
+            timer.cancel()
+            result: TaskResult
+            try:
+                if job.cancelled():
+                    self._release(settings, stats, recycle=False)
+                    if not timer_fired:
+                        return  # cancelled by the caller: nobody waits for a result
+                    result = self._timed_out(function, settings, stats, request_id)
+                else:
+                    self._release(settings, stats, recycle=True)
+                    result = _result(job.result(), request_id, request.resource, _payload)
+            except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
+                result = _internal_error(request, exc)
+            on_result(result)
+
+        job.add_done_callback(finished)
+        return job
 
     def close(self) -> None:
         """Stop taking work; running calls are abandoned (their runners release them)."""
@@ -304,7 +396,7 @@ class LambdaBackend:
         # The event is always a JSON document, never raw text. A null input arrives as {} (an
         # Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
-        outcome = await self._run(function, json.dumps(payload), False, request_id, request)
+        outcome = await self._run(function, DEFAULT_DUMPS(payload), False, request_id, request)
         return _result(outcome, request_id, request.resource, _payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
@@ -336,7 +428,7 @@ class LambdaBackend:
         # the number 0.0, test_lambda_task_service/test_invoke_json_values); none is `{}`
         # (recorded: Payload null comes back as {}, test_invoke).
         raw_string = isinstance(body, str)
-        event_text = body if isinstance(body, str) else json.dumps({} if body is None else body)
+        event_text = body if isinstance(body, str) else DEFAULT_DUMPS({} if body is None else body)
 
         now = self._now()
         if invocation_type != "RequestResponse":
@@ -451,36 +543,61 @@ class LambdaBackend:
                 else:
                     stats.cold_starts += 1
                     await asyncio.sleep(settings.cold_start)
-            version = function.executed_version
-            invocation = Invocation(
-                function_name=function.name,
-                function_version=version,
-                invoked_function_arn=function.invoked_arn,
-                request_id=request_id,
-                memory_size=settings.memory_size,
-                deadline=started + settings.timeout,
-                log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
-                region=request.region,
-                event_text=event_text,
-                raw_string=raw_string,
+            invocation = self._invocation(
+                function, settings, request_id, started, request, event_text, raw_string
             )
             outcome = await _run_until(entry.runner, invocation)
             if outcome is None:
                 recycle = False  # Lambda tears down an instance that timed out
-                stats.timeouts += 1
-                _log.warning(
-                    "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
-                    "3 s: set `timeout` for it in asl.toml)",
-                    function.name,
-                    settings.timeout,
-                )
-                return timed_out(request_id, settings.timeout)
+                return self._timed_out(function, settings, stats, request_id)
             return outcome
         except asyncio.CancelledError:
             recycle = False
             raise
         finally:
             self._release(settings, stats, recycle)
+
+    def _invocation(
+        self,
+        function: FunctionRef,
+        settings: FunctionSettings,
+        request_id: str,
+        started: float,
+        request: TaskRequest,
+        event_text: str,
+        raw_string: bool,
+    ) -> Invocation:
+        """The call a runner gets: Lambda's context values and the request body."""
+        version = function.executed_version
+        return Invocation(
+            function_name=function.name,
+            function_version=version,
+            invoked_function_arn=function.invoked_arn,
+            request_id=request_id,
+            memory_size=settings.memory_size,
+            deadline=started + settings.timeout,
+            log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
+            region=request.region,
+            event_text=event_text,
+            raw_string=raw_string,
+        )
+
+    def _timed_out(
+        self,
+        function: FunctionRef,
+        settings: FunctionSettings,
+        stats: FunctionStats,
+        request_id: str,
+    ) -> TaskFailure:
+        """A call cancelled at its function's timeout: counted, logged, Lambda's failure."""
+        stats.timeouts += 1
+        _log.warning(
+            "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
+            "3 s: set `timeout` for it in asl.toml)",
+            function.name,
+            settings.timeout,
+        )
+        return timed_out(request_id, settings.timeout)
 
     def _log_day(self) -> str:
         """Today as a log stream name starts (`2024/03/06`), formatted once a day."""

@@ -21,6 +21,7 @@ already loaded.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.machinery
 import importlib.util
@@ -54,9 +55,9 @@ from engine.backends.pool import (
     PoolStats,
     pool_stats,
 )
-from engine.backends.runner import Invocation, Outcome, Raised, Returned
+from engine.backends.runner import Invocation, Outcome, Raised, Returned, Submit
 from engine.errors import InvalidRequest
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES
+from engine.values import DEFAULT_DUMPS, JSON, PAYLOAD_LIMIT_BYTES
 
 __all__ = [
     "DEFAULT_MAX_ABANDONED",
@@ -287,7 +288,7 @@ def _marshal(result: object) -> Outcome:
     try:
         # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
         # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
-        text = json.dumps(result)
+        text = DEFAULT_DUMPS(result)
     except (TypeError, ValueError, RecursionError) as exc:
         return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
     # ASCII only (every other character is escaped), so its length is its size in bytes.
@@ -360,11 +361,17 @@ class PythonRunner:
         self._handler = handler
         self._is_async = _is_async(handler)
         self._pool = pool
+        # A blocking handler's call is a pool job, a future the Lambda layer can take as it is
+        # (runner.submitter_of); a coroutine handler's call needs `run`.
+        self.submit: Submit | None = None if self._is_async else self._submit
+
+    def _submit(self, invocation: Invocation) -> asyncio.Future[Outcome]:
+        return self._pool.submit(partial(_call_blocking, self._handler, invocation))
 
     async def run(self, invocation: Invocation) -> Outcome:
         if self._is_async:
             return await _call_async(self._handler, invocation)
-        return await self._pool.submit(partial(_call_blocking, self._handler, invocation))
+        return await self._submit(invocation)
 
     def close(self) -> None:
         self._pool.close()

@@ -13,7 +13,9 @@ StopExecution): it must then release what it holds (kill a process, close a requ
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from collections.abc import Callable
+from typing import Protocol, cast
 
 from engine.interpreter.tasks import TaskFailure
 from engine.values import JSON, immutable
@@ -84,3 +86,14 @@ class FunctionRunner(Protocol):
         `async def aclose()`; the Lambda layer's `aclose` awaits it instead of calling this.
         """
         ...
+
+
+Submit = Callable[[Invocation], "asyncio.Future[Outcome]"]
+"""A runner's optional `submit(invocation)`: start the call and return its future, without a
+coroutine (the Lambda layer's `start_invoke` path). Cancelling the future abandons the call."""
+
+
+def submitter_of(runner: FunctionRunner) -> Submit | None:
+    """The runner's `submit`, when it has one (a runner of blocking Python handlers); None
+    means every call goes through `run`."""
+    return cast("Submit | None", getattr(runner, "submit", None))
