@@ -299,23 +299,12 @@ class LambdaBackend:
         invocation = self._invocation(
             function, settings, request_id, started, request, event_text, False
         )
-        stats.invocations += 1
-        self._acquire(settings, stats)
-        try:
-            job = submit(invocation)
-        except BaseException:
-            self._release(settings, stats, recycle=False)
-            raise
-        loop = job.get_loop()
         timer_fired = False
 
         def time_out() -> None:
             nonlocal timer_fired
             timer_fired = True
             job.cancel()
-
-        # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
-        timer = loop.call_at(loop.time() + (invocation.deadline - time.monotonic()), time_out)
 
         def finished(job: asyncio.Future[Outcome]) -> None:
             timer.cancel()
@@ -333,7 +322,16 @@ class LambdaBackend:
                 result = _internal_error(request, exc)
             on_result(result)
 
-        job.add_done_callback(finished)
+        stats.invocations += 1
+        self._acquire(settings, stats)
+        try:
+            job = submit(invocation, finished)
+        except BaseException:
+            self._release(settings, stats, recycle=False)
+            raise
+        loop = job.get_loop()
+        # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
+        timer = loop.call_at(loop.time() + (invocation.deadline - time.monotonic()), time_out)
         return job
 
     def close(self) -> None:

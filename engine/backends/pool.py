@@ -52,14 +52,19 @@ class _Job(asyncio.Future[Outcome]):
     layer's timeout or a Task's cancellation does) withdraws it from the pool at once.
     """
 
-    __slots__ = ("abandoned", "finished", "fn", "pool", "started")
+    __slots__ = ("abandoned", "finished", "fn", "on_done", "pool", "started")
 
     def __init__(
-        self, fn: Callable[[], Outcome], pool: HandlerPool, loop: asyncio.AbstractEventLoop
+        self,
+        fn: Callable[[], Outcome],
+        pool: HandlerPool,
+        loop: asyncio.AbstractEventLoop,
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None,
     ) -> None:
         super().__init__(loop=loop)
         self.fn = fn
         self.pool = pool
+        self.on_done = on_done
         self.started = False  # a thread took it
         self.finished = False  # its fn returned (its result may still wait for the loop)
         self.abandoned = False  # cancelled while running: its thread no longer counts
@@ -69,7 +74,10 @@ class _Job(asyncio.Future[Outcome]):
         if self.done():
             return False
         self.pool._withdraw(self)
-        return super().cancel(msg=msg)
+        cancelled = super().cancel(msg=msg)
+        if self.on_done is not None:
+            self.get_loop().call_soon(self.on_done, self)  # as a done callback would run
+        return cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +182,18 @@ class HandlerPool:
         self._unstarted: list[threading.Thread] = []  # made by _summon, started after the lock
         _pools.add(self)
 
-    def submit(self, fn: Callable[[], Outcome]) -> asyncio.Future[Outcome]:
+    def submit(
+        self,
+        fn: Callable[[], Outcome],
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None = None,
+    ) -> asyncio.Future[Outcome]:
         """Queue `fn` for a pool thread; the future settles on the calling loop.
 
-        Cancelling the future abandons the call (see the class docstring).
+        Cancelling the future abandons the call (see the class docstring). `on_done(future)`,
+        if given, is called when the future is done, like a done callback but at once when the
+        result reaches the loop, saving the loop a round (one handle) per call.
         """
-        job = _Job(fn, self, asyncio.get_running_loop())
+        job = _Job(fn, self, asyncio.get_running_loop(), on_done)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the function pool is closed")
@@ -325,6 +339,11 @@ class HandlerPool:
                 job.set_exception(result)
             else:
                 job.set_result(result)
+            if job.on_done is not None:
+                try:
+                    job.on_done(job)
+                except Exception:  # a bug in a caller's callback: the batch's others go on
+                    _log.exception("a handler pool callback raised")
 
     def _withdraw(self, job: _Job) -> None:
         """A job being cancelled: drop it if no thread took it, else abandon its thread."""

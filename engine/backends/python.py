@@ -365,8 +365,12 @@ class PythonRunner:
         # (runner.submitter_of); a coroutine handler's call needs `run`.
         self.submit: Submit | None = None if self._is_async else self._submit
 
-    def _submit(self, invocation: Invocation) -> asyncio.Future[Outcome]:
-        return self._pool.submit(partial(_call_blocking, self._handler, invocation))
+    def _submit(
+        self,
+        invocation: Invocation,
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None = None,
+    ) -> asyncio.Future[Outcome]:
+        return self._pool.submit(partial(_call_blocking, self._handler, invocation), on_done)
 
     async def run(self, invocation: Invocation) -> Outcome:
         if self._is_async:

@@ -88,9 +88,13 @@ class FunctionRunner(Protocol):
         ...
 
 
-Submit = Callable[[Invocation], "asyncio.Future[Outcome]"]
-"""A runner's optional `submit(invocation)`: start the call and return its future, without a
-coroutine (the Lambda layer's `start_invoke` path). Cancelling the future abandons the call."""
+Submit = Callable[
+    [Invocation, Callable[["asyncio.Future[Outcome]"], None]], "asyncio.Future[Outcome]"
+]
+"""A runner's optional `submit(invocation, on_done)`: start the call and return its future,
+without a coroutine (the Lambda layer's `start_invoke` path); `on_done(future)` is called on
+the loop once the future is done (result or cancelled). Cancelling the future abandons the
+call."""
 
 
 def submitter_of(runner: FunctionRunner) -> Submit | None:

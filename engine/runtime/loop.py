@@ -398,8 +398,11 @@ class Runtime:
         if record.history is not None:
             record.history.extend(result.events)
         journal = self.journal
-        closing = any(isinstance(c, Finish) for c in result.commands)
-        if journal is not None and (record.durable or closing or inbox_seq is not None):
+        if journal is not None and (
+            record.durable
+            or inbox_seq is not None
+            or any(isinstance(c, Finish) for c in result.commands)  # a closing step
+        ):
             commit = journal.commit_for(record, result, inbox_seq, event.now, before)
             self._pending.append(
                 _Pending(execution_arn, commit, result.commands, event.now, result.events, event)
