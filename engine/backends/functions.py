@@ -209,7 +209,8 @@ class _Deadlines:
     A call is expired when its deadline passes as the loop's own timers are (before
     `time() + clock resolution`), so a timeout is as exact as with a timer of its own. A call
     that finished stays queued until it reaches the front (or a compaction drops it), so a
-    hung call at the front cannot make the queue hold more than twice the calls running.
+    hung call at the front cannot make the queue hold more than twice the calls running; once
+    none runs, the queue and its timer are let go.
     """
 
     __slots__ = ("_calls", "_live", "_resolution", "_timer", "loop")
@@ -234,7 +235,12 @@ class _Deadlines:
     def finished(self) -> None:
         """A queued call is done (result or cancelled): it no longer needs its deadline."""
         self._live -= 1
-        if len(self._calls) > 2 * self._live + 64:
+        if self._live == 0:  # nothing runs: hold nothing (a closed backend is freed at once)
+            self._calls.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        elif len(self._calls) > 2 * self._live + 64:
             self._calls = deque(entry for entry in self._calls if not entry[1].done())
 
     def _fire(self) -> None:

@@ -75,8 +75,9 @@ class _Job(asyncio.Future[Outcome]):
             return False
         self.pool._withdraw(self)
         cancelled = super().cancel(msg=msg)
-        if self.on_done is not None:
-            self.get_loop().call_soon(self.on_done, self)  # as a done callback would run
+        on_done, self.on_done = self.on_done, None  # once; and no cycle through a closure
+        if on_done is not None:
+            self.get_loop().call_soon(on_done, self)  # as a done callback would run
         return cancelled
 
 
@@ -339,9 +340,10 @@ class HandlerPool:
                 job.set_exception(result)
             else:
                 job.set_result(result)
-            if job.on_done is not None:
+            on_done, job.on_done = job.on_done, None  # once; and no cycle through a closure
+            if on_done is not None:
                 try:
-                    job.on_done(job)
+                    on_done(job)
                 except Exception:  # a bug in a caller's callback: the batch's others go on
                     _log.exception("a handler pool callback raised")
 

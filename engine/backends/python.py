@@ -55,7 +55,7 @@ from engine.backends.pool import (
     PoolStats,
     pool_stats,
 )
-from engine.backends.runner import Invocation, Outcome, Raised, Returned, Submit
+from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.errors import InvalidRequest
 from engine.values import DEFAULT_DUMPS, JSON, PAYLOAD_LIMIT_BYTES
 
@@ -363,19 +363,20 @@ class PythonRunner:
         self._pool = pool
         # A blocking handler's call is a pool job, a future the Lambda layer can take as it is
         # (runner.submitter_of); a coroutine handler's call needs `run`.
-        self.submit: Submit | None = None if self._is_async else self._submit
+        self.submits = not self._is_async
 
-    def _submit(
+    def submit(
         self,
         invocation: Invocation,
         on_done: Callable[[asyncio.Future[Outcome]], None] | None = None,
     ) -> asyncio.Future[Outcome]:
+        """Queue a blocking handler's call on the pool (only when `submits`)."""
         return self._pool.submit(partial(_call_blocking, self._handler, invocation), on_done)
 
     async def run(self, invocation: Invocation) -> Outcome:
         if self._is_async:
             return await _call_async(self._handler, invocation)
-        return await self._submit(invocation)
+        return await self.submit(invocation)
 
     def close(self) -> None:
         self._pool.close()

@@ -91,13 +91,15 @@ class FunctionRunner(Protocol):
 Submit = Callable[
     [Invocation, Callable[["asyncio.Future[Outcome]"], None]], "asyncio.Future[Outcome]"
 ]
-"""A runner's optional `submit(invocation, on_done)`: start the call and return its future,
-without a coroutine (the Lambda layer's `start_invoke` path); `on_done(future)` is called on
-the loop once the future is done (result or cancelled). Cancelling the future abandons the
-call."""
+"""A runner's optional `submit(invocation, on_done)`, offered when its `submits` is true:
+start the call and return its future, without a coroutine (the Lambda layer's `start_invoke`
+path); `on_done(future)` is called on the loop once the future is done (result or cancelled).
+Cancelling the future abandons the call."""
 
 
 def submitter_of(runner: FunctionRunner) -> Submit | None:
-    """The runner's `submit`, when it has one (a runner of blocking Python handlers); None
-    means every call goes through `run`."""
-    return cast("Submit | None", getattr(runner, "submit", None))
+    """The runner's `submit`, when it offers one (a runner of blocking Python handlers);
+    None means every call goes through `run`."""
+    if not getattr(runner, "submits", False):
+        return None
+    return cast("Submit", runner.submit)  # type: ignore[attr-defined]

@@ -57,6 +57,8 @@ class Submitting(Scripted):
     does), so the Lambda layer serves function ARNs through `start_invoke` without a
     coroutine."""
 
+    submits = True
+
     def submit(
         self, invocation: Invocation, on_done: Callable[[asyncio.Future[Outcome]], None]
     ) -> asyncio.Future[Outcome]:
