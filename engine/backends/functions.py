@@ -200,6 +200,19 @@ def _utc_now() -> datetime:
 _INTEGRATION_RESOURCES: Final = frozenset({LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN})
 
 
+class _Deadline:
+    """One queued call of `_Deadlines`: let go of (`call` None) as soon as it finishes."""
+
+    __slots__ = ("call", "expire", "when")
+
+    def __init__(
+        self, when: float, call: asyncio.Future[Outcome], expire: Callable[[], None]
+    ) -> None:
+        self.when = when
+        self.call: asyncio.Future[Outcome] | None = call
+        self.expire = expire
+
+
 class _Deadlines:
     """The function timeouts of calls started by `start_invoke` with one timeout, on one loop.
 
@@ -208,32 +221,35 @@ class _Deadlines:
     a TimerHandle per call cost 2.4 us, more than the rest of the Lambda layer's work on it.
     A call is expired when its deadline passes as the loop's own timers are (before
     `time() + clock resolution`), so a timeout is as exact as with a timer of its own. A call
-    that finished stays queued until it reaches the front (or a compaction drops it), so a
-    hung call at the front cannot make the queue hold more than twice the calls running; once
-    none runs, the queue and its timer are let go.
+    that finished leaves an empty entry until it reaches the front (or a compaction drops it),
+    so a hung call at the front cannot make the queue hold more than twice the calls running;
+    once none runs, the queue and its timer are let go.
     """
 
     __slots__ = ("_calls", "_live", "_resolution", "_timer", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._calls: deque[tuple[float, asyncio.Future[Outcome], Callable[[], None]]] = deque()
+        self._calls: deque[_Deadline] = deque()
         self._live = 0
         self._timer: asyncio.TimerHandle | None = None
         self._resolution = time.get_clock_info("monotonic").resolution  # as BaseEventLoop's
 
     def add(
-        self, deadline: float, call: asyncio.Future[Outcome], expire: Callable[[], None]
-    ) -> None:
-        """Queue a call due at `deadline` (loop time); `expire()` is called if it is still
-        running then."""
-        self._calls.append((deadline, call, expire))
+        self, when: float, call: asyncio.Future[Outcome], expire: Callable[[], None]
+    ) -> _Deadline:
+        """Queue a call due at `when` (loop time): `expire()` is called if it still runs
+        then, unless `finished` was told first."""
+        entry = _Deadline(when, call, expire)
+        self._calls.append(entry)
         self._live += 1
         if self._timer is None:
-            self._timer = self.loop.call_at(deadline, self._fire)
+            self._timer = self.loop.call_at(when, self._fire)
+        return entry
 
-    def finished(self) -> None:
+    def finished(self, entry: _Deadline) -> None:
         """A queued call is done (result or cancelled): it no longer needs its deadline."""
+        entry.call = None
         self._live -= 1
         if self._live == 0:  # nothing runs: hold nothing (a closed backend is freed at once)
             self._calls.clear()
@@ -241,21 +257,21 @@ class _Deadlines:
                 self._timer.cancel()
                 self._timer = None
         elif len(self._calls) > 2 * self._live + 64:
-            self._calls = deque(entry for entry in self._calls if not entry[1].done())
+            self._calls = deque(entry for entry in self._calls if entry.call is not None)
 
     def _fire(self) -> None:
         self._timer = None
         end = self.loop.time() + self._resolution
         calls = self._calls
         while calls:
-            deadline, call, expire = calls[0]
-            if call.done():
+            entry = calls[0]
+            if entry.call is None or entry.call.done():
                 calls.popleft()
-            elif deadline < end:
+            elif entry.when < end:
                 calls.popleft()
-                expire()
+                entry.expire()
             else:
-                self._timer = self.loop.call_at(deadline, self._fire)
+                self._timer = self.loop.call_at(entry.when, self._fire)
                 return
 
 
@@ -368,7 +384,7 @@ class LambdaBackend:
             job.cancel()
 
         def finished(job: asyncio.Future[Outcome]) -> None:
-            deadlines.finished()
+            deadlines.finished(deadline)
             result: TaskResult
             try:
                 if job.cancelled():
@@ -396,7 +412,9 @@ class LambdaBackend:
             found = self._deadlines[settings.timeout] = _Deadlines(loop)
         deadlines = found
         # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
-        deadlines.add(loop.time() + (invocation.deadline - time.monotonic()), job, time_out)
+        deadline = deadlines.add(
+            loop.time() + (invocation.deadline - time.monotonic()), job, time_out
+        )
         return job
 
     def close(self) -> None:

@@ -45,6 +45,11 @@ cancelled (see `HandlerPool`)."""
 _log = logging.getLogger(__name__)
 
 
+def _spent() -> Outcome:
+    """What a job holds once a thread ran its function (which is let go)."""
+    raise RuntimeError("a handler pool job runs once")
+
+
 class _Job(asyncio.Future[Outcome]):
     """One call queued for a pool thread, and the future its caller awaits: one object a call.
 
@@ -254,6 +259,7 @@ class HandlerPool:
                 result = job.fn()
             except BaseException as exc:  # jobs catch their own errors; this is a safety net
                 result = exc
+            job.fn = _spent  # its call (the event, the context) is not kept with the result
             job = self._after(job, result)
 
     def _next_job(self, *, arriving: bool) -> _Job | None:
