@@ -200,6 +200,18 @@ def _utc_now() -> datetime:
 _INTEGRATION_RESOURCES: Final = frozenset({LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN})
 
 
+@dataclass(slots=True)
+class _Direct:
+    """A function ARN `start_invoke` serves, with what each call needs, worked out once."""
+
+    function: FunctionRef
+    submit: Submit
+    settings: FunctionSettings
+    stats: FunctionStats
+    version: str
+    invoked_arn: str
+
+
 class _Deadline:
     """One queued call of `_Deadlines`: let go of (`call` None) as soon as it finishes."""
 
@@ -308,6 +320,7 @@ class LambdaBackend:
         # Functions whose calls `start_invoke` hands straight to their runner: a runner that
         # can `submit` (blocking Python handlers), no simulated faults or cold starts.
         self._submitters: dict[str, Submit] = {}
+        self._direct: dict[str, _Direct | None] = {}  # by resource: start_invoke's, or None
         self._deadlines: dict[float, _Deadlines] = {}  # by function timeout
         for name, function in self._functions.items():
             submit = submitter_of(function.runner)
@@ -344,37 +357,59 @@ class LambdaBackend:
         runner that can `submit`: the same rules as `_run`, in callbacks. Anything else
         (`lambda:invoke`, simulated faults or cold starts, coroutine handlers) gives None."""
         try:
-            if request.resource in _INTEGRATION_RESOURCES:
+            try:
+                direct = self._direct[request.resource]
+            except KeyError:
+                direct = self._direct[request.resource] = self._direct_for(request.resource)
+            if direct is None:
                 return None
-            function = self._function_resource(request.resource)
-            if isinstance(function, TaskFailure):
-                return function
-            submit = self._submitters.get(function.name)
-            if submit is None:
-                return None  # not served by a submitting runner, or not served at all
-            return self._submit(function, submit, request, on_result)
+            return self._submit(direct, request, on_result)
         except Exception as exc:
             return _internal_error(request, exc)
 
+    def _direct_for(self, resource: str) -> _Direct | None:
+        """What `start_invoke` needs to serve `resource`, or None: the coroutine serves it
+        (`lambda:invoke`, functions with simulated faults or cold starts, coroutine handlers,
+        and resources or functions that do not exist, which it reports)."""
+        if resource in _INTEGRATION_RESOURCES:
+            return None
+        function = self._function_resource(resource)
+        if isinstance(function, TaskFailure):
+            return None
+        submit = self._submitters.get(function.name)
+        if submit is None:
+            return None
+        return _Direct(
+            function=function,
+            submit=submit,
+            settings=self._functions[function.name].settings,
+            stats=self._stats[function.name],
+            version=function.executed_version,
+            invoked_arn=function.invoked_arn,
+        )
+
     def _submit(
-        self,
-        function: FunctionRef,
-        submit: Submit,
-        request: TaskRequest,
-        on_result: Callable[[TaskResult], None],
+        self, direct: _Direct, request: TaskRequest, on_result: Callable[[TaskResult], None]
     ) -> TaskResult | asyncio.Future[Outcome]:
         """`_invoke_with_input` and `_run` for a submitting runner (no faults, no cold start)."""
         request_id = new_request_id()
-        settings = self._functions[function.name].settings
-        stats = self._stats[function.name]
+        settings = direct.settings
+        stats = direct.stats
         if self._throttled(settings, stats):
             stats.throttles += 1
             return throttled(request_id)
         payload = {} if request.payload is None else request.payload
-        event_text = DEFAULT_DUMPS(payload)
         started = time.monotonic()
-        invocation = self._invocation(
-            function, settings, request_id, started, request, event_text, False
+        invocation = Invocation(
+            function_name=direct.function.name,
+            function_version=direct.version,
+            invoked_function_arn=direct.invoked_arn,
+            request_id=request_id,
+            memory_size=settings.memory_size,
+            deadline=started + settings.timeout,
+            log_stream_name=f"{self._log_day()}/[{direct.version}]{random_hex(32)}",
+            region=request.region,
+            event_text=DEFAULT_DUMPS(payload),
         )
         timer_fired = False
 
@@ -391,7 +426,7 @@ class LambdaBackend:
                     self._release(settings, stats, recycle=False)
                     if not timer_fired:
                         return  # cancelled by the caller: nobody waits for a result
-                    result = self._timed_out(function, settings, stats, request_id)
+                    result = self._timed_out(direct.function, settings, stats, request_id)
                 else:
                     self._release(settings, stats, recycle=True)
                     result = _result(job.result(), request_id, request.resource, _payload)
@@ -402,7 +437,7 @@ class LambdaBackend:
         stats.invocations += 1
         self._acquire(settings, stats)
         try:
-            job = submit(invocation, finished)
+            job = direct.submit(invocation, finished)
         except BaseException:
             self._release(settings, stats, recycle=False)
             raise

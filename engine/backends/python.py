@@ -262,14 +262,18 @@ class LambdaContext:
 # --------------------------------------------------------------------------- calling a handler
 
 
+_EVENT_DECODER: Final = json.JSONDecoder()
+"""`json.loads` without its checks of the argument's type and BOM, for text we encoded."""
+
+
 def _decode_event(text: str, raw_string: bool) -> JSON:
     """The event, parsed as the runtime parses the request body: a fresh copy for every call.
 
     `raw_string` marks a `lambda:invoke` string Payload, sent as the body itself; text that is
     not JSON then arrives as the string (LocalStack's reading; AWS's is not recorded).
     """
-    if not raw_string:
-        value: JSON = json.loads(text)
+    if not raw_string:  # text the Lambda layer encoded (ASCII JSON): no BOM to refuse
+        value: JSON = _EVENT_DECODER.decode(text)
         return value
     try:
         parsed: JSON = json.loads(text)
