@@ -9,7 +9,9 @@ Hand-offs come in batches, because each one between the loop and a thread costs 
 trivial handler: a thread wakes only when no other is already on its way to the queue (the one
 that arrives wakes the next if work is left), a thread takes the next queued call without
 sleeping in between, and the results of calls finished while the loop was busy go back with one
-`call_soon_threadsafe` (one write to the loop's self-pipe) for the whole batch.
+`call_soon_threadsafe` (one write to the loop's self-pipe) for the whole batch; a call submitted
+with an `on_done` callback (the Lambda layer's `start_invoke`) has it run in that same drain,
+not one loop round later as a future's done callback would.
 """
 
 from __future__ import annotations
