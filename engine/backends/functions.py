@@ -212,17 +212,71 @@ class _Direct:
     invoked_arn: str
 
 
-class _Deadline:
-    """One queued call of `_Deadlines`: let go of (`call` None) as soon as it finishes."""
+class _Call:
+    """A call `start_invoke` handed to a runner: its deadline, its timeout, its answer.
 
-    __slots__ = ("call", "expire", "when")
+    One object (its methods are the runner's `on_done` and the deadline's expiry) rather than
+    closures: a call in flight then holds three objects for the collector, not a dozen cells.
+    """
+
+    __slots__ = (
+        "backend",
+        "deadlines",
+        "direct",
+        "fired",
+        "job",
+        "on_result",
+        "request",
+        "request_id",
+        "when",
+    )
 
     def __init__(
-        self, when: float, call: asyncio.Future[Outcome], expire: Callable[[], None]
+        self,
+        backend: LambdaBackend,
+        direct: _Direct,
+        request: TaskRequest,
+        request_id: str,
+        on_result: Callable[[TaskResult], None],
     ) -> None:
-        self.when = when
-        self.call: asyncio.Future[Outcome] | None = call
-        self.expire = expire
+        self.backend = backend
+        self.direct = direct
+        self.request = request
+        self.request_id = request_id
+        self.on_result = on_result
+        self.fired = False  # its deadline passed while it ran
+        self.job: asyncio.Future[Outcome] | None = None  # None once finished
+        self.deadlines: _Deadlines | None = None
+        self.when = 0.0  # its deadline, in loop time
+
+    def expire(self) -> None:
+        """Its deadline passed while it ran: cancel it (`finished` then answers)."""
+        self.fired = True
+        if self.job is not None:
+            self.job.cancel()
+
+    def finished(self, job: asyncio.Future[Outcome]) -> None:
+        """The runner's `on_done`: release the slot, then answer (unless the caller cancelled
+        the call: nobody waits for a result then)."""
+        self.job = None
+        if self.deadlines is not None:
+            self.deadlines.finished()
+        backend, direct, request = self.backend, self.direct, self.request
+        result: TaskResult
+        try:
+            if job.cancelled():
+                backend._release(direct.settings, direct.stats, recycle=False)
+                if not self.fired:
+                    return
+                result = backend._timed_out(
+                    direct.function, direct.settings, direct.stats, self.request_id
+                )
+            else:
+                backend._release(direct.settings, direct.stats, recycle=True)
+                result = _result(job.result(), self.request_id, request.resource, _payload)
+        except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
+            result = _internal_error(request, exc)
+        self.on_result(result)
 
 
 class _Deadlines:
@@ -233,7 +287,7 @@ class _Deadlines:
     a TimerHandle per call cost 2.4 us, more than the rest of the Lambda layer's work on it.
     A call is expired when its deadline passes as the loop's own timers are (before
     `time() + clock resolution`), so a timeout is as exact as with a timer of its own. A call
-    that finished leaves an empty entry until it reaches the front (or a compaction drops it),
+    that finished stays queued, done, until it reaches the front (or a compaction drops it),
     so a hung call at the front cannot make the queue hold more than twice the calls running;
     once none runs, the queue and its timer are let go.
     """
@@ -242,26 +296,22 @@ class _Deadlines:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._calls: deque[_Deadline] = deque()
+        self._calls: deque[_Call] = deque()
         self._live = 0
         self._timer: asyncio.TimerHandle | None = None
         self._resolution = time.get_clock_info("monotonic").resolution  # as BaseEventLoop's
 
-    def add(
-        self, when: float, call: asyncio.Future[Outcome], expire: Callable[[], None]
-    ) -> _Deadline:
-        """Queue a call due at `when` (loop time): `expire()` is called if it still runs
-        then, unless `finished` was told first."""
-        entry = _Deadline(when, call, expire)
-        self._calls.append(entry)
+    def add(self, call: _Call) -> None:
+        """Queue a running call due at `call.when` (loop time): `call.expire()` is called if
+        it still runs then."""
+        call.deadlines = self
+        self._calls.append(call)
         self._live += 1
         if self._timer is None:
-            self._timer = self.loop.call_at(when, self._fire)
-        return entry
+            self._timer = self.loop.call_at(call.when, self._fire)
 
-    def finished(self, entry: _Deadline) -> None:
+    def finished(self) -> None:
         """A queued call is done (result or cancelled): it no longer needs its deadline."""
-        entry.call = None
         self._live -= 1
         if self._live == 0:  # nothing runs: hold nothing (a closed backend is freed at once)
             self._calls.clear()
@@ -269,21 +319,21 @@ class _Deadlines:
                 self._timer.cancel()
                 self._timer = None
         elif len(self._calls) > 2 * self._live + 64:
-            self._calls = deque(entry for entry in self._calls if entry.call is not None)
+            self._calls = deque(call for call in self._calls if call.job is not None)
 
     def _fire(self) -> None:
         self._timer = None
         end = self.loop.time() + self._resolution
         calls = self._calls
         while calls:
-            entry = calls[0]
-            if entry.call is None or entry.call.done():
+            call = calls[0]
+            if call.job is None or call.job.done():
                 calls.popleft()
-            elif entry.when < end:
+            elif call.when < end:
                 calls.popleft()
-                entry.expire()
+                call.expire()
             else:
-                self._timer = self.loop.call_at(entry.when, self._fire)
+                self._timer = self.loop.call_at(call.when, self._fire)
                 return
 
 
@@ -411,45 +461,21 @@ class LambdaBackend:
             region=request.region,
             event_text=DEFAULT_DUMPS(payload),
         )
-        timer_fired = False
-
-        def time_out() -> None:
-            nonlocal timer_fired
-            timer_fired = True
-            job.cancel()
-
-        def finished(job: asyncio.Future[Outcome]) -> None:
-            deadlines.finished(deadline)
-            result: TaskResult
-            try:
-                if job.cancelled():
-                    self._release(settings, stats, recycle=False)
-                    if not timer_fired:
-                        return  # cancelled by the caller: nobody waits for a result
-                    result = self._timed_out(direct.function, settings, stats, request_id)
-                else:
-                    self._release(settings, stats, recycle=True)
-                    result = _result(job.result(), request_id, request.resource, _payload)
-            except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
-                result = _internal_error(request, exc)
-            on_result(result)
-
+        call = _Call(self, direct, request, request_id, on_result)
         stats.invocations += 1
         self._acquire(settings, stats)
         try:
-            job = direct.submit(invocation, finished)
+            job = call.job = direct.submit(invocation, call.finished)
         except BaseException:
             self._release(settings, stats, recycle=False)
             raise
         loop = job.get_loop()
-        found = self._deadlines.get(settings.timeout)
-        if found is None or found.loop is not loop:
-            found = self._deadlines[settings.timeout] = _Deadlines(loop)
-        deadlines = found
+        deadlines = self._deadlines.get(settings.timeout)
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines[settings.timeout] = _Deadlines(loop)
         # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
-        deadline = deadlines.add(
-            loop.time() + (invocation.deadline - time.monotonic()), job, time_out
-        )
+        call.when = loop.time() + (invocation.deadline - time.monotonic())
+        deadlines.add(call)
         return job
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.backends.base import Backend, BackendResolver, Cancellable, StartInvoke, starter_of
@@ -210,7 +211,9 @@ class Runtime:
         return bool(self._inbox or self._pending or self._tasks)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks.values()):
+        calls = list(self._tasks.values())
+        self._tasks.clear()  # a call's answer arriving after this is dropped
+        for task in calls:
             task.cancel()
         for background in (self._flusher, self._driver):
             if background is not None:
@@ -578,13 +581,8 @@ class Runtime:
         if start is not None and not (
             self.redelivery.probability > 0 and record.state.info.execution_type == "EXPRESS"
         ):
-            # No asyncio Task: the backend calls back (base.StartInvoke). A result that comes
-            # after the call was cancelled (CancelTask, a close, aclose: each drops the key
-            # first) is dropped here, as a cancelled Task would never have sent it.
-            def on_result(result: TaskResult) -> None:
-                if self._tasks.pop(key, None) is not None:
-                    self._task_done(execution_arn, record, command, result)
-
+            # No asyncio Task: the backend calls back (base.StartInvoke).
+            on_result = partial(self._started_task_done, key, record, command)
             started = _start_safely(start, command.request, on_result)
             if isinstance(started, TaskSuccess | TaskFailure):
                 self._task_done(execution_arn, record, command, started)
@@ -607,6 +605,19 @@ class Runtime:
             self._task_done(execution_arn, record, command, result)
 
         self._tasks[key] = asyncio.get_running_loop().create_task(call())
+
+    def _started_task_done(
+        self,
+        key: tuple[str, str],
+        record: ExecutionRecord,
+        command: InvokeTask,
+        result: TaskResult,
+    ) -> None:
+        """A `start_invoke` call's answer. One that comes after the call was cancelled
+        (CancelTask, a close, aclose: each drops the key first) is dropped, as a cancelled
+        asyncio Task would never have sent it."""
+        if self._tasks.pop(key, None) is not None:
+            self._task_done(key[0], record, command, result)
 
     def _task_done(
         self, execution_arn: str, record: ExecutionRecord, command: InvokeTask, result: TaskResult
