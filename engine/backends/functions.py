@@ -366,6 +366,7 @@ class LambdaBackend:
         self._random = random.Random(seed)  # noqa: S311 - fault simulation, not security
         self._arns: dict[str, FunctionRef | None] = {}
         self._day: tuple[int, str] = (0, "")  # a date's ordinal and its YYYY/MM/DD
+        self._day_ends = 0.0  # when that day ends (epoch seconds), on the real clock
         self._background: set[asyncio.Task[TaskResult]] = set()
         # Functions whose calls `start_invoke` hands straight to their runner: a runner that
         # can `submit` (blocking Python handlers), no simulated faults or cold starts.
@@ -743,7 +744,14 @@ class LambdaBackend:
 
     def _log_day(self) -> str:
         """Today as a log stream name starts (`2024/03/06`), formatted once a day."""
-        now = self._now()
+        if self._now is _utc_now:  # the real clock: a UTC day ends every 86,400 s of epoch
+            wall = time.time()
+            if wall < self._day_ends:
+                return self._day[1]
+            self._day_ends = (wall // 86_400 + 1) * 86_400
+            now = datetime.fromtimestamp(wall, UTC)
+        else:
+            now = self._now()
         day = now.toordinal()
         if day != self._day[0]:
             self._day = (day, f"{now:%Y/%m/%d}")
@@ -834,4 +842,6 @@ def _result(
         )
     if outcome.size > PAYLOAD_LIMIT_BYTES:
         return data_limit_exceeded(label)
+    if shape is _payload:  # the result is the payload: measured within the limit already
+        return TaskSuccess(outcome.payload, sized=outcome.bounds_payload)
     return TaskSuccess(shape(outcome))

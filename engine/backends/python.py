@@ -47,7 +47,7 @@ from engine.backends.functions import (
     LambdaBackend,
     LambdaFunction,
 )
-from engine.backends.lambda_arn import parse_payload
+from engine.backends.lambda_arn import PAYLOAD_DECODER, parse_payload
 from engine.backends.pool import (
     DEFAULT_MAX_ABANDONED,
     DEFAULT_MAX_WORKERS,
@@ -298,7 +298,11 @@ def _marshal(result: object) -> Outcome:
     # ASCII only (every other character is escaped), so its length is its size in bytes.
     if len(text) > PAYLOAD_LIMIT_BYTES:
         return Returned(len(text), None)
-    return Returned(len(text), parse_payload(text))
+    try:
+        payload: JSON = PAYLOAD_DECODER.decode(text)
+    except ValueError:  # NaN or Infinity: the text itself, as parse_payload gives it
+        return Returned(len(text), text)
+    return Returned(len(text), payload, bounds_payload=True)
 
 
 def _raised(exc: BaseException) -> Raised:

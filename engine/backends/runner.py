@@ -52,11 +52,14 @@ class Returned:
     """The function returned: the response payload's size in bytes and its parsed value.
 
     A payload over the size limit may come back unparsed (`payload` None): the Lambda layer
-    refuses it on `size` alone.
+    refuses it on `size` alone. `bounds_payload`: `size` is at least the size of `payload` as
+    AWS counts a state's output (UTF-8 of its compact JSON), as when `payload` was parsed from
+    the ASCII JSON text `size` measured (its escapes and spaces only make it longer).
     """
 
     size: int
     payload: JSON
+    bounds_payload: bool = False
 
 
 @immutable

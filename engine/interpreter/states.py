@@ -387,7 +387,7 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         run.emit(frame, failed, _task_details(state, task_failure_details(result)))
         return Failed(Failure(result.error, result.cause))
     output = result.output
-    if payload_size(output) > PAYLOAD_LIMIT_BYTES:
+    if not result.sized and payload_size(output) > PAYLOAD_LIMIT_BYTES:
         # AWS names the integration's service for optimized integrations ('lambda') and the
         # whole ARN otherwise (recorded cases test_states_errors/*data_limit_exceeded*).
         name = "lambda" if state.resource.startswith(LAMBDA_INVOKE) else state.resource

@@ -8,6 +8,8 @@ carry behaviour or know how a backend works.
 
 from __future__ import annotations
 
+from dataclasses import field
+
 from engine.values import JSON, immutable
 
 
@@ -41,11 +43,14 @@ class TaskSuccess:
 
     `final` marks the result of a `.waitForTaskToken` Task as its outcome rather than the
     hand-over of the token: the Task completes with it and waits for no callback (a mocked
-    response does this, as Step Functions Local does).
+    response does this, as Step Functions Local does). `sized`: the backend measured `output`
+    within the payload limit as AWS counts it (or a rendering at least as large), so the
+    interpreter need not render it again to measure it; it plays no part in equality.
     """
 
     output: JSON
     final: bool = False
+    sized: bool = field(default=False, compare=False)
 
 
 @immutable

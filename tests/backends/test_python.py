@@ -1013,3 +1013,37 @@ def test_pool_accounting_survives_calls_timing_out_at_every_moment(
     assert (settled.abandoned, settled.busy, settled.queued) == (0, 0, 0)
     assert settled.idle <= settled.max_workers == 3
     assert last == TaskSuccess(0.0)
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_a_result_parsed_from_its_measured_text_is_marked_sized(via: str) -> None:
+    """The Lambda layer measured the result's ASCII JSON text within the limit; a value parsed
+    from that text renders no larger as AWS counts a state's output (UTF-8, compact), so the
+    interpreter skips measuring it again (`TaskSuccess.sized`). Text that is not JSON (NaN)
+    comes back as a string, whose rendering may be larger: not marked."""
+
+    def accented(event: JSON, context: object) -> JSON:
+        return {"word": "d\u00e9j\u00e0 vu \U0001f600", "n": [1, 2.5]}
+
+    def not_a_number(event: JSON, context: object) -> JSON:
+        return {"x": float("nan")}
+
+    def as_bytes(event: JSON, context: object) -> bytes:
+        return b'{"raw": 1}'
+
+    backend = PythonFunctionBackend(
+        {"accented": accented, "not_a_number": not_a_number, "as_bytes": as_bytes}
+    )
+    try:
+        results = [
+            invoke(backend, request(ARN + name, {}), via)
+            for name in ("accented", "not_a_number", "as_bytes")
+        ]
+    finally:
+        backend.close()
+    assert results == [
+        TaskSuccess({"word": "d\u00e9j\u00e0 vu \U0001f600", "n": [1, 2.5]}),
+        TaskSuccess('{"x": NaN}'),
+        TaskSuccess({"raw": 1}),
+    ]
+    assert [r.sized for r in results if isinstance(r, TaskSuccess)] == [True, False, False]
