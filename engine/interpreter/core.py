@@ -276,6 +276,7 @@ class Step:
         self._rng: random.Random | None = None
         self._seed_sequence = state.sequence
         self._seed_event = state.next_event_id
+        self._payload: Payload | None = None  # the last one made (see `payload`)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -319,6 +320,16 @@ class Step:
     def new_id(self, frame: Frame, kind: str) -> str:
         self.sequence += 1
         return f"{frame.frame_id}|{kind}|{self.sequence}"
+
+    def payload(self, value: JSON) -> Payload:
+        """`value` as a history payload. Consecutive events that show the same value (a
+        task's output is its state's output, then the next state's input and its task's
+        input) share one wrapper: fewer objects kept with the history for the collector."""
+        last = self._payload
+        if last is not None and last.value is value:
+            return last
+        made = self._payload = Payload(value)
+        return made
 
     def new_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -439,7 +450,7 @@ class Step:
         self.emit(
             root,
             "ExecutionStarted",
-            {"input": Payload(self.info.input), "roleArn": self.info.role_arn},
+            {"input": self.payload(self.info.input), "roleArn": self.info.role_arn},
             timestamp=self.info.start_time,
         )
         if self.machine.timeout_seconds is not None:
@@ -463,7 +474,7 @@ class Step:
             # .waitForTaskToken: the invocation only hands the token over; the task's result
             # arrives later as a TaskCallback (SendTaskSuccess/Failure). Timers keep running.
             # A `final` result (a mocked response) is the outcome itself: no callback comes.
-            details: Details = {"output": Payload(result.output)}
+            details: Details = {"output": self.payload(result.output)}
             submitted_details = task_details(state, details)
             self.emit(frame, "TaskSubmitted", submitted_details)
             return
@@ -610,7 +621,7 @@ class Step:
                 frame.entered_event_id = self.emit(
                     frame,
                     state.entered_type,
-                    {"name": state.name, "input": Payload(frame.state_input)},
+                    {"name": state.name, "input": self.payload(frame.state_input)},
                 )
             elif frame.phase is not Phase.RETRY:
                 return
@@ -674,7 +685,7 @@ class Step:
                 "maximum number of bytes service limit."
             )
             return self._handle_failure(frame, state, Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
-        exited: Details = {"name": state.name, "output": Payload(outcome.output)}
+        exited: Details = {"name": state.name, "output": self.payload(outcome.output)}
         if outcome.assigned:
             exited.update(assigned_details(outcome.assigned))
             frame.variables = merge_variables(frame.variables, outcome.assigned)
@@ -727,7 +738,7 @@ class Step:
             except StatesError as exc:
                 self.fail_frame(frame, self.in_state_failure(frame, state, exc))
                 return False
-            exited: Details = {"name": state.name, "output": Payload(output)}
+            exited: Details = {"name": state.name, "output": self.payload(output)}
             if assigned:
                 exited.update(assigned_details(assigned))
                 frame.variables = merge_variables(frame.variables, assigned)
@@ -845,7 +856,7 @@ class Step:
         self.commands.append(finish)
 
     def _close_succeeded(self, root: Frame, output: JSON) -> None:
-        self.emit(root, "ExecutionSucceeded", {"output": Payload(output)})
+        self.emit(root, "ExecutionSucceeded", {"output": self.payload(output)})
         self.output = output
         self._close(ExecutionStatus.SUCCEEDED, Finish("SUCCEEDED", output=output))
 
