@@ -65,15 +65,24 @@ class CallOverhead:
     the cost of a Pass transition (medians of `runs` interleaved batches of each).
 
     `task_us`: the Task chain as section 1 runs it (Python `def` handlers, on the pool);
-    `bare_task_us`: the same chain served by a backend that answers at once (the interpreter's
-    and runtime's Task work alone); `pass_us`: the Pass chain. The difference of the first two
-    is the call: the Lambda layer, the thread hand-off, the handler's JSON in and out.
+    `bare_task_us`: the same chain served by a backend that answers at once from `invoke` (the
+    interpreter's and runtime's Task work, an asyncio Task per call included); `pass_us`: the
+    Pass chain. The difference of the first two is the call: the Lambda layer, the thread
+    hand-off, the handler's JSON in and out. `floor_task_us`: the chain served by a backend
+    that answers at once from `start_invoke` (no asyncio Task: the runtime's least Task work).
+    The `*_cpu_us` figures are the same in CPU time (`time.process_time`, every thread of the
+    process): far less disturbed than the wall time by other processes on a shared machine.
     """
 
     pass_us: float
     bare_task_us: float
     task_us: float
     runs: int
+    floor_task_us: float = 0.0
+    pass_cpu_us: float = 0.0
+    bare_task_cpu_us: float = 0.0
+    task_cpu_us: float = 0.0
+    floor_task_cpu_us: float = 0.0
 
     @property
     def call_us(self) -> float:
@@ -87,6 +96,14 @@ class CallOverhead:
     def verdict(self) -> str:
         return "PASS" if self.ratio <= CALL_OVERHEAD_TARGET else "MISS"
 
+    @property
+    def call_cpu_us(self) -> float:
+        return self.task_cpu_us - self.bare_task_cpu_us
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.call_cpu_us / self.pass_cpu_us if self.pass_cpu_us else 0.0
+
 
 class _Instant:
     """A backend that answers every Task at once with its input (what `echo` returns)."""
@@ -95,19 +112,37 @@ class _Instant:
         return TaskSuccess(request.payload)
 
 
+class _InstantStart(_Instant):
+    """`_Instant` that also answers from `start_invoke`, so the runtime makes no asyncio Task."""
+
+    def start_invoke(
+        self, request: TaskRequest, on_result: Callable[[TaskResult], None]
+    ) -> TaskResult:
+        return TaskSuccess(request.payload)
+
+
 def _functions() -> dict[str, Callable[..., object]]:
     return dict.fromkeys(TASK_FUNCTIONS, echo)
 
 
-def _instant_backends() -> dict[str, Backend]:
-    return {function_arn(name): _Instant() for name in TASK_FUNCTIONS}
+def _instant_backends(*, start: bool = False) -> dict[str, Backend]:
+    kind = _InstantStart if start else _Instant
+    return {function_arn(name): kind() for name in TASK_FUNCTIONS}
 
 
 async def _batch(
-    compiled: Machine, spec: BenchMachine, executions: int, *, instant: bool = False
+    compiled: Machine,
+    spec: BenchMachine,
+    executions: int,
+    *,
+    instant: bool = False,
+    start: bool = False,
+    cpu: list[float] | None = None,
 ) -> tuple[float, list[ExecutionResult]]:
+    """One batch; `instant`: Tasks served by a backend answering at once (from `start_invoke`
+    too when `start`); `cpu` gets the batch's CPU time appended."""
     engine = (
-        Engine(backends=_instant_backends(), clock=VirtualClock())
+        Engine(backends=_instant_backends(start=start), clock=VirtualClock())
         if instant
         else Engine(functions=_functions(), clock=VirtualClock())
     )
@@ -115,8 +150,11 @@ async def _batch(
     inputs = [spec.execution_input] * executions
     try:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         results = await engine.run_many(loaded, inputs)
         elapsed = time.perf_counter() - started
+        if cpu is not None:
+            cpu.append(time.process_time() - cpu_started)
     finally:
         await engine.aclose()
     failed = [r for r in results if r.status != "SUCCEEDED"]
@@ -151,21 +189,45 @@ async def measure(spec: BenchMachine, *, executions: int, repeats: int) -> Throu
 
 
 async def measure_call_overhead(*, executions: int, repeats: int) -> CallOverhead:
-    """Pass chain, bare Task chain and Python Task chain, one batch of each in turn per
-    repetition (so a change in the machine's load touches all three), after a warm-up."""
+    """Pass chain, bare Task chain, Python Task chain and the floor Task chain, one batch of
+    each in turn per repetition (so a change in the machine's load touches all four), after a
+    warm-up round."""
     machines = {m.key: m for m in bench_machines()}
     passes, tasks = machines["pass_chain"], machines["task_chain"]
-    plan = [(passes, False), (tasks, True), (tasks, False)]
+    # (machine, instant backend, from start_invoke)
+    plan = [
+        (passes, False, False),
+        (tasks, True, False),
+        (tasks, False, False),
+        (tasks, True, True),
+    ]
     compiled = {spec.key: load_machine(spec.definition) for spec in (passes, tasks)}
     costs: list[list[float]] = [[] for _ in plan]
+    cpu_costs: list[list[float]] = [[] for _ in plan]
     for repetition in range(repeats + 1):
-        for (spec, instant), cost in zip(plan, costs, strict=True):
+        for (spec, instant, start), cost, cpu_cost in zip(plan, costs, cpu_costs, strict=True):
             gc.collect()
-            elapsed, _ = await _batch(compiled[spec.key], spec, executions, instant=instant)
+            cpu: list[float] = []
+            elapsed, _ = await _batch(
+                compiled[spec.key], spec, executions, instant=instant, start=start, cpu=cpu
+            )
             if repetition:  # the first round warms up
-                cost.append(elapsed / (spec.transitions * executions) * 1e6)
-    pass_us, bare_us, task_us = (statistics.median(cost) for cost in costs)
-    return CallOverhead(pass_us, bare_us, task_us, repeats)
+                per_transition = 1e6 / (spec.transitions * executions)
+                cost.append(elapsed * per_transition)
+                cpu_cost.append(cpu[0] * per_transition)
+    pass_us, bare_us, task_us, floor_us = (statistics.median(cost) for cost in costs)
+    pass_cpu, bare_cpu, task_cpu, floor_cpu = (statistics.median(c) for c in cpu_costs)
+    return CallOverhead(
+        pass_us,
+        bare_us,
+        task_us,
+        repeats,
+        floor_task_us=floor_us,
+        pass_cpu_us=pass_cpu,
+        bare_task_cpu_us=bare_cpu,
+        task_cpu_us=task_cpu,
+        floor_task_cpu_us=floor_cpu,
+    )
 
 
 def bench_call_overhead(*, executions: int = 100, repeats: int = 5) -> CallOverhead:

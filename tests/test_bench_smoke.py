@@ -82,7 +82,19 @@ def test_quick_run_writes_positive_numbers(quick_run: tuple[str, dict[str, objec
     assert isinstance(overhead, dict)
     assert overhead["runs"] == 3
     assert overhead["target_ratio"] == 3.0
-    assert all(overhead[key] > 0 for key in ("pass_us", "bare_task_us", "task_us"))
+    assert all(
+        overhead[key] > 0
+        for key in (
+            "pass_us",
+            "bare_task_us",
+            "task_us",
+            "floor_task_us",
+            "pass_cpu_us",
+            "bare_task_cpu_us",
+            "task_cpu_us",
+            "floor_task_cpu_us",
+        )
+    )
     assert overhead["call_us"] == overhead["task_us"] - overhead["bare_task_us"]
     memory = report["memory"]
     assert isinstance(memory, dict)
@@ -130,15 +142,34 @@ def test_format_table_aligns_columns() -> None:
 
 
 def test_call_overhead_table_renders_exactly() -> None:
-    overhead = CallOverhead(pass_us=10.0, bare_task_us=40.0, task_us=65.0, runs=3)
+    overhead = CallOverhead(
+        pass_us=10.0,
+        bare_task_us=40.0,
+        task_us=65.0,
+        runs=3,
+        floor_task_us=30.0,
+        pass_cpu_us=8.0,
+        bare_task_cpu_us=36.0,
+        task_cpu_us=56.0,
+        floor_task_cpu_us=28.0,
+    )
     assert (overhead.call_us, overhead.ratio, overhead.verdict) == (25.0, 2.5, "PASS")
+    assert (overhead.call_cpu_us, overhead.cpu_ratio) == (20.0, 2.5)
     assert call_overhead_table(overhead) == (
-        "what                                   us/transition  x Pass  target  verdict\n"
-        "-------------------------------------  -------------  ------  ------  -------\n"
-        "Pass chain (a Pass transition)                  10.0    1.0x       -        -\n"
-        "Task chain, backend answering at once           40.0    4.0x       -        -\n"
-        "Task chain, Python def handlers                 65.0    6.5x       -        -\n"
-        "Python handler call (difference)                25.0    2.5x   <= 3x     PASS"
+        "what                                            us/transition  x Pass  CPU us"
+        "  x Pass (CPU)  target  verdict\n"
+        "----------------------------------------------  -------------  ------  ------"
+        "  ------------  ------  -------\n"
+        "Pass chain (a Pass transition)                           10.0    1.0x     8.0"
+        "          1.0x       -        -\n"
+        "Task chain, backend answering at once                    40.0    4.0x    36.0"
+        "          4.5x       -        -\n"
+        "Task chain, answering at once, no asyncio Task           30.0    3.0x    28.0"
+        "          3.5x       -        -\n"
+        "Task chain, Python def handlers                          65.0    6.5x    56.0"
+        "          7.0x       -        -\n"
+        "Python handler call (difference)                         25.0    2.5x    20.0"
+        "          2.5x   <= 3x     PASS"
     )
 
 

@@ -325,3 +325,67 @@ def test_for_testing_uses_a_virtual_clock() -> None:
     engine = Engine.for_testing(seed=3)
     assert isinstance(engine.clock, VirtualClock)
     assert engine.seed == 3
+
+
+def _one_task(name: str, **fields: JSON) -> dict[str, JSON]:
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": LAMBDA + name, "End": True, **fields}},
+    }
+
+
+def test_a_blocking_handler_past_the_states_timeout_is_timed_out_and_let_go() -> None:
+    """A `def` handler's call goes to the pool without an asyncio Task (start_invoke): the
+    state's TimeoutSeconds still fails it with States.Timeout, its call is cancelled (the
+    function's concurrency slot is free again) and the handler's late return is ignored."""
+    release = threading.Event()
+
+    def hang(event: object, context: object) -> str:
+        release.wait(10)
+        return "late"
+
+    engine = Engine(functions={"hang": hang}, clock=VirtualClock(T0))
+
+    async def main(engine: Engine) -> ExecutionResult:
+        return await engine.run(engine.load(_one_task("hang", TimeoutSeconds=1), name="t"))
+
+    try:
+        result = run(main, engine)
+        stats = engine.lambda_backend.stats("hang")
+    finally:
+        release.set()
+    assert (result.status, result.error) == ("FAILED", "States.Timeout")
+    assert [e.type for e in result.events][-3:] == [
+        "LambdaFunctionStarted",
+        "LambdaFunctionTimedOut",
+        "ExecutionFailed",
+    ]
+    assert (stats.invocations, stats.running, stats.timeouts) == (1, 0, 0)
+
+
+def test_stopping_an_execution_cancels_its_blocking_handlers_call() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hang(event: object, context: object) -> str:
+        entered.set()
+        release.wait(10)
+        return "late"
+
+    engine = Engine(functions={"hang": hang}, clock=VirtualClock(T0))
+
+    async def main(engine: Engine) -> tuple[ExecutionResult, int]:
+        arn = engine.start(engine.load(_one_task("hang"), name="s"))
+        assert await asyncio.to_thread(entered.wait, 10)
+        engine.runtime.stop(arn, "Stopped", "by the test")
+        result = await engine.result(arn)
+        await asyncio.sleep(0)  # the cancelled call's callback runs on the loop
+        return result, engine.lambda_backend.stats("hang").running
+
+    try:
+        result, running = run(main, engine)
+    finally:
+        release.set()
+    assert (result.status, result.error, result.cause) == ("ABORTED", "Stopped", "by the test")
+    assert running == 0
+    assert "LambdaFunctionSucceeded" not in [e.type for e in result.events]

@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,10 +51,18 @@ from engine.backends.lambda_arn import (
 from engine.backends.lambda_arn import (
     request_id as new_request_id,
 )
-from engine.backends.runner import FunctionRunner, Invocation, Outcome, Raised, Returned
+from engine.backends.runner import (
+    FunctionRunner,
+    Invocation,
+    Outcome,
+    Raised,
+    Returned,
+    Submit,
+    submitter_of,
+)
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
+from engine.values import DEFAULT_DUMPS, JSON, PAYLOAD_LIMIT_BYTES, dumps
 
 __all__ = [
     "DEFAULT_ACCOUNT_CONCURRENCY",
@@ -191,6 +200,143 @@ def _utc_now() -> datetime:
 _INTEGRATION_RESOURCES: Final = frozenset({LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN})
 
 
+@dataclass(slots=True)
+class _Direct:
+    """A function ARN `start_invoke` serves, with what each call needs, worked out once."""
+
+    function: FunctionRef
+    submit: Submit
+    settings: FunctionSettings
+    stats: FunctionStats
+    version: str
+    invoked_arn: str
+
+
+class _Call:
+    """A call `start_invoke` handed to a runner: its deadline, its timeout, its answer.
+
+    One object (its methods are the runner's `on_done` and the deadline's expiry) rather than
+    closures: a call in flight then holds three objects for the collector, not a dozen cells.
+    """
+
+    __slots__ = (
+        "backend",
+        "deadlines",
+        "direct",
+        "fired",
+        "job",
+        "on_result",
+        "request",
+        "request_id",
+        "when",
+    )
+
+    def __init__(
+        self,
+        backend: LambdaBackend,
+        direct: _Direct,
+        request: TaskRequest,
+        request_id: str,
+        on_result: Callable[[TaskResult], None],
+    ) -> None:
+        self.backend = backend
+        self.direct = direct
+        self.request = request
+        self.request_id = request_id
+        self.on_result = on_result
+        self.fired = False  # its deadline passed while it ran
+        self.job: asyncio.Future[Outcome] | None = None  # None once finished
+        self.deadlines: _Deadlines | None = None
+        self.when = 0.0  # its deadline, in loop time
+
+    def expire(self) -> None:
+        """Its deadline passed while it ran: cancel it (`finished` then answers)."""
+        self.fired = True
+        if self.job is not None:
+            self.job.cancel()
+
+    def finished(self, job: asyncio.Future[Outcome]) -> None:
+        """The runner's `on_done`: release the slot, then answer (unless the caller cancelled
+        the call: nobody waits for a result then)."""
+        self.job = None
+        if self.deadlines is not None:
+            self.deadlines.finished()
+        backend, direct, request = self.backend, self.direct, self.request
+        result: TaskResult
+        try:
+            if job.cancelled():
+                backend._release(direct.settings, direct.stats, recycle=False)
+                if not self.fired:
+                    return
+                result = backend._timed_out(
+                    direct.function, direct.settings, direct.stats, self.request_id
+                )
+            else:
+                backend._release(direct.settings, direct.stats, recycle=True)
+                result = _result(job.result(), self.request_id, request.resource, _payload)
+        except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
+            result = _internal_error(request, exc)
+        self.on_result(result)
+
+
+class _Deadlines:
+    """The function timeouts of calls started by `start_invoke` with one timeout, on one loop.
+
+    Their deadlines never decrease in the order the calls started (one monotonic clock, one
+    timeout), so one loop timer, set for the earliest, serves them all: arming and cancelling
+    a TimerHandle per call cost 2.4 us, more than the rest of the Lambda layer's work on it.
+    A call is expired when its deadline passes as the loop's own timers are (before
+    `time() + clock resolution`), so a timeout is as exact as with a timer of its own. A call
+    that finished stays queued, done, until it reaches the front (or a compaction drops it),
+    so a hung call at the front cannot make the queue hold more than twice the calls running;
+    once none runs, the queue and its timer are let go.
+    """
+
+    __slots__ = ("_calls", "_live", "_resolution", "_timer", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._calls: deque[_Call] = deque()
+        self._live = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._resolution = time.get_clock_info("monotonic").resolution  # as BaseEventLoop's
+
+    def add(self, call: _Call) -> None:
+        """Queue a running call due at `call.when` (loop time): `call.expire()` is called if
+        it still runs then."""
+        call.deadlines = self
+        self._calls.append(call)
+        self._live += 1
+        if self._timer is None:
+            self._timer = self.loop.call_at(call.when, self._fire)
+
+    def finished(self) -> None:
+        """A queued call is done (result or cancelled): it no longer needs its deadline."""
+        self._live -= 1
+        if self._live == 0:  # nothing runs: hold nothing (a closed backend is freed at once)
+            self._calls.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        elif len(self._calls) > 2 * self._live + 64:
+            self._calls = deque(call for call in self._calls if call.job is not None)
+
+    def _fire(self) -> None:
+        self._timer = None
+        end = self.loop.time() + self._resolution
+        calls = self._calls
+        while calls:
+            call = calls[0]
+            if call.job is None or call.job.done():
+                calls.popleft()
+            elif call.when < end:
+                calls.popleft()
+                call.expire()
+            else:
+                self._timer = self.loop.call_at(call.when, self._fire)
+                return
+
+
 class LambdaBackend:
     """Serves Lambda functions by name with Lambda's semantics; runners run their code.
 
@@ -220,7 +366,18 @@ class LambdaBackend:
         self._random = random.Random(seed)  # noqa: S311 - fault simulation, not security
         self._arns: dict[str, FunctionRef | None] = {}
         self._day: tuple[int, str] = (0, "")  # a date's ordinal and its YYYY/MM/DD
+        self._day_ends = 0.0  # when that day ends (epoch seconds), on the real clock
         self._background: set[asyncio.Task[TaskResult]] = set()
+        # Functions whose calls `start_invoke` hands straight to their runner: a runner that
+        # can `submit` (blocking Python handlers), no simulated faults or cold starts.
+        self._submitters: dict[str, Submit] = {}
+        self._direct: dict[str, _Direct | None] = {}  # by resource: start_invoke's, or None
+        self._deadlines: dict[float, _Deadlines] = {}  # by function timeout
+        for name, function in self._functions.items():
+            submit = submitter_of(function.runner)
+            settings = function.settings
+            if submit is not None and not settings.faults and settings.cold_start <= 0:
+                self._submitters[name] = submit
 
     @property
     def function_names(self) -> list[str]:
@@ -243,6 +400,84 @@ class LambdaBackend:
             return await self._invoke_with_input(function, request)
         except Exception as exc:
             return _internal_error(request, exc)
+
+    def start_invoke(
+        self, request: TaskRequest, on_result: Callable[[TaskResult], None]
+    ) -> TaskResult | asyncio.Future[Outcome] | None:
+        """`invoke` without a coroutine (base.StartInvoke), for a function ARN served by a
+        runner that can `submit`: the same rules as `_run`, in callbacks. Anything else
+        (`lambda:invoke`, simulated faults or cold starts, coroutine handlers) gives None."""
+        try:
+            try:
+                direct = self._direct[request.resource]
+            except KeyError:
+                direct = self._direct[request.resource] = self._direct_for(request.resource)
+            if direct is None:
+                return None
+            return self._submit(direct, request, on_result)
+        except Exception as exc:
+            return _internal_error(request, exc)
+
+    def _direct_for(self, resource: str) -> _Direct | None:
+        """What `start_invoke` needs to serve `resource`, or None: the coroutine serves it
+        (`lambda:invoke`, functions with simulated faults or cold starts, coroutine handlers,
+        and resources or functions that do not exist, which it reports)."""
+        if resource in _INTEGRATION_RESOURCES:
+            return None
+        function = self._function_resource(resource)
+        if isinstance(function, TaskFailure):
+            return None
+        submit = self._submitters.get(function.name)
+        if submit is None:
+            return None
+        return _Direct(
+            function=function,
+            submit=submit,
+            settings=self._functions[function.name].settings,
+            stats=self._stats[function.name],
+            version=function.executed_version,
+            invoked_arn=function.invoked_arn,
+        )
+
+    def _submit(
+        self, direct: _Direct, request: TaskRequest, on_result: Callable[[TaskResult], None]
+    ) -> TaskResult | asyncio.Future[Outcome]:
+        """`_invoke_with_input` and `_run` for a submitting runner (no faults, no cold start)."""
+        request_id = new_request_id()
+        settings = direct.settings
+        stats = direct.stats
+        if self._throttled(settings, stats):
+            stats.throttles += 1
+            return throttled(request_id)
+        payload = {} if request.payload is None else request.payload
+        started = time.monotonic()
+        invocation = Invocation(
+            function_name=direct.function.name,
+            function_version=direct.version,
+            invoked_function_arn=direct.invoked_arn,
+            request_id=request_id,
+            memory_size=settings.memory_size,
+            deadline=started + settings.timeout,
+            log_stream_name=f"{self._log_day()}/[{direct.version}]{random_hex(32)}",
+            region=request.region,
+            event_text=DEFAULT_DUMPS(payload),
+        )
+        call = _Call(self, direct, request, request_id, on_result)
+        stats.invocations += 1
+        self._acquire(settings, stats)
+        try:
+            job = call.job = direct.submit(invocation, call.finished)
+        except BaseException:
+            self._release(settings, stats, recycle=False)
+            raise
+        loop = job.get_loop()
+        deadlines = self._deadlines.get(settings.timeout)
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines[settings.timeout] = _Deadlines(loop)
+        # The function's timeout, exact as in `_run_until`: the job is cancelled at the deadline.
+        call.when = loop.time() + (invocation.deadline - time.monotonic())
+        deadlines.add(call)
+        return job
 
     def close(self) -> None:
         """Stop taking work; running calls are abandoned (their runners release them)."""
@@ -304,7 +539,7 @@ class LambdaBackend:
         # The event is always a JSON document, never raw text. A null input arrives as {} (an
         # Invoke without a body), as LocalStack sends it.
         payload = {} if request.payload is None else request.payload
-        outcome = await self._run(function, json.dumps(payload), False, request_id, request)
+        outcome = await self._run(function, DEFAULT_DUMPS(payload), False, request_id, request)
         return _result(outcome, request_id, request.resource, _payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:
@@ -336,7 +571,7 @@ class LambdaBackend:
         # the number 0.0, test_lambda_task_service/test_invoke_json_values); none is `{}`
         # (recorded: Payload null comes back as {}, test_invoke).
         raw_string = isinstance(body, str)
-        event_text = body if isinstance(body, str) else json.dumps({} if body is None else body)
+        event_text = body if isinstance(body, str) else DEFAULT_DUMPS({} if body is None else body)
 
         now = self._now()
         if invocation_type != "RequestResponse":
@@ -451,30 +686,13 @@ class LambdaBackend:
                 else:
                     stats.cold_starts += 1
                     await asyncio.sleep(settings.cold_start)
-            version = function.executed_version
-            invocation = Invocation(
-                function_name=function.name,
-                function_version=version,
-                invoked_function_arn=function.invoked_arn,
-                request_id=request_id,
-                memory_size=settings.memory_size,
-                deadline=started + settings.timeout,
-                log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
-                region=request.region,
-                event_text=event_text,
-                raw_string=raw_string,
+            invocation = self._invocation(
+                function, settings, request_id, started, request, event_text, raw_string
             )
             outcome = await _run_until(entry.runner, invocation)
             if outcome is None:
                 recycle = False  # Lambda tears down an instance that timed out
-                stats.timeouts += 1
-                _log.warning(
-                    "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
-                    "3 s: set `timeout` for it in asl.toml)",
-                    function.name,
-                    settings.timeout,
-                )
-                return timed_out(request_id, settings.timeout)
+                return self._timed_out(function, settings, stats, request_id)
             return outcome
         except asyncio.CancelledError:
             recycle = False
@@ -482,9 +700,58 @@ class LambdaBackend:
         finally:
             self._release(settings, stats, recycle)
 
+    def _invocation(
+        self,
+        function: FunctionRef,
+        settings: FunctionSettings,
+        request_id: str,
+        started: float,
+        request: TaskRequest,
+        event_text: str,
+        raw_string: bool,
+    ) -> Invocation:
+        """The call a runner gets: Lambda's context values and the request body."""
+        version = function.executed_version
+        return Invocation(
+            function_name=function.name,
+            function_version=version,
+            invoked_function_arn=function.invoked_arn,
+            request_id=request_id,
+            memory_size=settings.memory_size,
+            deadline=started + settings.timeout,
+            log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
+            region=request.region,
+            event_text=event_text,
+            raw_string=raw_string,
+        )
+
+    def _timed_out(
+        self,
+        function: FunctionRef,
+        settings: FunctionSettings,
+        stats: FunctionStats,
+        request_id: str,
+    ) -> TaskFailure:
+        """A call cancelled at its function's timeout: counted, logged, Lambda's failure."""
+        stats.timeouts += 1
+        _log.warning(
+            "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
+            "3 s: set `timeout` for it in asl.toml)",
+            function.name,
+            settings.timeout,
+        )
+        return timed_out(request_id, settings.timeout)
+
     def _log_day(self) -> str:
         """Today as a log stream name starts (`2024/03/06`), formatted once a day."""
-        now = self._now()
+        if self._now is _utc_now:  # the real clock: a UTC day ends every 86,400 s of epoch
+            wall = time.time()
+            if wall < self._day_ends:
+                return self._day[1]
+            self._day_ends = (wall // 86_400 + 1) * 86_400
+            now = datetime.fromtimestamp(wall, UTC)
+        else:
+            now = self._now()
         day = now.toordinal()
         if day != self._day[0]:
             self._day = (day, f"{now:%Y/%m/%d}")
@@ -575,4 +842,6 @@ def _result(
         )
     if outcome.size > PAYLOAD_LIMIT_BYTES:
         return data_limit_exceeded(label)
+    if shape is _payload:  # the result is the payload: measured within the limit already
+        return TaskSuccess(outcome.payload, sized=outcome.bounds_payload)
     return TaskSuccess(shape(outcome))

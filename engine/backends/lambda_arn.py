@@ -289,7 +289,7 @@ def _reject_constant(name: str) -> JSON:
     raise ValueError(name)
 
 
-_PAYLOAD_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+PAYLOAD_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 """Made once: `json.loads` with an option builds a new decoder on every call, which costs as
 much as parsing a small payload."""
 
@@ -304,7 +304,7 @@ def parse_payload(raw: bytes | str) -> JSON:
     """
     text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
     try:
-        value: JSON = _PAYLOAD_DECODER.decode(text)
+        value: JSON = PAYLOAD_DECODER.decode(text)
     except ValueError:
         return text
     return value

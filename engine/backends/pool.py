@@ -9,7 +9,9 @@ Hand-offs come in batches, because each one between the loop and a thread costs 
 trivial handler: a thread wakes only when no other is already on its way to the queue (the one
 that arrives wakes the next if work is left), a thread takes the next queued call without
 sleeping in between, and the results of calls finished while the loop was busy go back with one
-`call_soon_threadsafe` (one write to the loop's self-pipe) for the whole batch.
+`call_soon_threadsafe` (one write to the loop's self-pipe) for the whole batch; a call submitted
+with an `on_done` callback (the Lambda layer's `start_invoke`) has it run in that same drain,
+not one loop round later as a future's done callback would.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ cancelled (see `HandlerPool`)."""
 _log = logging.getLogger(__name__)
 
 
+def _spent() -> Outcome:
+    """What a job holds once a thread ran its function (which is let go)."""
+    raise RuntimeError("a handler pool job runs once")
+
+
 class _Job(asyncio.Future[Outcome]):
     """One call queued for a pool thread, and the future its caller awaits: one object a call.
 
@@ -52,14 +59,19 @@ class _Job(asyncio.Future[Outcome]):
     layer's timeout or a Task's cancellation does) withdraws it from the pool at once.
     """
 
-    __slots__ = ("abandoned", "finished", "fn", "pool", "started")
+    __slots__ = ("abandoned", "finished", "fn", "on_done", "pool", "started")
 
     def __init__(
-        self, fn: Callable[[], Outcome], pool: HandlerPool, loop: asyncio.AbstractEventLoop
+        self,
+        fn: Callable[[], Outcome],
+        pool: HandlerPool,
+        loop: asyncio.AbstractEventLoop,
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None,
     ) -> None:
         super().__init__(loop=loop)
         self.fn = fn
         self.pool = pool
+        self.on_done = on_done
         self.started = False  # a thread took it
         self.finished = False  # its fn returned (its result may still wait for the loop)
         self.abandoned = False  # cancelled while running: its thread no longer counts
@@ -69,7 +81,11 @@ class _Job(asyncio.Future[Outcome]):
         if self.done():
             return False
         self.pool._withdraw(self)
-        return super().cancel(msg=msg)
+        cancelled = super().cancel(msg=msg)
+        on_done, self.on_done = self.on_done, None  # once; and no cycle through a closure
+        if on_done is not None:
+            self.get_loop().call_soon(on_done, self)  # as a done callback would run
+        return cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +190,18 @@ class HandlerPool:
         self._unstarted: list[threading.Thread] = []  # made by _summon, started after the lock
         _pools.add(self)
 
-    def submit(self, fn: Callable[[], Outcome]) -> asyncio.Future[Outcome]:
+    def submit(
+        self,
+        fn: Callable[[], Outcome],
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None = None,
+    ) -> asyncio.Future[Outcome]:
         """Queue `fn` for a pool thread; the future settles on the calling loop.
 
-        Cancelling the future abandons the call (see the class docstring).
+        Cancelling the future abandons the call (see the class docstring). `on_done(future)`,
+        if given, is called when the future is done, like a done callback but at once when the
+        result reaches the loop, saving the loop a round (one handle) per call.
         """
-        job = _Job(fn, self, asyncio.get_running_loop())
+        job = _Job(fn, self, asyncio.get_running_loop(), on_done)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the function pool is closed")
@@ -239,6 +261,7 @@ class HandlerPool:
                 result = job.fn()
             except BaseException as exc:  # jobs catch their own errors; this is a safety net
                 result = exc
+            job.fn = _spent  # its call (the event, the context) is not kept with the result
             job = self._after(job, result)
 
     def _next_job(self, *, arriving: bool) -> _Job | None:
@@ -325,6 +348,12 @@ class HandlerPool:
                 job.set_exception(result)
             else:
                 job.set_result(result)
+            on_done, job.on_done = job.on_done, None  # once; and no cycle through a closure
+            if on_done is not None:
+                try:
+                    on_done(job)
+                except Exception:  # a bug in a caller's callback: the batch's others go on
+                    _log.exception("a handler pool callback raised")
 
     def _withdraw(self, job: _Job) -> None:
         """A job being cancelled: drop it if no thread took it, else abandon its thread."""

@@ -22,6 +22,7 @@ already loaded.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.machinery
 import importlib.util
@@ -47,7 +48,7 @@ from engine.backends.functions import (
     LambdaBackend,
     LambdaFunction,
 )
-from engine.backends.lambda_arn import parse_payload
+from engine.backends.lambda_arn import PAYLOAD_DECODER, parse_payload
 from engine.backends.pool import (
     DEFAULT_MAX_ABANDONED,
     DEFAULT_MAX_WORKERS,
@@ -58,7 +59,7 @@ from engine.backends.pool import (
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.errors import InvalidRequest, TaskError
 from engine.interpreter.tasks import TaskFailure
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES
+from engine.values import DEFAULT_DUMPS, JSON, PAYLOAD_LIMIT_BYTES
 
 __all__ = [
     "DEFAULT_MAX_ABANDONED",
@@ -263,14 +264,18 @@ class LambdaContext:
 # --------------------------------------------------------------------------- calling a handler
 
 
+_EVENT_DECODER: Final = json.JSONDecoder()
+"""`json.loads` without its checks of the argument's type and BOM, for text we encoded."""
+
+
 def _decode_event(text: str, raw_string: bool) -> JSON:
     """The event, parsed as the runtime parses the request body: a fresh copy for every call.
 
     `raw_string` marks a `lambda:invoke` string Payload, sent as the body itself; text that is
     not JSON then arrives as the string (LocalStack's reading; AWS's is not recorded).
     """
-    if not raw_string:
-        value: JSON = json.loads(text)
+    if not raw_string:  # text the Lambda layer encoded (ASCII JSON): no BOM to refuse
+        value: JSON = _EVENT_DECODER.decode(text)
         return value
     try:
         parsed: JSON = json.loads(text)
@@ -289,13 +294,17 @@ def _marshal(result: object) -> Outcome:
     try:
         # The runtime's encoding: json.dumps defaults (", " and ": ", ASCII escapes); the
         # recorded Content-Length headers agree (e.g. 60 for the BASE_TASK_LAMBDA payload).
-        text = json.dumps(result)
+        text = DEFAULT_DUMPS(result)
     except (TypeError, ValueError, RecursionError) as exc:
         return Raised("Runtime.MarshalError", f"Unable to marshal response: {exc}")
     # ASCII only (every other character is escaped), so its length is its size in bytes.
     if len(text) > PAYLOAD_LIMIT_BYTES:
         return Returned(len(text), None)
-    return Returned(len(text), parse_payload(text))
+    try:
+        payload: JSON = PAYLOAD_DECODER.decode(text)
+    except ValueError:  # NaN or Infinity: the text itself, as parse_payload gives it
+        return Returned(len(text), text)
+    return Returned(len(text), payload, bounds_payload=True)
 
 
 def _raised(exc: BaseException) -> Raised:
@@ -372,11 +381,22 @@ class PythonRunner:
         self._handler = handler
         self._is_async = _is_async(handler)
         self._pool = pool
+        # A blocking handler's call is a pool job, a future the Lambda layer can take as it is
+        # (runner.submitter_of); a coroutine handler's call needs `run`.
+        self.submits = not self._is_async
+
+    def submit(
+        self,
+        invocation: Invocation,
+        on_done: Callable[[asyncio.Future[Outcome]], None] | None = None,
+    ) -> asyncio.Future[Outcome]:
+        """Queue a blocking handler's call on the pool (only when `submits`)."""
+        return self._pool.submit(partial(_call_blocking, self._handler, invocation), on_done)
 
     async def run(self, invocation: Invocation) -> Outcome:
         if self._is_async:
             return await _call_async(self._handler, invocation)
-        return await self._pool.submit(partial(_call_blocking, self._handler, invocation))
+        return await self.submit(invocation)
 
     def close(self) -> None:
         self._pool.close()

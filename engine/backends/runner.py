@@ -13,14 +13,15 @@ StopExecution): it must then release what it holds (kill a process, close a requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import asyncio
+from collections.abc import Callable
+from typing import Protocol, cast
 
 from engine.interpreter.tasks import TaskFailure
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Invocation:
     """One call of a function: the request body and the values of Lambda's context object.
 
@@ -46,19 +47,22 @@ class Invocation:
         return f"/aws/lambda/{self.function_name}"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Returned:
     """The function returned: the response payload's size in bytes and its parsed value.
 
     A payload over the size limit may come back unparsed (`payload` None): the Lambda layer
-    refuses it on `size` alone.
+    refuses it on `size` alone. `bounds_payload`: `size` is at least the size of `payload` as
+    AWS counts a state's output (UTF-8 of its compact JSON), as when `payload` was parsed from
+    the ASCII JSON text `size` measured (its escapes and spaces only make it longer).
     """
 
     size: int
     payload: JSON
+    bounds_payload: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Raised:
     """The function failed: the fields of Lambda's error envelope (the request id aside)."""
 
@@ -85,3 +89,20 @@ class FunctionRunner(Protocol):
         `async def aclose()`; the Lambda layer's `aclose` awaits it instead of calling this.
         """
         ...
+
+
+Submit = Callable[
+    [Invocation, Callable[["asyncio.Future[Outcome]"], None]], "asyncio.Future[Outcome]"
+]
+"""A runner's optional `submit(invocation, on_done)`, offered when its `submits` is true:
+start the call and return its future, without a coroutine (the Lambda layer's `start_invoke`
+path); `on_done(future)` is called on the loop once the future is done (result or cancelled).
+Cancelling the future abandons the call."""
+
+
+def submitter_of(runner: FunctionRunner) -> Submit | None:
+    """The runner's `submit`, when it offers one (a runner of blocking Python handlers);
+    None means every call goes through `run`."""
+    if not getattr(runner, "submits", False):
+        return None
+    return cast("Submit", runner.submit)  # type: ignore[attr-defined]

@@ -170,20 +170,23 @@ class TaskState(State):
     heartbeat_seconds_path: Path | None = None
     credentials: JSON = None
     arguments: JSON = None
+    # What the Resource is, read from it once here (a Task transition asks five times).
+    is_lambda_function: bool = field(init=False, repr=False, compare=False)
+    """A Lambda function ARN as Resource: AWS records LambdaFunction* history events."""
+    is_activity: bool = field(init=False, repr=False, compare=False)
+    """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
+    waits_for_token: bool = field(init=False, repr=False, compare=False)
+    """A `.waitForTaskToken` integration: the Task waits for a callback."""
 
-    @property
-    def is_lambda_function(self) -> bool:
-        """A Lambda function ARN as Resource: AWS records LambdaFunction* history events."""
-        return self.resource.startswith("arn:aws:lambda:")
-
-    @property
-    def is_activity(self) -> bool:
-        """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
-        return self.resource.startswith("arn:aws:states:") and ":activity:" in self.resource
-
-    @property
-    def waits_for_token(self) -> bool:
-        return self.resource.endswith(".waitForTaskToken")
+    def __post_init__(self) -> None:
+        resource = self.resource
+        object.__setattr__(self, "is_lambda_function", resource.startswith("arn:aws:lambda:"))
+        object.__setattr__(
+            self,
+            "is_activity",
+            resource.startswith("arn:aws:states:") and ":activity:" in resource,
+        )
+        object.__setattr__(self, "waits_for_token", resource.endswith(".waitForTaskToken"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from engine.definition.compile import (
@@ -93,7 +93,7 @@ from engine.interpreter.messages import (
 from engine.interpreter.retry import match_catcher, match_retrier, retry_delay
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.variables import assigned_details, evaluate_assign, merge_variables
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps
+from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, immutable
 
 if TYPE_CHECKING:
     from engine.interpreter.states import Outcome
@@ -146,7 +146,7 @@ ENGINE_FAULT_PREFIX = "An internal error occurred in asl-engine"
 """How the cause of an execution failed by an engine bug begins (never an ASL error's cause)."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class StepResult:
     state: ExecutionState
     events: tuple[HistoryEvent, ...]
@@ -222,7 +222,7 @@ _REDRIVABLE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Done:
     output: JSON
     next: str | None
@@ -233,12 +233,12 @@ class Done:
     sized: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Blocked:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Failed:
     failure: Failure
     # Recorded only when the failure is final (AWS writes no MapStateFailed before a retry).
@@ -276,6 +276,7 @@ class Step:
         self._rng: random.Random | None = None
         self._seed_sequence = state.sequence
         self._seed_event = state.next_event_id
+        self._payload: Payload | None = None  # the last one made (see `payload`)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -319,6 +320,16 @@ class Step:
     def new_id(self, frame: Frame, kind: str) -> str:
         self.sequence += 1
         return f"{frame.frame_id}|{kind}|{self.sequence}"
+
+    def payload(self, value: JSON) -> Payload:
+        """`value` as a history payload. Consecutive events that show the same value (a
+        task's output is its state's output, then the next state's input and its task's
+        input) share one wrapper: fewer objects kept with the history for the collector."""
+        last = self._payload
+        if last is not None and last.value is value:
+            return last
+        made = self._payload = Payload(value)
+        return made
 
     def new_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -439,7 +450,7 @@ class Step:
         self.emit(
             root,
             "ExecutionStarted",
-            {"input": Payload(self.info.input), "roleArn": self.info.role_arn},
+            {"input": self.payload(self.info.input), "roleArn": self.info.role_arn},
             timestamp=self.info.start_time,
         )
         if self.machine.timeout_seconds is not None:
@@ -463,7 +474,7 @@ class Step:
             # .waitForTaskToken: the invocation only hands the token over; the task's result
             # arrives later as a TaskCallback (SendTaskSuccess/Failure). Timers keep running.
             # A `final` result (a mocked response) is the outcome itself: no callback comes.
-            details: Details = {"output": Payload(result.output)}
+            details: Details = {"output": self.payload(result.output)}
             submitted_details = task_details(state, details)
             self.emit(frame, "TaskSubmitted", submitted_details)
             return
@@ -610,7 +621,7 @@ class Step:
                 frame.entered_event_id = self.emit(
                     frame,
                     state.entered_type,
-                    {"name": state.name, "input": Payload(frame.state_input)},
+                    {"name": state.name, "input": self.payload(frame.state_input)},
                 )
             elif frame.phase is not Phase.RETRY:
                 return
@@ -674,7 +685,7 @@ class Step:
                 "maximum number of bytes service limit."
             )
             return self._handle_failure(frame, state, Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
-        exited: Details = {"name": state.name, "output": Payload(outcome.output)}
+        exited: Details = {"name": state.name, "output": self.payload(outcome.output)}
         if outcome.assigned:
             exited.update(assigned_details(outcome.assigned))
             frame.variables = merge_variables(frame.variables, outcome.assigned)
@@ -727,7 +738,7 @@ class Step:
             except StatesError as exc:
                 self.fail_frame(frame, self.in_state_failure(frame, state, exc))
                 return False
-            exited: Details = {"name": state.name, "output": Payload(output)}
+            exited: Details = {"name": state.name, "output": self.payload(output)}
             if assigned:
                 exited.update(assigned_details(assigned))
                 frame.variables = merge_variables(frame.variables, assigned)
@@ -845,7 +856,7 @@ class Step:
         self.commands.append(finish)
 
     def _close_succeeded(self, root: Frame, output: JSON) -> None:
-        self.emit(root, "ExecutionSucceeded", {"output": Payload(output)})
+        self.emit(root, "ExecutionSucceeded", {"output": self.payload(output)})
         self.output = output
         self._close(ExecutionStatus.SUCCEEDED, Finish("SUCCEEDED", output=output))
 

@@ -7,8 +7,6 @@ runs. Must never: raise for an ASL error (an ASL error is a value; see STYLE.md)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from engine.errors import (
     STATES_ALL,
     STATES_HEARTBEAT_TIMEOUT,
@@ -16,9 +14,10 @@ from engine.errors import (
     STATES_TASK_FAILED,
     STATES_TIMEOUT,
 )
+from engine.values import immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Failure:
     error: str
     cause: str | None = None

@@ -13,12 +13,13 @@ state passed in is untouched and the function stays pure.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from engine.interpreter.failures import Failure
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
 class Phase(StrEnum):
@@ -60,12 +61,17 @@ class ExecutionInfo:
     @property
     def region(self) -> str:
         """The region in the execution ARN (`arn:aws:states:REGION:ACCOUNT:execution:...`)."""
-        return _arn_field(self.execution_arn, 3, "us-east-1")
+        return _region_and_account(self.execution_arn)[0]
 
     @property
     def account(self) -> str:
         """The account in the execution ARN."""
-        return _arn_field(self.execution_arn, 4, "111111111111")
+        return _region_and_account(self.execution_arn)[1]
+
+
+@functools.lru_cache(maxsize=1024)  # every Task's request asks; splitting cost more
+def _region_and_account(arn: str) -> tuple[str, str]:
+    return _arn_field(arn, 3, "us-east-1"), _arn_field(arn, 4, "111111111111")
 
 
 def _arn_field(arn: str, index: int, default: str) -> str:
@@ -132,7 +138,7 @@ exec(_fast_clone_source(), _namespace)  # noqa: S102  (generated from our own fi
 Frame.clone = _namespace["clone"]  # type: ignore[assignment, method-assign]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ExecutionState:
     info: ExecutionInfo
     frames: Mapping[str, Frame]

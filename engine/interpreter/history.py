@@ -10,13 +10,12 @@ transition that nobody reads costs no serialisation. Must never: decide which ev
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from engine.values import JSON, dumps
+from engine.values import JSON, dumps, immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Payload:
     """A JSON value AWS renders as JSON text inside event details (input, output, ...)."""
 
@@ -27,7 +26,7 @@ DetailValue = JSON | Payload
 Details = dict[str, DetailValue]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class HistoryEvent:
     id: int
     previous_event_id: int

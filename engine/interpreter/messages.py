@@ -8,22 +8,20 @@ Must never: carry behaviour; they are messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from engine.interpreter.tasks import TaskRequest, TaskResult
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 # -- events in -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Start:
     """Begin the execution (its input and identity are already in the ExecutionState)."""
 
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskFinished:
     """A backend returned for the task `task_id` that the frame `frame_id` waits on."""
 
@@ -33,7 +31,7 @@ class TaskFinished:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskCallback:
     """SendTaskSuccess / SendTaskFailure for a `.waitForTaskToken` task, by its token."""
 
@@ -42,7 +40,7 @@ class TaskCallback:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskHeartbeat:
     """SendTaskHeartbeat: the worker holding `token` is alive; restart the heartbeat timer."""
 
@@ -50,7 +48,7 @@ class TaskHeartbeat:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ActivityStarted:
     """GetActivityTask handed the activity task with this token to a worker."""
 
@@ -59,7 +57,7 @@ class ActivityStarted:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TimerFired:
     """The timer `timer_id` came due (Wait, retry back-off, task timeout, heartbeat...)."""
 
@@ -67,7 +65,7 @@ class TimerFired:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class StopRequested:
     """StopExecution: abort with an optional error and cause."""
 
@@ -76,7 +74,7 @@ class StopRequested:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Redrive:
     """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state."""
 
@@ -97,14 +95,14 @@ Event = (
 # -- commands out ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class InvokeTask:
     frame_id: str
     task_id: str
     request: TaskRequest
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ScheduleActivity:
     """Record an activity task for workers to take (GetActivityTask); no backend is called."""
 
@@ -114,23 +112,23 @@ class ScheduleActivity:
     input: JSON
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CancelTask:
     task_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class StartTimer:
     timer_id: str
     due: float
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CancelTimer:
     timer_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Finish:
     """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
 

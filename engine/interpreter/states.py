@@ -60,7 +60,7 @@ from engine.interpreter.dataflow import (
 )
 from engine.interpreter.failures import Failure
 from engine.interpreter.frames import Frame, Phase
-from engine.interpreter.history import Details, Payload, task_resource_parts
+from engine.interpreter.history import Details, task_resource_parts
 from engine.interpreter.messages import InvokeTask, ScheduleActivity, StartTimer
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.interpreter.variables import child_variables, evaluate_assign
@@ -272,7 +272,7 @@ def run_task(run: Step, frame: Frame, state: State) -> Outcome:
         return _schedule_activity(run, frame, state, payload, timeout, heartbeat)
     task_id = run.new_id(frame, "task")
     if state.is_lambda_function:
-        scheduled: Details = {"resource": state.resource, "input": Payload(payload)}
+        scheduled: Details = {"resource": state.resource, "input": run.payload(payload)}
         if timeout is not None:
             scheduled["timeoutInSeconds"] = int(timeout)
         run.emit(frame, "LambdaFunctionScheduled", scheduled)
@@ -283,7 +283,7 @@ def run_task(run: Step, frame: Frame, state: State) -> Outcome:
             "resourceType": service,
             "resource": action,
             "region": run.info.region,
-            "parameters": Payload(payload),
+            "parameters": run.payload(payload),
         }
         if timeout is not None:
             scheduled["timeoutInSeconds"] = int(timeout)
@@ -331,7 +331,7 @@ def _schedule_activity(
     No backend is invoked and no task id is held, so a worker crash loses nothing: the task
     stays in the store until a worker takes it, and the answer comes as a TaskCallback.
     """
-    scheduled: Details = {"resource": state.resource, "input": Payload(payload)}
+    scheduled: Details = {"resource": state.resource, "input": run.payload(payload)}
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)
     if heartbeat is not None:
@@ -387,7 +387,7 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         run.emit(frame, failed, _task_details(state, task_failure_details(result)))
         return Failed(Failure(result.error, result.cause))
     output = result.output
-    if payload_size(output) > PAYLOAD_LIMIT_BYTES:
+    if not result.sized and payload_size(output) > PAYLOAD_LIMIT_BYTES:
         # AWS names the integration's service for optimized integrations ('lambda') and the
         # whole ARN otherwise (recorded cases test_states_errors/*data_limit_exceeded*).
         name = "lambda" if state.resource.startswith(LAMBDA_INVOKE) else state.resource
@@ -401,7 +401,7 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
             _task_details(state, {"error": STATES_DATA_LIMIT_EXCEEDED, "cause": cause}),
         )
         return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
-    run.emit(frame, succeeded, _task_details(state, {"output": Payload(output)}))
+    run.emit(frame, succeeded, _task_details(state, {"output": run.payload(output)}))
     return _complete_with_result(run, frame, state, output, sized=True)
 
 

@@ -8,12 +8,12 @@ carry behaviour or know how a backend works.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import field
 
-from engine.values import JSON
+from engine.values import JSON, immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskRequest:
     """One invocation of a Task state's resource.
 
@@ -37,20 +37,23 @@ class TaskRequest:
     test_case: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskSuccess:
     """The resource finished; `output` is the Task's raw result (before ResultSelector).
 
     `final` marks the result of a `.waitForTaskToken` Task as its outcome rather than the
     hand-over of the token: the Task completes with it and waits for no callback (a mocked
-    response does this, as Step Functions Local does).
+    response does this, as Step Functions Local does). `sized`: the backend measured `output`
+    within the payload limit as AWS counts it (or a rendering at least as large), so the
+    interpreter need not render it again to measure it; it plays no part in equality.
     """
 
     output: JSON
     final: bool = False
+    sized: bool = field(default=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskFailure:
     """The resource failed with an ASL error name and a cause text (may be JSON text)."""
 

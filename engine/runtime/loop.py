@@ -22,9 +22,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.backends.base import Backend, BackendResolver
+from engine.backends.base import Backend, BackendResolver, Cancellable, StartInvoke, starter_of
 from engine.backends.registry import unconfigured_resource_failure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
@@ -122,7 +123,8 @@ class Runtime:
         self._inbox: deque[tuple[str, Event, int | None]] = deque()
         self._timers = TimerQueue()
         # Keyed by (execution, task id): task ids are only unique within one execution.
-        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # An asyncio Task running `invoke`, or what a backend's `start_invoke` returned.
+        self._tasks: dict[tuple[str, str], Cancellable] = {}
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
@@ -209,7 +211,9 @@ class Runtime:
         return bool(self._inbox or self._pending or self._tasks)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks.values()):
+        calls = list(self._tasks.values())
+        self._tasks.clear()  # a call's answer arriving after this is dropped
+        for task in calls:
             task.cancel()
         for background in (self._flusher, self._driver):
             if background is not None:
@@ -397,8 +401,11 @@ class Runtime:
         if record.history is not None:
             record.history.extend(result.events)
         journal = self.journal
-        closing = any(isinstance(c, Finish) for c in result.commands)
-        if journal is not None and (record.durable or closing or inbox_seq is not None):
+        if journal is not None and (
+            record.durable
+            or inbox_seq is not None
+            or any(isinstance(c, Finish) for c in result.commands)  # a closing step
+        ):
             commit = journal.commit_for(record, result, inbox_seq, event.now, before)
             self._pending.append(
                 _Pending(execution_arn, commit, result.commands, event.now, result.events, event)
@@ -568,6 +575,21 @@ class Runtime:
         backend = self.resolver(command.request.resource)
         record.inflight.add(command.task_id)
         self.crash.before_task()
+        key = (execution_arn, command.task_id)
+        start = None if backend is None else starter_of(backend)
+        # Forced Express redelivery invokes twice in a row: the coroutine below does that.
+        if start is not None and not (
+            self.redelivery.probability > 0 and record.state.info.execution_type == "EXPRESS"
+        ):
+            # No asyncio Task: the backend calls back (base.StartInvoke).
+            on_result = partial(self._started_task_done, key, record, command)
+            started = _start_safely(start, command.request, on_result)
+            if isinstance(started, TaskSuccess | TaskFailure):
+                self._task_done(execution_arn, record, command, started)
+                return
+            if started is not None:
+                self._tasks[key] = started
+                return
 
         async def call() -> None:
             result: TaskResult
@@ -579,17 +601,45 @@ class Runtime:
                 if express and self.redelivery.twice():
                     # At-least-once, on purpose: the second delivery's outcome is the one used.
                     result = await _invoke_safely(backend, command.request)
-            self.crash.after_task()
-            self._tasks.pop((execution_arn, command.task_id), None)
-            record.inflight.discard(command.task_id)
-            self.send(
-                execution_arn,
-                TaskFinished(command.frame_id, command.task_id, result, self.clock.now()),
-            )
+            self._tasks.pop(key, None)
+            self._task_done(execution_arn, record, command, result)
 
-        self._tasks[(execution_arn, command.task_id)] = asyncio.get_running_loop().create_task(
-            call()
+        self._tasks[key] = asyncio.get_running_loop().create_task(call())
+
+    def _started_task_done(
+        self,
+        key: tuple[str, str],
+        record: ExecutionRecord,
+        command: InvokeTask,
+        result: TaskResult,
+    ) -> None:
+        """A `start_invoke` call's answer. One that comes after the call was cancelled
+        (CancelTask, a close, aclose: each drops the key first) is dropped, as a cancelled
+        asyncio Task would never have sent it."""
+        if self._tasks.pop(key, None) is not None:
+            self._task_done(key[0], record, command, result)
+
+    def _task_done(
+        self, execution_arn: str, record: ExecutionRecord, command: InvokeTask, result: TaskResult
+    ) -> None:
+        """A backend answered (its call is out of `_tasks` already): feed the result back."""
+        self.crash.after_task()
+        record.inflight.discard(command.task_id)
+        self.send(
+            execution_arn,
+            TaskFinished(command.frame_id, command.task_id, result, self.clock.now()),
         )
+
+
+def _start_safely(
+    start: StartInvoke, request: TaskRequest, on_result: Callable[[TaskResult], None]
+) -> TaskResult | Cancellable | None:
+    """`start_invoke`; a backend that raises (a bug in it) fails the task, as in `invoke`."""
+    try:
+        return start(request, on_result)
+    except Exception as exc:  # backend edge: never let a backend bug kill the runtime
+        _log.exception("the backend for %s raised", request.resource)
+        return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
 
 
 async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:

@@ -23,6 +23,7 @@ from engine.backends.functions import (
 from engine.backends.runner import Invocation, Outcome, Raised, Returned
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES
+from tests.backends.calls import VIAS, call_via
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:"
 INVOKE = "arn:aws:states:::lambda:invoke"
@@ -49,6 +50,41 @@ class Scripted:
 
     def close(self) -> None:
         self.closed = True
+
+
+class Submitting(Scripted):
+    """A `Scripted` runner that can also `submit` (as a runner of blocking Python handlers
+    does), so the Lambda layer serves function ARNs through `start_invoke` without a
+    coroutine."""
+
+    submits = True
+
+    def submit(
+        self, invocation: Invocation, on_done: Callable[[asyncio.Future[Outcome]], None]
+    ) -> asyncio.Future[Outcome]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+
+        async def settle() -> None:
+            outcome = await self.run(invocation)
+            if not future.done():
+                future.set_result(outcome)
+
+        running = loop.create_task(settle())
+
+        def done(settled: asyncio.Future[Outcome]) -> None:
+            if settled.cancelled():
+                running.cancel()
+            on_done(settled)
+
+        future.add_done_callback(done)
+        return future
+
+
+def scripted(
+    via: str, outcome: Outcome | None = None, gate: asyncio.Event | None = None
+) -> Scripted:
+    return Submitting(outcome, gate) if via == "start_invoke" else Scripted(outcome, gate)
 
 
 def request(resource: str, payload: JSON = None) -> TaskRequest:
@@ -83,11 +119,12 @@ def rid_of(cause: str | None) -> str:
 # --------------------------------------------------------------------------- timeout
 
 
-def test_a_function_past_its_timeout_fails_with_sandbox_timedout() -> None:
-    runner = Scripted(gate=asyncio.Event())  # never opened
+@pytest.mark.parametrize("via", VIAS)
+def test_a_function_past_its_timeout_fails_with_sandbox_timedout(via: str) -> None:
+    runner = scripted(via, gate=asyncio.Event())  # never opened
     backend = LambdaBackend({"slow": LambdaFunction(runner, FunctionSettings(timeout=0.05))})
 
-    result = run(lambda: backend.invoke(request(ARN + "slow")))
+    result = run(lambda: call_via(backend, via, request(ARN + "slow")))
 
     assert isinstance(result, TaskFailure)
     rid = rid_of(result.cause)
@@ -101,14 +138,17 @@ def test_a_function_past_its_timeout_fails_with_sandbox_timedout() -> None:
     assert (stats.invocations, stats.timeouts, stats.running) == (1, 1, 0)
 
 
-def test_the_timeout_is_lambdas_default_3_seconds_and_the_deadline_reaches_the_runner() -> None:
-    runner = Scripted()
+@pytest.mark.parametrize("via", VIAS)
+def test_the_timeout_is_lambdas_default_3_seconds_and_the_deadline_reaches_the_runner(
+    via: str,
+) -> None:
+    runner = scripted(via)
     backend = LambdaBackend({"f": LambdaFunction(runner)})
 
     async def scenario() -> tuple[TaskResult, float]:
         loop = asyncio.get_running_loop()
         before = loop.time()
-        result = await backend.invoke(request(ARN + "f", {"a": 1}))
+        result = await call_via(backend, via, request(ARN + "f", {"a": 1}))
         return result, before
 
     result, before = run(scenario)
@@ -121,13 +161,16 @@ def test_the_timeout_is_lambdas_default_3_seconds_and_the_deadline_reaches_the_r
 # --------------------------------------------------------------------------- concurrency
 
 
-def test_reserved_concurrency_throttles_exactly_the_excess_at_once() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_reserved_concurrency_throttles_exactly_the_excess_at_once(via: str) -> None:
     gate = asyncio.Event()
-    runner = Scripted(gate=gate)
+    runner = scripted(via, gate=gate)
     backend = LambdaBackend({"f": LambdaFunction(runner, FunctionSettings(reserved_concurrency=2))})
 
     async def scenario() -> list[TaskResult]:
-        calls = [asyncio.create_task(backend.invoke(request(ARN + "f", n))) for n in range(5)]
+        calls = [
+            asyncio.create_task(call_via(backend, via, request(ARN + "f", n))) for n in range(5)
+        ]
         await until(lambda: backend.stats("f").throttles == 3)
         assert backend.stats("f").running == 2
         gate.set()
@@ -150,29 +193,33 @@ def test_reserved_concurrency_throttles_exactly_the_excess_at_once() -> None:
     assert (stats.invocations, stats.throttles, stats.peak_running, stats.running) == (2, 3, 2, 0)
 
 
-def test_reserved_concurrency_zero_throttles_every_call() -> None:
-    runner = Scripted()
+@pytest.mark.parametrize("via", VIAS)
+def test_reserved_concurrency_zero_throttles_every_call(via: str) -> None:
+    runner = scripted(via)
     backend = LambdaBackend(
         {"off": LambdaFunction(runner, FunctionSettings(reserved_concurrency=0))}
     )
-    result = run(lambda: backend.invoke(request(ARN + "off")))
+    result = run(lambda: call_via(backend, via, request(ARN + "off")))
     assert isinstance(result, TaskFailure)
     assert result.error == "Lambda.TooManyRequestsException"
     assert runner.calls == []
 
 
-def test_unreserved_functions_share_what_the_reservations_leave_of_the_account() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_unreserved_functions_share_what_the_reservations_leave_of_the_account(via: str) -> None:
     gate = asyncio.Event()
     functions = {
-        "reserved": LambdaFunction(Scripted(gate=gate), FunctionSettings(reserved_concurrency=1)),
-        "a": LambdaFunction(Scripted(gate=gate)),
-        "b": LambdaFunction(Scripted(gate=gate)),
+        "reserved": LambdaFunction(
+            scripted(via, gate=gate), FunctionSettings(reserved_concurrency=1)
+        ),
+        "a": LambdaFunction(scripted(via, gate=gate)),
+        "b": LambdaFunction(scripted(via, gate=gate)),
     }
     backend = LambdaBackend(functions, account_concurrency=3)  # 2 left for a and b together
 
     async def scenario() -> list[TaskResult]:
         names = ["a", "b", "a", "reserved"]
-        calls = [asyncio.create_task(backend.invoke(request(ARN + n))) for n in names]
+        calls = [asyncio.create_task(call_via(backend, via, request(ARN + n))) for n in names]
         await until(lambda: backend.stats("a").throttles == 1)
         await until(lambda: backend.stats("reserved").running == 1)
         gate.set()
@@ -282,10 +329,11 @@ def test_memory_size_reaches_the_runner_and_the_log_tail() -> None:
     assert runner.calls[0].memory_size == 512
 
 
-def test_a_raised_error_becomes_the_lambda_error_envelope() -> None:
-    runner = Scripted(Raised("ValueError", "bad input", ('  File "h.py", line 3\n',)))
+@pytest.mark.parametrize("via", VIAS)
+def test_a_raised_error_becomes_the_lambda_error_envelope(via: str) -> None:
+    runner = scripted(via, Raised("ValueError", "bad input", ('  File "h.py", line 3\n',)))
     backend = LambdaBackend({"f": LambdaFunction(runner)})
-    result = run(lambda: backend.invoke(request(ARN + "f")))
+    result = run(lambda: call_via(backend, via, request(ARN + "f")))
     assert isinstance(result, TaskFailure)
     rid = rid_of(result.cause)
     assert result == TaskFailure(
@@ -296,17 +344,19 @@ def test_a_raised_error_becomes_the_lambda_error_envelope() -> None:
     )
 
 
-def test_a_runners_own_failure_passes_through() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_a_runners_own_failure_passes_through(via: str) -> None:
     failure = TaskFailure("Lambda.Unknown", "crashed")
-    backend = LambdaBackend({"f": LambdaFunction(Scripted(failure))})
-    assert run(lambda: backend.invoke(request(ARN + "f"))) == failure
+    backend = LambdaBackend({"f": LambdaFunction(scripted(via, failure))})
+    assert run(lambda: call_via(backend, via, request(ARN + "f"))) == failure
 
 
-def test_a_response_over_the_payload_limit_is_refused() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_a_response_over_the_payload_limit_is_refused(via: str) -> None:
     backend = LambdaBackend(
-        {"f": LambdaFunction(Scripted(Returned(PAYLOAD_LIMIT_BYTES + 1, None)))}
+        {"f": LambdaFunction(scripted(via, Returned(PAYLOAD_LIMIT_BYTES + 1, None)))}
     )
-    assert run(lambda: backend.invoke(request(ARN + "f"))) == TaskFailure(
+    assert run(lambda: call_via(backend, via, request(ARN + "f"))) == TaskFailure(
         "States.DataLimitExceeded",
         f"The state/task '{ARN}f' returned a result with a size exceeding the maximum number "
         "of bytes service limit.",
@@ -326,9 +376,10 @@ def test_call_serves_a_service_integration_with_a_function() -> None:
     assert runner.calls[0].event_text == '{"QueueUrl": "q", "MessageBody": "hi"}'
 
 
-def test_an_unknown_function_is_lambdas_resource_not_found() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_an_unknown_function_is_lambdas_resource_not_found(via: str) -> None:
     backend = LambdaBackend({})
-    result = run(lambda: backend.invoke(request(ARN + "nope")))
+    result = run(lambda: call_via(backend, via, request(ARN + "nope")))
     assert isinstance(result, TaskFailure)
     assert result.error == "Lambda.ResourceNotFoundException"
 
@@ -354,3 +405,82 @@ def test_aclose_awaits_a_runners_aclose_and_closes_the_others() -> None:
     backend = LambdaBackend({"a": LambdaFunction(pooled), "b": LambdaFunction(plain)})
     run(backend.aclose)
     assert (pooled.aclosed, pooled.closed, plain.closed) == (True, False, True)
+
+
+# --------------------------------------------------------------------------- start_invoke
+
+
+class Held(Submitting):
+    """A submitting runner whose calls never finish unless their event is "quick"."""
+
+    def submit(
+        self, invocation: Invocation, on_done: Callable[[asyncio.Future[Outcome]], None]
+    ) -> asyncio.Future[Outcome]:
+        self.calls.append(invocation)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(on_done)
+        if invocation.event_text == '"quick"':
+            future.set_result(Returned(7, "quick"))
+        return future
+
+
+def test_start_invoke_times_each_call_out_at_its_own_deadline() -> None:
+    """One timer serves every call of a timeout (functions.py, _Deadlines): a call is never
+    timed out before its own deadline, whatever finished or timed out before it."""
+    runner = Held()
+    backend = LambdaBackend({"f": LambdaFunction(runner, FunctionSettings(timeout=0.05))})
+
+    async def scenario() -> list[tuple[TaskResult, float]]:
+        loop = asyncio.get_running_loop()
+
+        async def timed(event: str) -> tuple[TaskResult, float]:
+            begun = loop.time()
+            answer: asyncio.Future[TaskResult] = loop.create_future()
+            started = backend.start_invoke(request(ARN + "f", event), answer.set_result)
+            assert isinstance(started, asyncio.Future)
+            return await answer, loop.time() - begun
+
+        first = asyncio.ensure_future(timed("hang"))
+        await asyncio.sleep(0.02)
+        later = [asyncio.ensure_future(timed(event)) for event in ("quick", "hang")]
+        await first
+        last = await timed("hang")  # started after the first timed out
+        return [first.result(), *[await call for call in later], last]
+
+    answers = run(scenario)
+    assert [r.error if isinstance(r, TaskFailure) else r for r, _ in answers] == [
+        "Sandbox.Timedout",
+        TaskSuccess("quick"),
+        "Sandbox.Timedout",
+        "Sandbox.Timedout",
+    ]
+    resolution = 0.001
+    for result, elapsed in answers:
+        if isinstance(result, TaskFailure):
+            assert elapsed >= 0.05 - resolution
+    stats = backend.stats("f")
+    assert (stats.invocations, stats.timeouts, stats.running) == (4, 3, 0)
+
+
+def test_start_invoke_cancelled_call_frees_its_slot_and_never_answers() -> None:
+    runner = Held()
+    backend = LambdaBackend(
+        {"f": LambdaFunction(runner, FunctionSettings(timeout=0.05, reserved_concurrency=1))}
+    )
+
+    async def scenario() -> tuple[list[TaskResult], TaskResult | asyncio.Future[Outcome] | None]:
+        answers: list[TaskResult] = []
+        first = backend.start_invoke(request(ARN + "f", "hang"), answers.append)
+        assert isinstance(first, asyncio.Future)
+        assert backend.stats("f").running == 1
+        first.cancel()  # as the runtime's CancelTask does
+        await until(lambda: backend.stats("f").running == 0)
+        second = backend.start_invoke(request(ARN + "f", "quick"), answers.append)
+        await asyncio.sleep(0.1)  # past the first call's deadline: its timer finds it done
+        return answers, second
+
+    answers, second = run(scenario)
+    assert isinstance(second, asyncio.Future)
+    assert answers == [TaskSuccess("quick")]  # nothing for the cancelled call, no timeout
+    stats = backend.stats("f")
+    assert (stats.invocations, stats.timeouts, stats.throttles, stats.running) == (2, 0, 0, 0)

@@ -35,6 +35,7 @@ from engine.backends.runner import Outcome, Returned
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON
+from tests.backends.calls import VIAS, call_via
 from tests.backends.fixtures import handlers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "handlers.py"
@@ -84,8 +85,8 @@ def backend() -> PythonFunctionBackend:
     return PythonFunctionBackend(load_functions(str(FIXTURE)), max_workers=2, now=lambda: NOW)
 
 
-def invoke(backend: PythonFunctionBackend, req: TaskRequest) -> TaskResult:
-    return asyncio.run(backend.invoke(req))
+def invoke(backend: PythonFunctionBackend, req: TaskRequest, via: str = "invoke") -> TaskResult:
+    return asyncio.run(call_via(backend, via, req))
 
 
 def frame(function: Callable[..., object], line: str) -> str:
@@ -218,25 +219,31 @@ FUNCTION_RESULTS = [
     [case[1:] for case in FUNCTION_RESULTS],
     ids=[case[0] for case in FUNCTION_RESULTS],
 )
+@pytest.mark.parametrize("via", VIAS)
 def test_function_arn_result_is_the_handler_return_value(
-    backend: PythonFunctionBackend, name: str, payload: JSON, expected: JSON
+    backend: PythonFunctionBackend, via: str, name: str, payload: JSON, expected: JSON
 ) -> None:
-    assert invoke(backend, request(ARN + name, payload)) == TaskSuccess(expected)
+    assert invoke(backend, request(ARN + name, payload), via) == TaskSuccess(expected)
 
 
+@pytest.mark.parametrize("via", VIAS)
 def test_function_arn_with_qualifier_serves_the_same_handler(
     backend: PythonFunctionBackend,
+    via: str,
 ) -> None:
-    result = invoke(backend, request(ARN + "describe_context:7", {}))
+    result = invoke(backend, request(ARN + "describe_context:7", {}), via)
     assert isinstance(result, TaskSuccess)
     assert isinstance(result.output, dict)
     assert result.output["function_version"] == "7"
     assert result.output["invoked_function_arn"] == ARN + "describe_context:7"
 
 
-def test_raising_handler_gives_the_lambda_error_envelope(backend: PythonFunctionBackend) -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_raising_handler_gives_the_lambda_error_envelope(
+    backend: PythonFunctionBackend, via: str
+) -> None:
     # Recorded: test_base_scenarios/test_lambda_empty_retry (error "Exception", cause envelope).
-    result = invoke(backend, request(ARN + "raise_exception", {}))
+    result = invoke(backend, request(ARN + "raise_exception", {}), via)
     assert isinstance(result, TaskFailure)
     rid, parsed = envelope(result.cause)
     assert result.error == "Exception"
@@ -270,8 +277,10 @@ FAILURES = [
     ids=[case[0] for case in FAILURES],
 )
 @pytest.mark.parametrize("resource", ["arn", "invoke"])
+@pytest.mark.parametrize("via", VIAS)
 def test_error_name_is_the_error_type_in_both_integrations(
     backend: PythonFunctionBackend,
+    via: str,
     resource: str,
     name: str,
     payload: JSON,
@@ -283,7 +292,7 @@ def test_error_name_is_the_error_type_in_both_integrations(
         req = request(ARN + name, payload)
     else:
         req = request(INVOKE, {"FunctionName": name, "Payload": payload})
-    result = invoke(backend, req)
+    result = invoke(backend, req, via)
     assert isinstance(result, TaskFailure)
     rid, parsed = envelope(result.cause)
     assert result.error == error
@@ -316,10 +325,11 @@ RUNTIME_FAILURES = [
     [case[1:] for case in RUNTIME_FAILURES],
     ids=[case[0] for case in RUNTIME_FAILURES],
 )
+@pytest.mark.parametrize("via", VIAS)
 def test_runtime_failures_are_reported_as_the_lambda_runtime_does(
-    backend: PythonFunctionBackend, name: str, error: str, message: str
+    backend: PythonFunctionBackend, via: str, name: str, error: str, message: str
 ) -> None:
-    result = invoke(backend, request(ARN + name, {}))
+    result = invoke(backend, request(ARN + name, {}), via)
     assert isinstance(result, TaskFailure)
     rid, parsed = envelope(result.cause)
     assert result.error == error
@@ -331,8 +341,9 @@ def test_runtime_failures_are_reported_as_the_lambda_runtime_does(
     }
 
 
-def test_async_handler_is_awaited_on_the_loop(backend: PythonFunctionBackend) -> None:
-    result = invoke(backend, request(ARN + "async_echo", {"k": "v"}))
+@pytest.mark.parametrize("via", VIAS)
+def test_async_handler_is_awaited_on_the_loop(backend: PythonFunctionBackend, via: str) -> None:
+    result = invoke(backend, request(ARN + "async_echo", {"k": "v"}), via)
     assert isinstance(result, TaskSuccess)
     assert isinstance(result.output, dict)
     assert result.output["async"] == {"k": "v"}
@@ -357,10 +368,11 @@ def test_async_handler_is_awaited_on_the_loop(backend: PythonFunctionBackend) ->
     ],
     ids=["function-arn", "lambda-invoke"],
 )
+@pytest.mark.parametrize("via", VIAS)
 def test_result_over_256_kib_is_data_limit_exceeded(
-    backend: PythonFunctionBackend, req: TaskRequest, cause: str
+    backend: PythonFunctionBackend, via: str, req: TaskRequest, cause: str
 ) -> None:
-    assert invoke(backend, req) == TaskFailure("States.DataLimitExceeded", cause)
+    assert invoke(backend, req, via) == TaskFailure("States.DataLimitExceeded", cause)
 
 
 @pytest.mark.parametrize(
@@ -390,10 +402,11 @@ def test_result_over_256_kib_is_data_limit_exceeded(
         "imported",
     ],
 )
+@pytest.mark.parametrize("via", VIAS)
 def test_missing_function_fails_as_lambda_does(
-    backend: PythonFunctionBackend, req: TaskRequest, name: str
+    backend: PythonFunctionBackend, via: str, req: TaskRequest, name: str
 ) -> None:
-    result = invoke(backend, req)
+    result = invoke(backend, req, via)
     assert isinstance(result, TaskFailure)
     assert result.error == "Lambda.ResourceNotFoundException"
     assert result.cause is not None
@@ -403,8 +416,11 @@ def test_missing_function_fails_as_lambda_does(
     assert result.cause == NOT_FOUND.format(name=name, rid=rid[1])
 
 
-def test_resource_it_does_not_serve_is_a_runtime_failure(backend: PythonFunctionBackend) -> None:
-    result = invoke(backend, request("arn:aws:states:::sqs:sendMessage", {}))
+@pytest.mark.parametrize("via", VIAS)
+def test_resource_it_does_not_serve_is_a_runtime_failure(
+    backend: PythonFunctionBackend, via: str
+) -> None:
+    result = invoke(backend, request("arn:aws:states:::sqs:sendMessage", {}), via)
     assert result == TaskFailure(
         "States.Runtime",
         "The Lambda backend cannot serve resource 'arn:aws:states:::sqs:sendMessage': "
@@ -822,7 +838,8 @@ def test_a_cancelled_call_does_not_hold_up_shutdown() -> None:
     gate.release.set()
 
 
-def test_hung_handlers_past_their_timeout_never_starve_other_functions() -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_hung_handlers_past_their_timeout_never_starve_other_functions(via: str) -> None:
     """More hung handlers than threads: each times out, gives its thread up, and a normal
     handler called afterwards still runs (it used to wait behind them and time out too)."""
     release = threading.Event()
@@ -843,10 +860,10 @@ def test_hung_handlers_past_their_timeout_never_starve_other_functions() -> None
         )
         try:
             timed_out = await asyncio.gather(
-                *(backend.invoke(request(ARN + "hang", n)) for n in range(hung))
+                *(call_via(backend, via, request(ARN + "hang", n)) for n in range(hung))
             )
             during = backend.pool_stats()
-            after = await backend.invoke(request(ARN + "quick", 1))
+            after = await call_via(backend, via, request(ARN + "quick", 1))
             return timed_out, after, during, pool_stats()
         finally:
             release.set()
@@ -949,7 +966,10 @@ def test_a_call_cancelled_before_a_thread_took_it_never_runs() -> None:
 
 
 @pytest.mark.parametrize("max_abandoned", [64, 2], ids=["below-the-cap", "at-the-cap"])
-def test_pool_accounting_survives_calls_timing_out_at_every_moment(max_abandoned: int) -> None:
+@pytest.mark.parametrize("via", VIAS)
+def test_pool_accounting_survives_calls_timing_out_at_every_moment(
+    max_abandoned: int, via: str
+) -> None:
     """Handlers that end just before, at, or after their timeout, many at once: whatever the
     interleaving, once they have all returned no thread is abandoned or busy, the bound holds,
     and the pool still serves."""
@@ -971,7 +991,9 @@ def test_pool_accounting_survives_calls_timing_out_at_every_moment(max_abandoned
         try:
             calls = []
             for delay in delays:  # staggered, so calls start and end at every moment
-                calls.append(asyncio.create_task(backend.invoke(request(ARN + "nap", delay))))
+                calls.append(
+                    asyncio.create_task(call_via(backend, via, request(ARN + "nap", delay)))
+                )
                 await asyncio.sleep(0.003)
             results = await asyncio.gather(*calls)
             for _ in range(200):  # the abandoned handlers return within 30 ms
@@ -979,7 +1001,7 @@ def test_pool_accounting_survives_calls_timing_out_at_every_moment(max_abandoned
                 if settled.abandoned == 0 and settled.busy == 0:
                     break
                 await asyncio.sleep(0.01)
-            return results, settled, await backend.invoke(request(ARN + "nap", 0.0))
+            return results, settled, await call_via(backend, via, request(ARN + "nap", 0.0))
         finally:
             backend.close()
 
@@ -991,3 +1013,37 @@ def test_pool_accounting_survives_calls_timing_out_at_every_moment(max_abandoned
     assert (settled.abandoned, settled.busy, settled.queued) == (0, 0, 0)
     assert settled.idle <= settled.max_workers == 3
     assert last == TaskSuccess(0.0)
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_a_result_parsed_from_its_measured_text_is_marked_sized(via: str) -> None:
+    """The Lambda layer measured the result's ASCII JSON text within the limit; a value parsed
+    from that text renders no larger as AWS counts a state's output (UTF-8, compact), so the
+    interpreter skips measuring it again (`TaskSuccess.sized`). Text that is not JSON (NaN)
+    comes back as a string, whose rendering may be larger: not marked."""
+
+    def accented(event: JSON, context: object) -> JSON:
+        return {"word": "d\u00e9j\u00e0 vu \U0001f600", "n": [1, 2.5]}
+
+    def not_a_number(event: JSON, context: object) -> JSON:
+        return {"x": float("nan")}
+
+    def as_bytes(event: JSON, context: object) -> bytes:
+        return b'{"raw": 1}'
+
+    backend = PythonFunctionBackend(
+        {"accented": accented, "not_a_number": not_a_number, "as_bytes": as_bytes}
+    )
+    try:
+        results = [
+            invoke(backend, request(ARN + name, {}), via)
+            for name in ("accented", "not_a_number", "as_bytes")
+        ]
+    finally:
+        backend.close()
+    assert results == [
+        TaskSuccess({"word": "d\u00e9j\u00e0 vu \U0001f600", "n": [1, 2.5]}),
+        TaskSuccess('{"x": NaN}'),
+        TaskSuccess({"raw": 1}),
+    ]
+    assert [r.sized for r in results if isinstance(r, TaskSuccess)] == [True, False, False]
