@@ -29,17 +29,31 @@ from typing import TYPE_CHECKING
 from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
 from engine.backends.mocked import check_test_case
+from engine.backends.nested import (
+    START_EXECUTION_PATTERN,
+    ChildStart,
+    StartExecutionBackend,
+    start_failure,
+)
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
-from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
+from engine.errors import DefinitionInvalid, EngineError, InvalidRequest, ResourceConflict
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
+from engine.interpreter.nested import start_response
+from engine.interpreter.tasks import TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
+from engine.values import (
+    JSON,
+    PAYLOAD_LIMIT_BYTES,
+    dumps,
+    parse_json,
+    payload_size,
+)
 
 if TYPE_CHECKING:
     from engine.backends.mocks import MockConfig
@@ -131,6 +145,11 @@ class Engine:
         self._backends = open_task_backends(config, functions, backends, mock_config)
         self.mocks = self._backends.mocks  # mocked responses in front of the registry
         self._runtime: Runtime | None = None
+        # Every machine loaded here, by ARN: what a `states:startExecution` Task can start.
+        self.machines: dict[str, LoadedMachine] = {}
+        registry = self._backends.registry
+        if START_EXECUTION_PATTERN not in registry.resources:  # an operator's mapping wins
+            registry.register(START_EXECUTION_PATTERN, StartExecutionBackend(self))
 
     @classmethod
     def for_testing(cls, **kwargs: object) -> Engine:
@@ -169,7 +188,9 @@ class Engine:
             else load_machine(source, machine_type=machine_type)
         )
         arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
-        return LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
+        loaded = LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
+        self.machines[arn] = loaded
+        return loaded
 
     def start(
         self,
@@ -178,6 +199,7 @@ class Engine:
         *,
         name: str | None = None,
         test_case: str | None = None,
+        parent: ChildStart | None = None,
     ) -> str:
         """Start an execution; returns its ARN. Call inside a running event loop.
 
@@ -187,6 +209,7 @@ class Engine:
 
         `test_case` names a test case of the mock config for this machine's name (as
         StartExecution on `<machine ARN>#<test case>` does); an unknown one raises InvalidArn.
+        `parent` is set for a child started by a parent's `states:startExecution` Task.
         """
         if test_case is not None:
             check_test_case(
@@ -229,9 +252,35 @@ class Engine:
             execution_type=machine.machine_type,
             seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
             test_case=test_case,
+            parent_execution_arn=parent.parent_arn if parent else None,
+            parent_token=parent.token if parent else None,
+            parent_pattern=parent.pattern if parent else None,
         )
         self.runtime.start(machine.machine, info)
         return arn
+
+    async def start_child(self, start: ChildStart) -> TaskResult:
+        """`ChildExecutions`: start the child a parent's `states:startExecution` Task asks for,
+        among the machines loaded here (`asl run --machine-file`)."""
+        machine = self.machines.get(start.machine_arn)
+        if machine is None:
+            arn = start.machine_arn
+            return start_failure(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'"
+            )
+        try:
+            child_input = parse_json(start.input_text)
+        except ValueError as exc:  # not JSON, or JSON the engine refuses (JsonRefused)
+            return start_failure(
+                "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
+            )
+        try:
+            arn = self.start(machine, child_input, name=start.name, parent=start)
+        except EngineError as exc:
+            return start_failure(exc.code, exc.message)
+        started = self.runtime.executions[arn].state.info.start_time
+        # Not final for .sync, .sync:2 and .waitForTaskToken: the Task waits for its token.
+        return TaskSuccess(start_response(arn, started))
 
     async def result(self, execution_arn: str) -> ExecutionResult:
         """Wait for the execution to close and return its outcome and history."""

@@ -131,6 +131,16 @@ class CancelTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class StopChild:
+    """Stop the child execution that the `startExecution.sync` Task holding `token` waits on:
+    the Task was aborted or timed out, or its execution closed (AWS stops the child, with no
+    error and this cause)."""
+
+    token: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
 
@@ -140,4 +150,4 @@ class Finish:
     cause: str | None = None
 
 
-Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | Finish
+Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | StopChild | Finish

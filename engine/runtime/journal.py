@@ -28,17 +28,23 @@ from engine.interpreter.messages import (
     InvokeTask,
     ScheduleActivity,
     StartTimer,
+    StopChild,
+    StopRequested,
+    TaskCallback,
 )
+from engine.interpreter.nested import child_outcome
 from engine.store.base import (
     ActivityTask,
+    ChildStop,
     Commit,
     Lease,
+    ParentCallback,
     Store,
     TimerRecord,
     TokenRecord,
 )
 from engine.store.base import ExecutionRecord as StoredExecution
-from engine.store.codec import state_to_json, stored_event
+from engine.store.codec import event_to_json, state_to_json, stored_event
 
 if TYPE_CHECKING:
     from engine.interpreter.core import StepResult
@@ -259,9 +265,25 @@ class Journal:
             tokens_timed_out=tombstones,
             activity_tasks=activity_tasks,
             inbox_consumed=(inbox_seq,) if inbox_seq is not None else (),
+            # A `.sync` Task that stopped waiting stops its child, in this transaction.
+            child_stops=tuple(
+                ChildStop(c.token, event_to_json(StopRequested(None, c.cause, now)))
+                for c in result.commands
+                if isinstance(c, StopChild)
+            ),
         )
         if finish is None:
             return commit
+        # A child answers its parent's `.sync` Task in the transaction that closes it, so a
+        # crash between the close and the answer cannot lose the answer.
+        info = state.info
+        outcome = child_outcome(info, finish.status, finish.output, finish.error, finish.cause, now)
+        callbacks: tuple[ParentCallback, ...] = ()
+        if outcome is not None and info.parent_token and info.parent_execution_arn:
+            event = TaskCallback(info.parent_token, outcome, now)
+            callbacks = (
+                ParentCallback(info.parent_token, info.parent_execution_arn, event_to_json(event)),
+            )
         return Commit(
             execution_arn=arn,
             # Only a FAILED, ABORTED or TIMED_OUT execution is read again (RedriveExecution
@@ -278,6 +300,8 @@ class Journal:
             output=finish.output,
             error=finish.error,
             cause=finish.cause,
+            child_stops=commit.child_stops,
+            callbacks=callbacks,
         )
 
     async def write(self, commits: Sequence[object]) -> None:
