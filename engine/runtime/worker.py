@@ -689,6 +689,9 @@ class Worker:
             redrive_count=record.redrive_count,
             execution_type=record.machine_type,
             test_case=record.test_case,
+            parent_execution_arn=record.parent_arn,
+            parent_token=record.parent_token,
+            parent_pattern=record.parent_pattern,
             **({"role_arn": role} if role else {}),
             # A fixed seed still gives every execution its own draws (task tokens, jitter).
             seed=zlib.crc32(f"{self.seed}:{record.arn}".encode())
