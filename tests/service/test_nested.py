@@ -3,12 +3,18 @@ on each store, with AWS's output shapes (engine/interpreter/nested.py cites the 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from engine.runtime.clock import VirtualClock
 from engine.service import Service, ServiceConfig
+from engine.store.base import Store
+from engine.store.memory import MemoryStore
+from engine.store.open import open_store
 from engine.values import JSON
 from tests.service.helpers import (
     T0,
@@ -22,6 +28,32 @@ from tests.service.helpers import (
     types,
     until,
 )
+from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
+
+
+@pytest.fixture(params=["memory", "sqlite", POSTGRES_PARAM])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """A fresh store of each kind, PostgreSQL (marked `postgres`) when ASL_TEST_POSTGRES_URL is
+    set."""
+    opened: list[Store] = []
+    with contextlib.ExitStack() as stack:
+
+        def factory() -> Store:
+            if request.param == "memory":
+                store: Store = MemoryStore()
+            elif request.param == "sqlite":
+                store = open_store(f"sqlite:///{tmp_path}/s{len(opened)}.db")
+            else:
+                server = postgres_url()
+                assert server is not None
+                store = open_store(stack.enter_context(postgres_schema(server)))
+            opened.append(store)
+            return store
+
+        yield factory
+        for store in opened:
+            store.close()
+
 
 CHILD_ARN = machine_arn("child")
 # The child waits an hour (virtual), then echoes its input under "got".
