@@ -73,6 +73,15 @@ class LoadedMachine:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredMachine:
+    """A machine found elsewhere (a store) by its ARN, for `Engine(find_machine=...)`."""
+
+    name: str
+    machine_type: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionResult:
     execution_arn: str
     name: str
@@ -134,10 +143,13 @@ class Engine:
         account: str = ACCOUNT,
         config: ConfigSource = None,
         mock_config: MockConfig | None = None,
+        find_machine: Callable[[str], StoredMachine | None] | None = None,
     ) -> None:
         """`functions` are Python handlers by Lambda function name; `config` an `asl.toml`
         (path or loaded) configuring functions, their Lambda settings and `[resources]`;
-        `backends` maps further resource ARNs (or `*` patterns) to backends."""
+        `backends` maps further resource ARNs (or `*` patterns) to backends. A child machine
+        that a `states:startExecution` Task names is one loaded here, else the one
+        `find_machine` returns for its ARN (`asl run --store`)."""
         self.clock: Clock = clock or RealClock()
         self.region = region
         self.account = account
@@ -147,6 +159,7 @@ class Engine:
         self._runtime: Runtime | None = None
         # Every machine loaded here, by ARN: what a `states:startExecution` Task can start.
         self.machines: dict[str, LoadedMachine] = {}
+        self._find_machine = find_machine
         registry = self._backends.registry
         if START_EXECUTION_PATTERN not in registry.resources:  # an operator's mapping wins
             registry.register(START_EXECUTION_PATTERN, StartExecutionBackend(self))
@@ -263,7 +276,16 @@ class Engine:
         """`ChildExecutions`: start the child a parent's `states:startExecution` Task asks for,
         among the machines loaded here (`asl run --machine-file`)."""
         machine = self.machines.get(start.machine_arn)
-        if machine is None:
+        if machine is None and self._find_machine is not None:
+            found = self._find_machine(start.machine_arn)
+            if found is not None:
+                try:
+                    machine = self.load(
+                        found.definition, name=found.name, machine_type=found.machine_type
+                    )
+                except DefinitionInvalid as exc:
+                    return start_failure("InvalidDefinition", exc.message)
+        if machine is None or machine.arn != start.machine_arn:
             arn = start.machine_arn
             return start_failure(
                 "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'"

@@ -114,6 +114,9 @@ class ExecutionOperations(MachineOperations):
             if stored.status == "RUNNING" and same_input and stored.test_case == record.test_case:
                 return stored
             raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        if parent is not None and self.worker.only is not None:
+            # `asl start` drives only its execution: the children it starts are part of it
+            self.worker.only.add(stored.arn)
         if self.config.worker:
             if leased:  # ours from the insert: no claim can take it, so start it here
                 self.worker.adopt_started(stored)
