@@ -14,11 +14,14 @@ from tests.serve_process import serve_process, sfn_client
 
 ROLE = "arn:aws:iam::111111111111:role/test"
 ARN = "arn:aws:states:us-east-1:111111111111"
-CHILD = {
+CHILD: dict[str, object] = {
     "StartAt": "Echo",
     "States": {"Echo": {"Type": "Pass", "Parameters": {"doubled.$": "$.items"}, "End": True}},
 }
-SLOW_CHILD = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100000, "End": True}}}
+SLOW_CHILD: dict[str, object] = {
+    "StartAt": "W",
+    "States": {"W": {"Type": "Wait", "Seconds": 100000, "End": True}},
+}
 
 
 def parent(suffix: str, child: str) -> dict[str, object]:

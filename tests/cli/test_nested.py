@@ -24,7 +24,7 @@ FAILING: JSON = {
 }
 
 
-def parent(suffix: str, **task: JSON) -> JSON:
+def parent(suffix: str, **task: JSON) -> dict[str, JSON]:
     return {
         "StartAt": "Nest",
         "States": {
@@ -107,8 +107,9 @@ def test_run_without_the_child_fails_as_aws_does(cli: Cli) -> None:
 
 def test_run_catches_a_failed_child_as_states_task_failed(cli: Cli) -> None:
     definition = parent(".sync:2", Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}])
-    assert isinstance(definition["States"], dict)
-    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    states = definition["States"]
+    assert isinstance(states, dict)
+    states["Caught"] = {"Type": "Pass", "End": True}
     cli.write("child.json", FAILING)
     cli.write("parent.asl.json", definition)
     done = cli(
