@@ -39,11 +39,18 @@ from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
-from engine.errors import DefinitionInvalid, EngineError, InvalidRequest, ResourceConflict
+from engine.errors import (
+    DefinitionInvalid,
+    EngineError,
+    InvalidRequest,
+    ResourceConflict,
+    ResourceNotFound,
+)
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
+from engine.interpreter.messages import TaskCallback
 from engine.interpreter.nested import start_response
-from engine.interpreter.tasks import TaskResult, TaskSuccess
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
@@ -303,6 +310,30 @@ class Engine:
         started = self.runtime.executions[arn].state.info.start_time
         # Not final for .sync, .sync:2 and .waitForTaskToken: the Task waits for its token.
         return TaskSuccess(start_response(arn, started))
+
+    def send_task_success(self, token: str, output: JSON) -> None:
+        """SendTaskSuccess: complete the Task waiting with `token` (`.waitForTaskToken`)."""
+        self._answer(token, TaskSuccess(output))
+
+    def send_task_failure(
+        self, token: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """SendTaskFailure: fail the Task waiting with `token` with `error` and `cause`."""
+        self._answer(token, TaskFailure(error or "", cause))
+
+    def _answer(self, token: str, result: TaskResult) -> None:
+        """Hand a callback to the running execution whose Task holds `token`; an unknown or
+        answered token raises TaskDoesNotExist, as the service does."""
+        runtime = self.runtime
+        for arn, record in runtime.executions.items():
+            if record.done.done():
+                continue
+            if any(frame.task_token == token for frame in record.state.frames.values()):
+                runtime.send(arn, TaskCallback(token, result, self.clock.now()))
+                return
+        raise ResourceNotFound(
+            "TaskDoesNotExist", "Task Does Not Exist: the task token is unknown or closed"
+        )
 
     async def result(self, execution_arn: str) -> ExecutionResult:
         """Wait for the execution to close and return its outcome and history."""
