@@ -207,8 +207,11 @@ def test_stopping_the_parent_stops_the_sync_child() -> None:
         engine.load(CHILD, name="child")
         machine = engine.load(parent(".sync"), name="parent")
         arn = engine.start(machine, {"n": 3}, name="p")
-        while KID not in engine.runtime.executions:
+        for _ in range(1000):  # a few turns of the loop: the parent's Task starts the child
+            if KID in engine.runtime.executions:
+                break
             await asyncio.sleep(0)
+        assert KID in engine.runtime.executions
         engine.runtime.stop(arn, "Halt", "by test")
         stopped = await engine.result(arn)
         child = await engine.result(KID)
