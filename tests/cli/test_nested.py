@@ -180,3 +180,6 @@ def test_start_runs_the_child_registered_in_the_store(cli: Cli, detach: bool) ->
     described = cli.describe(arn)
     assert described["status"] == "SUCCEEDED"
     assert without_dates(json.loads(described["output"])) == EXPECTED[".sync:2"]
+    # the child names its parent (an addition to AWS's DescribeExecution)
+    assert cli.describe(KID_ARN)["parentExecutionArn"] == arn
+    assert "parentExecutionArn" not in described
