@@ -263,20 +263,38 @@ def check(paths: list[Path_], engine_path: EnginePath) -> None:
     assert not failures, "paths disagree with the in-process engine:\n" + "\n".join(failures)
 
 
+def synced(value: int, attempt: int, plan: list[str], *, as_json: bool) -> dict[str, JSON]:
+    """What KEEP_SYNC keeps of a WORKING_CHILD that got `value` and `plan`."""
+    given: JSON = {"value": value, "plan": list(plan)}
+    made: JSON = {"work": {"fn": "gen_plan", "attempt": attempt, "value": value}}
+    return {
+        "Status": "SUCCEEDED",
+        "Input": given if as_json else json.dumps(given, separators=(",", ":")),
+        "Output": made if as_json else json.dumps(made, separators=(",", ":")),
+        "RedriveStatus": "NOT_REDRIVABLE",
+    }
+
+
 def test_the_engine_gets_what_each_case_is_for(engine_path: EnginePath) -> None:
     """The reference itself: the outcomes the cases were written for."""
-    outcomes = dict(zip((n for n, _ in CASES), engine_path.run_all([c for _, c in CASES])))
-    for suffix, given in ((".sync", '{"value":3,"plan":["Transient","ok"]}'), (".sync:2", None)):
-        got = outcomes[f"working{suffix}"]
-        assert got.status == "SUCCEEDED", got
-        assert isinstance(got.output, dict)
-        assert got.output["Status"] == "SUCCEEDED"
-        if given is not None:
-            assert got.output["Input"] == given
-    assert outcomes["failed-child-caught"].output == "States.TaskFailed"
-    assert outcomes["task-timeout-stops-child"].output == "late"
-    assert outcomes["map-of-children"].status == "SUCCEEDED"
-    assert outcomes["parallel-children"].status == "SUCCEEDED"
+    names = [name for name, _ in CASES]
+    outcomes = dict(zip(names, engine_path.run_all([c for _, c in CASES]), strict=True))
+    retried = ["Transient", "ok"]  # the child's Work fails once, then its Retry succeeds
+    assert {name: (o.status, o.output) for name, o in outcomes.items()} == {
+        "working.sync": ("SUCCEEDED", synced(3, 1, retried, as_json=False)),
+        "working.sync:2": ("SUCCEEDED", synced(3, 1, retried, as_json=True)),
+        "request-response": ("SUCCEEDED", outcomes["request-response"].output),
+        "failed-child-caught": ("SUCCEEDED", "States.TaskFailed"),
+        "parallel-children": ("SUCCEEDED", [synced(5, 1, retried, as_json=False)] * 2),
+        "map-of-children": (
+            "SUCCEEDED",
+            [synced(n, 0, ["ok"], as_json=True) for n in (1, 2, 3)],
+        ),
+        "task-timeout-stops-child": ("SUCCEEDED", "late"),
+    }
+    started = outcomes["request-response"].output
+    assert isinstance(started, dict)
+    assert str(started["started"]).startswith("arn:aws:states:us-east-1:111111111111:execution:kid")
 
 
 def test_nested_executions_agree_on_the_service(
