@@ -326,3 +326,32 @@ def test_an_input_string_is_the_childs_json_text() -> None:
         assert (result.output["Input"], result.output["Output"]) == ({"n": 5}, {"got": 5})
 
     run(main)
+
+
+def test_the_parents_own_timeout_stops_the_child() -> None:
+    definition = {**parent(".sync"), "TimeoutSeconds": 60}
+
+    async def main(engine: Engine) -> None:
+        result = await run_parent(engine, definition)
+        child = await engine.result(KID)
+        assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+        assert (child.status, child.cause) == (
+            "ABORTED",
+            ABANDONED.format(parent=result.execution_arn),
+        )
+        assert child.stop_date == T0 + 60
+
+    run(main)
+
+
+def test_an_express_child_answers_a_sync_parent() -> None:
+    async def main(engine: Engine) -> None:
+        engine.load(CHILD, name="child", machine_type="EXPRESS")
+        machine = engine.load(parent(".sync:2"), name="parent")
+        result = await engine.run(machine, {"n": 3}, name="p")
+        assert result.status == "SUCCEEDED"
+        assert isinstance(result.output, dict)
+        assert str(result.output["ExecutionArn"]).startswith(f"{ARN}:express:child:kid:")
+        assert (result.output["Output"], result.output["Status"]) == ({"got": 3}, "SUCCEEDED")
+
+    run(main)

@@ -243,3 +243,54 @@ def test_an_unknown_child_machine_fails_the_task_as_aws_does(make_store: StoreFa
         )
 
     served(make_store, main)
+
+
+def test_an_express_child_answers_a_sync_parent(make_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        await service.create_state_machine("child", CHILD, machine_type="EXPRESS")
+        machine, _ = await service.create_state_machine("parent", parent(".sync:2"))
+        started = await service.start_execution(machine.arn, name="p")
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert isinstance(closed.output, dict)
+        assert (closed.output["Output"], closed.output["Status"]) == (
+            {"got": {"n": 1}},
+            "SUCCEEDED",
+        )
+
+    served(make_store, main)
+
+
+def test_a_running_child_is_started_once_by_name(make_store: StoreFactory) -> None:
+    """Two request-response starts of `kid` with one input while it runs: one child (the
+    idempotent StartExecution); with another input, ExecutionAlreadyExists."""
+    start: dict[str, JSON] = json.loads(parent(""))["States"]["Start"]
+    first = {k: v for k, v in start.items() if k != "End"}
+    twice = text(
+        {
+            "StartAt": "First",
+            "States": {
+                "First": {**first, "ResultPath": "$.first", "Next": "Again"},
+                "Again": {**start, "ResultPath": "$.again"},
+            },
+        }
+    )
+    other = json.loads(parent(""))
+    other["States"]["Start"]["Parameters"]["Input"] = {"n": 2}
+
+    async def main(service: Service) -> None:
+        await service.create_state_machine("child", CHILD)
+        machine, _ = await service.create_state_machine("twice", twice)
+        started = await service.start_execution(machine.arn, name="p")
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert isinstance(closed.output, dict)
+        assert closed.output["first"] == closed.output["again"]
+        conflicting, _ = await service.create_state_machine("conflicting", json.dumps(other))
+        refused = await finish(service, (await service.start_execution(conflicting.arn)).arn)
+        assert (refused.status, refused.error) == (
+            "FAILED",
+            "StepFunctions.ExecutionAlreadyExistsException",
+        )
+
+    served(make_store, main)
