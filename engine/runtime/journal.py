@@ -48,7 +48,7 @@ from engine.store.codec import event_to_json, state_to_json, stored_event
 
 if TYPE_CHECKING:
     from engine.interpreter.core import StepResult
-    from engine.interpreter.frames import ExecutionState
+    from engine.interpreter.frames import ExecutionInfo, ExecutionState
     from engine.runtime.loop import ExecutionRecord
 
 _P = ParamSpec("_P")
@@ -57,6 +57,16 @@ _T = TypeVar("_T")
 
 def _open_tokens(state: ExecutionState) -> set[str]:
     return {f.task_token for f in state.frames.values() if f.task_token is not None}
+
+
+def parent_callbacks(info: ExecutionInfo, finish: Finish, now: float) -> tuple[ParentCallback, ...]:
+    """What the commit closing `info`'s execution answers its parent's `.sync` Task with (none
+    for an execution no Task waits on)."""
+    outcome = child_outcome(info, finish.status, finish.output, finish.error, finish.cause, now)
+    if outcome is None or not info.parent_token or not info.parent_execution_arn:
+        return ()
+    event = TaskCallback(info.parent_token, outcome, now)
+    return (ParentCallback(info.parent_token, info.parent_execution_arn, event_to_json(event)),)
 
 
 @runtime_checkable
@@ -276,14 +286,7 @@ class Journal:
             return commit
         # A child answers its parent's `.sync` Task in the transaction that closes it, so a
         # crash between the close and the answer cannot lose the answer.
-        info = state.info
-        outcome = child_outcome(info, finish.status, finish.output, finish.error, finish.cause, now)
-        callbacks: tuple[ParentCallback, ...] = ()
-        if outcome is not None and info.parent_token and info.parent_execution_arn:
-            event = TaskCallback(info.parent_token, outcome, now)
-            callbacks = (
-                ParentCallback(info.parent_token, info.parent_execution_arn, event_to_json(event)),
-            )
+        callbacks = parent_callbacks(state.info, finish, now)
         return Commit(
             execution_arn=arn,
             # Only a FAILED, ABORTED or TIMED_OUT execution is read again (RedriveExecution
