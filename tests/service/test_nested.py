@@ -20,6 +20,7 @@ from tests.service.helpers import (
     T0,
     ManualClock,
     StoreFactory,
+    Tokens,
     execution_arn,
     finish,
     machine_arn,
@@ -294,3 +295,42 @@ def test_a_running_child_is_started_once_by_name(make_store: StoreFactory) -> No
         )
 
     served(make_store, main)
+
+
+def test_wait_for_task_token_is_answered_by_send_task_success(make_store: StoreFactory) -> None:
+    """The child hands `$$.Task.Token` of the parent's Task (passed in its input) to a function;
+    SendTaskSuccess with it completes the parent's Task, whatever the child does after."""
+    tokens = Tokens()
+    child = text(
+        {
+            "StartAt": "Hand",
+            "States": {
+                "Hand": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "remember", "Payload": {"token.$": "$.token"}},
+                    "End": True,
+                }
+            },
+        }
+    )
+    definition = json.loads(parent(".waitForTaskToken"))
+    definition["States"]["Start"]["Parameters"]["Input"] = {"token.$": "$$.Task.Token"}
+
+    async def main(service: Service) -> None:
+        await service.create_state_machine("child", child)
+        machine, _ = await service.create_state_machine("parent", json.dumps(definition))
+        started = await service.start_execution(machine.arn, name="p")
+        token = await tokens.next()
+        await service.send_task_success(token, '{"answer": 42}')
+        closed = await finish(service, started.arn)
+        assert (closed.status, closed.output) == ("SUCCEEDED", {"answer": 42})
+        history = await service.get_history(started.arn)
+        assert types(history)[4:6] == ["TaskSubmitted", "TaskSucceeded"]
+
+    run(
+        main,
+        store=make_store(),
+        functions={"remember": tokens.remember},
+        clock=VirtualClock(T0),
+    )
