@@ -355,3 +355,38 @@ def test_an_express_child_answers_a_sync_parent() -> None:
         assert (result.output["Output"], result.output["Status"]) == ({"got": 3}, "SUCCEEDED")
 
     run(main)
+
+
+def test_a_failing_sibling_branch_stops_the_child() -> None:
+    definition: JSON = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Start", "States": {"Start": parent(".sync")["States"]["Start"]}},  # type: ignore[index]
+                    {
+                        "StartAt": "Pause",
+                        "States": {
+                            "Pause": {"Type": "Wait", "Seconds": 10, "Next": "Fail"},
+                            "Fail": {"Type": "Fail", "Error": "Sibling", "Cause": "gave up"},
+                        },
+                    },
+                ],
+                "End": True,
+            }
+        },
+    }
+
+    async def main(engine: Engine) -> None:
+        result = await run_parent(engine, definition)
+        child = await engine.result(KID)
+        assert (result.status, result.error) == ("FAILED", "Sibling")
+        assert (child.status, child.cause, child.stop_date) == (
+            "ABORTED",
+            ABANDONED.format(parent=result.execution_arn),
+            T0 + 10,
+        )
+        assert "TaskStateAborted" in [e.type for e in result.events]
+
+    run(main)
