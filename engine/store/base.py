@@ -159,7 +159,8 @@ class TimerRecord:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """A task token handed to a `.waitForTaskToken` task or an activity worker."""
+    """A task token handed to a `.waitForTaskToken` task or an activity worker, or held by a
+    `startExecution.sync` task for its child to answer."""
 
     token: str
     execution_arn: str
