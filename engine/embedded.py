@@ -49,7 +49,7 @@ from engine.errors import (
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
 from engine.interpreter.messages import TaskCallback
-from engine.interpreter.nested import start_response
+from engine.interpreter.nested import answered_by, start_response
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
@@ -307,9 +307,15 @@ class Engine:
             arn = self.start(machine, child_input, name=start.name, parent=start)
         except EngineError as exc:
             return start_failure(exc.code, exc.message)
-        started = self.runtime.executions[arn].state.info.start_time
+        info = self.runtime.executions[arn].state.info
         # Not final for .sync, .sync:2 and .waitForTaskToken: the Task waits for its token.
-        return TaskSuccess(start_response(arn, started))
+        answering = answered_by(
+            start,
+            parent_arn=info.parent_execution_arn,
+            token=info.parent_token,
+            pattern=info.parent_pattern,
+        )
+        return TaskSuccess(start_response(arn, info.start_time), token=answering)
 
     def send_task_success(self, token: str, output: JSON) -> None:
         """SendTaskSuccess: complete the Task waiting with `token` (`.waitForTaskToken`)."""

@@ -467,6 +467,8 @@ class Step:
             details: Details = {"output": Payload(result.output)}
             submitted_details = task_details(state, details)
             self.emit(frame, "TaskSubmitted", submitted_details)
+            if result.token is not None:
+                frame.task_token = result.token  # the answer comes with this one
             return
         frame.task_token = None
         self._cancel_task_timers(frame)

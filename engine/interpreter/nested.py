@@ -25,7 +25,7 @@ state_task_service_sfn.py agrees on the error and on the cause being the descrip
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 from engine.errors import STATES_TASK_FAILED
 from engine.interpreter.frames import ExecutionInfo
@@ -45,6 +45,35 @@ def start_response(execution_arn: str, start_date: float) -> dict[str, JSON]:
     """The StartExecution response a startExecution Task gets (and `.sync` records as the
     output of TaskSubmitted)."""
     return {"ExecutionArn": execution_arn, "StartDate": epoch_millis(start_date)}
+
+
+def answered_by(
+    start: _ChildLink, *, parent_arn: str | None, token: str | None, pattern: str | None
+) -> str | None:
+    """The token with which a `.sync` start's child will answer, when not the one `start`
+    carried: StartExecution found the child running (idempotent by name and input), started
+    by an earlier attempt of the same Task (a Retry after its worker was lost), and linked to
+    that parent with `parent_arn`, `token` and `pattern`. None otherwise."""
+    if (
+        start.token is not None
+        and token is not None
+        and token != start.token
+        and parent_arn == start.parent_arn
+        and pattern == start.pattern
+    ):
+        return token
+    return None
+
+
+class _ChildLink(Protocol):
+    """What `answered_by` reads of a start (engine/backends/nested.py `ChildStart`)."""
+
+    @property
+    def parent_arn(self) -> str: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def pattern(self) -> str | None: ...
 
 
 def abandoned_cause(parent_arn: str) -> str:

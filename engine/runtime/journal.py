@@ -254,9 +254,15 @@ class Journal:
             for c in result.commands
             if isinstance(c, ScheduleActivity)
         )
+        # A token a Task took over (TaskSuccess.token: a `.sync` Task waiting for a child
+        # that an earlier attempt started) is open again.
+        open_before = _open_tokens(before) if before is not None else set()
+        open_after = _open_tokens(state) if before is not None else set()
+        taken = sorted(open_after - open_before - {t.token for t in tokens})
+        tokens += tuple(TokenRecord(token, arn, now) for token in taken)
         # A token answered, timed out or aborted in this step stops being valid at once: a
         # second SendTaskSuccess gets TaskDoesNotExist, as on AWS.
-        gone = sorted(_open_tokens(before) - _open_tokens(state)) if before else []
+        gone = sorted(open_before - open_after)
         timed_out = any(e.type.endswith("TimedOut") for e in result.events)
         tokens_removed = () if timed_out else tuple(gone)
         tombstones = (

@@ -17,7 +17,7 @@ from engine.backends.nested import (
     start_failure,
 )
 from engine.errors import EngineError
-from engine.interpreter.nested import start_response
+from engine.interpreter.nested import answered_by, start_response
 from engine.interpreter.tasks import TaskResult, TaskSuccess
 from engine.service.executions import ExecutionOperations
 
@@ -45,4 +45,11 @@ class NestedOperations(ExecutionOperations):
         except EngineError as exc:
             return start_failure(exc.code, exc.message)
         # Not final for .sync, .sync:2 and .waitForTaskToken: the Task waits for its token.
-        return TaskSuccess(start_response(record.arn, record.start))
+        response = start_response(record.arn, record.start)
+        answering = answered_by(
+            start,
+            parent_arn=record.parent_arn,
+            token=record.parent_token,
+            pattern=record.parent_pattern,
+        )
+        return TaskSuccess(response, token=answering)

@@ -9,12 +9,14 @@ run once. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from engine.service import Service, ServiceConfig
 from engine.testing import CallLedger, CrashHarness, assert_history_ids
 from engine.values import JSON
 from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
@@ -68,6 +70,17 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CrashHar
         yield running
 
 
+def register_child(harness: CrashHarness) -> None:
+    """CreateStateMachine of the child on the harness's store, with no execution of its own
+    (a run of it would take crash points of its own: `asl start` would record one)."""
+
+    async def create() -> None:
+        async with Service(harness.store(), config=ServiceConfig(worker=False)) as service:
+            await service.create_state_machine("child", json.dumps(CHILD))
+
+    asyncio.run(create())
+
+
 def write(tmp_path: Path, name: str, definition: JSON) -> Path:
     path = tmp_path / f"{name}.asl.json"
     path.write_text(json.dumps(definition), encoding="utf-8")
@@ -87,8 +100,7 @@ def write(tmp_path: Path, name: str, definition: JSON) -> Path:
 def test_a_worker_killed_while_the_child_runs_loses_nothing(
     harness: CrashHarness, tmp_path: Path, crash_at: str, child_then: str
 ) -> None:
-    # `asl start --detach` registers the child machine (its own run is not the one we watch)
-    harness.start(write(tmp_path, "child", CHILD), {"order": 0}, name="registration")
+    register_child(harness)
     arn = harness.start(write(tmp_path, "parent", PARENT), {"order": 7}, name="p")
     crashed = harness.run_worker_until_crash(crash_at)
     assert crashed.returncode == -9
@@ -119,3 +131,55 @@ def test_a_worker_killed_while_the_child_runs_loses_nothing(
     assert child["status"] == "SUCCEEDED"
     assert harness.ledger is not None
     assert harness.ledger.count("work", value={"order": 7}) == 1  # the child's task ran once
+
+
+@pytest.mark.parametrize(
+    ("crash_at", "child_then"),
+    [
+        ("before_task:1", None),  # killed before the start: no child yet
+        ("after_task:1", "RUNNING"),  # killed after the start, before its result was written
+    ],
+)
+def test_a_retried_start_waits_for_the_child_an_earlier_attempt_started(
+    harness: CrashHarness, tmp_path: Path, crash_at: str, child_then: str | None
+) -> None:
+    """The start's outcome is lost with the worker (at-most-once: the Task fails with
+    States.TaskFailed); its Retry starts `kid` again. When the lost attempt had started it,
+    StartExecution is idempotent (same name and input) and the retried Task waits for that
+    child's answer, which comes with the lost attempt's token."""
+    retried = json.loads(json.dumps(PARENT))
+    retried["States"]["Nest"]["Retry"] = [
+        {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 1}
+    ]
+    register_child(harness)
+    arn = harness.start(write(tmp_path, "parent", retried), {"order": 7}, name="p")
+    crashed = harness.run_worker_until_crash(crash_at)
+    assert crashed.returncode == -9
+    kid = "arn:aws:states:us-east-1:111111111111:execution:child:kid"
+    found = harness.store().get_execution(kid)
+    assert (found.status if found is not None else None) == child_then
+    harness.recover()
+
+    assert harness.unfinished() == []
+    described = harness.describe(arn)
+    assert (described["status"], json.loads(str(described["output"]))) == (
+        "SUCCEEDED",
+        {"out": {"state": "Work", "value": {"order": 7}}, "status": "SUCCEEDED"},
+    )
+    events = harness.history(arn)
+    assert_history_ids(events)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskFailed",  # the lost start (States.TaskFailed), retried
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert harness.ledger is not None
+    assert harness.ledger.count("work", value={"order": 7}) == 1  # one child, run once
