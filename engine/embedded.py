@@ -29,17 +29,38 @@ from typing import TYPE_CHECKING
 from engine.backends.base import Backend
 from engine.backends.functions import LambdaBackend
 from engine.backends.mocked import check_test_case
+from engine.backends.nested import (
+    START_EXECUTION_PATTERN,
+    ChildStart,
+    StartExecutionBackend,
+    start_failure,
+)
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
-from engine.errors import DefinitionInvalid, InvalidRequest, ResourceConflict
+from engine.errors import (
+    DefinitionInvalid,
+    EngineError,
+    InvalidRequest,
+    ResourceConflict,
+    ResourceNotFound,
+)
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
+from engine.interpreter.messages import TaskCallback
+from engine.interpreter.nested import answered_by, start_response
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
-from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
+from engine.values import (
+    JSON,
+    PAYLOAD_LIMIT_BYTES,
+    dumps,
+    parse_json,
+    payload_size,
+)
 
 if TYPE_CHECKING:
     from engine.backends.mocks import MockConfig
@@ -56,6 +77,15 @@ class LoadedMachine:
     arn: str
     machine_type: str
     machine: Machine
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMachine:
+    """A machine found elsewhere (a store) by its ARN, for `Engine(find_machine=...)`."""
+
+    name: str
+    machine_type: str
+    definition: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +150,13 @@ class Engine:
         account: str = ACCOUNT,
         config: ConfigSource = None,
         mock_config: MockConfig | None = None,
+        find_machine: Callable[[str], StoredMachine | None] | None = None,
     ) -> None:
         """`functions` are Python handlers by Lambda function name; `config` an `asl.toml`
         (path or loaded) configuring functions, their Lambda settings and `[resources]`;
-        `backends` maps further resource ARNs (or `*` patterns) to backends."""
+        `backends` maps further resource ARNs (or `*` patterns) to backends. A child machine
+        that a `states:startExecution` Task names is one loaded here, else the one
+        `find_machine` returns for its ARN (`asl run --store`)."""
         self.clock: Clock = clock or RealClock()
         self.region = region
         self.account = account
@@ -131,6 +164,12 @@ class Engine:
         self._backends = open_task_backends(config, functions, backends, mock_config)
         self.mocks = self._backends.mocks  # mocked responses in front of the registry
         self._runtime: Runtime | None = None
+        # Every machine loaded here, by ARN: what a `states:startExecution` Task can start.
+        self.machines: dict[str, LoadedMachine] = {}
+        self._find_machine = find_machine
+        registry = self._backends.registry
+        if START_EXECUTION_PATTERN not in registry.resources:  # an operator's mapping wins
+            registry.register(START_EXECUTION_PATTERN, StartExecutionBackend(self))
 
     @classmethod
     def for_testing(cls, **kwargs: object) -> Engine:
@@ -169,7 +208,9 @@ class Engine:
             else load_machine(source, machine_type=machine_type)
         )
         arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
-        return LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
+        loaded = LoadedMachine(name=name, arn=arn, machine_type=machine_type, machine=machine)
+        self.machines[arn] = loaded
+        return loaded
 
     def start(
         self,
@@ -178,6 +219,7 @@ class Engine:
         *,
         name: str | None = None,
         test_case: str | None = None,
+        parent: ChildStart | None = None,
     ) -> str:
         """Start an execution; returns its ARN. Call inside a running event loop.
 
@@ -187,6 +229,7 @@ class Engine:
 
         `test_case` names a test case of the mock config for this machine's name (as
         StartExecution on `<machine ARN>#<test case>` does); an unknown one raises InvalidArn.
+        `parent` is set for a child started by a parent's `states:startExecution` Task.
         """
         if test_case is not None:
             check_test_case(
@@ -229,9 +272,74 @@ class Engine:
             execution_type=machine.machine_type,
             seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
             test_case=test_case,
+            parent_execution_arn=parent.parent_arn if parent else None,
+            parent_token=parent.token if parent else None,
+            parent_pattern=parent.pattern if parent else None,
         )
         self.runtime.start(machine.machine, info)
         return arn
+
+    async def start_child(self, start: ChildStart) -> TaskResult:
+        """`ChildExecutions`: start the child a parent's `states:startExecution` Task asks for,
+        among the machines loaded here (`asl run --machine-file`)."""
+        machine = self.machines.get(start.machine_arn)
+        if machine is None and self._find_machine is not None:
+            found = self._find_machine(start.machine_arn)
+            if found is not None:
+                try:
+                    machine = self.load(
+                        found.definition, name=found.name, machine_type=found.machine_type
+                    )
+                except DefinitionInvalid as exc:
+                    return start_failure("InvalidDefinition", exc.message)
+        if machine is None or machine.arn != start.machine_arn:
+            arn = start.machine_arn
+            return start_failure(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'"
+            )
+        try:
+            child_input = parse_json(start.input_text)
+        except ValueError as exc:  # not JSON, or JSON the engine refuses (JsonRefused)
+            return start_failure(
+                "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
+            )
+        try:
+            arn = self.start(machine, child_input, name=start.name, parent=start)
+        except EngineError as exc:
+            return start_failure(exc.code, exc.message)
+        info = self.runtime.executions[arn].state.info
+        # Not final for .sync, .sync:2 and .waitForTaskToken: the Task waits for its token.
+        answering = answered_by(
+            start,
+            parent_arn=info.parent_execution_arn,
+            token=info.parent_token,
+            pattern=info.parent_pattern,
+        )
+        return TaskSuccess(start_response(arn, info.start_time), token=answering)
+
+    def send_task_success(self, token: str, output: JSON) -> None:
+        """SendTaskSuccess: complete the Task waiting with `token` (`.waitForTaskToken`)."""
+        self._answer(token, TaskSuccess(output))
+
+    def send_task_failure(
+        self, token: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """SendTaskFailure: fail the Task waiting with `token` with `error` and `cause`."""
+        self._answer(token, TaskFailure(error or "", cause))
+
+    def _answer(self, token: str, result: TaskResult) -> None:
+        """Hand a callback to the running execution whose Task holds `token`; an unknown or
+        answered token raises TaskDoesNotExist, as the service does."""
+        runtime = self.runtime
+        for arn, record in runtime.executions.items():
+            if record.done.done():
+                continue
+            if any(frame.task_token == token for frame in record.state.frames.values()):
+                runtime.send(arn, TaskCallback(token, result, self.clock.now()))
+                return
+        raise ResourceNotFound(
+            "TaskDoesNotExist", "Task Does Not Exist: the task token is unknown or closed"
+        )
 
     async def result(self, execution_arn: str) -> ExecutionResult:
         """Wait for the execution to close and return its outcome and history."""

@@ -51,6 +51,11 @@ def execution_fields(record: ExecutionRecord, date: DateFormat) -> dict[str, JSO
         out["stopDate"] = date(record.stop)
     out.update(execution_outcome(record))
     out.update(execution_qualifiers(record))
+    if record.parent_arn:
+        # An addition to AWS's DescribeExecution (which has no such field; AWS links a child
+        # to its parent in the console only): the execution whose states:startExecution Task
+        # started this one. SDKs ignore a member their model does not know.
+        out["parentExecutionArn"] = record.parent_arn
     return out
 
 

@@ -29,6 +29,7 @@ from engine.cli.common import (
     load_functions,
     load_mock_config_option,
     mock_config_path,
+    read_file,
     read_input,
 )
 from engine.cli.definitions import (
@@ -38,7 +39,11 @@ from engine.cli.definitions import (
 )
 
 if TYPE_CHECKING:
-    from engine.embedded import ExecutionResult
+    from collections.abc import Callable
+
+    from engine.embedded import ExecutionResult, StoredMachine
+    from engine.errors import DefinitionInvalid
+    from engine.store.base import Store
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +65,61 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--json", action="store_true", help="print one JSON object")
     add_mock_config_option(run, from_environment=True)
     add_test_case_option(run)
+    run.add_argument(
+        "--machine-file",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="a machine that a states:startExecution Task may start, as "
+        "arn:aws:states:us-east-1:111111111111:stateMachine:NAME (repeatable)",
+    )
+    run.add_argument(
+        "--store",
+        metavar="URL",
+        help="also find the machines that states:startExecution Tasks start among those "
+        "registered in this store (asl start, CreateStateMachine); nothing is written to it",
+    )
     run.set_defaults(handler=_run)
+
+
+def _machine_files(given: list[str]) -> list[tuple[str, str]]:
+    """`--machine-file NAME=FILE` values as (name, path); a malformed one is a usage error."""
+    from engine.errors import InvalidRequest
+    from engine.names import check_name
+
+    pairs = []
+    for value in given:
+        name, equals, path = value.partition("=")
+        if not equals or not name or not path:
+            raise UsageError(f"--machine-file wants NAME=FILE, got '{value}'")
+        try:
+            check_name(name, "state machine name")
+        except InvalidRequest as exc:
+            raise UsageError(f"--machine-file {value}: {exc.message}") from None
+        pairs.append((name, path))
+    return pairs
+
+
+def _store_machines(url: str | None) -> Callable[[str], StoredMachine | None] | None:
+    """`--store URL`: a look-up of registered machines by ARN (the store opened on first use,
+    so a run that starts no child never opens it)."""
+    if url is None:
+        return None
+    from engine.embedded import StoredMachine
+
+    opened: list[Store] = []
+
+    def find(arn: str) -> StoredMachine | None:
+        from engine.store.open import open_store
+
+        if not opened:
+            opened.append(open_store(url))
+        record = opened[0].get_machine(arn)
+        if record is None:
+            return None
+        return StoredMachine(record.name, record.machine_type, record.definition)
+
+    return find
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -78,15 +137,22 @@ def _run(args: argparse.Namespace) -> int:
     functions = load_functions(args.functions)
     functions_config = config_with_template_functions(definition, functions_config, functions)
     mock_config = load_mock_config_option(mock_config_path(args.mock_config, functions_config))
+    children = [(name, path, read_file(path)) for name, path in _machine_files(args.machine_file)]
     try:
         engine = Engine(
             functions=functions,
             config=functions_config,
             clock=VirtualClock() if args.virtual_time else RealClock(),
             mock_config=mock_config,
+            find_machine=_store_machines(args.store),
         )
     except EngineError as exc:
         raise UsageError(exc.message) from None
+    for name, path, text in children:
+        try:
+            engine.load(text, name=name)
+        except DefinitionInvalid as exc:
+            return _invalid(args, path, exc)
     try:
         machine = engine.load(
             definition.text,
@@ -94,13 +160,7 @@ def _run(args: argparse.Namespace) -> int:
             machine_type=args.type or definition.machine_type or "STANDARD",
         )
     except DefinitionInvalid as exc:
-        if args.json:
-            print(
-                json.dumps({"valid": False, "diagnostics": [d.as_json() for d in exc.diagnostics]})
-            )
-        for diagnostic in exc.diagnostics:
-            err(diagnostic_line(definition.label, diagnostic))
-        return EXIT_USAGE
+        return _invalid(args, definition.label, exc)
 
     async def execute() -> ExecutionResult:
         try:
@@ -120,6 +180,15 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print_summary(result, args.history, sys.stdout)
     return EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
+
+
+def _invalid(args: argparse.Namespace, path: str, exc: DefinitionInvalid) -> int:
+    """An invalid definition (the run's, or a --machine-file's): its diagnostics, status 2."""
+    if args.json:
+        print(json.dumps({"valid": False, "diagnostics": [d.as_json() for d in exc.diagnostics]}))
+    for diagnostic in exc.diagnostics:
+        err(diagnostic_line(path, diagnostic))
+    return EXIT_USAGE
 
 
 def print_summary(result: ExecutionResult, history: bool, out: TextIO) -> None:

@@ -188,6 +188,15 @@ class TaskState(State):
         )
         object.__setattr__(self, "waits_for_token", resource.endswith(".waitForTaskToken"))
 
+    @property
+    def waits_for_child(self) -> bool:
+        """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
+        completes when the child closes (docs/nested-executions.md)."""
+        return self.resource in (
+            "arn:aws:states:::states:startExecution.sync",
+            "arn:aws:states:::states:startExecution.sync:2",
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:

@@ -84,6 +84,7 @@ from engine.interpreter.messages import (
     Redrive,
     Start,
     StartTimer,
+    StopChild,
     StopRequested,
     TaskCallback,
     TaskFinished,
@@ -477,6 +478,8 @@ class Step:
             details: Details = {"output": self.payload(result.output)}
             submitted_details = task_details(state, details)
             self.emit(frame, "TaskSubmitted", submitted_details)
+            if result.token is not None:
+                frame.task_token = result.token  # the answer comes with this one
             return
         frame.task_token = None
         self._cancel_task_timers(frame)
@@ -551,6 +554,7 @@ class Step:
             if frame.task_id is not None:
                 self.commands.append(CancelTask(frame.task_id))
             frame.task_id = None
+            self._abandon_child(frame)
             frame.task_token = None
             self._cancel_task_timers(frame, keep=timer_id)
             heartbeat = kind == "heartbeat"
@@ -825,6 +829,7 @@ class Step:
         if frame.task_id is not None:
             self.commands.append(CancelTask(frame.task_id))
             frame.task_id = None
+        self._abandon_child(frame)
         frame.task_token = None
         if frame.timer_id is not None:
             self.commands.append(CancelTimer(frame.timer_id))
@@ -834,6 +839,18 @@ class Step:
             state = self.graph(frame).states[frame.state_name]
             self.emit(frame, f"{state.type}StateAborted", {"name": state.name})
         frame.phase = Phase.ABORTED
+
+    def _abandon_child(self, frame: Frame) -> None:
+        """A `startExecution.sync` Task stops waiting for its child: stop the child, as AWS
+        does (engine/interpreter/nested.py)."""
+        if frame.task_token is None or frame.phase is not Phase.TASK:
+            return
+        state = self.graph(frame).states.get(frame.state_name)
+        if isinstance(state, TaskState) and state.waits_for_child:
+            from engine.interpreter.nested import abandoned_cause
+
+            cause = abandoned_cause(self.info.execution_arn)
+            self.commands.append(StopChild(frame.task_token, cause))
 
     def remove_children(self, frame: Frame) -> None:
         """Drop a frame's children and everything below them (a stack, not recursion)."""
@@ -904,6 +921,7 @@ class Step:
             if frame.timer_id is not None:
                 self.commands.append(CancelTimer(frame.timer_id))
             self._cancel_task_timers(frame)
+            self._abandon_child(frame)
             if frame.phase not in TERMINAL_PHASES:
                 frame.phase = Phase.ABORTED
 

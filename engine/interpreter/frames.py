@@ -57,6 +57,12 @@ class ExecutionInfo:
     execution_type: str = "STANDARD"
     seed: int = 0
     test_case: str | None = None  # Step Functions Local test case: selects mocked responses
+    # A child started by a parent's `states:startExecution` Task (docs/nested-executions.md):
+    # the parent's ARN; for `.sync`/`.sync:2` also the token of the parent's waiting Task and
+    # the pattern ("sync" or "sync:2"), which say whom to answer, and how, when this closes.
+    parent_execution_arn: str | None = None
+    parent_token: str | None = None
+    parent_pattern: str | None = None
 
     @property
     def region(self) -> str:
@@ -97,7 +103,9 @@ class Frame:
     timer_id: str | None = None
     timeout_timer_id: str | None = None
     heartbeat_timer_id: str | None = None
-    task_token: str | None = None  # set while a .waitForTaskToken task awaits its callback
+    # set while a .waitForTaskToken task awaits its callback, or a startExecution.sync task
+    # its child execution's close (which answers it as a callback)
+    task_token: str | None = None
     heartbeat_seconds: float = 0.0
     effective_input: JSON = None
     # Parallel branches / Map iterations.

@@ -129,6 +129,16 @@ class CancelTimer:
 
 
 @immutable
+class StopChild:
+    """Stop the child execution that the `startExecution.sync` Task holding `token` waits on:
+    the Task was aborted or timed out, or its execution closed (AWS stops the child, with no
+    error and this cause)."""
+
+    token: str
+    cause: str
+
+
+@immutable
 class Finish:
     """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
 
@@ -138,4 +148,4 @@ class Finish:
     cause: str | None = None
 
 
-Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | Finish
+Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | StopChild | Finish

@@ -250,8 +250,12 @@ def _finish_wait(run: Step, frame: Frame, state: State, output: JSON) -> Outcome
 def run_task(run: Step, frame: Frame, state: State) -> Outcome:
     """Schedule (or re-schedule, on retry) the task; the result arrives as TaskFinished."""
     assert isinstance(state, TaskState)
-    token = run.new_uuid() if state.waits_for_token else None
-    extra: dict[str, JSON] | None = {"Task": {"Token": token}} if token else None
+    # A `.sync` child answers its parent's Task through a token too, but only
+    # `.waitForTaskToken` puts it in the context object ($$.Task.Token).
+    token = run.new_uuid() if state.waits_for_token or state.waits_for_child else None
+    extra: dict[str, JSON] | None = (
+        {"Task": {"Token": token}} if token and state.waits_for_token else None
+    )
     scope = run.scope(frame, state, extra)
     if state.query_language == JSONATA:
         payload, timeout, heartbeat = jsonata_flow.task_request(run, frame, state, scope)

@@ -51,6 +51,11 @@ class TaskSuccess:
     output: JSON
     final: bool = False
     sized: bool = field(default=False, compare=False)
+    # For a Task that waits for its token: the token its answer will come with when it is not
+    # the one the Task was given. A `.sync` start that found its child already running, started
+    # by an earlier attempt of this Task (a Retry after the worker was lost), waits for that
+    # child's answer, which comes with the earlier attempt's token.
+    token: str | None = None
 
 
 @immutable

@@ -28,21 +28,27 @@ from engine.interpreter.messages import (
     InvokeTask,
     ScheduleActivity,
     StartTimer,
+    StopChild,
+    StopRequested,
+    TaskCallback,
 )
+from engine.interpreter.nested import child_outcome
 from engine.store.base import (
     ActivityTask,
+    ChildStop,
     Commit,
     Lease,
+    ParentCallback,
     Store,
     TimerRecord,
     TokenRecord,
 )
 from engine.store.base import ExecutionRecord as StoredExecution
-from engine.store.codec import state_to_json, stored_event
+from engine.store.codec import event_to_json, state_to_json, stored_event
 
 if TYPE_CHECKING:
     from engine.interpreter.core import StepResult
-    from engine.interpreter.frames import ExecutionState
+    from engine.interpreter.frames import ExecutionInfo, ExecutionState
     from engine.runtime.loop import ExecutionRecord
 
 _P = ParamSpec("_P")
@@ -51,6 +57,16 @@ _T = TypeVar("_T")
 
 def _open_tokens(state: ExecutionState) -> set[str]:
     return {f.task_token for f in state.frames.values() if f.task_token is not None}
+
+
+def parent_callbacks(info: ExecutionInfo, finish: Finish, now: float) -> tuple[ParentCallback, ...]:
+    """What the commit closing `info`'s execution answers its parent's `.sync` Task with (none
+    for an execution no Task waits on)."""
+    outcome = child_outcome(info, finish.status, finish.output, finish.error, finish.cause, now)
+    if outcome is None or not info.parent_token or not info.parent_execution_arn:
+        return ()
+    event = TaskCallback(info.parent_token, outcome, now)
+    return (ParentCallback(info.parent_token, info.parent_execution_arn, event_to_json(event)),)
 
 
 @runtime_checkable
@@ -238,9 +254,15 @@ class Journal:
             for c in result.commands
             if isinstance(c, ScheduleActivity)
         )
+        # A token a Task took over (TaskSuccess.token: a `.sync` Task waiting for a child
+        # that an earlier attempt started) is open again.
+        open_before = _open_tokens(before) if before is not None else set()
+        open_after = _open_tokens(state) if before is not None else set()
+        taken = sorted(open_after - open_before - {t.token for t in tokens})
+        tokens += tuple(TokenRecord(token, arn, now) for token in taken)
         # A token answered, timed out or aborted in this step stops being valid at once: a
         # second SendTaskSuccess gets TaskDoesNotExist, as on AWS.
-        gone = sorted(_open_tokens(before) - _open_tokens(state)) if before else []
+        gone = sorted(open_before - open_after)
         timed_out = any(e.type.endswith("TimedOut") for e in result.events)
         tokens_removed = () if timed_out else tuple(gone)
         tombstones = (
@@ -259,9 +281,18 @@ class Journal:
             tokens_timed_out=tombstones,
             activity_tasks=activity_tasks,
             inbox_consumed=(inbox_seq,) if inbox_seq is not None else (),
+            # A `.sync` Task that stopped waiting stops its child, in this transaction.
+            child_stops=tuple(
+                ChildStop(c.token, event_to_json(StopRequested(None, c.cause, now)))
+                for c in result.commands
+                if isinstance(c, StopChild)
+            ),
         )
         if finish is None:
             return commit
+        # A child answers its parent's `.sync` Task in the transaction that closes it, so a
+        # crash between the close and the answer cannot lose the answer.
+        callbacks = parent_callbacks(state.info, finish, now)
         return Commit(
             execution_arn=arn,
             # Only a FAILED, ABORTED or TIMED_OUT execution is read again (RedriveExecution
@@ -278,6 +309,8 @@ class Journal:
             output=finish.output,
             error=finish.error,
             cause=finish.cause,
+            child_stops=commit.child_stops,
+            callbacks=callbacks,
         )
 
     async def write(self, commits: Sequence[object]) -> None:

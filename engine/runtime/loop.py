@@ -41,10 +41,13 @@ from engine.interpreter.messages import (
     InvokeTask,
     Start,
     StartTimer,
+    StopChild,
     StopRequested,
+    TaskCallback,
     TaskFinished,
     TimerFired,
 )
+from engine.interpreter.nested import child_outcome
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
@@ -120,6 +123,12 @@ class Runtime:
         # gone), so the worker lets go of exactly those instead of looking at every execution
         # it holds each round (100,000 of them while as many wait).
         self.on_let_go: Callable[[str], None] | None = None
+        # Told when a written commit queued events for other executions (a child's answer to
+        # its parent's `.sync` Task, the stop of a child): the worker delivers them.
+        self.on_posted: Callable[[], None] | None = None
+        # Without a journal: the running child of each `.sync` Task, by the Task's token (a
+        # journal's store keeps this link instead: ExecutionRecord.parent_token).
+        self._children: dict[str, str] = {}
         self._inbox: deque[tuple[str, Event, int | None]] = deque()
         self._timers = TimerQueue()
         # Keyed by (execution, task id): task ids are only unique within one execution.
@@ -176,6 +185,8 @@ class Runtime:
         )
         arn = state.info.execution_arn
         self.executions[arn] = record
+        if state.info.parent_token is not None and self.journal is None:
+            self._children[state.info.parent_token] = arn
         for timer_id, due in timers:
             self._timers.add(arn, timer_id, due)
         self._ensure_driver()
@@ -543,15 +554,46 @@ class Runtime:
                 record.inflight.discard(command.task_id)
                 if task is not None:
                     task.cancel()
+            elif isinstance(command, StopChild):
+                self._stop_child(command)
             elif isinstance(command, Finish):
                 self._finish(execution_arn, record, command, now)
         self._wakeup.set()
+
+    def _stop_child(self, command: StopChild) -> None:
+        """A `.sync` Task stopped waiting: stop its child. With a journal the stop was queued
+        by the step's commit (the store knows the child); the worker delivers it."""
+        if self.journal is not None:
+            if self.on_posted is not None:
+                self.on_posted()
+            return
+        child = self._children.pop(command.token, None)
+        record = self.executions.get(child) if child is not None else None
+        if child is not None and record is not None and not record.done.done():
+            self.stop(child, None, command.cause)
+
+    def _answer_parent(self, record: ExecutionRecord, finish: Finish, now: float) -> None:
+        """A child closed: answer its parent's `.sync` Task. With a journal the answer was
+        queued by the closing commit, in the same transaction (a crash cannot lose it)."""
+        info = record.state.info
+        if info.parent_token is None:
+            return
+        if self.journal is not None:
+            if self.on_posted is not None:
+                self.on_posted()
+            return
+        self._children.pop(info.parent_token, None)
+        result = child_outcome(info, finish.status, finish.output, finish.error, finish.cause, now)
+        parent = info.parent_execution_arn
+        if result is not None and parent is not None and parent in self.executions:
+            self.send(parent, TaskCallback(info.parent_token, result, now))
 
     def _finish(
         self, execution_arn: str, record: ExecutionRecord, finish: Finish, now: float
     ) -> None:
         record.stop_time = now
         self._release(execution_arn, record)
+        self._answer_parent(record, finish, now)
         if not record.done.done():
             record.done.set_result(finish)
         if self._on_closed is not None:

@@ -31,9 +31,9 @@ from engine.errors import STATES_RUNTIME, STATES_TASK_FAILED
 from engine.interpreter.core import ENGINE_FAULT_PREFIX
 from engine.interpreter.frames import ExecutionInfo, Phase, new_execution
 from engine.interpreter.history import Details, HistoryEvent, Payload
-from engine.interpreter.messages import Start, TaskFinished
+from engine.interpreter.messages import Finish, Start, TaskFinished
 from engine.interpreter.tasks import TaskFailure
-from engine.runtime.journal import Journal
+from engine.runtime.journal import Journal, parent_callbacks
 from engine.runtime.loop import Runtime
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.store.base import (
@@ -677,6 +677,12 @@ class Worker:
                     execution_arn=record.arn,
                     state=None,
                     events=tuple(stored_event(record.arn, e) for e in events),
+                    # a child's parent waiting on it learns that it failed
+                    callbacks=parent_callbacks(
+                        self._info(record),
+                        Finish("FAILED", error=STATES_RUNTIME, cause=CRASH_CAUSE),
+                        now,
+                    ),
                     status="FAILED",
                     stop=now,
                     error=STATES_RUNTIME,
@@ -709,6 +715,9 @@ class Worker:
             redrive_count=record.redrive_count,
             execution_type=record.machine_type,
             test_case=record.test_case,
+            parent_execution_arn=record.parent_arn,
+            parent_token=record.parent_token,
+            parent_pattern=record.parent_pattern,
             **({"role_arn": role} if role else {}),
             # A fixed seed still gives every execution its own draws (task tokens, jitter).
             seed=zlib.crc32(f"{self.seed}:{record.arn}".encode())

@@ -11,6 +11,7 @@ One module per concern, each adding its operations on top of the one below:
     base.py        ServiceBase: the parts (store, runtime, worker, backends) and their lifecycle
     machines.py    + state machines, versions, aliases
     executions.py  + StartExecution, StopExecution, RedriveExecution, describing, histories
+    nested.py      + child executions of `states:startExecution` Tasks
     callbacks.py   + task-token callbacks and activities
     tags.py        TagOperations (on ServiceBase): tags of machines and activities
     checks.py      the checks of a request's arguments (inputs, tokens, ARNs)

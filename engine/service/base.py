@@ -118,6 +118,11 @@ class ServiceBase:
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
+        self._register_integrations()
+
+    def _register_integrations(self) -> None:
+        """Register the backends of the integrations the service itself serves (nested.py:
+        `states:startExecution`)."""
 
     async def __aenter__(self) -> Self:
         self.start()

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import replace
 
 from engine.backends.mocked import check_test_case
+from engine.backends.nested import ChildStart
 from engine.errors import InvalidRequest, ResourceConflict, ResourceNotFound
 from engine.interpreter.messages import Event, Redrive, StopRequested
 from engine.names import check_name
@@ -59,12 +60,14 @@ class ExecutionOperations(MachineOperations):
         input_text: str | None = None,
         sync: bool = False,
         trace_header: str | None = None,
+        parent: ChildStart | None = None,
     ) -> ExecutionRecord:
         """StartExecution with AWS's idempotency rule for Standard (see DESIGN.md).
 
         `<machine ARN>#<test case>` runs the execution with that test case of the mock config
         (Step Functions Local's convention); the execution's ARN and its stateMachineArn are
-        those of the machine, without the suffix.
+        those of the machine, without the suffix. `parent` is set for a child started by a
+        parent's `states:startExecution` Task (nested.py).
         """
         target, hashed, test_case = machine_arn.partition("#")
         machine, version_arn, alias_arn = await self._resolve_target(target)
@@ -97,6 +100,9 @@ class ExecutionOperations(MachineOperations):
             alias_arn=alias_arn,
             trace_header=trace_header,
             test_case=test_case if hashed else None,
+            parent_arn=parent.parent_arn if parent else None,
+            parent_token=parent.token if parent else None,
+            parent_pattern=parent.pattern if parent else None,
         )
         await self.load_revision(machine.revision_id)  # compiled once, off the event loop
         self.check_accepting()  # before writing: nothing here would drive it
@@ -108,6 +114,9 @@ class ExecutionOperations(MachineOperations):
             if stored.status == "RUNNING" and same_input and stored.test_case == record.test_case:
                 return stored
             raise ResourceConflict("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        if parent is not None and self.worker.only is not None:
+            # `asl start` drives only its execution: the children it starts are part of it
+            self.worker.only.add(stored.arn)
         if self.config.worker:
             if leased:  # ours from the insert: no claim can take it, so start it here
                 self.worker.adopt_started(stored)

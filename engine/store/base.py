@@ -130,6 +130,12 @@ class ExecutionRecord:
     # released cleanly: drives of it that were lost (its worker died or dropped it). A worker
     # closes it as FAILED past CRASH_LIMIT (runtime/worker.py) instead of claiming it for ever.
     claims: int = 0
+    # A child started by a parent's `states:startExecution` Task: the parent's ARN; for
+    # `.sync`/`.sync:2` the token of the parent's waiting Task and the pattern ("sync",
+    # "sync:2"), by which the closing commit answers it and a parent's stop finds it.
+    parent_arn: str | None = None
+    parent_token: str | None = None
+    parent_pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +159,8 @@ class TimerRecord:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """A task token handed to a `.waitForTaskToken` task or an activity worker."""
+    """A task token handed to a `.waitForTaskToken` task or an activity worker, or held by a
+    `startExecution.sync` task for its child to answer."""
 
     token: str
     execution_arn: str
@@ -194,6 +201,25 @@ class ActivityTask:
 
 
 @dataclass(frozen=True, slots=True)
+class ParentCallback:
+    """A closing child's answer to its parent's `.sync` Task: `post_callback` of `token` (to
+    `parent_arn`) in the transaction of the commit that carries it."""
+
+    token: str
+    parent_arn: str
+    payload: JSON  # codec.event_to_json(TaskCallback)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStop:
+    """Queue `payload` (a StopRequested) for the RUNNING child whose `parent_token` is
+    `token`, in the transaction of the commit that carries it; nothing when there is none."""
+
+    token: str
+    payload: JSON  # codec.event_to_json(StopRequested)
+
+
+@dataclass(frozen=True, slots=True)
 class Commit:
     """What one step changed for one execution, written atomically with its batch."""
 
@@ -207,6 +233,8 @@ class Commit:
     tokens_timed_out: tuple[TokenRecord, ...] = ()  # replace the token by its tombstone
     activity_tasks: tuple[ActivityTask, ...] = ()
     inbox_consumed: tuple[int, ...] = ()  # InboxEvent.seq values this step applied
+    callbacks: tuple[ParentCallback, ...] = ()  # applied after the rest of the commit
+    child_stops: tuple[ChildStop, ...] = ()
     status: str | None = None  # set when the execution closed
     stop: float | None = None
     output: JSON = None

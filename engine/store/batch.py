@@ -150,6 +150,9 @@ class CommitPlan:
         self.closes_with_state: list[dict[str, object]] = []
         self.events: tuple[list[object], ...] = ([], [], [], [], [], [])
         self.consumed: list[dict[str, object]] = []
+        # applied last, as Store.post_callback applies one: the parent's token must be OPEN
+        self.callbacks: list[tuple[str, str, str]] = []
+        self.child_stops: list[tuple[str, str]] = []
         arns, ids, previous, stamps, types, details = self.events
         timers: dict[tuple[str, str], TimerRecord | None] = {}
         tokens: dict[str, TokenRecord | None] = {}
@@ -186,6 +189,10 @@ class CommitPlan:
                 tokens[tombstone.token] = tombstone
                 tasks[tombstone.token] = None
             self.consumed.extend({"b_seq": s, "b_arn": arn} for s in c.inbox_consumed)
+            self.callbacks.extend(
+                (cb.token, cb.parent_arn, encode(cb.payload)) for cb in c.callbacks
+            )
+            self.child_stops.extend((stop.token, encode(stop.payload)) for stop in c.child_stops)
             if c.status is not None:
                 # closing drops the execution's runtime rows, including those this batch added
                 for key in [k for k in timers if k[0] == arn]:
@@ -195,6 +202,7 @@ class CommitPlan:
                 for token_id in [k for k, v in tasks.items() if v and v.execution_arn == arn]:
                     del tasks[token_id]
         self.closed = sorted({str(row["b_arn"]) for row in self.closes + self.closes_with_state})
+        self.posted = False  # set by `run`: whether nested executions' messages were queued
         # Executions the batch writes events for and neither updates nor closes: checked to
         # exist before their events are written (history has no foreign key: migration 0005).
         written = set(self.states) | set(self.closed)
@@ -245,11 +253,40 @@ class CommitPlan:
         for replace_stmt, rows in self.replaces:
             if rows:
                 conn.execute(replace_stmt, rows)
+        self.posted = _post_nested(conn, self.callbacks, self.child_stops)
 
     def _unknown_execution(self, conn: Connection) -> None:
         named = set(self.states) | set(self.closed) | set(self.events_only)
         unknown = named - _known(conn, sorted(named))
         raise StoreError(f"commit for unknown execution {min(unknown, default='?')}")
+
+
+def _post_nested(
+    conn: Connection, callbacks: list[tuple[str, str, str]], stops: list[tuple[str, str]]
+) -> bool:
+    """Nested executions' messages of a batch: a closing child's answer to its parent's token
+    (once: only while the token is OPEN, as `post_callback`), and a parent's stop of its
+    RUNNING child (found by the token). True when something was queued."""
+    posted = False
+    tokens = t.tokens.c
+    for token, parent_arn, payload in callbacks:
+        answered = conn.execute(
+            update(t.tokens)
+            .where(tokens.token == token, tokens.status == "OPEN")
+            .values(status="ANSWERED")
+        )
+        if answered.rowcount == 1:
+            conn.execute(t.inbox.insert().values(execution_arn=parent_arn, payload=payload))
+            posted = True
+    e = t.executions.c
+    for token, payload in stops:
+        children = conn.execute(
+            select(e.arn).where(e.parent_token == token, e.status == "RUNNING")
+        ).scalars()
+        for child in list(children):
+            conn.execute(t.inbox.insert().values(execution_arn=child, payload=payload))
+            posted = True
+    return posted
 
 
 def _known(conn: Connection, arns: list[str]) -> set[str]:

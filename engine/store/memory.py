@@ -291,6 +291,13 @@ class MemoryStore:
                 del self._inbox[seq]
         if c.status is not None:
             self._close(arn)
+        for callback in c.callbacks:
+            if callback.parent_arn in self._executions:
+                self.post_callback(callback.token, callback.payload)
+        for stop in c.child_stops:
+            for child in self._executions.values():
+                if child.parent_token == stop.token and child.status == "RUNNING":
+                    self.post_event(child.arn, stop.payload)
 
     def _close(self, arn: str) -> None:
         """A closed execution keeps its row and history; its runtime state goes, with any

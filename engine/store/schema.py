@@ -122,11 +122,17 @@ executions = Table(
     # ExecutionRecord.claims, and the newest history event id at the last claim (progress)
     Column("claims", Integer, nullable=False, server_default="0"),
     Column("claim_mark", Integer),
+    # A child of a parent's startExecution Task (migration 0006): whom it answers when it
+    # closes (`.sync`), and how a stop of the parent's Task finds it (by the token).
+    Column("parent_arn", _ARN),
+    Column("parent_token", Text),
+    Column("parent_pattern", Text),
     # list_executions pages newest first per machine; claim scans RUNNING oldest first;
     # purge finds closed executions by stop time.
     Index("ix_executions_machine_start", "machine_arn", "start", "arn"),
     Index("ix_executions_status_start", "status", "start"),
     Index("ix_executions_stop", "stop"),
+    Index("ix_executions_parent_token", "parent_token"),
 )
 
 history = Table(

@@ -414,6 +414,8 @@ class SqlStore:
             results = self._create_in(conn, records, lease)
             if plan is not None:
                 plan.run(conn)
+                if plan.posted:  # a nested execution's answer or stop: its worker delivers it
+                    self._wake_others(conn, EVENTS)
             return results
 
     def _create_in(
@@ -497,6 +499,8 @@ class SqlStore:
             plan = CommitPlan(commits)
             with self._tx(write=True) as conn:
                 plan.run(conn)
+                if plan.posted:  # a nested execution's answer or stop: its worker delivers it
+                    self._wake_others(conn, EVENTS)
 
     def get_history(
         self, arn: str, *, after_id: int = 0, limit: int = 1000, reverse: bool = False

@@ -54,11 +54,16 @@ _names = itertools.count()
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One execution to run: a definition (JSON text), its input and the machine type."""
+    """One execution to run: a definition (JSON text), its input and the machine type.
+
+    `children` are the (name, definition text) of the Standard machines its
+    `states:startExecution` Tasks start: every path registers them first (a name no other
+    case uses; registering one twice with the same definition is idempotent)."""
 
     definition: str
     input: JSON
     machine_type: str = "STANDARD"
+    children: tuple[tuple[str, str], ...] = ()
 
     def named(self, prefix: str) -> str:
         """A machine name no other case of this session uses (names key the stores)."""
@@ -96,6 +101,8 @@ class EnginePath(OneByOne):
         async def main() -> Outcome:
             engine = Engine(functions=self.functions, clock=VirtualClock(), seed=7)
             try:
+                for child, text in case.children:
+                    engine.load(text, name=child)
                 machine = engine.load(
                     case.definition, name=case.named("e"), machine_type=case.machine_type
                 )
@@ -129,6 +136,8 @@ class ServicePath(OneByOne):
                 clock=VirtualClock(),
                 config=ServiceConfig(poll_seconds=0.02, seed=7),
             ) as service:
+                for child, text in case.children:
+                    await service.create_state_machine(child, text)
                 machine, _ = await service.create_state_machine(
                     case.named("s"), case.definition, machine_type=case.machine_type
                 )
@@ -191,6 +200,22 @@ class Scratch:
         data.write_text(json.dumps(case.input))
         return definition, data
 
+    def child_files(self, case: Case) -> list[tuple[str, Path]]:
+        """Each child machine of the case as a file named after it."""
+        files = []
+        for child, text in case.children:
+            path = self.folder / f"{child}.asl.json"
+            path.write_text(text)
+            files.append((child, path))
+        return files
+
+    def register_children(self, case: Case) -> None:
+        """`asl start CHILD --detach`: the child machines in the store (each with a run of
+        its own, which a worker of the store drives later like any other)."""
+        for _, path in self.child_files(case):
+            done = asl("start", str(path), "--store", self.store_url, "--detach")
+            _checked(done, 0)
+
     def stored(self, arn: str) -> Outcome:
         """An execution as `asl describe --json` and `asl history --json` show it."""
         store = open_store(self.store_url)
@@ -227,9 +252,12 @@ class RunPath(OneByOne):
 
     def run(self, case: Case) -> Outcome:
         definition, data = self.scratch.files(case, "r")
+        children = [
+            f"--machine-file={child}={path}" for child, path in self.scratch.child_files(case)
+        ]
         done = asl(
             "run", str(definition), "--input-file", str(data), "--functions", str(HANDLERS),
-            "--type", case.machine_type, "--virtual-time", "--json", "--history",
+            "--type", case.machine_type, "--virtual-time", "--json", "--history", *children,
         )  # fmt: skip
         printed = json.loads(_checked(done, 0, 1))
         events = printed["events"]
@@ -248,6 +276,7 @@ class StartPath(OneByOne):
 
     def run(self, case: Case) -> Outcome:
         definition, data = self.scratch.files(case, "a")
+        self.scratch.register_children(case)
         done = asl(
             "start", str(definition), "--input-file", str(data), "--functions", str(HANDLERS),
             "--type", case.machine_type, "--store", self.scratch.store_url,
@@ -264,6 +293,7 @@ class StartPath(OneByOne):
 
 def _detach(scratch: Scratch, case: Case, prefix: str) -> str:
     definition, data = scratch.files(case, prefix)
+    scratch.register_children(case)
     done = asl(
         "start", str(definition), "--input-file", str(data), "--type", case.machine_type,
         "--store", scratch.store_url, "--detach",
@@ -328,6 +358,10 @@ class ServePath(OneByOne):
 
     def run(self, case: Case) -> Outcome:
         sfn = self.client
+        for child, text in case.children:
+            sfn.create_state_machine(
+                name=child, definition=text, roleArn="arn:aws:iam::111111111111:role/asl-engine"
+            )
         machine = sfn.create_state_machine(
             name=case.named("b"),
             definition=case.definition,

@@ -20,10 +20,12 @@ from engine.store.base import (
     ActivityRecord,
     ActivityTask,
     AliasRecord,
+    ChildStop,
     Commit,
     ExecutionRecord,
     Lease,
     MachineRecord,
+    ParentCallback,
     Store,
     StoredEvent,
     StoreError,
@@ -1027,3 +1029,42 @@ def test_claims_count_the_claims_in_a_row_that_found_no_progress(store: Store) -
     store.release("w", [arn])
     assert store.get_execution(arn) == execution("a", claims=0, state={"step": 1})
     assert claim(T0 + 125) == 1
+
+
+# -- nested executions (engine/interpreter/nested.py) ------------------------------------------
+
+
+def test_a_closing_commit_answers_the_parents_open_token_once(store: Store) -> None:
+    """`Commit.callbacks`: the child's close answers its parent's token in the same
+    transaction, as `post_callback` does (only an OPEN token; then it is ANSWERED)."""
+    (parent,) = started(store, "parent")
+    store.commit([Commit(parent, {"step": 1}, tokens_added=(TokenRecord("tok", parent, T0),))])
+    store.create_execution(execution("child", parent_arn=parent, parent_token="tok"))
+    child = arn_of("child")
+    answer = ParentCallback("tok", parent, {"kind": "callback", "n": 1})
+    store.commit([Commit(child, None, status="SUCCEEDED", stop=T0 + 1, callbacks=(answer,))])
+    assert store.get_execution(child).status == "SUCCEEDED"  # type: ignore[union-attr]
+    assert [e.payload for e in store.pending_events(parent)] == [{"kind": "callback", "n": 1}]
+    assert store.find_token("tok") == TokenRecord("tok", parent, T0, status="ANSWERED")
+    again = ParentCallback("tok", parent, {"kind": "callback", "n": 2})
+    (other,) = started(store, "other")
+    store.commit([Commit(other, None, status="SUCCEEDED", stop=T0 + 2, callbacks=(again,))])
+    assert [e.payload for e in store.pending_events(parent)] == [{"kind": "callback", "n": 1}]
+
+
+def test_a_child_stop_reaches_the_running_child_of_that_token_only(store: Store) -> None:
+    """`Commit.child_stops`: queued for the RUNNING execution whose parent_token it names."""
+    (parent,) = started(store, "parent")
+    store.create_execution(execution("kid", parent_arn=parent, parent_token="t1"))
+    store.create_execution(execution("other-kid", parent_arn=parent, parent_token="t2"))
+    store.create_execution(
+        execution("closed-kid", status="SUCCEEDED", parent_arn=parent, parent_token="t1")
+    )
+    stop = ChildStop("t1", {"kind": "stop"})
+    store.commit([Commit(parent, {"step": 2}, child_stops=(stop,))])
+    assert [e.payload for e in store.pending_events(arn_of("kid"))] == [{"kind": "stop"}]
+    assert store.pending_events(arn_of("other-kid")) == []
+    assert store.pending_events(arn_of("closed-kid")) == []
+    stored = store.get_execution(arn_of("kid"))
+    assert stored is not None
+    assert (stored.parent_arn, stored.parent_token) == (parent, "t1")

@@ -1,0 +1,138 @@
+"""The `states:startExecution` integration: a Task that starts another state machine's execution.
+
+Owns: the backend of `arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]`
+(reading its parameters `StateMachineArn`, `Input` and `Name`), the `ChildExecutions` Protocol
+through which it starts the child, and the failure a refused start becomes (AWS's
+`StepFunctions.<Code>Exception`). Must never: import the service or the runtime, or know how or
+where a child runs: the embedded `Engine` and the durable `Service` each implement
+`ChildExecutions` and register this backend in their own registry.
+
+How the parent waits is the interpreter's (engine/interpreter/nested.py): for `.sync` and
+`.sync:2` the Task holds a token, the start's response is recorded as TaskSubmitted, and the
+child's close answers the token; for `.waitForTaskToken` the child (or anyone) answers the token
+with SendTaskSuccess/Failure; a request-response Task completes with the start's response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from engine.errors import STATES_RUNTIME
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
+from engine.values import dumps
+
+START_EXECUTION: Final = "arn:aws:states:::states:startExecution"
+START_EXECUTION_PATTERN: Final = f"{START_EXECUTION}*"
+"""The registry pattern of every startExecution integration."""
+
+_PATTERNS: Final = {
+    START_EXECUTION: None,
+    f"{START_EXECUTION}.sync": "sync",
+    f"{START_EXECUTION}.sync:2": "sync:2",
+    f"{START_EXECUTION}.waitForTaskToken": "waitForTaskToken",
+}
+# LocalStack's _SUPPORTED_API_PARAM_BINDINGS for startExecution (state_task_service_sfn.py)
+_PARAMETERS: Final = ("StateMachineArn", "Input", "Name")
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStart:
+    """A child execution to start for a parent's Task.
+
+    `input_text` is the child's input as JSON text (StartExecution's `input`). `token` and
+    `pattern` ("sync", "sync:2", "waitForTaskToken" or None for request-response) tell the
+    child whom it answers when it closes (only `.sync` and `.sync:2` answer)."""
+
+    machine_arn: str
+    input_text: str
+    name: str | None
+    parent_arn: str
+    token: str | None
+    pattern: str | None
+
+
+class ChildExecutions(Protocol):
+    """Starts child executions. Must not raise: a refused start is a `TaskFailure`
+    (`start_failure`); a started one is a `TaskSuccess` of the StartExecution response, not
+    `final` for `.sync`, `.sync:2` and `.waitForTaskToken` (the Task then waits for its token)."""
+
+    async def start_child(self, start: ChildStart) -> TaskResult: ...
+
+
+def start_failure(code: str, message: str) -> TaskFailure:
+    """A StartExecution the service refused, as AWS reports it to the Task.
+
+    The error is `StepFunctions.<Code>Exception` (such as
+    `StepFunctions.StateMachineDoesNotExistException`), the cause the service's message with
+    the SDK's details, as AWS writes a service exception of an optimized integration
+    (LocalStack, state_task_service_sfn.py `_from_error`; hectorvent/floci,
+    AslExecutorNestedStartExecutionTest). The request id is a fresh UUID: no HTTP request is
+    made here.
+    """
+    error = (
+        f"StepFunctions.{code}" if code.endswith("Exception") else f"StepFunctions.{code}Exception"
+    )
+    details = "; ".join(
+        (
+            "Service: AWSStepFunctions",
+            "Status Code: 400",
+            f"Error Code: {code}",
+            f"Request ID: {uuid.uuid4()}",
+            "Proxy: null",
+        )
+    )
+    return TaskFailure(error, f"{message} ({details})")
+
+
+class StartExecutionBackend:
+    """Serves `START_EXECUTION_PATTERN`: reads the Task's parameters and starts the child."""
+
+    def __init__(self, children: ChildExecutions) -> None:
+        self._children = children
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        if request.resource not in _PATTERNS:
+            return TaskFailure(
+                STATES_RUNTIME,
+                f"Unsupported resource '{request.resource}': the startExecution integration "
+                "supports request-response, .sync, .sync:2 and .waitForTaskToken.",
+            )
+        pattern = _PATTERNS[request.resource]
+        payload = request.payload
+        if not isinstance(payload, dict):
+            return _bad_parameters(request, "its parameters must be an object")
+        unknown = sorted(set(payload) - set(_PARAMETERS))
+        if unknown:
+            return _bad_parameters(
+                request, f"unknown parameter '{unknown[0]}' (it accepts {', '.join(_PARAMETERS)})"
+            )
+        machine_arn = payload.get("StateMachineArn")
+        if not isinstance(machine_arn, str) or not machine_arn:
+            return _bad_parameters(request, "StateMachineArn must be a state machine ARN")
+        name = payload.get("Name")
+        if name is not None and not isinstance(name, str):
+            return _bad_parameters(request, "Name must be a string")
+        given = payload.get("Input")
+        # A string is the input's JSON text; anything else is the input itself. No Input:
+        # "{}" (AWS: "If you don't include any JSON input data, you still must include the
+        # two braces"; LocalStack _normalise_parameters).
+        input_text = given if isinstance(given, str) else dumps({} if given is None else given)
+        start = ChildStart(
+            machine_arn=machine_arn,
+            input_text=input_text,
+            name=name,
+            parent_arn=request.execution_arn,
+            # only a `.sync` child answers (and is stopped with) its parent's Task by the token
+            token=request.task_token if pattern in ("sync", "sync:2") else None,
+            pattern=pattern,
+        )
+        return await self._children.start_child(start)
+
+
+def _bad_parameters(request: TaskRequest, why: str) -> TaskFailure:
+    return TaskFailure(
+        STATES_RUNTIME,
+        f"The Task state '{request.state_name}' cannot start an execution: {why}.",
+    )
