@@ -148,7 +148,7 @@ class Worker:
         self._want_claim = True
         self._want_events = True
         self._next_periodic_claim = 0.0  # monotonic time; see `_claim`
-        self._last_lease_check = float("-inf")
+        self._next_lease_check = float("-inf")  # monotonic time; see `tick`
         # executions the runtime closed or dropped since the last round (Runtime.on_let_go)
         self._let_go: set[str] = set()
         self._last_sweep = float("-inf")
@@ -381,9 +381,13 @@ class Worker:
         due = not paced or time.monotonic() >= self._next_periodic_claim
         claim, events = self._want_claim or (full and due), self._want_events or full
         self._want_claim = self._want_events = False
-        if full and time.monotonic() - self._last_lease_check >= min(1.0, self.lease_seconds):
-            self._last_lease_check = time.monotonic()
+        if full and time.monotonic() >= self._next_lease_check:
+            began = time.monotonic()
             await self._expire_dead_leases()
+            # Each second, or nine times as long as the look took (it reads the leases of the
+            # host: ~25 ms with 100,000 executions waiting), as the periodic claim is paced.
+            took = time.monotonic() - began
+            self._next_lease_check = began + max(min(1.0, self.lease_seconds), 9 * took)
         found = 0
         if claim:
             found += await self._claim()
