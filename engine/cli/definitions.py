@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from engine.cli.common import UsageError, err, machine_name, read_file
 if TYPE_CHECKING:
     from engine.config import AslConfig
     from engine.definition.substitutions import SubstitutionValue
+    from engine.definition.template import TemplateFunction
 
 
 def add_definition_options(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +79,9 @@ class Definition:
     notes: list[str] = field(default_factory=list)
     """The template's functions the engine does not serve, and why."""
     template: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    """The served functions' environment variables that they agree on: set in this process
+    (handlers share it) unless it already has them (`config_with_template_functions`)."""
 
 
 def check_definition_args(args: argparse.Namespace, path: str | None) -> None:
@@ -307,10 +311,51 @@ def _read_template(
                 f"{function.why_not}; serve it with [functions.{function.name}] in asl.toml "
                 "or --functions FILE.py"
             )
+    environment, clashes = _shared_environment(f for f in functions if f.servable)
+    notes.extend(clashes)
+    if served:
+        # Lambda's own variables, which every function gets (a module-level boto3 client
+        # needs the region at import)
+        for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            environment.setdefault(key, pseudo.region)
     definition = Definition(
-        definition_text, label, machine.name, machine.machine_type, served, folder, notes, source
+        definition_text,
+        label,
+        machine.name,
+        machine.machine_type,
+        served,
+        folder,
+        notes,
+        source,
+        environment,
     )
     return definition, dict(machine.substitutions)
+
+
+def _shared_environment(
+    functions: Iterable[TemplateFunction],
+) -> tuple[dict[str, str], list[str]]:
+    """The environment variables the template gives its served functions, and a note for each
+    one they give different values: Python handlers run in this one process and share its
+    environment, so a variable can only hold one value for all of them."""
+    values: dict[str, dict[str, list[str]]] = {}
+    for function in functions:
+        for key, value in function.environment:
+            values.setdefault(key, {}).setdefault(value, []).append(function.name)
+    shared: dict[str, str] = {}
+    clashes: list[str] = []
+    for key, by_value in values.items():
+        if len(by_value) == 1:
+            shared[key] = next(iter(by_value))
+        else:
+            who = "; ".join(f"{', '.join(names)}: {value!r}" for value, names in by_value.items())
+            clashes.append(
+                f"environment variable {key} is not set: the template's functions give it "
+                f"different values ({who}) and Python handlers share this process's "
+                "environment; export the one to use, or serve the functions as commands "
+                "([functions.NAME] command and env in asl.toml)"
+            )
+    return shared, clashes
 
 
 def config_with_template_functions(
@@ -320,6 +365,8 @@ def config_with_template_functions(
     `--functions` (`loaded`) defines keeps that definition."""
     for note in definition.notes:
         err(f"asl: note: {note}")
+    for key, value in definition.environment.items():
+        os.environ.setdefault(key, value)  # the caller's own environment wins
     functions = {
         name: settings for name, settings in definition.functions.items() if name not in loaded
     }

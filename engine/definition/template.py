@@ -361,6 +361,8 @@ class TemplateFunction:
     memory_size: int
     why_not: str | None = None
     """Why the engine does not serve it, when it does not."""
+    environment: tuple[tuple[str, str], ...] = ()
+    """Its `Environment.Variables` (Globals.Function's merged in), resolved to text."""
 
     @property
     def servable(self) -> bool:
@@ -397,6 +399,9 @@ def read_functions(
             for key in ("Runtime", "Handler", "CodeUri", "Timeout", "MemorySize", "PackageType")
             if key in merged
         }
+        environment = _environment(
+            resolver, defaults if serverless else {}, properties, f"{at}/Environment/Variables"
+        )
         for key in ("Timeout", "MemorySize"):
             if key in values and _integer(values[key], -1) < 0:
                 resolver.problem(f"{at}/{key}", f"{key} must be a whole number")
@@ -426,9 +431,31 @@ def read_functions(
                 _integer(values.get("Timeout"), _SAM_FUNCTION_DEFAULTS["Timeout"]),
                 _integer(values.get("MemorySize"), _SAM_FUNCTION_DEFAULTS["MemorySize"]),
                 why_not,
+                environment,
             )
         )
     return functions, resolver.problems
+
+
+def _environment(
+    resolver: Resolver, defaults: Mapping[str, JSON], properties: Mapping[str, JSON], at: str
+) -> tuple[tuple[str, str], ...]:
+    """A function's environment variables: Globals.Function's, then its own (SAM merges the
+    two maps), each value resolved and written as text, as Lambda hands them over."""
+    merged: dict[str, JSON] = {}
+    for source in (defaults, properties):
+        environment = source.get("Environment")
+        variables = environment.get("Variables") if isinstance(environment, dict) else None
+        if isinstance(variables, dict):
+            merged.update(variables)
+    resolved: list[tuple[str, str]] = []
+    for key, raw in merged.items():
+        value = resolver.resolve(raw, f"{at}/{key}")
+        if isinstance(value, bool):
+            resolved.append((key, "true" if value else "false"))
+        elif isinstance(value, str | int | float):
+            resolved.append((key, str(value)))
+    return tuple(resolved)
 
 
 def _integer(value: JSON | Unresolved | None, default: int) -> int:

@@ -471,3 +471,83 @@ def test_functions_file_still_serves_a_plain_run(cli: Cli) -> None:
     """The old path is unchanged: a definition file without substitutions."""
     done = cli("run", cli.machine("hello"), "--functions", FUNCTIONS, "--name", "x")
     assert done.out == summary("x", "hello", {"hello": "world"})
+
+
+ENV_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Environment:
+      Variables:
+        ASL_TEST_STYLE: loud
+Resources:
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Look
+        States:
+          Look: {Type: Task, Resource: "${LookArn}", End: true}
+      DefinitionSubstitutions:
+        LookArn: !GetAtt LookFunction.Arn
+  LookFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: look.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          ASL_TEST_TABLE: !Ref Items
+          ASL_TEST_MODE: read
+  OtherFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: look.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          ASL_TEST_MODE: write
+  Items:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: items-table
+"""
+LOOK = (
+    "import os\n"
+    "def handler(event, context):\n"
+    "    names = ('ASL_TEST_STYLE', 'ASL_TEST_TABLE', 'ASL_TEST_MODE', 'AWS_REGION',"
+    " 'AWS_DEFAULT_REGION')\n"
+    "    return {name: os.environ.get(name) for name in names}\n"
+)
+
+
+def test_the_templates_function_environment_is_set_unless_it_clashes_or_is_set_already(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda gives each function its Environment.Variables (Globals' merged in) and its
+    region; handlers served here share this process's environment, so each variable the
+    functions agree on is set (the caller's own value wins), and one they give different
+    values is left unset with a note. (An aws-samples SAM application's functions read their
+    table name from such a variable and create a boto3 resource at import, which needs the
+    region.)"""
+    for name in ("ASL_TEST_STYLE", "ASL_TEST_TABLE", "ASL_TEST_MODE", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)  # and removed again after the test
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # the caller's own: kept
+    cli.write("app/template.yaml", ENV_TEMPLATE)
+    cli.write("app/src/look.py", LOOK)
+    done = cli("run", "--template", "app/template.yaml", "--name", "x", "--json")
+    assert done.err == (
+        "asl: note: environment variable ASL_TEST_MODE is not set: the template's functions "
+        "give it different values (LookFunction: 'read'; OtherFunction: 'write') and Python "
+        "handlers share this process's environment; export the one to use, or serve the "
+        "functions as commands ([functions.NAME] command and env in asl.toml)\n"
+    )
+    assert done.json()["output"] == {
+        "ASL_TEST_STYLE": "loud",
+        "ASL_TEST_TABLE": "items-table",
+        "ASL_TEST_MODE": None,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
