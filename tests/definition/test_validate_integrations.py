@@ -13,6 +13,7 @@ INVALID = (
     "The resource provided {} is not recognized. The value is not a valid resource ARN, or the "
     "resource is not available in this region."
 )
+CHILD = "arn:aws:states:us-east-1:111111111111:stateMachine:child"
 
 
 def task(resource: str, parameters: JSON = None, language: str = "JSONPath") -> str:
@@ -188,6 +189,115 @@ CASES = [
             {"JobName": "j", "JobQueue": "q", "JobDefinition": "d"},
         ),
         [],
+    ),
+    *[
+        (
+            f"valid: states:startExecution{suffix} (AWS guide's examples)",
+            task(
+                f"arn:aws:states:::states:startExecution{suffix}",
+                {"StateMachineArn": CHILD, "Input": {"token.$": "$$.Task.Token"}, "Name": "n"},
+            ),
+            [],
+        )
+        for suffix in ("", ".sync", ".sync:2", ".waitForTaskToken")
+    ],
+    (
+        "states:startExecution.sync:2 with a field StartExecution does not take",
+        task(
+            "arn:aws:states:::states:startExecution.sync:2",
+            {"StateMachineArn": CHILD, "TraceHeader": "t", "input.$": "$"},
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/TraceHeader",
+                'The field "TraceHeader" is not supported by Step Functions',
+            ),
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/input.$",
+                'The field "input" is not supported by Step Functions',
+            ),
+        ],
+    ),
+    (
+        "states:startExecution without StateMachineArn",
+        task("arn:aws:states:::states:startExecution.sync", {"Input.$": "$"}),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        ],
+    ),
+    (
+        "states:startExecution without Parameters",
+        task("arn:aws:states:::states:startExecution.waitForTaskToken"),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        ],
+    ),
+    (
+        "states:startExecution's JSONata Arguments",
+        task(
+            "arn:aws:states:::states:startExecution.sync:2",
+            {"StateMachineArn": CHILD, "Input": "{% $states.input %}", "Names": "n"},
+            "JSONata",
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Arguments/Names",
+                'The field "Names" is not supported by Step Functions',
+            )
+        ],
+    ),
+    *[
+        (
+            f"unknown pattern suffix {suffix}",
+            task(f"arn:aws:states:::{resource}{suffix}", {"StateMachineArn": CHILD}),
+            [
+                (
+                    "ERROR",
+                    "INVALID_RESOURCE",
+                    "/States/T/Resource",
+                    INVALID.format(f"arn:aws:states:::{resource}{suffix}")
+                    + f" '{suffix}' is not an integration pattern: a Resource ends with one of "
+                    ".sync, .sync:2, .waitForTaskToken, or with the action for Request Response.",
+                )
+            ],
+        )
+        for resource, suffix in (
+            ("states:startExecution", ".sync:3"),
+            ("states:startExecution", ".async"),
+            ("states:startExecution", ".sync."),
+            ("aws-sdk:sfn:startExecution", ".waitForTaskToken:2"),
+        )
+    ],
+    (
+        "states: has no optimized action but startExecution",
+        task("arn:aws:states:::states:stopExecution", {"ExecutionArn": "e"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::states:stopExecution")
+                + " The optimized integration 'states' offers startExecution (with .sync, "
+                ".sync:2 or .waitForTaskToken); for other actions use "
+                "arn:aws:states:::aws-sdk:sfn:stopExecution.",
+            )
+        ],
     ),
 ]
 
