@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.definition.validate import iter_diagnostics
 from engine.values import JSON
@@ -304,4 +306,45 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_integration_diagnostics(text: str, expected: list[tuple[str, str, str, str]]) -> None:
+    assert found(text) == expected
+
+
+START_PATTERNS = st.sampled_from(["", ".sync", ".sync:2", ".waitForTaskToken"])
+FIELD_NAMES = st.sets(
+    st.sampled_from(["StateMachineArn", "Input", "Name", "TraceHeader", "input", "Arn"])
+    | st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True),
+    max_size=5,
+)
+
+
+@given(suffix=START_PATTERNS, fields=FIELD_NAMES, computed=st.booleans())
+def test_start_execution_refuses_exactly_the_fields_startexecution_does_not_take(
+    suffix: str, fields: set[str], computed: bool
+) -> None:
+    """Any Parameters of any startExecution pattern: one error per field other than
+    StateMachineArn, Input and Name (a `.$` key names the same field), and one when
+    StateMachineArn is missing; nothing else."""
+    key = "{}.$" if computed else "{}"
+    value = "$.x" if computed else "x"
+    parameters: dict[str, JSON] = {key.format(name): value for name in sorted(fields)}
+    text = task(f"arn:aws:states:::states:startExecution{suffix}", parameters)
+    expected = [
+        (
+            "ERROR",
+            "SCHEMA_VALIDATION_FAILED",
+            f"/States/T/Parameters/{key.format(name)}",
+            f'The field "{name}" is not supported by Step Functions',
+        )
+        for name in sorted(fields)
+        if name not in ("StateMachineArn", "Input", "Name")
+    ]
+    if "StateMachineArn" not in fields:
+        expected.append(
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        )
     assert found(text) == expected
