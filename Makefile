@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/asl validate asl_examples/*.asl.json
+	$(BIN)/asl validate asl_examples/*.asl.json asl_examples/order_fulfilment/*.asl.json
 	$(BIN)/asl run asl_examples/order_processing.asl.json --input-file asl_examples/order_processing.input.json --functions asl_examples/functions.py --virtual-time
 
 lint: $(STAMP)

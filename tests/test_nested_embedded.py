@@ -12,6 +12,7 @@ from typing import TypeVar
 import pytest
 
 from engine.embedded import Engine, ExecutionResult
+from engine.errors import DefinitionInvalid
 from engine.runtime.clock import VirtualClock
 from engine.values import JSON
 
@@ -295,13 +296,16 @@ def test_the_name_of_a_closed_child_is_taken() -> None:
     ids=["no-arn", "name-not-string", "unknown-parameter"],
 )
 def test_bad_parameters_fail_with_a_located_message(parameters: JSON, message: str) -> None:
+    """Parameters computed at run time (JSONata Arguments as one expression, which validate
+    cannot judge) that StartExecution would refuse: States.Runtime, naming the problem."""
     definition: JSON = {
+        "QueryLanguage": "JSONata",
         "StartAt": "Start",
         "States": {
             "Start": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::states:startExecution.sync",
-                "Parameters": parameters,
+                "Arguments": "{% $states.input.parameters %}",
                 "End": True,
             }
         },
@@ -309,12 +313,40 @@ def test_bad_parameters_fail_with_a_located_message(parameters: JSON, message: s
 
     async def main(engine: Engine) -> None:
         machine = engine.load(definition, name="parent")
-        result = await engine.run(machine, {})
+        result = await engine.run(machine, {"parameters": parameters})
         assert (result.status, result.error, result.cause) == (
             "FAILED",
             "States.Runtime",
             f"The Task state 'Start' cannot start an execution: {message}.",
         )
+
+    run(main)
+
+
+def test_literal_bad_parameters_are_refused_when_loaded() -> None:
+    """The same parameters written out: the definition is refused (asl validate's checks)."""
+    definition: JSON = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync",
+                "Parameters": {"Input": {}, "Extra": 1},
+                "End": True,
+            }
+        },
+    }
+
+    async def main(engine: Engine) -> None:
+        with pytest.raises(DefinitionInvalid) as caught:
+            engine.load(definition, name="parent")
+        assert [(d.location, d.message) for d in caught.value.diagnostics] == [
+            (
+                "/States/Start/Parameters/Extra",
+                'The field "Extra" is not supported by Step Functions',
+            ),
+            ("/States/Start/Parameters", "The field 'StateMachineArn' is required but was missing"),
+        ]
 
     run(main)
 

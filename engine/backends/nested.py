@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from engine.definition.aws_services import START_EXECUTION_PARAMETERS
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.values import dumps
@@ -33,8 +34,9 @@ _PATTERNS: Final = {
     f"{START_EXECUTION}.sync:2": "sync:2",
     f"{START_EXECUTION}.waitForTaskToken": "waitForTaskToken",
 }
-# LocalStack's _SUPPORTED_API_PARAM_BINDINGS for startExecution (state_task_service_sfn.py)
-_PARAMETERS: Final = ("StateMachineArn", "Input", "Name")
+# What validate refuses in a written-out Parameters object (aws_services.py cites the source);
+# checked again here for parameters known only at run time (JSONata Arguments as one expression).
+_PARAMETERS: Final = START_EXECUTION_PARAMETERS
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWS_SDK_PREFIX",
+    "INTEGRATION_PATTERNS",
     "OPTIMIZED_PARAMETERS",
+    "START_EXECUTION_PARAMETERS",
     "WAIT_FOR_TASK_TOKEN",
     "Integration",
     "botocore_service",
@@ -41,6 +43,7 @@ __all__ = [
     "pascal_case",
     "sfn_member_name",
     "snake_case",
+    "unknown_pattern",
 ]
 
 STATES_PREFIX: Final = "arn:aws:states:::"
@@ -189,6 +192,17 @@ OPTIMIZED_PARAMETERS: Final[Mapping[str, Mapping[str, frozenset[str]]]] = {
     },
 }
 
+START_EXECUTION_PARAMETERS: Final = ("StateMachineArn", "Input", "Name")
+"""The request fields `states:startExecution` (every pattern) passes on; StateMachineArn is
+required. LocalStack's StateTaskServiceSfn._SUPPORTED_API_PARAM_BINDINGS for startexecution
+(state_task_service_sfn.py), matching the AWS guide "Start a new AWS Step Functions state
+machine from a running execution" (StartExecution: StateMachineArn, Input, Name)."""
+
+INTEGRATION_PATTERNS: Final = ("sync", "sync:2", "waitForTaskToken")
+"""The suffixes a service-integration Resource may end with (AWS guide, "Discover service
+integration patterns in Step Functions": Request Response has none, Run a Job `.sync` (and
+`.sync:2` for states:startExecution), Wait for Callback `.waitForTaskToken`)."""
+
 OPTIMIZED_WAIT_FOR_TASK_TOKEN: Final = frozenset({"sqs", "sns", "events"})
 """Optimized integrations with a `.waitForTaskToken` form (the AWS guide's table "Optimized
 integrations": SQS, SNS and EventBridge support it; DynamoDB does not). Lambda's is served by
@@ -219,6 +233,18 @@ _INTEGRATION = re.compile(
     r"arn:aws[a-z-]*:states:::(?P<sdk>aws-sdk:)?(?P<service>[a-z0-9-]+):(?P<action>[A-Za-z0-9]+)"
     r"(?:\.(?P<pattern>waitForTaskToken|sync:2|sync))?"
 )
+_ANY_SUFFIX = re.compile(
+    r"arn:aws[a-z-]*:states:::(?:aws-sdk:)?[a-z0-9-]+:[A-Za-z0-9]+\.(?P<suffix>.*)", re.DOTALL
+)
+
+
+def unknown_pattern(resource: str) -> str | None:
+    """The suffix of a service-integration Resource that names no integration pattern
+    (`states:startExecution.sync:3` -> `sync:3`), or None."""
+    if _INTEGRATION.fullmatch(resource) is not None:
+        return None
+    match = _ANY_SUFFIX.fullmatch(resource)
+    return None if match is None else match["suffix"]
 
 
 def parse_integration(resource: str) -> Integration | None:

@@ -3,7 +3,9 @@
 Owns: the checks of a Task whose Resource is `arn:aws:states:::aws-sdk:<service>:<action>`
 (the service and action exist in the AWS SDK, every literal parameter is a member of the
 action's request), an optimized integration (`dynamodb:putItem`, `sqs:sendMessage`, ...: every
-literal parameter is one Step Functions passes on) and `lambda:invoke` (`FunctionName` given).
+literal parameter is one Step Functions passes on), `lambda:invoke` (`FunctionName` given),
+`states:startExecution` in each pattern (StateMachineArn given, only StateMachineArn, Input and
+Name), and a Resource whose suffix is no integration pattern (`.sync:3`).
 Must never: load botocore for a machine without an `aws-sdk:` Task (aws_services.py loads a
 model on the first lookup), or judge a parameter whose name is computed (JSONata `Arguments`
 given as one expression).
@@ -18,13 +20,16 @@ resource is not available in this region.`
 from __future__ import annotations
 
 from engine.definition.aws_services import (
+    INTEGRATION_PATTERNS,
     OPTIMIZED_PARAMETERS,
     OPTIMIZED_WAIT_FOR_TASK_TOKEN,
+    START_EXECUTION_PARAMETERS,
     Integration,
     match_member,
     operation_model,
     parse_integration,
     service_model,
+    unknown_pattern,
 )
 from engine.definition.validate_fields import (
     INVALID_RESOURCE,
@@ -51,7 +56,7 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
         return NONE
     integration = parse_integration(resource)
     if integration is None:
-        return NONE
+        return _check_suffix(resource, loc)
     field = "Parameters" if query_language == JSONPATH else "Arguments"
     parameters = state.get(field)
     names: dict[str, str] | None = None  # None: computed as a whole (a JSONata expression)
@@ -73,6 +78,8 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
         return _check_sdk(integration.service, integration.action, names, resource, loc, where)
     if integration.service == "lambda" and integration.action == "invoke":
         return _check_names(names, _LAMBDA_INVOKE_PARAMETERS, where, required="FunctionName")
+    if integration.service == "states":
+        return _check_states(integration, names, resource, loc, where)
     actions = OPTIMIZED_PARAMETERS.get(integration.service)
     if actions is None:
         return NONE  # an integration this engine does not check (glue, ecs, ...)
@@ -92,6 +99,42 @@ def check_integration(state: dict[str, JSON], loc: str, query_language: str) -> 
             ),
         )
     return _check_names(names, allowed, where)
+
+
+def _check_suffix(resource: str, loc: str) -> Diagnostics:
+    """A Resource that is a service integration but for a suffix naming no pattern."""
+    suffix = unknown_pattern(resource)
+    if suffix is None:
+        return NONE
+    offered = ", ".join(f".{pattern}" for pattern in INTEGRATION_PATTERNS)
+    return (
+        error(
+            f"{_unrecognized(resource)} '.{suffix}' is not an integration pattern: a Resource "
+            f"ends with one of {offered}, or with the action for Request Response.",
+            ptr(loc, "Resource"),
+            INVALID_RESOURCE,
+        ),
+    )
+
+
+def _check_states(
+    integration: Integration, names: dict[str, str] | None, resource: str, loc: str, where: str
+) -> Diagnostics:
+    """`states:startExecution` in any pattern: its parameters are StartExecution's, and the
+    optimized Step Functions integration has no other action (AWS guide, "Start a new AWS Step
+    Functions state machine from a running execution"; other actions are aws-sdk:sfn ones)."""
+    if integration.action != "startExecution":
+        return (
+            error(
+                f"{_unrecognized(resource)} The optimized integration 'states' offers "
+                "startExecution (with .sync, .sync:2 or .waitForTaskToken); for other actions "
+                f"use arn:aws:states:::aws-sdk:sfn:{integration.action}.",
+                ptr(loc, "Resource"),
+                INVALID_RESOURCE,
+            ),
+        )
+    allowed = frozenset(START_EXECUTION_PARAMETERS)
+    return _check_names(names, allowed, where, required="StateMachineArn")
 
 
 def _unrecognized(resource: str) -> str:

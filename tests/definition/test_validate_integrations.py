@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.definition.validate import iter_diagnostics
 from engine.values import JSON
@@ -13,6 +15,7 @@ INVALID = (
     "The resource provided {} is not recognized. The value is not a valid resource ARN, or the "
     "resource is not available in this region."
 )
+CHILD = "arn:aws:states:us-east-1:111111111111:stateMachine:child"
 
 
 def task(resource: str, parameters: JSON = None, language: str = "JSONPath") -> str:
@@ -189,9 +192,159 @@ CASES = [
         ),
         [],
     ),
+    *[
+        (
+            f"valid: states:startExecution{suffix} (AWS guide's examples)",
+            task(
+                f"arn:aws:states:::states:startExecution{suffix}",
+                {"StateMachineArn": CHILD, "Input": {"token.$": "$$.Task.Token"}, "Name": "n"},
+            ),
+            [],
+        )
+        for suffix in ("", ".sync", ".sync:2", ".waitForTaskToken")
+    ],
+    (
+        "states:startExecution.sync:2 with a field StartExecution does not take",
+        task(
+            "arn:aws:states:::states:startExecution.sync:2",
+            {"StateMachineArn": CHILD, "TraceHeader": "t", "input.$": "$"},
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/TraceHeader",
+                'The field "TraceHeader" is not supported by Step Functions',
+            ),
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters/input.$",
+                'The field "input" is not supported by Step Functions',
+            ),
+        ],
+    ),
+    (
+        "states:startExecution without StateMachineArn",
+        task("arn:aws:states:::states:startExecution.sync", {"Input.$": "$"}),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        ],
+    ),
+    (
+        "states:startExecution without Parameters",
+        task("arn:aws:states:::states:startExecution.waitForTaskToken"),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        ],
+    ),
+    (
+        "states:startExecution's JSONata Arguments",
+        task(
+            "arn:aws:states:::states:startExecution.sync:2",
+            {"StateMachineArn": CHILD, "Input": "{% $states.input %}", "Names": "n"},
+            "JSONata",
+        ),
+        [
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Arguments/Names",
+                'The field "Names" is not supported by Step Functions',
+            )
+        ],
+    ),
+    *[
+        (
+            f"unknown pattern suffix {suffix}",
+            task(f"arn:aws:states:::{resource}{suffix}", {"StateMachineArn": CHILD}),
+            [
+                (
+                    "ERROR",
+                    "INVALID_RESOURCE",
+                    "/States/T/Resource",
+                    INVALID.format(f"arn:aws:states:::{resource}{suffix}")
+                    + f" '{suffix}' is not an integration pattern: a Resource ends with one of "
+                    ".sync, .sync:2, .waitForTaskToken, or with the action for Request Response.",
+                )
+            ],
+        )
+        for resource, suffix in (
+            ("states:startExecution", ".sync:3"),
+            ("states:startExecution", ".async"),
+            ("states:startExecution", ".sync."),
+            ("aws-sdk:sfn:startExecution", ".waitForTaskToken:2"),
+        )
+    ],
+    (
+        "states: has no optimized action but startExecution",
+        task("arn:aws:states:::states:stopExecution", {"ExecutionArn": "e"}),
+        [
+            (
+                "ERROR",
+                "INVALID_RESOURCE",
+                "/States/T/Resource",
+                INVALID.format("arn:aws:states:::states:stopExecution")
+                + " The optimized integration 'states' offers startExecution (with .sync, "
+                ".sync:2 or .waitForTaskToken); for other actions use "
+                "arn:aws:states:::aws-sdk:sfn:stopExecution.",
+            )
+        ],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_integration_diagnostics(text: str, expected: list[tuple[str, str, str, str]]) -> None:
+    assert found(text) == expected
+
+
+START_PATTERNS = st.sampled_from(["", ".sync", ".sync:2", ".waitForTaskToken"])
+FIELD_NAMES = st.sets(
+    st.sampled_from(["StateMachineArn", "Input", "Name", "TraceHeader", "input", "Arn"])
+    | st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True),
+    max_size=5,
+)
+
+
+@given(suffix=START_PATTERNS, fields=FIELD_NAMES, computed=st.booleans())
+def test_start_execution_refuses_exactly_the_fields_startexecution_does_not_take(
+    suffix: str, fields: set[str], computed: bool
+) -> None:
+    """Any Parameters of any startExecution pattern: one error per field other than
+    StateMachineArn, Input and Name (a `.$` key names the same field), and one when
+    StateMachineArn is missing; nothing else."""
+    key = "{}.$" if computed else "{}"
+    value = "$.x" if computed else "x"
+    parameters: dict[str, JSON] = {key.format(name): value for name in sorted(fields)}
+    text = task(f"arn:aws:states:::states:startExecution{suffix}", parameters)
+    expected = [
+        (
+            "ERROR",
+            "SCHEMA_VALIDATION_FAILED",
+            f"/States/T/Parameters/{key.format(name)}",
+            f'The field "{name}" is not supported by Step Functions',
+        )
+        for name in sorted(fields)
+        if name not in ("StateMachineArn", "Input", "Name")
+    ]
+    if "StateMachineArn" not in fields:
+        expected.append(
+            (
+                "ERROR",
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/T/Parameters",
+                "The field 'StateMachineArn' is required but was missing",
+            )
+        )
     assert found(text) == expected

@@ -1,5 +1,12 @@
 """Fixtures of the differential tests: each path once per session (the tally of machines tried
-is tests/differential/tally.py, printed by tests/conftest.py)."""
+is tests/differential/tally.py, printed by tests/conftest.py).
+
+`aws_paths` are the same paths given moto's server as their AWS endpoint: a second set, built
+only for the tests that ask for it, so the other paths keep running without one (a generated
+machine's unserved resource must stay unserved, not reach moto). moto's server is the session
+one (tests/aws_server.py), started before these paths are built: the endpoint is part of each
+path from its start, `[aws]` config in process and AWS_ENDPOINT_URL in each process's
+environment (`asl serve` gets it when it starts)."""
 
 from __future__ import annotations
 
@@ -7,7 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from engine.config import load_config
 from engine.store.base import Store
+from tests.aws.helpers import aws_config
+from tests.aws_server import aws_env
 from tests.differential.paths import (
     CrashPath,
     DetachPath,
@@ -70,3 +80,26 @@ def process_paths(scratch: Scratch, serve_path: ServePath) -> list[Path_]:
         serve_path,
         CrashPath(scratch),
     ]
+
+
+@pytest.fixture(scope="session")
+def aws_paths(
+    moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory, service_paths: list[ServicePath]
+) -> Iterator[list[Path_]]:
+    """Every path, each calling moto's server for the AWS integrations: the Engine, the
+    Service on each store (the stores of `service_paths`), `asl run`, `asl start` attached and
+    detached with `asl worker`, `asl serve` through boto3, a killed and resumed worker."""
+    folder = tmp_path_factory.mktemp("aws")
+    config = load_config(aws_config(folder, moto_endpoint))
+    environment = {k: v for k, v in aws_env(moto_endpoint).items() if k.startswith("AWS_")}
+    scratch = Scratch(folder / "processes", env=environment)
+    with serve(scratch) as client:
+        yield [
+            EnginePath(config),
+            *[ServicePath(path.kind, path.store, config) for path in service_paths],
+            RunPath(scratch),
+            StartPath(scratch),
+            DetachPath(scratch),
+            ServePath(client),
+            CrashPath(scratch),
+        ]

@@ -12,7 +12,9 @@ Owns: driving one execution down one path and reading back what that path shows 
 - `asl-crash-resume`: `asl start --detach`, a worker killed (SIGKILL) right after a commit that
   leaves no Task in flight (`ASL_CRASH_AT=idle_commit:N`), then a new worker resumes it.
 Every path calls the same functions file (tests/generated/handlers.py) and runs on virtual
-time starting at the wall time. Must never: compare outcomes (outcome.py) or decide what
+time starting at the wall time. A path may be given an AWS endpoint (`aws_paths`,
+tests/differential/conftest.py): the in-process ones as `[aws]` config, the processes as
+AWS_ENDPOINT_URL in their environment. Must never: compare outcomes (outcome.py) or decide what
 counts as agreement.
 """
 
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.backends.python import load_functions
+from engine.config import AslConfig
 from engine.embedded import Engine
 from engine.runtime.clock import VirtualClock
 from engine.service import Service, ServiceConfig
@@ -94,12 +97,15 @@ class OneByOne:
 class EnginePath(OneByOne):
     name = "engine"
 
-    def __init__(self) -> None:
+    def __init__(self, config: AslConfig | None = None) -> None:
         self.functions = load_functions(str(HANDLERS))
+        self.config = config
 
     def run(self, case: Case) -> Outcome:
         async def main() -> Outcome:
-            engine = Engine(functions=self.functions, clock=VirtualClock(), seed=7)
+            engine = Engine(
+                functions=self.functions, config=self.config, clock=VirtualClock(), seed=7
+            )
             try:
                 for child, text in case.children:
                     engine.load(text, name=child)
@@ -123,9 +129,11 @@ class EnginePath(OneByOne):
 class ServicePath(OneByOne):
     """A worker-mode Service over one store kept for the session (executions accumulate)."""
 
-    def __init__(self, kind: str, store: Store) -> None:
+    def __init__(self, kind: str, store: Store, config: AslConfig | None = None) -> None:
+        self.kind = kind
         self.name = f"service-{kind}"
         self.store = store
+        self.config = config
         self.functions = load_functions(str(HANDLERS))
 
     def run(self, case: Case) -> Outcome:
@@ -133,6 +141,7 @@ class ServicePath(OneByOne):
             async with Service(
                 self.store,
                 functions=self.functions,
+                functions_config=self.config,
                 clock=VirtualClock(),
                 config=ServiceConfig(poll_seconds=0.02, seed=7),
             ) as service:
@@ -185,12 +194,14 @@ def asl(
 
 
 class Scratch:
-    """Files of the process paths: one definition and input file per case, and one store."""
+    """Files of the process paths: one definition and input file per case, and one store;
+    `env`, what every process of these paths gets in its environment besides this one's."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, env: Mapping[str, str] | None = None) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.store_url = f"sqlite:///{folder / 'asl.db'}"
+        self.env = dict(env or {})
 
     def files(self, case: Case, prefix: str) -> tuple[Path, Path]:
         name = case.named(prefix)  # the machine is named after the file
@@ -213,7 +224,7 @@ class Scratch:
         """`asl start CHILD --detach`: the child machines in the store (each with a run of
         its own, which a worker of the store drives later like any other)."""
         for _, path in self.child_files(case):
-            done = asl("start", str(path), "--store", self.store_url, "--detach")
+            done = asl("start", str(path), "--store", self.store_url, "--detach", env=self.env)
             _checked(done, 0)
 
     def stored(self, arn: str) -> Outcome:
@@ -258,6 +269,7 @@ class RunPath(OneByOne):
         done = asl(
             "run", str(definition), "--input-file", str(data), "--functions", str(HANDLERS),
             "--type", case.machine_type, "--virtual-time", "--json", "--history", *children,
+            env=self.scratch.env,
         )  # fmt: skip
         printed = json.loads(_checked(done, 0, 1))
         events = printed["events"]
@@ -280,7 +292,7 @@ class StartPath(OneByOne):
         done = asl(
             "start", str(definition), "--input-file", str(data), "--functions", str(HANDLERS),
             "--type", case.machine_type, "--store", self.scratch.store_url,
-            "--virtual-time", "--json",
+            "--virtual-time", "--json", env=self.scratch.env,
         )  # fmt: skip
         printed = json.loads(_checked(done, 0, 1))
         stored = self.scratch.stored(printed["executionArn"])
@@ -296,7 +308,7 @@ def _detach(scratch: Scratch, case: Case, prefix: str) -> str:
     scratch.register_children(case)
     done = asl(
         "start", str(definition), "--input-file", str(data), "--type", case.machine_type,
-        "--store", scratch.store_url, "--detach",
+        "--store", scratch.store_url, "--detach", env=scratch.env,
     )  # fmt: skip
     arn = json.loads(_checked(done, 0))["executionArn"]
     assert isinstance(arn, str)
@@ -304,7 +316,7 @@ def _detach(scratch: Scratch, case: Case, prefix: str) -> str:
 
 
 def _worker(scratch: Scratch, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"ASL_CRASH_AT": crash_at} if crash_at else None
+    env = {**scratch.env, "ASL_CRASH_AT": crash_at} if crash_at else scratch.env
     return asl(
         "worker", "--until-idle", "--virtual-time", "--functions", str(HANDLERS),
         "--store", scratch.store_url, env=env,
@@ -426,6 +438,7 @@ def serve(scratch: Scratch) -> Iterator[Any]:
             stdout=log,
             stderr=log,
             cwd=REPO,
+            env={**os.environ, **scratch.env},
         )
     try:
         deadline = time.monotonic() + 60

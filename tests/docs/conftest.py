@@ -38,7 +38,12 @@ from tests.docs.harness import (
     write_file,
 )
 
-DOCUMENTS = ("README.md", "asl_examples/README.md", "docs/*.md")
+DOCUMENTS = (
+    "README.md",
+    "asl_examples/README.md",
+    "asl_examples/order_fulfilment/README.md",
+    "docs/*.md",
+)
 PARSERS = (parse_document, SkipParser())
 
 
