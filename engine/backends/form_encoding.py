@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from typing import Final
 from urllib.parse import quote
 
+from engine.definition.validate_http import ARRAY_FORMATS  # AWS's list, the validator's copy
 from engine.values import JSON
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "scalar_text",
 ]
 
-ARRAY_FORMATS: Final = ("INDICES", "REPEAT", "COMMAS", "BRACKETS")
 DEFAULT_ARRAY_FORMAT: Final = "INDICES"
 QUERY_ARRAY_FORMAT: Final = "REPEAT"
 """Arrays in `QueryParameters`: the key repeated (`tag=a&tag=b`). The guide documents no array

@@ -63,6 +63,12 @@ from engine.backends.form_encoding import (
     scalar_text,
 )
 from engine.backends.registry import HTTP_INVOKE
+
+# AWS's lists, one copy: the validator's (the definition layer, below this one)
+from engine.definition.validate_http import BODY_ENCODINGS, FORBIDDEN_HEADERS
+from engine.definition.validate_http import FORBIDDEN_PREFIXES as FORBIDDEN_HEADER_PREFIXES
+from engine.definition.validate_http import METHODS as HTTP_METHODS
+from engine.definition.validate_http import PARAMETERS as HTTP_PARAMETERS
 from engine.errors import (
     STATES_DATA_LIMIT_EXCEEDED,
     STATES_HTTP_SOCKET,
@@ -89,56 +95,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-HTTP_METHODS: Final = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
-HTTP_PARAMETERS: Final = (
-    "ApiEndpoint",
-    "Method",
-    "Authentication",
-    "InvocationConfig",
-    "Headers",
-    "QueryParameters",
-    "RequestBody",
-    "Transform",
-)
-BODY_ENCODINGS: Final = ("NONE", "URL_ENCODED")
-FORBIDDEN_HEADERS: Final = frozenset(
-    name.lower()
-    for name in (
-        "A-IM",
-        "Accept-Charset",
-        "Accept-Datetime",
-        "Accept-Encoding",
-        "Authorization",
-        "Cache-Control",
-        "Connection",
-        "Content-Encoding",
-        "Content-MD5",
-        "Date",
-        "Expect",
-        "Forwarded",
-        "From",
-        "Host",
-        "HTTP2-Settings",
-        "If-Match",
-        "If-Modified-Since",
-        "If-None-Match",
-        "If-Range",
-        "If-Unmodified-Since",
-        "Max-Forwards",
-        "Origin",
-        "Pragma",
-        "Proxy-Authorization",
-        "Referer",
-        "Server",
-        "TE",
-        "Trailer",
-        "Transfer-Encoding",
-        "Upgrade",
-        "Via",
-        "Warning",
-    )
-)
-FORBIDDEN_HEADER_PREFIXES: Final = ("x-forwarded-", "x-amz-", "x-amzn-")
 RANGE: Final = "bytes=0-262144"
 JSON_CONTENT_TYPE: Final = "application/json; charset=UTF-8"
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"

@@ -27,6 +27,7 @@ from engine.backends.lambda_arn import (
     LAMBDA_INVOKE_WAIT_FOR_TASK_TOKEN,
     parse_function_arn,
 )
+from engine.definition import validate_http
 from engine.errors import STATES_RUNTIME, InvalidRequest
 from engine.interpreter.tasks import TaskFailure
 
@@ -34,7 +35,7 @@ LAMBDA_PATTERNS: Final = ("arn:aws:lambda:*", "arn:aws:states:::lambda:invoke*")
 """What the Lambda backend serves: every Lambda ARN and every `lambda:invoke` integration,
 `.waitForTaskToken` included."""
 
-HTTP_INVOKE: Final = "arn:aws:states:::http:invoke"
+HTTP_INVOKE: Final = validate_http.HTTP_INVOKE
 """The HTTP Task's resource (engine/backends/http_task.py), served unless a mapping serves it."""
 
 INVALID_BACKEND_MAPPING: Final = "InvalidBackendMapping"

@@ -5,8 +5,8 @@ it takes, `ApiEndpoint` and `Method` required, a connection (`Authentication` or
 `InvocationConfig`, each with a `ConnectionArn`), the literal values of `Method` and
 `Transform`, and a warning for a literal header the Task will refuse when it runs. Must never:
 judge a value computed at run time (a `.$` path, a `{% %}` expression, a `${...}` placeholder),
-or import the backend that runs the Task (the lists below are the developer guide's, and
-tests/definition/test_validate_http.py checks they match engine/backends/http_task.py's).
+or import the backend that runs the Task (the lists below are the developer guide's; the
+backend, engine/backends/http_task.py, uses these same lists).
 
 Source: the developer guide, "Call HTTPS APIs in Step Functions workflows", section "HTTP Task
 fields" (Parameters, ApiEndpoint and Method "Required"; "To specify the EventBridge connection,

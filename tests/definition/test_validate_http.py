@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from engine.backends import http_task
 from engine.definition import validate_http
 from engine.definition.diagnostics import Severity
 from engine.definition.validate import is_valid, iter_diagnostics
@@ -247,15 +246,3 @@ def test_a_refused_header_is_a_warning_the_machine_stays_valid() -> None:
         "connection."
     )
     assert is_valid(diagnostics)
-
-
-def test_the_validators_lists_are_the_backends() -> None:
-    assert validate_http.HTTP_INVOKE == http_task.HTTP_INVOKE
-    assert validate_http.METHODS == http_task.HTTP_METHODS
-    assert validate_http.PARAMETERS == http_task.HTTP_PARAMETERS
-    assert validate_http.BODY_ENCODINGS == http_task.BODY_ENCODINGS
-    assert validate_http.FORBIDDEN_HEADERS == http_task.FORBIDDEN_HEADERS
-    assert validate_http.FORBIDDEN_PREFIXES == http_task.FORBIDDEN_HEADER_PREFIXES
-    from engine.backends.form_encoding import ARRAY_FORMATS
-
-    assert validate_http.ARRAY_FORMATS == ARRAY_FORMATS
