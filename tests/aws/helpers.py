@@ -71,6 +71,19 @@ def queue_arn(endpoint: str, url: str) -> str:
     return arn
 
 
+def topic_to_queue(endpoint: str) -> tuple[str, str]:
+    """A new SNS topic delivering raw messages to a new SQS queue: (topic ARN, queue URL)."""
+    topic: str = aws_client("sns", endpoint).create_topic(Name=unique_name("topic"))["TopicArn"]
+    queue = make_queue(endpoint)
+    aws_client("sns", endpoint).subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn(endpoint, queue),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return topic, queue
+
+
 def receive(endpoint: str, url: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = (
         aws_client("sqs", endpoint)

@@ -21,6 +21,7 @@ from tests.aws.helpers import (
     receive,
     run,
     task_machine,
+    topic_to_queue,
 )
 from tests.aws_server import aws_client, unique_name
 
@@ -203,15 +204,7 @@ def test_sqs_missing_queue_is_caught_by_its_name(moto_endpoint: str, tmp_path: P
 
 
 def test_sns_publish_reaches_a_subscribed_queue(moto_endpoint: str, tmp_path: Path) -> None:
-    sns = aws_client("sns", moto_endpoint)
-    topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
-    queue = make_queue(moto_endpoint)
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=queue_arn(moto_endpoint, queue),
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    topic, queue = topic_to_queue(moto_endpoint)
     definition = task_machine(
         "arn:aws:states:::sns:publish",
         {"TopicArn": topic, "Message": {"status.$": "$.status"}, "Subject": "order"},

@@ -26,6 +26,7 @@ from tests.aws.helpers import (
     receive,
     run,
     task_machine,
+    topic_to_queue,
 )
 from tests.aws_server import aws_client, unique_name
 
@@ -143,15 +144,7 @@ def test_sqs_missing_queue_is_caught(moto_endpoint: str, tmp_path: Path) -> None
 
 
 def test_sns_publish_and_a_missing_topic(moto_endpoint: str, tmp_path: Path) -> None:
-    sns = aws_client("sns", moto_endpoint)
-    topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
-    queue = make_queue(moto_endpoint)
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=queue_arn(moto_endpoint, queue),
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    topic, queue = topic_to_queue(moto_endpoint)
     definition = task_machine(f"{SDK}sns:publish", {"TopicArn.$": "$.topic", "Message": "hi"})
     result = asyncio.run(run(moto_endpoint, tmp_path, definition, {"topic": topic}))
     assert result.status == "SUCCEEDED", result.cause
