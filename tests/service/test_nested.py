@@ -3,18 +3,12 @@ on each store, with AWS's output shapes (engine/interpreter/nested.py cites the 
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from engine.runtime.clock import VirtualClock
 from engine.service import Service, ServiceConfig
-from engine.store.base import Store
-from engine.store.memory import MemoryStore
-from engine.store.open import open_store
 from engine.values import JSON
 from tests.service.helpers import (
     T0,
@@ -29,32 +23,6 @@ from tests.service.helpers import (
     types,
     until,
 )
-from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
-
-
-@pytest.fixture(params=["memory", "sqlite", POSTGRES_PARAM])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """A fresh store of each kind, PostgreSQL (marked `postgres`) when ASL_TEST_POSTGRES_URL is
-    set."""
-    opened: list[Store] = []
-    with contextlib.ExitStack() as stack:
-
-        def factory() -> Store:
-            if request.param == "memory":
-                store: Store = MemoryStore()
-            elif request.param == "sqlite":
-                store = open_store(f"sqlite:///{tmp_path}/s{len(opened)}.db")
-            else:
-                server = postgres_url()
-                assert server is not None
-                store = open_store(stack.enter_context(postgres_schema(server)))
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
-
 
 CHILD_ARN = machine_arn("child")
 # The child waits an hour (virtual), then echoes its input under "got".
@@ -83,8 +51,8 @@ def parent(suffix: str, **task: JSON) -> str:
     return text({"StartAt": "Start", "States": {"Start": state}})
 
 
-def served(make_store: StoreFactory, main: object) -> object:
-    return run(main, store=make_store(), clock=VirtualClock(T0))  # type: ignore[arg-type]
+def served(every_store: StoreFactory, main: object) -> object:
+    return run(main, store=every_store(), clock=VirtualClock(T0))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +61,7 @@ def served(make_store: StoreFactory, main: object) -> object:
     ids=["sync", "sync2"],
 )
 def test_a_sync_task_gets_the_childs_description(
-    make_store: StoreFactory, suffix: str, io: str
+    every_store: StoreFactory, suffix: str, io: str
 ) -> None:
     async def main(service: Service) -> None:
         await service.create_state_machine("child", CHILD)
@@ -147,10 +115,10 @@ def test_a_sync_task_gets_the_childs_description(
         }
         assert (child.parent_arn, child.parent_pattern) == (started.arn, suffix[1:])
 
-    served(make_store, main)
+    served(every_store, main)
 
 
-def test_request_response_returns_the_start_and_does_not_wait(make_store: StoreFactory) -> None:
+def test_request_response_returns_the_start_and_does_not_wait(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         await service.create_state_machine("child", CHILD)
         machine, _ = await service.create_state_machine("parent", parent(""))
@@ -163,12 +131,12 @@ def test_request_response_returns_the_start_and_does_not_wait(make_store: StoreF
         )
         assert (child.status, child.output) == ("SUCCEEDED", {"got": {"n": 1}})
 
-    served(make_store, main)
+    served(every_store, main)
 
 
 @pytest.mark.parametrize("suffix", [".sync", ".sync:2"])
 def test_a_failed_child_fails_the_task_with_states_task_failed_caught_by_catch(
-    make_store: StoreFactory, suffix: str
+    every_store: StoreFactory, suffix: str
 ) -> None:
     catch: JSON = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]
     definition = json.loads(parent(suffix, Catch=catch))
@@ -199,10 +167,10 @@ def test_a_failed_child_fails_the_task_with_states_task_failed_caught_by_catch(
             "StopDate": round(child.stop * 1000),
         }
 
-    served(make_store, main)
+    served(every_store, main)
 
 
-def test_stopping_the_parent_stops_its_sync_child(make_store: StoreFactory) -> None:
+def test_stopping_the_parent_stops_its_sync_child(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         await service.create_state_machine("child", CHILD)
         machine, _ = await service.create_state_machine("parent", parent(".sync"))
@@ -225,13 +193,13 @@ def test_stopping_the_parent_stops_its_sync_child(make_store: StoreFactory) -> N
 
     run(
         main,
-        store=make_store(),
+        store=every_store(),
         clock=ManualClock(),
         config=ServiceConfig(poll_seconds=0.01),
     )
 
 
-def test_an_unknown_child_machine_fails_the_task_as_aws_does(make_store: StoreFactory) -> None:
+def test_an_unknown_child_machine_fails_the_task_as_aws_does(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         machine, _ = await service.create_state_machine("parent", parent(".sync:2"))
         started = await service.start_execution(machine.arn, name="p")
@@ -243,10 +211,10 @@ def test_an_unknown_child_machine_fails_the_task_as_aws_does(make_store: StoreFa
             "Status Code: 400; Error Code: StateMachineDoesNotExist; Request ID: "
         )
 
-    served(make_store, main)
+    served(every_store, main)
 
 
-def test_an_express_child_answers_a_sync_parent(make_store: StoreFactory) -> None:
+def test_an_express_child_answers_a_sync_parent(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         await service.create_state_machine("child", CHILD, machine_type="EXPRESS")
         machine, _ = await service.create_state_machine("parent", parent(".sync:2"))
@@ -259,10 +227,10 @@ def test_an_express_child_answers_a_sync_parent(make_store: StoreFactory) -> Non
             "SUCCEEDED",
         )
 
-    served(make_store, main)
+    served(every_store, main)
 
 
-def test_a_running_child_is_started_once_by_name(make_store: StoreFactory) -> None:
+def test_a_running_child_is_started_once_by_name(every_store: StoreFactory) -> None:
     """Two request-response starts of `kid` with one input while it runs: one child (the
     idempotent StartExecution); with another input, ExecutionAlreadyExists."""
     start: dict[str, JSON] = json.loads(parent(""))["States"]["Start"]
@@ -294,10 +262,10 @@ def test_a_running_child_is_started_once_by_name(make_store: StoreFactory) -> No
             "StepFunctions.ExecutionAlreadyExistsException",
         )
 
-    served(make_store, main)
+    served(every_store, main)
 
 
-def test_wait_for_task_token_is_answered_by_send_task_success(make_store: StoreFactory) -> None:
+def test_wait_for_task_token_is_answered_by_send_task_success(every_store: StoreFactory) -> None:
     """The child hands `$$.Task.Token` of the parent's Task (passed in its input) to a function;
     SendTaskSuccess with it completes the parent's Task, whatever the child does after."""
     tokens = Tokens()
@@ -330,7 +298,7 @@ def test_wait_for_task_token_is_answered_by_send_task_success(make_store: StoreF
 
     run(
         main,
-        store=make_store(),
+        store=every_store(),
         functions={"remember": tokens.remember},
         clock=VirtualClock(T0),
     )

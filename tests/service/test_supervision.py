@@ -11,10 +11,7 @@ an SQLite file); waits are bounded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -26,7 +23,6 @@ from engine.service import Service, ServiceConfig
 from engine.service.base import Health
 from engine.store.base import Store, StoreError
 from engine.store.memory import MemoryStore
-from engine.store.open import open_store
 from tests.service.helpers import (
     DOWN,
     T0,
@@ -42,31 +38,6 @@ from tests.service.helpers import (
     types,
     until,
 )
-from tests.store import POSTGRES_PARAM, postgres_schema, postgres_url
-
-
-@pytest.fixture(params=["memory", "sqlite", POSTGRES_PARAM])
-def every_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """A fresh store of each kind, PostgreSQL included when ASL_TEST_POSTGRES_URL is set (a
-    schema of its own, dropped after)."""
-    opened: list[Store] = []
-    with contextlib.ExitStack() as stack:
-
-        def factory() -> Store:
-            if request.param == "memory":
-                store: Store = MemoryStore()
-            elif request.param == "sqlite":
-                store = open_store(f"sqlite:///{tmp_path}/s{len(opened)}.db")
-            else:
-                server = postgres_url()
-                assert server is not None
-                store = open_store(stack.enter_context(postgres_schema(server)))
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
 
 
 def test_the_worker_loop_survives_an_unreachable_store(
