@@ -5,8 +5,6 @@ created and run through the API, calling DynamoDB and waiting for an SQS task to
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from tests.aws.helpers import aws_config, make_queue, make_table, md5, receive
 from tests.aws_server import aws_client, aws_env
 from tests.cli.harness import Cli, poll
+from tests.cli.harness import asl_process as asl
 from tests.serve_process import serve_process, sfn_client
 
 
@@ -37,18 +36,6 @@ def put_then_get(table: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def asl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_asl_run_with_aws_in_asl_toml(moto_endpoint: str, tmp_path: Path) -> None:

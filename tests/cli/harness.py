@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,6 +215,21 @@ def run_process(entry: str, args: Sequence[str], *, cwd: Path, timeout: float = 
     )
     assert "Traceback" not in done.stderr, done.stderr
     return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+def asl_process(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """One `asl` command as a real process (`python -m engine.cli`) with exactly `env`."""
+    return subprocess.run(
+        [*ENTRY_POINTS["python-m"], *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 T = TypeVar("T")

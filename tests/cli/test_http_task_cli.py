@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.backends.api_server import Answer, ApiServer, Seen
+from tests.cli.harness import asl_process as asl
 from tests.serve_process import serve_process, sfn_client
 
 pytestmark = pytest.mark.slow
@@ -61,17 +60,6 @@ def orders(seen: Seen) -> Answer:
 def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASL_", "ORDERS_"))}
     return {**env, **extra}
-
-
-def asl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from engine.embedded import Engine
 from engine.values import JSON
 from tests.aws.helpers import aws_config, receive
 from tests.aws_server import aws_client, aws_env, unique_name
+from tests.cli.harness import asl_process as asl
 from tests.cli.harness import poll
 from tests.serve_process import serve_process, sfn_client
 
@@ -82,18 +81,6 @@ def check_shipped(endpoint: str, table: str, queue: str, output: JSON) -> None:
         "carrier": {"S": "Colissimo"},
         "pickupMessageId": {"S": message["MessageId"]},
     }
-
-
-def asl(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_both_machines_validate() -> None:
