@@ -451,16 +451,15 @@ class LambdaBackend:
             return throttled(request_id)
         payload = {} if request.payload is None else request.payload
         started = time.monotonic()
-        invocation = Invocation(
-            function_name=direct.function.name,
-            function_version=direct.version,
-            invoked_function_arn=direct.invoked_arn,
-            request_id=request_id,
-            memory_size=settings.memory_size,
-            deadline=started + settings.timeout,
-            log_stream_name=f"{self._log_day()}/[{direct.version}]{random_hex(32)}",
-            region=request.region,
-            event_text=DEFAULT_DUMPS(payload),
+        invocation = self._invocation(
+            direct.function.name,
+            direct.version,
+            direct.invoked_arn,
+            settings,
+            request_id,
+            started,
+            request,
+            DEFAULT_DUMPS(payload),
         )
         call = _Call(self, direct, request, request_id, on_result)
         stats.invocations += 1
@@ -687,7 +686,15 @@ class LambdaBackend:
                     stats.cold_starts += 1
                     await asyncio.sleep(settings.cold_start)
             invocation = self._invocation(
-                function, settings, request_id, started, request, event_text, raw_string
+                function.name,
+                function.executed_version,
+                function.invoked_arn,
+                settings,
+                request_id,
+                started,
+                request,
+                event_text,
+                raw_string,
             )
             outcome = await _run_until(entry.runner, invocation)
             if outcome is None:
@@ -702,20 +709,21 @@ class LambdaBackend:
 
     def _invocation(
         self,
-        function: FunctionRef,
+        name: str,
+        version: str,
+        invoked_arn: str,
         settings: FunctionSettings,
         request_id: str,
         started: float,
         request: TaskRequest,
         event_text: str,
-        raw_string: bool,
+        raw_string: bool = False,
     ) -> Invocation:
         """The call a runner gets: Lambda's context values and the request body."""
-        version = function.executed_version
         return Invocation(
-            function_name=function.name,
+            function_name=name,
             function_version=version,
-            invoked_function_arn=function.invoked_arn,
+            invoked_function_arn=invoked_arn,
             request_id=request_id,
             memory_size=settings.memory_size,
             deadline=started + settings.timeout,
