@@ -43,6 +43,7 @@ from api.shapes import (
 )
 from engine.errors import EngineError
 from engine.service import DEFAULT_ROLE, Service, split_qualified
+from engine.service.teststate import FIELD_VALIDATION_MODES, INSPECTION_LEVELS, TestStateRequest
 from engine.values import JSON, JsonRefused, parse_json, type_name
 
 TARGET_PREFIX: Final = "AWSStepFunctions."
@@ -66,7 +67,7 @@ LOG_LEVELS: Final = ("ALL", "ERROR", "FATAL", "OFF")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
 # Step Functions actions this engine does not serve: named, so the error says so plainly.
-NOT_IMPLEMENTED: Final = frozenset({"DescribeMapRun", "ListMapRuns", "UpdateMapRun", "TestState"})
+NOT_IMPLEMENTED: Final = frozenset({"DescribeMapRun", "ListMapRuns", "UpdateMapRun"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +443,52 @@ async def validate_state_machine_definition(ctx: Context, params: Params) -> Res
     }
 
 
+async def test_state(ctx: Context, params: Params) -> Result:
+    """TestState: the request's members as AWS's model has them (botocore's service model)."""
+    mock = params.obj("mock")
+    error_output = mock.obj("errorOutput") if mock is not None else None
+    configuration = params.obj("stateConfiguration")
+    request = TestStateRequest(
+        definition=params.required_string("definition", max_length=DEFINITION_MAX),
+        state_name=params.string("stateName", max_length=NAME_MAX, min_length=1),
+        input=params.string("input", max_length=INPUT_MAX),
+        inspection_level=params.enum("inspectionLevel", INSPECTION_LEVELS) or "INFO",
+        reveal_secrets=bool(params.boolean("revealSecrets")),
+        role_arn=params.string("roleArn", max_length=256, min_length=1),
+        variables=params.string("variables", max_length=INPUT_MAX),
+        context=params.string("context", max_length=INPUT_MAX),
+        mock_result=mock.string("result", max_length=INPUT_MAX) if mock is not None else None,
+        mock_error=(
+            error_output.string("error", max_length=ERROR_MAX) if error_output is not None else None
+        ),
+        mock_cause=(
+            error_output.string("cause", max_length=CAUSE_MAX) if error_output is not None else None
+        ),
+        has_error_output=error_output is not None,
+        field_validation_mode=(
+            mock.enum("fieldValidationMode", FIELD_VALIDATION_MODES) if mock is not None else None
+        ),
+        retrier_retry_count=(
+            configuration.integer("retrierRetryCount") if configuration is not None else None
+        ),
+        error_caused_by_state=(
+            configuration.string("errorCausedByState", max_length=NAME_MAX, min_length=1)
+            if configuration is not None
+            else None
+        ),
+        map_iteration_failure_count=(
+            configuration.integer("mapIterationFailureCount") if configuration is not None else None
+        ),
+        map_item_reader_data=(
+            configuration.string("mapItemReaderData", max_length=INPUT_MAX)
+            if configuration is not None
+            else None
+        ),
+    )
+    result = await ctx.service.test_state(request)
+    return result.as_json()
+
+
 async def tag_resource(ctx: Context, params: Params) -> Result:
     arn = params.required_string("resourceArn", max_length=ARN_MAX)
     tags = params.tags()
@@ -522,6 +569,7 @@ ACTIONS: Final[dict[str, Handler]] = {
     "DeleteActivity": delete_activity,
     "GetActivityTask": get_activity_task,
     "ValidateStateMachineDefinition": validate_state_machine_definition,
+    "TestState": test_state,
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,

@@ -30,6 +30,7 @@ from engine.definition.diagnostics import Diagnostic
 from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
 from engine.service.base import Health as ServiceHealth
+from engine.service.teststate import TestStateRequest
 from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent
 from engine.values import MAX_NESTING_DEPTH, JsonRefused, parse_json
 
@@ -168,6 +169,54 @@ class TaskHeartbeat(Model):
 class ValidateRequest(Model):
     definition: str | dict[str, JsonValue]
     type: MachineType = "STANDARD"
+
+
+class MockErrorOutput(Model):
+    error: str = Field(max_length=256)
+    cause: str | None = Field(default=None, max_length=32768)
+
+
+class MockIn(Model):
+    result: JsonValue = None
+    error_output: MockErrorOutput | None = None
+    field_validation_mode: Literal["STRICT", "PRESENT", "NONE"] | None = None
+
+
+class StateConfiguration(Model):
+    retrier_retry_count: int | None = Field(default=None, ge=0)
+    error_caused_by_state: str | None = Field(default=None, min_length=1, max_length=80)
+    map_iteration_failure_count: int | None = Field(default=None, ge=0)
+    map_item_reader_data: JsonValue = None
+
+
+class TestStateIn(Model):
+    """TestState's members as AWS names them; payloads are JSON values, not JSON text."""
+
+    __test__ = False
+
+    definition: str | dict[str, JsonValue]
+    state_name: str | None = Field(default=None, min_length=1, max_length=80)
+    input: JsonValue = None
+    inspection_level: Literal["INFO", "DEBUG", "TRACE"] = "INFO"
+    reveal_secrets: bool = False
+    role_arn: str | None = Field(default=None, min_length=1, max_length=256)
+    variables: dict[str, JsonValue] | None = None
+    context: dict[str, JsonValue] | None = None
+    mock: MockIn | None = None
+    state_configuration: StateConfiguration | None = None
+
+
+class TestStateOut(Model):
+    """TestState's answer; `output` and the payloads of `inspectionData` are JSON values."""
+
+    __test__ = False
+
+    status: Literal["SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR"]
+    output: JsonValue = None
+    error: str | None = None
+    cause: str | None = None
+    next_state: str | None = None
+    inspection_data: dict[str, JsonValue] | None = None
 
 
 class DiagnosticOut(Model):
@@ -530,4 +579,62 @@ def make_router(service: Service) -> APIRouter:
             diagnostics=[_diagnostic(d) for d in diagnostics],
         )
 
+    @router.post("/test-state", tags=["machines"], response_model_exclude_none=True)
+    async def test_state(body: TestStateIn) -> TestStateOut:
+        """TestState: run one state (a lone state's definition, or `stateName` of a machine)."""
+        result = await service.test_state(_test_state_request(body))
+        inspection = result.inspection_data
+        return TestStateOut(
+            status=result.status,
+            output=_value(result.output),
+            error=result.error,
+            cause=result.cause,
+            next_state=result.next_state,
+            inspection_data=(
+                {
+                    name: _value(value) if isinstance(value, str) else value
+                    for name, value in inspection.items()
+                }
+                if inspection is not None
+                else None
+            ),
+        )
+
     return router
+
+
+def _optional_text(value: JsonValue) -> str | None:
+    return None if value is None else _input_text(value)
+
+
+def _value(text: str | None) -> JsonValue:
+    return None if text is None else parse_json(text)
+
+
+def _test_state_request(body: TestStateIn) -> TestStateRequest:
+    mock = body.mock
+    error = mock.error_output if mock is not None else None
+    configuration = body.state_configuration or StateConfiguration()
+    return TestStateRequest(
+        definition=_definition_text(body.definition),
+        state_name=body.state_name,
+        input=_optional_text(body.input),
+        inspection_level=body.inspection_level,
+        reveal_secrets=body.reveal_secrets,
+        role_arn=body.role_arn,
+        variables=_optional_text(body.variables),
+        context=_optional_text(body.context),
+        mock_result=(
+            _input_text(mock.result)
+            if mock is not None and "result" in mock.model_fields_set
+            else None
+        ),
+        mock_error=error.error if error is not None else None,
+        mock_cause=error.cause if error is not None else None,
+        has_error_output=error is not None,
+        field_validation_mode=mock.field_validation_mode if mock is not None else None,
+        retrier_retry_count=configuration.retrier_retry_count,
+        error_caused_by_state=configuration.error_caused_by_state,
+        map_iteration_failure_count=configuration.map_iteration_failure_count,
+        map_item_reader_data=_optional_text(configuration.map_item_reader_data),
+    )

@@ -22,6 +22,11 @@ the interpreter adds because only it knows the state and the event id. Recorded 
                           in the input '{...}'  (one line; see templates.py)
 
 ResultPath failures are States.ResultPathMatchFailure (no recorded cause; see apply_result_path).
+
+Inspection (AWS's TestState `inspectionData`): while `INSPECTION.record` holds a dict, each step
+stores what it produced there under AWS's name (afterInputPath, afterParameters, ...). Only
+single_state.py sets it, around the synchronous work of the one state it tests; otherwise it is
+None and the cost is one attribute read per step.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from engine.errors import STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME, Stat
 from engine.values import JSON, dumps
 
 __all__ = [
+    "INSPECTION",
     "apply_input_path",
     "apply_output_path",
     "apply_parameters",
@@ -40,6 +46,18 @@ __all__ = [
     "apply_result_selector",
     "invalid_path_cause",
 ]
+
+
+class Inspection:
+    """Where the data flow notes its intermediate values for TestState (see the docstring)."""
+
+    __slots__ = ("record",)
+
+    def __init__(self) -> None:
+        self.record: dict[str, JSON] | None = None
+
+
+INSPECTION = Inspection()
 
 
 def invalid_path_cause(path: Path, reason: str) -> str:
@@ -61,21 +79,30 @@ def _select(path: Path | None, data: JSON, scope: Scope) -> JSON:
 
 def apply_input_path(path: Path | None, data: JSON, scope: Scope) -> JSON:
     """The state's effective input: `data` filtered by InputPath (None means `{}`)."""
-    return _select(path, data, scope)
+    selected = _select(path, data, scope)
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterInputPath"] = selected
+    return selected
 
 
 def apply_parameters(template: Template | None, data: JSON, scope: Scope) -> JSON:
     """Parameters (or ItemSelector) applied to the effective input; None passes `data` through."""
     if template is None:
         return data
-    return template.evaluate(data, scope)
+    effective = template.evaluate(data, scope)
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterParameters"] = effective
+    return effective
 
 
 def apply_result_selector(template: Template | None, result: JSON, scope: Scope) -> JSON:
     """ResultSelector applied to the state's raw result; None passes `result` through."""
     if template is None:
         return result
-    return template.evaluate(result, scope)
+    selected = template.evaluate(result, scope)
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterResultSelector"] = selected
+    return selected
 
 
 def apply_result_path(path: Path | None, state_input: JSON, result: JSON) -> JSON:
@@ -87,17 +114,21 @@ def apply_result_path(path: Path | None, state_input: JSON, result: JSON) -> JSO
     element that does not exist, is States.ResultPathMatchFailure.
     """
     if path is None:
-        return state_input
-    if path.steps == ():
-        return result
-    try:
-        return set_reference_path(state_input, path, result)
-    except PathNoMatch:
-        # No recorded case covers this; the wording is unconfirmed against AWS (see report).
-        raise StatesError(
-            STATES_RESULT_PATH_MATCH_FAILURE,
-            f"Unable to apply ReferencePath {path.text} to input {dumps(state_input)}",
-        ) from None
+        combined = state_input
+    elif path.steps == ():
+        combined = result
+    else:
+        try:
+            combined = set_reference_path(state_input, path, result)
+        except PathNoMatch:
+            # No recorded case covers this; the wording is unconfirmed against AWS (see report).
+            raise StatesError(
+                STATES_RESULT_PATH_MATCH_FAILURE,
+                f"Unable to apply ReferencePath {path.text} to input {dumps(state_input)}",
+            ) from None
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterResultPath"] = combined
+    return combined
 
 
 def apply_output_path(path: Path | None, data: JSON, scope: Scope) -> JSON:

@@ -38,6 +38,7 @@ from engine.definition.scope import Scope
 from engine.definition.timestamps import parse_timestamp
 from engine.errors import STATES_NO_CHOICE_MATCHED
 from engine.interpreter.core import Done, Failed, Step
+from engine.interpreter.dataflow import INSPECTION
 from engine.interpreter.failures import Failure
 from engine.interpreter.frames import Frame
 from engine.interpreter.variables import evaluate_assign
@@ -299,6 +300,8 @@ def task_request(
     assert isinstance(state, TaskState)
     states = jsonata_states(frame.state_input, scope)
     payload = evaluate_field(state, "Arguments", states, scope, run.now, frame.state_input)
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterArguments"] = payload
     timeout = positive_seconds(state, "TimeoutSeconds", states, scope, run.now)
     heartbeat = positive_seconds(state, "HeartbeatSeconds", states, scope, run.now)
     return (
@@ -311,7 +314,10 @@ def task_request(
 def branch_input(run: Step, frame: Frame, state: State, scope: Scope) -> JSON:
     """A JSONata Parallel state's branch input: Arguments, default the state input."""
     states = jsonata_states(frame.state_input, scope)
-    return evaluate_field(state, "Arguments", states, scope, run.now, frame.state_input)
+    branch = evaluate_field(state, "Arguments", states, scope, run.now, frame.state_input)
+    if INSPECTION.record is not None:
+        INSPECTION.record["afterArguments"] = branch
+    return branch
 
 
 def map_setup(run: Step, frame: Frame, state: State, scope: Scope) -> list[JSON]:

@@ -14,6 +14,7 @@ One module per concern, each adding its operations on top of the one below:
     nested.py      + child executions of `states:startExecution` Tasks
     callbacks.py   + task-token callbacks and activities
     tags.py        TagOperations (on ServiceBase): tags of machines and activities
+    teststate.py   TestStateOperations (on ServiceBase): TestState, one state run on its own
     checks.py      the checks of a request's arguments (inputs, tokens, ARNs)
     config.py      ServiceConfig and AWS's limits;  starts.py  group commit of starts
 
@@ -28,6 +29,7 @@ from engine.service.callbacks import CallbackOperations
 from engine.service.checks import check_arn, revision_id, split_qualified
 from engine.service.config import DEFAULT_ROLE, ServiceConfig
 from engine.service.tags import TagOperations
+from engine.service.teststate import TestStateOperations
 
 __all__ = [
     "DEFAULT_ROLE",
@@ -40,5 +42,5 @@ __all__ = [
 ]
 
 
-class Service(CallbackOperations, TagOperations):
+class Service(CallbackOperations, TagOperations, TestStateOperations):
     """Step Functions operations over one store. Use as `async with Service(...) as service:`."""

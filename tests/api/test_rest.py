@@ -287,10 +287,10 @@ AWS = {"content-type": "application/x-amz-json-1.0"}
             "Unknown operation 'AWSStepFunctions.Nope'",
         ),
         (
-            "AWSStepFunctions.TestState",
+            "AWSStepFunctions.DescribeMapRun",
             b"{}",
             "UnknownOperationException",
-            "asl-engine does not implement AWSStepFunctions.TestState",
+            "asl-engine does not implement AWSStepFunctions.DescribeMapRun",
         ),
         (
             "AWSStepFunctions.DescribeExecution",
