@@ -173,11 +173,17 @@ class SingleStep(Step):
         *,
         closing_only_uncaught: bool = False,
     ) -> bool:
-        if frame.frame_id == ROOT_FRAME:
-            self.test.note_failure(state, failure)
-        return super()._handle_failure(
+        if frame.frame_id != ROOT_FRAME:
+            return super()._handle_failure(
+                frame, state, failure, closing_event, closing_only_uncaught=closing_only_uncaught
+            )
+        self.test.note_failure(state, failure)
+        moves_on = super()._handle_failure(
             frame, state, failure, closing_event, closing_only_uncaught=closing_only_uncaught
         )
+        if frame.phase is Phase.TIMER:  # a Retry took it: no Catch handled the error
+            self.test.error_details.pop("catchIndex", None)
+        return moves_on
 
 
 @dataclass(slots=True)
@@ -398,8 +404,12 @@ class SingleStateRun:
         ordered: dict[str, JSON] = {"input": self.info.input}
         if tested.query_language != JSONATA and "afterInputPath" in noted:
             ordered["afterInputPath"] = noted["afterInputPath"]
-            if isinstance(tested, TaskState | ParallelState) or tested.type == "Pass":
-                ordered["afterParameters"] = noted.get("afterParameters", noted["afterInputPath"])
+            if "afterParameters" in noted:
+                ordered["afterParameters"] = noted["afterParameters"]
+            elif isinstance(tested, TaskState | ParallelState | PassState) and (
+                tested.parameters is None
+            ):  # no Parameters: the effective input is the input after InputPath
+                ordered["afterParameters"] = noted["afterInputPath"]
         for name in ("afterArguments", "afterItemsPath", "result"):
             if name in noted:
                 ordered[name] = noted[name]
