@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from engine.definition.compile import compile_machine
 from engine.embedded import Engine
+from engine.errors import STATES_RUNTIME
 from engine.interpreter.dataflow import INSPECTION
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.single_state import Mock, SingleStateRun
 from engine.interpreter.tasks import TaskSuccess
-from engine.errors import STATES_RUNTIME
 from engine.service.teststate import TestStateRequest, run_test_state
 
 NOW = 1_700_000_000.0
