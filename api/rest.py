@@ -579,26 +579,27 @@ def make_router(service: Service) -> APIRouter:
             diagnostics=[_diagnostic(d) for d in diagnostics],
         )
 
-    @router.post("/test-state", tags=["machines"], response_model_exclude_none=True)
-    async def test_state(body: TestStateIn) -> TestStateOut:
-        """TestState: run one state (a lone state's definition, or `stateName` of a machine)."""
+    @router.post("/test-state", tags=["machines"], response_model=TestStateOut)
+    async def test_state(body: TestStateIn) -> JSONResponse:
+        """TestState: run one state (a lone state's definition, or `stateName` of a machine).
+        Members AWS leaves out are left out (a JSON null output is an output)."""
         result = await service.test_state(_test_state_request(body))
-        inspection = result.inspection_data
-        return TestStateOut(
-            status=result.status,
-            output=_value(result.output),
-            error=result.error,
-            cause=result.cause,
-            next_state=result.next_state,
-            inspection_data=(
-                {
-                    name: _value(value) if isinstance(value, str) else value
-                    for name, value in inspection.items()
-                }
-                if inspection is not None
-                else None
-            ),
-        )
+        answer: dict[str, JsonValue] = {"status": result.status}
+        if result.output is not None:
+            answer["output"] = _value(result.output)
+        for name, text in (
+            ("error", result.error),
+            ("cause", result.cause),
+            ("nextState", result.next_state),
+        ):
+            if text is not None:
+                answer[name] = text
+        if result.inspection_data is not None:
+            answer["inspectionData"] = {
+                name: _value(value) if isinstance(value, str) else value
+                for name, value in result.inspection_data.items()
+            }
+        return JsonAnswer(answer)
 
     return router
 

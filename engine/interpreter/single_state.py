@@ -350,12 +350,19 @@ class SingleStateRun:
         if state.query_language == JSONATA:
             items = jsonata_flow.map_setup(run, frame, state, scope)
             jsonata_flow.map_tolerance(run, frame, state, scope, len(items))
+            frame.effective_input = frame.state_input
         else:
             effective = apply_input_path(state.input_path, frame.state_input, scope)
+            frame.effective_input = effective
             items = _map_items(state, effective, scope)
             self.inspection["afterItemsPath"] = items
             frame.max_concurrency = _map_max_concurrency(state, effective, scope)
             _map_tolerance(frame, state, effective, scope, len(items))
+        if state.item_selector is not None or "ItemSelector" in state.jsonata:
+            # Each iteration's input, as the iterations would get them (states.py's rule).
+            self.inspection["afterItemSelector"] = [
+                _item_input(run, frame, state, index, item) for index, item in enumerate(items)
+            ]
         self.inspection["maxConcurrency"] = frame.max_concurrency
         if state.tolerated_failure_count is not None:
             self.inspection["toleratedFailureCount"] = state.tolerated_failure_count
@@ -410,7 +417,7 @@ class SingleStateRun:
                 tested.parameters is None
             ):  # no Parameters: the effective input is the input after InputPath
                 ordered["afterParameters"] = noted["afterInputPath"]
-        for name in ("afterArguments", "afterItemsPath", "result"):
+        for name in ("afterArguments", "afterItemsPath", "afterItemSelector", "result"):
             if name in noted:
                 ordered[name] = noted[name]
         if tested.query_language != JSONATA and "afterResultPath" in noted:
@@ -433,3 +440,12 @@ class SingleStateRun:
         if self.error_details:
             ordered["errorDetails"] = dict(self.error_details)
         return ordered
+
+
+def _item_input(run: Step, frame: Frame, state: MapState, index: int, item: JSON) -> JSON:
+    """One Map iteration's input: its ItemSelector with `$$.Map.Item` (JSONPath or JSONata)."""
+    if state.query_language == JSONATA:
+        return jsonata_flow.item_input(run, frame, state, index, item)
+    assert state.item_selector is not None
+    scope = run.scope(frame, state, {"Map": {"Item": {"Index": index, "Value": item}}})
+    return state.item_selector.evaluate(frame.effective_input, scope)

@@ -311,6 +311,28 @@ def test_a_jsonpath_map_shows_its_items_path(sfn: Any) -> None:
     }
 
 
+def test_a_mocked_map_shows_its_item_selector(sfn: Any) -> None:
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.Values",
+        "ItemSelector": {"name.$": "$$.Map.Item.Value", "at.$": "$$.Map.Item.Index", "k.$": "$.k"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "MaxConcurrency": 2,
+        "End": True,
+    }
+    response = sfn.test_state(
+        definition=definition(state),
+        input='{"Values": ["a", "b"], "k": 1}',
+        inspectionLevel="DEBUG",
+        mock={"result": "[]"},
+    )
+    inspection = answer(response)["inspectionData"]
+    assert inspection["afterItemSelector"] == (
+        '[{"name":"a","at":0,"k":1},{"name":"b","at":1,"k":1}]'
+    )
+    assert inspection["maxConcurrency"] == 2
+
+
 def test_an_unmocked_map_runs_its_iterations(sfn: Any) -> None:
     state = {
         "Type": "Map",

@@ -93,3 +93,8 @@ def test_rest_refuses_a_mock_on_a_choice(served: str) -> None:
     }
     status, answer = post(served, body)
     assert (status, answer["__type"]) == (400, "ValidationException")
+
+
+def test_rest_keeps_a_null_output(served: str) -> None:
+    body = {"definition": {"Type": "Pass", "Result": None, "End": True}}
+    assert post(served, body) == (200, {"status": "SUCCEEDED", "output": None})
