@@ -4,6 +4,9 @@ Tasks calling --functions handlers."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,56 @@ def test_yaml_and_input_file(cli: Cli) -> None:
     given = cli.write("input.json", json.dumps({"id": 3}))
     outcome = cli("test-state", path, "--input-file", given, "--json")
     assert outcome.json() == {"output": '{"id":3,"r":{"done":true}}', "status": "SUCCEEDED"}
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI (aws) is not installed")
+def test_the_aws_clis_test_state(served: str) -> None:
+    """`aws stepfunctions test-state` against asl serve: the AWS CLI's own parameters."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "End": True,
+        "Parameters": {"FunctionName": "f"},
+        "Retry": [{"ErrorEquals": ["E"]}],
+    }
+    done = subprocess.run(
+        [
+            "aws",
+            "stepfunctions",
+            "test-state",
+            "--endpoint-url",
+            served,
+            "--definition",
+            json.dumps(state),
+            "--inspection-level",
+            "DEBUG",
+            "--mock",
+            '{"errorOutput": {"error": "E", "cause": "c"}}',
+            "--state-configuration",
+            '{"retrierRetryCount": 1}',
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "error": "E",
+        "cause": "c",
+        "inspectionData": {
+            "input": "{}",
+            "afterInputPath": "{}",
+            "afterParameters": '{"FunctionName":"f"}',
+            "errorDetails": {"retryIndex": 0, "retryBackoffIntervalSeconds": 2},
+        },
+        "status": "RETRIABLE",
+    }
