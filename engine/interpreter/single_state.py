@@ -208,7 +208,6 @@ class SingleStateRun:
     error_details: dict[str, JSON] = field(default_factory=dict)
     state: ExecutionState | None = None
     timers: dict[str, float] = field(default_factory=dict)
-    waiting_on_callback: bool = False
     now: float = 0.0  # the latest time an event brought (timers move it on)
 
     # -- driving ----------------------------------------------------------------------------------
@@ -280,8 +279,7 @@ class SingleStateRun:
                     answer = self._mocked_result()
                     self._note_result(answer)
                     followups.append(TaskCallback(command.token, answer, now))
-                else:
-                    self.waiting_on_callback = True
+                # Unmocked, or in a branch: no worker ever takes it here (the outcome says so).
             elif isinstance(command, StartTimer):
                 if command.timer_id.startswith(f"{ROOT_FRAME}|retry|"):
                     seconds = max(0, round(command.due - now))

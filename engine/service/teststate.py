@@ -142,7 +142,7 @@ async def run_test_state(
     run = SingleStateRun(
         machine,
         state_name,
-        _info(request, machine, state_name, input_value, now, region, account, mock is not None),
+        _info(request, input_value, now, region, account),
         variables,
         mock,
         Settings(request.retrier_retry_count, request.map_iteration_failure_count),
@@ -358,17 +358,9 @@ def _check_configuration(request: TestStateRequest, state: object) -> None:
 
 
 def _info(
-    request: TestStateRequest,
-    machine: Machine,
-    state_name: str,
-    input_value: JSON,
-    now: float,
-    region: str,
-    account: str,
-    mocked: bool,
+    request: TestStateRequest, input_value: JSON, now: float, region: str, account: str
 ) -> ExecutionInfo:
     """The execution the state runs in: a new Express-like one, or the one `context` names."""
-    del machine, state_name, mocked
     name = str(uuid.uuid4())
     machine_name = f"TestStateMachine-{name[:8]}"
     values: dict[str, object] = {
