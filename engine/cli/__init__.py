@@ -58,6 +58,7 @@ COMMAND_MODULES: Final = (
     ("db", ("db",)),
     ("serve", ("serve",)),
     ("config_check", ("config",)),
+    ("cases", ("test",)),
 )
 """Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
 tests/cli/test_cold_start.py checks it against what the modules add."""
