@@ -133,36 +133,46 @@ def differences(expected: JSON, actual: JSON, *, subset: bool = False) -> list[D
 
 
 def _walk(expected: JSON, actual: JSON, at: list[str | int], subset: bool) -> Iterator[Difference]:
-    # An explicit stack rather than recursion: a value nests up to 512 levels (values.py).
-    stack: list[tuple[JSON, JSON, list[str | int]]] = [(expected, actual, at)]
+    # An explicit stack rather than recursion (a value nests up to 512 levels, values.py); it
+    # holds comparisons still to make and differences found, in document order.
+    stack: list[tuple[JSON, JSON, list[str | int]] | Difference] = [(expected, actual, at)]
     while stack:
-        want, got, where = stack.pop()
+        item = stack.pop()
+        if isinstance(item, Difference):
+            yield item
+            continue
+        want, got, where = item
+        todo: list[tuple[JSON, JSON, list[str | int]] | Difference] = []
         if isinstance(want, dict) and isinstance(got, dict):
-            pending = []
             for key, value in want.items():
-                if key not in got:
-                    yield Difference(json_path([*where, key]), value, MISSING)
+                if key in got:
+                    todo.append((value, got[key], [*where, key]))
                 else:
-                    pending.append((value, got[key], [*where, key]))
+                    todo.append(Difference(json_path([*where, key]), value, MISSING))
             if not subset:
-                for key, value in got.items():
-                    if key not in want:
-                        yield Difference(json_path([*where, key]), MISSING, value)
-            stack.extend(reversed(pending))
+                todo += [
+                    Difference(json_path([*where, key]), MISSING, value)
+                    for key, value in got.items()
+                    if key not in want
+                ]
         elif isinstance(want, list) and isinstance(got, list):
             if len(want) != len(got):
-                yield Difference(
-                    json_path(where),
-                    want,
-                    got,
-                    f"expected an array of {len(want)} items, got {len(got)}: "
-                    f"expected {show(want)}, got {show(got)}",
+                todo.append(
+                    Difference(
+                        json_path(where),
+                        want,
+                        got,
+                        f"expected an array of {len(want)} items, got {len(got)}: "
+                        f"expected {show(want)}, got {show(got)}",
+                    )
                 )
-                continue
-            items = [(w, g, [*where, i]) for i, (w, g) in enumerate(zip(want, got, strict=True))]
-            stack.extend(reversed(items))
+            else:
+                todo += [
+                    (w, g, [*where, i]) for i, (w, g) in enumerate(zip(want, got, strict=True))
+                ]
         elif not _same_scalar(want, got):
-            yield Difference(json_path(where), want, got)
+            todo.append(Difference(json_path(where), want, got))
+        stack.extend(reversed(todo))
 
 
 def is_subsequence(expected: Sequence[str], actual: Sequence[str]) -> bool:

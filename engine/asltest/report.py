@@ -228,6 +228,13 @@ def annotate(coverage: MachineCoverage) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _short_scalars(items: list[JSON]) -> bool:
+    """An array of scalars short enough to stay on one line (`"ErrorEquals": ["A", "B"]`)."""
+    return all(not isinstance(item, dict | list) for item in items) and (
+        len(json.dumps(items, ensure_ascii=False)) <= 60
+    )
+
+
 def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
@@ -260,7 +267,7 @@ def _render(value: JSON) -> Iterator[tuple[str | None, str]]:
                         index < len(entries) - 1,
                     )
                 )
-        elif isinstance(node, list) and node:
+        elif isinstance(node, list) and node and not _short_scalars(node):
             yield pointer, f"{pad}{prefix}["
             stack.append((None, f"{pad}]{tail}"))
             for index in range(len(node) - 1, -1, -1):

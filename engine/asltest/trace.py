@@ -69,6 +69,8 @@ class Visit:
     """Parallel/Map: the runs of its branches started (a Retry starts them again)."""
     child_failures: dict[int, Failure] = field(default_factory=dict)
     """Parallel/Map: the first failure of a branch or iteration in each attempt."""
+    parent_attempt: int = 0
+    """The attempt of the parent Parallel/Map this visit belongs to (from 1)."""
     map_run: bool = False
     """A Distributed Map whose child runs started (their states are not in this history)."""
 
@@ -133,6 +135,7 @@ def read_trace(machine: Machine, events: Iterable[HistoryEvent]) -> Trace:
                 variables=seen,
                 parent=parent,
                 entered_time=event.timestamp,
+                parent_attempt=parent.attempts if parent is not None else 0,
             )
             visits.append(entered)
             owner[event.id] = entered
@@ -218,8 +221,7 @@ def _resolve(visits: list[Visit], states: Mapping[str, State]) -> None:
             and (visit.failures or isinstance(state, FailState))
         ):
             failure = visit.failures[-1] if visit.failures else _fail_state_failure(state)
-            attempt = max(visit.parent.attempts, 1)
-            visit.parent.child_failures.setdefault(attempt, failure)
+            visit.parent.child_failures.setdefault(max(visit.parent_attempt, 1), failure)
     for visit in visits:
         state = states.get(visit.state)
         if state is not None and state.type in ("Parallel", "Map"):
