@@ -275,7 +275,30 @@ def load_test_file(path: str) -> TestFile:
         document = parse_text(text)
     except DefinitionSyntaxError as exc:
         raise TestFileInvalid([f"{path}: not YAML or JSON: {exc.message}"]) from None
+    refused = _refused_values(path, document)
+    if refused:
+        raise TestFileInvalid(refused)
     return _Checker(path, document).check()
+
+
+def _refused_values(path: str, document: JSON) -> list[str]:
+    """Values the engine refuses from outside (values.py: lone surrogates, numbers of over
+    1,000 digits, nesting past 512 levels), located by case."""
+    from engine.values import JsonRefused, check_value
+
+    parts: list[tuple[str, JSON]] = [("(the file)", document)]
+    if isinstance(document, dict) and isinstance(document.get("cases"), list):
+        cases = document["cases"]
+        assert isinstance(cases, list)
+        parts = [("(the file)", {k: v for k, v in document.items() if k != "cases"})]
+        parts += [(field_path(["cases", i], cases), case) for i, case in enumerate(cases)]
+    problems = []
+    for where, value in parts:
+        try:
+            check_value(value)
+        except JsonRefused as exc:
+            problems.append(f"{path}: {where}: {exc}")
+    return problems
 
 
 def _schema_problems(document: JSON) -> list[tuple[list[str | int], str]]:

@@ -11,6 +11,7 @@ count or `!!` when no case exercised it). Must never: run anything or compute co
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
@@ -65,6 +66,15 @@ def text_report(results: Sequence[CaseResult], machines: Mapping[str, str]) -> s
     return "\n".join(lines) + "\n"
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can hold: other characters (control characters, lone surrogates, in a
+    case name or an error cause) become U+FFFD, so that every JUnit reader parses the file."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def junit_xml(results: Sequence[CaseResult]) -> str:
     """JUnit XML: `testsuites` > `testsuite` (one per test file) > `testcase` (one per case),
     with a `failure` listing the differences, or an `error` for a case that could not run."""
@@ -82,7 +92,7 @@ def junit_xml(results: Sequence[CaseResult]) -> str:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=file,
+            name=_xml(file),
             tests=str(len(cases)),
             failures=str(counts["failed"]),
             errors=str(counts["error"]),
@@ -93,15 +103,16 @@ def junit_xml(results: Sequence[CaseResult]) -> str:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=file,
-                name=result.case.name,
+                classname=_xml(file),
+                name=_xml(result.case.name),
                 time=f"{result.seconds:.3f}",
             )
             if result.error is not None:
-                error = ET.SubElement(case, "error", message=result.error, type="CaseError")
-                error.text = result.error
+                message = _xml(result.error)
+                error = ET.SubElement(case, "error", message=message, type="CaseError")
+                error.text = message
             elif result.mismatches:
-                lines = [mismatch.line() for mismatch in result.mismatches]
+                lines = [_xml(mismatch.line()) for mismatch in result.mismatches]
                 failure = ET.SubElement(case, "failure", message=lines[0], type="Mismatch")
                 failure.text = "\n".join(lines)
     ET.indent(root)

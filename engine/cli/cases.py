@@ -153,10 +153,15 @@ def _run(
     return asyncio.run(run_all()), list(by_machine.values())
 
 
+def _encodable(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (a lone surrogate a handler returned) as `?`."""
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
 def _write(path: str, text: str, what: str) -> None:
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(_encodable(text))
     except OSError as exc:
         raise UsageError(f"{path}: cannot write the {what}: {exc.strerror}") from None
 
@@ -190,12 +195,12 @@ def _report(
         _write(args.coverage_annotate, "\n".join(annotate(c) for c in coverages), "annotation")
     if args.json:
         report = json_report(results, coverages if wants_coverage else None)
-        print(json.dumps(report, ensure_ascii=False))
+        print(_encodable(json.dumps(report, ensure_ascii=False)))
     else:
         machines = {f.path: f.machine_name for f in files}
-        sys.stdout.write(text_report(results, machines))
+        sys.stdout.write(_encodable(text_report(results, machines)))
         if args.coverage:
-            sys.stdout.write("\n" + coverage_table(coverages))
+            sys.stdout.write(_encodable("\n" + coverage_table(coverages)))
     code = EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
     if args.fail_under is not None:
         total = overall(coverages)

@@ -340,3 +340,22 @@ def test_the_installed_command_exits_as_documented(tmp_path: Path) -> None:
     assert outcome.code == 1
     assert "status: expected SUCCEEDED, got FAILED" in outcome.out
     assert run_process("asl", ["test", "--fail-under", "101"], cwd=tmp_path).code == 2
+
+
+def test_junit_xml_parses_whatever_characters_a_case_name_holds(cli: Cli) -> None:
+    suite = write_suite(cli, [{"name": "bell \u0007 <&>", "input": {"kind": "b"}}])
+    outcome = cli("test", suite, "--junit-xml", "out.xml")
+    assert outcome.code == 1
+    case = ET.parse(cli.folder / "out.xml").getroot().find("testsuite/testcase")
+    assert case is not None
+    assert case.get("name") == "bell \ufffd <&>"
+
+
+def test_a_value_that_is_not_unicode_is_a_located_problem(cli: Cli) -> None:
+    suite = write_suite(cli, [{"name": "ok"}, {"name": "bad \ud800"}])
+    outcome = cli("test", suite)
+    assert outcome.code == 2
+    assert outcome.err.splitlines()[0] == (
+        'pick.test.json: cases[1] "bad \\ud800": a string holds a lone UTF-16 surrogate '
+        "(U+D800 to U+DFFF), which is not Unicode"
+    )
