@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from engine.asltest.matching import MISSING
+from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.errors import EngineError
 from engine.values import JSON
 
@@ -261,8 +262,6 @@ def field_path(parts: Iterable[str | int], cases: Sequence[JSON] = ()) -> str:
 
 def load_test_file(path: str) -> TestFile:
     """Read and check a test file; raises `TestFileInvalid` with every problem."""
-    from engine.definition.parse import DefinitionSyntaxError, parse_text
-
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -342,6 +341,7 @@ class _Checker:
         machine_type = str(document.get("type", "STANDARD"))
         machine = self._machine(machine_path, machine_type)
         name = str(document.get("name") or _machine_name(machine_path))
+        self._check_name(name)
         functions = self._functions(document.get("functions"))
         config = self._config(document.get("config"))
         mock_config = self._mock_config(document.get("mockConfig"), config)
@@ -384,6 +384,18 @@ class _Checker:
         )
 
     # -- what the file refers to ----------------------------------------------------------------
+
+    def _check_name(self, name: str) -> None:
+        """AWS's rule for state machine names (the name is part of every ARN, and mock
+        configs find a machine's test cases by it)."""
+        from engine.errors import InvalidRequest
+        from engine.names import check_name
+
+        try:
+            check_name(name, "state machine name")
+        except InvalidRequest as exc:
+            where = "name" if "name" in self.document else "machine"  # type: ignore[operator]
+            self.problem([where], f"{name!r}: {exc.message}")
 
     def _machine(self, path: str, machine_type: str) -> Machine | None:
         from engine.embedded import load_machine
