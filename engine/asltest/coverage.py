@@ -292,6 +292,8 @@ def catcher_taken(state: TaskState | ParallelState | MapState, visit: Visit) -> 
     return None
 
 
+_RNG: Final = random.Random(0)  # noqa: S311 - no Choice rule draws from it; Scope wants one
+
 DEFAULT_RULE: Final = -1
 """`choice_taken`'s answer for the Default."""
 
@@ -316,7 +318,7 @@ def _evaluate_choice(state: ChoiceState, visit: Visit, facts: ExecutionFacts) ->
     # The rules are the compiled ones the interpreter runs; any error they raise here means
     # the recorded facts are not enough (the caller then reads the path taken instead).
     context = _context(state, visit, facts) if state.uses_context else None
-    scope = Scope(context, dict(visit.variables), random.Random(0))  # noqa: S311 - not crypto
+    scope = Scope(context, visit.variables, _RNG)
     try:
         if state.query_language == JSONATA:
             from engine.interpreter.jsonata_flow import jsonata_states
