@@ -359,3 +359,51 @@ def test_a_value_that_is_not_unicode_is_a_located_problem(cli: Cli) -> None:
         'pick.test.json: cases[1] "bad \\ud800": a string holds a lone UTF-16 surrogate '
         "(U+D800 to U+DFFF), which is not Unicode"
     )
+
+
+LOOP: dict[str, object] = {
+    "StartAt": "Loop",
+    "States": {
+        "Loop": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericLessThan": 3, "Next": "Bump"}],
+            "Default": "Done",
+        },
+        "Bump": {
+            "Type": "Pass",
+            "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+            "Next": "Loop",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_visit_picks_which_entry_of_a_state_is_checked(cli: Cli) -> None:
+    cli.write("loop.asl.json", LOOP)
+    cli.write(
+        "loop.test.json",
+        {
+            "machine": "loop.asl.json",
+            "cases": [
+                {
+                    "name": "loops",
+                    "input": {"n": 1},
+                    "expect": {
+                        "output": {"n": 3},
+                        "path": ["Loop", "Bump", "Loop", "Bump", "Loop", "Done"],
+                        "states": {
+                            "Bump": {"visit": 1, "input": {"n": 2}, "output": {"n": 3}},
+                            "Loop": {"visit": 5, "inputContains": {}},
+                        },
+                    },
+                }
+            ],
+        },
+    )
+    outcome = cli("test", "loop.test.json")
+    assert outcome.code == 1
+    assert outcome.out.splitlines()[1:3] == [
+        "  FAIL  loops",
+        "         states.Loop: the state was entered 3 times; there is no visit 5 to check",
+    ]
