@@ -53,7 +53,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "engine.errors",
     ),
 }
-INTERFACES = ("engine.cli", "engine.testing")
+INTERFACES = ("engine.cli", "engine.testing", "engine.asltest")
 """Nothing in the engine may import these; they may import anything below them."""
 
 

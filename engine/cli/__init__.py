@@ -60,6 +60,7 @@ COMMAND_MODULES: Final = (
     ("serve", ("serve",)),
     ("config_check", ("config",)),
     ("teststate", ("test-state",)),
+    ("cases", ("test",)),
 )
 """Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
 tests/cli/test_cold_start.py checks it against what the modules add."""
