@@ -26,12 +26,14 @@ from engine.values import JSON
 
 if TYPE_CHECKING:
     from engine.embedded import Engine, ExecutionResult, LoadedMachine
+    from engine.runtime.loop import Runtime
     from engine.service import Service
     from engine.store.base import ExecutionRecord, MachineRecord
 
 __all__ = ["DEFAULT_TIMEOUT", "EngineSession", "ServiceSession", "definition_source"]
 
 T = TypeVar("T")
+TOKEN_POLL_SECONDS = 0.005
 DEFAULT_TIMEOUT = 60.0
 """Real seconds a session waits for an execution to close. On a virtual clock, Waits and
 back-offs take no real time; an execution still running after this long waits for something
@@ -85,6 +87,31 @@ class _Loop:
                 ) from None
 
         return self._runner.run(bounded())
+
+    def until_token(self, runtime: Runtime, arn: str) -> str:
+        """Run until a Task of the execution waits for a task token; that token."""
+
+        async def poll() -> str:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    while True:
+                        record = runtime.executions.get(arn)
+                        if record is not None:
+                            for frame in record.state.frames.values():
+                                if frame.task_token is not None:
+                                    return frame.task_token
+                            if record.done.done():
+                                break
+                        # the handler or the store call runs in a thread: poll, do not spin
+                        await asyncio.sleep(TOKEN_POLL_SECONDS)
+            except TimeoutError:
+                pass
+            raise AssertionError(
+                f"execution {arn} is not waiting for a task token (within {self.timeout:g} s): "
+                "is its Task a .waitForTaskToken one, and has it reached it?"
+            )
+
+        return self._runner.run(poll())
 
     def close(self, last: Callable[[], Coroutine[object, object, None]]) -> None:
         try:
@@ -154,6 +181,11 @@ class EngineSession:
         """Start an execution and run it to the end (`test_case`: of the mock config)."""
         return self.result(self.start(machine, execution_input, name=name, test_case=test_case))
 
+    def task_token(self, execution_arn: str) -> str:
+        """Run until the execution's Task waits for a callback (`.waitForTaskToken`); its
+        token, for `send_task_success` / `send_task_failure`."""
+        return self._loop.until_token(self.engine.runtime, execution_arn)
+
     def send_task_success(self, token: str, output: JSON) -> None:
         self._loop.call(lambda: self.engine.send_task_success(token, output))
 
@@ -167,7 +199,7 @@ class ServiceSession:
     """A durable `Service` for synchronous tests (the `asl_service` fixture): machines and
     executions are recorded in its store, every transition committed, as `asl serve` does.
 
-    `service` is the `Service` itself. `run`, `wait` and `describe` return the store's
+    `service` is the `Service` itself. `run`, `result` and `describe` return the store's
     `ExecutionRecord`; `history` the events exactly as `asl history --json` prints them.
     """
 
@@ -225,6 +257,8 @@ class ServiceSession:
         )
         return record
 
+    load = create  # the name EngineSession uses: one test can run on either session
+
     def start(
         self,
         machine: MachineRecord | str,
@@ -241,7 +275,7 @@ class ServiceSession:
         record = self._loop.run(self.service.start_execution(arn, name=name, input_text=text))
         return record.arn
 
-    def wait(self, execution_arn: str) -> ExecutionRecord:
+    def result(self, execution_arn: str) -> ExecutionRecord:
         """Run until the execution closes; its record (status, output, error, cause)."""
         return self._loop.until_closed(self.service.wait_for(execution_arn), execution_arn)
 
@@ -253,7 +287,7 @@ class ServiceSession:
         name: str | None = None,
         test_case: str | None = None,
     ) -> ExecutionRecord:
-        return self.wait(self.start(machine, execution_input, name=name, test_case=test_case))
+        return self.result(self.start(machine, execution_input, name=name, test_case=test_case))
 
     def describe(self, execution_arn: str) -> ExecutionRecord:
         return self._loop.run(self.service.describe_execution(execution_arn))
@@ -264,6 +298,11 @@ class ServiceSession:
 
         events = self._loop.run(self.service.get_history(execution_arn, limit=1_000_000))
         return [event_shape(event) for event in events]
+
+    def task_token(self, execution_arn: str) -> str:
+        """Run until the execution's Task waits for a callback (`.waitForTaskToken`); its
+        token, for `send_task_success` / `send_task_failure`."""
+        return self._loop.until_token(self.service.runtime, execution_arn)
 
     def send_task_success(self, token: str, output: JSON) -> None:
         self._loop.run(self.service.send_task_success(token, json.dumps(output)))

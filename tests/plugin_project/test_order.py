@@ -15,10 +15,10 @@ from engine.testing import (
     assert_state_output,
     assert_succeeded,
     assert_task_calls,
-    state_input,
 )
 
 MACHINE = Path(__file__).with_name("order.asl.json")
+APPROVAL = Path(__file__).with_name("approval.asl.json")
 ORDER = {"orderId": "o-1", "amount": 25, "card": "4242"}
 
 
@@ -89,19 +89,17 @@ def test_the_mock_config_test_case_replaces_the_charge(asl_engine):
     assert_task_calls(result, {"Charge": 3, "Confirm": 0})
 
 
-def test_same_name_same_execution_on_the_engine(asl_engine):
-    machine = asl_engine.load(MACHINE)
-    arn = assert_idempotent_start(asl_engine, machine, ORDER, name="order-o-1")
-    assert_succeeded(asl_engine.result(arn))
-    assert_name_taken(asl_engine, machine, ORDER, name="order-o-1")  # closed: taken
+@pytest.mark.parametrize("session", ["asl_engine", "asl_service"])
+def test_a_duplicate_start_while_waiting_is_the_same_execution(request, session):
+    """AWS's StartExecution rule, on the in-memory engine and on the durable service alike."""
+    sessions = request.getfixturevalue(session)
+    machine = sessions.load(APPROVAL)
+    # the same name and input while it waits: the same execution; another input: refused
+    arn = assert_idempotent_start(sessions, machine, ORDER, name="approve-o-1")
 
-
-def test_same_name_same_execution_on_the_durable_service(asl_service):
-    machine = asl_service.create(MACHINE)
-    arn = assert_idempotent_start(asl_service, machine, ORDER, name="order-o-1")
-    assert_succeeded(asl_service.wait(arn))
-    assert_name_taken(asl_service, machine, ORDER, name="order-o-1")
-    assert state_input(asl_service.history(arn), "Confirm")["payment"]["chargeId"] == "ch-o-1"
+    sessions.send_task_success(sessions.task_token(arn), {"approved": True})
+    assert sessions.result(arn).output == {"approved": True}
+    assert_name_taken(sessions, machine, ORDER, name="approve-o-1")  # closed: still taken
 
 
 def test_express_starts_are_never_idempotent(asl_engine):
@@ -123,6 +121,8 @@ async def test_the_async_service(asl_async_service):
     machine, _ = await asl_async_service.create_state_machine("order", MACHINE.read_text())
     started = await asl_async_service.start_execution(machine.arn, input_text='{"amount": 0}')
     assert_failed(await asl_async_service.wait_for(started.arn), "Order.Rejected")
+    history = await asl_async_service.get_history(started.arn)
+    assert [event.type for event in history][-1] == "ExecutionFailed"
 
 
 def test_a_charge_is_never_repeated_after_a_crash(asl_crash_harness, asl_call_ledger):

@@ -39,6 +39,7 @@ def sample(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_the_sample_project_has_no_conftest() -> None:
     assert sorted(p.name for p in SAMPLE.iterdir() if p.suffix != ".pyc" and p.is_file()) == [
+        "approval.asl.json",
         "functions.py",
         "mock-config.json",
         "order.asl.json",
