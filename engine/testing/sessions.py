@@ -101,7 +101,11 @@ class _Loop:
                                 if frame.task_token is not None:
                                     return frame.task_token
                             if record.done.done():
-                                break
+                                finish = record.done.result()
+                                raise AssertionError(
+                                    f"execution {arn} closed ({finish.status}: {finish.error}: "
+                                    f"{finish.cause}) without waiting for a task token"
+                                )
                         # the handler or the store call runs in a thread: poll, do not spin
                         await asyncio.sleep(TOKEN_POLL_SECONDS)
             except TimeoutError:
