@@ -30,6 +30,7 @@ Override any of them in a conftest.py (a fixture of the same name there wins): e
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -37,14 +38,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from engine.testing.crash import LEDGER_VARIABLE, CallLedger, CrashHarness
-from engine.testing.sessions import EngineSession, ServiceSession
-
 if TYPE_CHECKING:
     from engine.backends.mocks import MockConfig
     from engine.embedded import Engine
     from engine.runtime.clock import VirtualClock
     from engine.service import Service
+    from engine.testing.crash import CallLedger, CrashHarness
+    from engine.testing.sessions import EngineSession, ServiceSession
 
 FUNCTIONS_INI = "asl_functions"
 MOCK_CONFIG_INI = "asl_mock_config"
@@ -110,7 +110,7 @@ def asl_functions(pytestconfig: pytest.Config) -> dict[str, Callable[..., object
 
     functions: dict[str, Callable[..., object]] = {}
     for source in _functions_files(pytestconfig):
-        loaded = _fail_on_engine_error("asl_functions", lambda s=source: load_functions(s))  # type: ignore[misc]
+        loaded = _fail_on_engine_error("asl_functions", functools.partial(load_functions, source))
         assert isinstance(loaded, dict)
         functions.update(loaded)
     return functions
@@ -149,6 +149,7 @@ def asl_engine(
 ) -> Iterator[EngineSession]:
     """An in-memory engine for a plain (sync) test: `load`, `run`, `start`, `result`."""
     from engine.embedded import Engine
+    from engine.testing.sessions import EngineSession
 
     with EngineSession(
         Engine(functions=asl_functions, clock=asl_clock, mock_config=asl_mock_config)
@@ -165,7 +166,9 @@ def asl_service(
     asl_call_ledger: CallLedger,
 ) -> Iterator[ServiceSession]:
     """A durable service on a fresh SQLite file for a plain (sync) test: `create`, `start`,
-    `run`, `wait`, `describe`, `history`, as `asl serve` runs them."""
+    `run`, `result`, `describe`, `history`, as `asl serve` runs them."""
+    from engine.testing.sessions import ServiceSession
+
     with ServiceSession.open(
         asl_store_url, clock=asl_clock, functions=asl_functions, mock_config=asl_mock_config
     ) as session:
@@ -175,6 +178,8 @@ def asl_service(
 @pytest.fixture
 def asl_call_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CallLedger:
     """A ledger in the test's temporary directory, also named in `ASL_TEST_LEDGER` here."""
+    from engine.testing.crash import LEDGER_VARIABLE, CallLedger
+
     path = tmp_path / "calls.jsonl"
     monkeypatch.setenv(LEDGER_VARIABLE, str(path))
     return CallLedger(path)
@@ -186,6 +191,8 @@ def asl_crash_harness(
 ) -> Iterator[CrashHarness]:
     """A `CrashHarness` on `asl_store_url` whose workers load the `asl_functions` ini files
     and record calls in `asl_call_ledger` (set `.functions` to load others)."""
+    from engine.testing.crash import CrashHarness
+
     with CrashHarness(
         asl_store_url, functions=_functions_files(pytestconfig), ledger=asl_call_ledger
     ) as harness:

@@ -194,3 +194,30 @@ def test_the_blocker_does_block_pytest() -> None:
     )
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == "ImportError: pytest is not installed here"
+
+
+def test_every_public_name_of_the_test_kit_resolves_to_its_home() -> None:
+    import importlib
+
+    import engine.testing as kit
+
+    homes = kit._HOMES
+    assert sorted(homes) == sorted(kit.__all__)
+    for name, home in homes.items():
+        assert getattr(kit, name) is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match=r"module 'engine\.testing' has no attribute 'nope'"):
+        kit.nope  # noqa: B018 - the attribute access is the test
+
+
+def test_loading_the_plugin_imports_neither_the_runtime_nor_asyncio() -> None:
+    """Every pytest run where asl-engine is installed loads the plugin: a run that uses none of
+    its fixtures must not pay for the engine."""
+    code = (
+        "import sys, pytest\n"
+        "before = set(sys.modules)\n"
+        "import engine.testing.pytest_plugin\n"
+        "print(sorted(m for m in set(sys.modules) - before"
+        " if m.startswith(('engine', 'asyncio'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "['engine', 'engine.testing', 'engine.testing.pytest_plugin']\n"
