@@ -164,6 +164,28 @@ def test_generated_machines_satisfy_the_schema(generated: GeneratedMachine) -> N
     assert _problems(generated.definition) == []
 
 
+YAML_MACHINE = """\
+Comment: an *.asl.yaml file, as the YAML extensions of editors read it
+StartAt: Greet
+States:
+  Greet:
+    Type: Task
+    Resource: arn:aws:lambda:us-east-1:111111111111:function:greet
+    Retry:
+      - ErrorEquals: [States.ALL]
+        JitterStrategy: FULL
+    End: true
+"""
+
+
+def test_a_yaml_definition_is_checked_like_its_json() -> None:
+    definition = parse_text(YAML_MACHINE)
+    assert _accepted(definition, "STANDARD")
+    assert _problems(definition) == []
+    misspelt = parse_text(YAML_MACHINE.replace("JitterStrategy: FULL", "JitterStrategy: HALF"))
+    assert {problem.split(":")[0] for problem in _problems(misspelt)} == {"/States/Greet"}
+
+
 def _machine(state: dict[str, JSON]) -> dict[str, JSON]:
     return {"StartAt": "A", "States": {"A": state}}
 
