@@ -11,6 +11,11 @@ from tests.api.tally import summary as api_fuzz_summary
 from tests.chaos.tally import summary as chaos_summary
 from tests.differential.tally import open_tally, summary
 
+# pytester runs the sample project of the pytest plugin (tests/testing/test_pytest_plugin.py);
+# the sample has its own pytest.ini and tests and is never collected as part of this suite.
+pytest_plugins = ["pytester"]
+collect_ignore = ["plugin_project"]
+
 # No Hypothesis deadline: a deadline is a timing assertion, and on this 2-core machine a busy
 # neighbour pushed single examples past the default 200 ms (test_mutated_valid_definitions_
 # never_raise, test_yaml_round_trip_under_yaml_1_2) although nothing was slow. Speed is

@@ -12,6 +12,9 @@ adds what validate, run and start read: substitutions and templates); each comma
 imports `common` and the engine, never another command module. Engine imports happen inside
 the commands, so `asl validate` starts without the runtime or the web stack, and `main` imports
 only the command module owning the command it is given (`COMMAND_MODULES`).
+`schema`) imports `common` and the engine, never another command module. Engine imports happen
+inside the commands, so `asl validate` starts without the runtime or the web stack, and `main`
+imports only the command module owning the command it is given (`COMMAND_MODULES`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ COMMAND_MODULES: Final = (
     ("config_check", ("config",)),
     ("teststate", ("test-state",)),
     ("cases", ("test",)),
+    ("schema", ("schema",)),
 )
 """Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
 tests/cli/test_cold_start.py checks it against what the modules add."""

@@ -1,4 +1,4 @@
-"""The idempotency test kit: count handler calls durably, kill workers on purpose, recover.
+"""The crash test kit: count handler calls durably, kill workers on purpose, recover.
 
 Owns: the helpers a user's test suite (and ours, tests/crash/) uses to prove what
 docs/idempotency.md promises. Standard workflows invoke a task at most once and never re-run a
@@ -16,8 +16,8 @@ Trio's `trio.testing`), or decide semantics (it only drives the `asl` CLI and re
   (both). Its readers (`describe`, `history`, `executions`) return exactly the JSON that
   `asl describe|history|list --json` print, read in this process to save a process start each.
 - `assert_history_ids`, `entered_counts`: the history invariants every crash test checks.
-- pytest fixtures (`asl_store_url`, `call_ledger`, `crash_harness`): enable them with
-  `pytest_plugins = ["engine.testing"]` in the root conftest.py, or import them into a conftest.
+
+Imports no pytest: the fixtures over these helpers live in engine/testing/pytest_plugin.py.
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar, cast
-
-import pytest
 
 from engine.values import JSON
 
@@ -52,10 +50,7 @@ __all__ = [
     "CrashHarness",
     "CrashReport",
     "WorkerRun",
-    "asl_store_url",
     "assert_history_ids",
-    "call_ledger",
-    "crash_harness",
     "entered_counts",
 ]
 
@@ -421,30 +416,3 @@ class CrashHarness:
         from engine.cli.shapes import event_shape
 
         return [event_shape(e) for e in self.store().get_history(arn, limit=1_000_000)]
-
-
-# -- pytest fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def asl_store_url(tmp_path: Path) -> str:
-    """A fresh SQLite store in the test's temporary directory (override it for PostgreSQL)."""
-    return f"sqlite:///{tmp_path / 'asl.db'}"
-
-
-@pytest.fixture
-def call_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CallLedger:
-    """A ledger in the test's temporary directory, also named in `ASL_TEST_LEDGER` here."""
-    path = tmp_path / "calls.jsonl"
-    monkeypatch.setenv(LEDGER_VARIABLE, str(path))
-    return CallLedger(path)
-
-
-@pytest.fixture
-def crash_harness(asl_store_url: str, call_ledger: CallLedger) -> Iterator[CrashHarness]:
-    """A `CrashHarness` on `asl_store_url` whose workers record calls in `call_ledger`.
-
-    Set `crash_harness.functions = [...]` (the files your definitions' Lambdas live in) first.
-    """
-    with CrashHarness(asl_store_url, ledger=call_ledger) as harness:
-        yield harness
