@@ -47,8 +47,10 @@ from engine.definition.compile import (
 )
 from engine.definition.diagnostics import join_pointer
 from engine.definition.scope import Scope
+from engine.interpreter.failures import Failure as RuntimeFailure
 from engine.interpreter.failures import error_matches
 from engine.interpreter.history import format_time
+from engine.interpreter.retry import match_retrier
 from engine.values import JSON
 
 __all__ = ["KINDS", "Element", "ExecutionFacts", "MachineCoverage", "Totals", "elements_of"]
@@ -260,10 +262,9 @@ def exercised(
             for failure in visit.failures:
                 if failure.error is None:
                     continue
-                for index, retrier in enumerate(state.retry):
-                    if error_matches(retrier.error_equals, failure.error):
-                        yield join_pointer(at, "Retry", index)
-                        break
+                index = match_retrier(state.retry, RuntimeFailure(failure.error, failure.cause))
+                if index is not None:
+                    yield join_pointer(at, "Retry", index)
             if visit.caught:
                 index = catcher_taken(state, visit)
                 if index is not None:
