@@ -65,6 +65,7 @@ COMMAND_MODULES: Final = (
     ("teststate", ("test-state",)),
     ("cases", ("test",)),
     ("schema", ("schema",)),
+    ("graph", ("graph",)),
 )
 """Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
 tests/cli/test_cold_start.py checks it against what the modules add."""
