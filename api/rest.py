@@ -510,10 +510,17 @@ def make_router(service: Service) -> APIRouter:
         status: Status | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         next_token: Annotated[str | None, Query(max_length=3096)] = None,
+        name: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
     ) -> ExecutionList:
-        """ListExecutions, newest first; pass `next_token` for the next page."""
+        """ListExecutions, newest first; pass `next_token` for the next page. `name` keeps the
+        executions whose name contains it, ignoring case (pass the same `name` with
+        `next_token`)."""
         records, token = await service.list_executions(
-            await machine_arn(machine), status=status, limit=limit, next_token=next_token
+            await machine_arn(machine),
+            status=status,
+            limit=limit,
+            next_token=next_token,
+            name=name,
         )
         return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 

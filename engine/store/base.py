@@ -319,8 +319,10 @@ class Store(Protocol):
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
-        """Newest first; `after` is the opaque token returned by the previous page."""
+        """Newest first; `after` is the opaque token returned by the previous page; `name`
+        keeps the executions whose name contains it, ignoring case (the console's search)."""
         ...
 
     def update_execution(self, record: ExecutionRecord) -> None:
