@@ -4,6 +4,8 @@ Owns: `create_app` (routes, middleware order, error handlers, lifespan). The lif
 service's worker (unless the service is API-only) and closes the service at shutdown: the app
 owns the service from startup on. Must never: hold semantics or per-request state of its own.
 
+The web console (api/console.py) is served at /console by the same app.
+
 Middleware, outermost first: CORS (only when asked for; preflights need no token), then the
 request envelope (api/accesslog.py: request id, token, body cap, one log line), which hands
 `POST /` (the AWS JSON protocol) straight to its endpoint and everything else to FastAPI.
@@ -28,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from api.accesslog import LOGGER, RequestEnvelope, request_log
 from api.awsjson import make_endpoint
+from api.console import PUBLIC_PATHS, make_console_router
 from api.errors import describe_error, error_body, status_for
 from api.rest import make_router
 from engine.errors import EngineError
@@ -79,12 +82,13 @@ def create_app(
     else:
         app = FastAPI(title=TITLE, description=DESCRIPTION, version="1", lifespan=lifespan)
     app.include_router(make_router(service))
+    app.include_router(make_console_router(service))
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     aws = make_endpoint(service, activity_wait_seconds=activity_wait_seconds)
-    app.add_middleware(RequestEnvelope, token=token, aws=aws)
+    app.add_middleware(RequestEnvelope, token=token, aws=aws, public=PUBLIC_PATHS)
     if cors:
         origins = ["*"] if cors is True else list(cors)
         app.add_middleware(

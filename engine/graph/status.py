@@ -42,6 +42,17 @@ class StateStatus:
     status: str
     entered: int
     """How many times the state was entered (a Map's inner states once per iteration)."""
+    input: JSON = None
+    """The latest visit's input, output, error and cause as the history records them (JSON
+    text for input and output)."""
+    output: JSON = None
+    error: JSON = None
+    cause: JSON = None
+    iterations: tuple[int, int, int] = (0, 0, 0)
+    """A Map's iterations: started, succeeded, failed (MapIteration* events)."""
+
+
+_ITERATION_EVENTS = {"MapIterationStarted": 0, "MapIterationSucceeded": 1, "MapIterationFailed": 2}
 
 
 def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[str, StateStatus]:
@@ -54,6 +65,8 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
     kinds: dict[int, str] = {}
     status: dict[str, str] = {}
     entered: dict[str, int] = {}
+    seen: dict[str, dict[str, JSON]] = {}
+    iterations: dict[str, list[int]] = {}
     for event in events:
         kind = str(event.get("type", ""))
         event_id = event.get("id")
@@ -69,15 +82,21 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
             if name is not None:
                 status[name] = "running"
                 entered[name] = entered.get(name, 0) + 1
+                seen[name] = {"input": _detail(details, "input")}
         elif kind.startswith("Execution"):
             _close(status, kind)
         elif name is not None and kind.endswith("StateExited"):
             before = kinds.get(previous) if isinstance(previous, int) else None
             caught = types.get(name) in _CATCHING and before not in _SUCCESS_EVENTS
             status[name] = "caught" if caught else "succeeded"
+            seen.setdefault(name, {})["output"] = _detail(
+                event.get("stateExitedEventDetails"), "output"
+            )
             # the next state entered in this branch follows this event, not this state
             owner[event_id] = None
             continue
+        elif name is not None and kind in _ITERATION_EVENTS:
+            iterations.setdefault(name, [0, 0, 0])[_ITERATION_EVENTS[kind]] += 1
         elif name is not None and kind.endswith(("Scheduled", "Started", "Submitted")):
             status[name] = "running"  # a new attempt (after a Retry, a failed one came before)
         elif name is not None and kind.endswith("StateAborted"):
@@ -87,11 +106,29 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
                 status[name] = "cancelled"
         elif name is not None and _is_failure(event, kind):
             status[name] = "failed"
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), None)
+            visit = seen.setdefault(name, {})
+            visit["error"] = _detail(details, "error")
+            visit["cause"] = _detail(details, "cause")
         owner[event_id] = name
     result: dict[str, StateStatus] = {}
     for node in graph.states():
-        result[node.id] = StateStatus(status.get(node.name, "not-run"), entered.get(node.name, 0))
+        visit = seen.get(node.name, {})
+        started, succeeded, failed = iterations.get(node.name, (0, 0, 0))
+        result[node.id] = StateStatus(
+            status.get(node.name, "not-run"),
+            entered.get(node.name, 0),
+            visit.get("input"),
+            visit.get("output"),
+            visit.get("error"),
+            visit.get("cause"),
+            (started, succeeded, failed),
+        )
     return result
+
+
+def _detail(details: JSON, key: str) -> JSON:
+    return details.get(key) if isinstance(details, dict) else None
 
 
 def _is_failure(event: Mapping[str, JSON], kind: str) -> bool:

@@ -102,7 +102,37 @@ def test_an_uncaught_failure_fails_the_state_that_was_running() -> None:
         "States": {"Explode": {"Type": "Task", "Resource": FUNCTION + "explode", "End": True}},
     }
     statuses = state_statuses(build_graph(definition), run(definition, {}))
-    assert statuses["/States/Explode"].status == "failed"
+    explode = statuses["/States/Explode"]
+    assert (explode.status, explode.input, explode.output, explode.error) == (
+        "failed",
+        "{}",
+        None,
+        "ValueError",
+    )
+    assert '"errorMessage":"boom"' in str(explode.cause)
+
+
+def test_map_iterations_are_counted_and_outputs_kept() -> None:
+    definition: dict[str, JSON] = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Double",
+                    "States": {
+                        "Double": {"Type": "Task", "Resource": FUNCTION + "double", "End": True}
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    statuses = state_statuses(build_graph(definition), run(definition, [1, 2, 3]))
+    each = statuses["/States/Each"]
+    assert (each.status, each.iterations, each.output) == ("succeeded", (3, 3, 0), "[2,4,6]")
+    double = statuses["/States/Each/ItemProcessor/States/Double"]
+    assert (double.status, double.entered) == ("succeeded", 3)
 
 
 def test_a_running_state_and_a_stopped_execution() -> None:
