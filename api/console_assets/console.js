@@ -122,7 +122,6 @@ function graphView(svgText, label) {
     svg.setAttribute("aria-label", label);
     for (const state of svg.querySelectorAll("g.state")) {
       state.setAttribute("role", "button");
-      state.setAttribute("aria-label", `${state.dataset.name} (${state.dataset.type})`);
     }
   }
   return holder;
@@ -145,7 +144,7 @@ function highlight(source, span, cls = "hl") {
     if (line) line.classList.add(cls);
   }
   const top = source.querySelector(`[data-n="${first}"]`);
-  if (top) source.scrollTop = top.offsetTop - source.offsetTop - 20;
+  if (top) source.scrollTop += top.getBoundingClientRect().top - source.getBoundingClientRect().top - 40;
 }
 
 function onStateSelected(graph, handler) {
@@ -360,7 +359,7 @@ async function executionPage(arn) {
     ];
     if (s.iterations) parts.push(el("p", { id: "map-iterations" }, `Map iterations: ${s.iterations[0]} started, ${s.iterations[1]} succeeded, ${s.iterations[2]} failed`));
     for (const key of ["input", "output", "error", "cause"]) {
-      if (s[key] !== null && s[key] !== undefined) parts.push(el("h4", {}, key[0].toUpperCase() + key.slice(1)), el("pre", { class: `state-${key}` }, pretty(s[key])));
+      if (s[key] !== null && s[key] !== undefined) parts.push(el("h4", {}, key[0].toUpperCase() + key.slice(1)), el("pre", { class: `state-${key}`, tabindex: "0" }, pretty(s[key])));
     }
     details.replaceChildren(...parts);
   };
@@ -377,16 +376,15 @@ async function executionPage(arn) {
     redriveButton.disabled = !["FAILED", "ABORTED", "TIMED_OUT"].includes(e.status);
     const boxes = [];
     if (e.error || e.cause) {
-      boxes.push(el("div", { class: "error-box", role: "status" }, el("strong", {}, e.error || ""), el("pre", {}, e.cause || "")));
+      boxes.push(el("div", { class: "error-box", role: "status" }, el("strong", {}, e.error || ""), el("pre", { tabindex: "0" }, e.cause || "")));
     }
-    if (e.status === "SUCCEEDED") boxes.push(el("h2", {}, "Output"), el("pre", { class: "panel", id: "execution-output" }, pretty(e.output)));
+    if (e.status === "SUCCEEDED") boxes.push(el("h2", {}, "Output"), el("pre", { class: "panel", id: "execution-output", tabindex: "0" }, pretty(e.output)));
     outcome.replaceChildren(...boxes);
     for (const [id, s] of Object.entries(data.states)) {
       const node = graph.querySelector(`g.state[data-id="${CSS.escape(id)}"]`);
       if (!node) continue;
       for (const cls of [...node.classList]) if (cls.startsWith("status-")) node.classList.remove(cls);
       node.classList.add(`status-${s.status}`);
-      node.setAttribute("aria-label", `${s.name} (${s.type}): ${s.status}`);
     }
     for (const event of data.events) {
       lastEvent = Math.max(lastEvent, event.id);
@@ -431,7 +429,7 @@ async function executionPage(arn) {
   });
 
   const parent = execution.parentArn ? el("p", {}, "Started by ", el("a", { href: `#/executions/${enc(execution.parentArn)}` }, execution.parentArn)) : null;
-  main().replaceChildren(
+  const parts = [
     el(
       "p",
       {},
@@ -454,8 +452,9 @@ async function executionPage(arn) {
       { id: "history", "aria-label": "Execution history" },
       el("thead", {}, el("tr", {}, ["Id", "Type", "State", "Timestamp", "Details"].map((h) => el("th", { scope: "col" }, h)))),
       historyBody
-    )
-  );
+    ),
+  ];
+  main().replaceChildren(...parts.filter((part) => part !== null));
   render();
 
   let polling = false;

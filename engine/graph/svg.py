@@ -74,7 +74,8 @@ def render_svg(
         _MARKERS,
     ]
     # groups first (they sit under their branches), then edges, then states on top
-    for node_id in graph.groups:
+    # outer groups before the groups nested in them (SVG paints in document order)
+    for node_id in sorted(graph.groups, key=lambda key: key.count("/States/")):
         box = layout.nodes[node_id]
         node = graph.nodes[node_id]
         status = statuses.get(node_id, "not-run")
