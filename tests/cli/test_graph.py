@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from tests.cli.harness import INVALID_LINES, Cli, assert_one_asl_line
+import pytest
+
+from tests.cli.harness import INVALID_LINES, REPO, Cli, assert_one_asl_line
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -50,3 +53,20 @@ def test_an_execution_is_drawn_with_each_state_s_status(cli: Cli) -> None:
         g.get("data-name"): g.get("class") for g in root.iter(SVG + "g") if g.get("data-name")
     }
     assert set(states.values()) == {"state status-failed"}
+
+
+EXAMPLES = sorted((REPO / "asl_examples").rglob("*.asl.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_is_drawn_by_the_command(cli: Cli, path: Path) -> None:
+    from engine.definition.parse import parse_text
+    from engine.graph.model import build_graph
+
+    drawn = cli("graph", str(path), "--format", "svg")
+    assert (drawn.code, drawn.err) == (0, "")
+    states = [
+        g for g in ET.fromstring(drawn.out).iter(SVG + "g") if "state" in g.get("class", "").split()
+    ]
+    expected = build_graph(parse_text(path.read_text("utf-8"))).states()
+    assert len(states) == len(expected)
