@@ -64,6 +64,7 @@ from engine.values import (
 
 if TYPE_CHECKING:
     from engine.backends.mocks import MockConfig
+    from engine.metrics import EngineMetrics
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -184,6 +185,15 @@ class Engine:
     def lambda_backend(self) -> LambdaBackend:
         """The backend serving Lambda functions (its `stats(name)` count calls, throttles...)."""
         return self._backends.functions.lambda_backend
+
+    def enable_metrics(self) -> EngineMetrics:
+        """Count this engine's executions, tasks and functions in Prometheus metrics
+        (docs/observability.md); `exposition()` of the result is what `/metrics` serves."""
+        from engine.metrics import EngineMetrics  # prometheus-client: only when asked for
+
+        metrics = EngineMetrics()
+        metrics.attach(self.runtime, self.lambda_backend)
+        return metrics
 
     @property
     def runtime(self) -> Runtime:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
 from engine.backends.base import Backend
 from engine.backends.mocks import MockConfig
@@ -40,6 +40,9 @@ from engine.store.base import (
     Store,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from engine.metrics import EngineMetrics
 
 _log = logging.getLogger("asl.service")
 
@@ -111,6 +114,7 @@ class ServiceBase:
             claim_batch=self.config.claim_batch,
             prepare=self._prepare_adoption,
         )
+        self.metrics: EngineMetrics | None = None  # enable_metrics()
         self._activity_waiters: dict[str, asyncio.Event] = {}
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
         self._machine_reads: dict[str, asyncio.Future[MachineRecord | None]] = {}
@@ -196,6 +200,16 @@ class ServiceBase:
 
     def resolve(self, resource: str) -> Backend | None:
         return self._backends.registry.resolve(resource)
+
+    def enable_metrics(self) -> EngineMetrics:
+        """Count this process's executions, tasks, commits and functions in Prometheus
+        metrics (docs/observability.md); `/metrics` serves the result's `exposition()`."""
+        if self.metrics is None:
+            from engine.metrics import EngineMetrics  # prometheus-client: only when asked for
+
+            self.metrics = EngineMetrics()
+            self.metrics.attach(self.runtime, self._backends.functions.lambda_backend)
+        return self.metrics
 
     def machine_for_revision(self, revision_id: str) -> Machine:
         """The compiled machine of a definition revision: compiled once, then cached.
