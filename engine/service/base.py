@@ -22,10 +22,20 @@ from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import parse_text
 from engine.errors import EngineError, ResourceNotFound
+from engine.execution_log import (
+    DEFAULT_LOGGER,
+    ExecutionLog,
+    LogSettings,
+    OpenFiles,
+    Sink,
+    logging_sink,
+    stdout_sink,
+)
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
+from engine.runtime.observe import add_observer
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
@@ -122,7 +132,40 @@ class ServiceBase:
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
+        self._log_files = OpenFiles()
+        self._open_execution_logs()
         self._register_integrations()
+
+    def _open_execution_logs(self) -> None:
+        """Honour machines' loggingConfiguration (engine/execution_log.py), where
+        `[execution_logs]` says; a machine logging at OFF (the default) costs a cache look-up
+        per step."""
+        config = self._backends.config
+        sink: Sink = logging_sink(DEFAULT_LOGGER)  # without a file: [execution_logs]'s default
+        groups: dict[str, Sink] = {}
+        if config is not None:
+            logs, folder = config.execution_logs, config.folder
+            if logs.destination == "stdout":
+                sink = stdout_sink()
+            elif logs.destination == "file" and logs.path is not None:
+                sink = self._log_files.sink(folder / logs.path)
+            else:
+                sink = logging_sink(logs.logger)
+            groups = {arn: self._log_files.sink(folder / p) for arn, p in logs.log_groups.items()}
+        log = ExecutionLog(self._log_settings_of, sink, groups)
+        self.runtime.observer = add_observer(self.runtime.observer, log)
+
+    def _log_settings_of(self, machine_arn: str) -> LogSettings | None:
+        """A machine's loggingConfiguration, from the cache `_machine` fills (a read on the
+        caller's thread only if it was never loaded, as `_role_of`)."""
+        cached = self._machine_cache.get(machine_arn)
+        record = cached[0] if cached is not None else self.store.get_machine(machine_arn)
+        if record is None:
+            return None
+        if cached is None:
+            self._machine_cache[machine_arn] = (record, time.monotonic() + MACHINE_CACHE_SECONDS)
+        destination = record.log_destinations[0] if record.log_destinations else None
+        return LogSettings(record.logging_level, record.include_execution_data, destination)
 
     def _register_integrations(self) -> None:
         """Register the backends of the integrations the service itself serves (nested.py:
@@ -197,6 +240,7 @@ class ServiceBase:
         await self.runtime.aclose()
         await self._backends.aclose()
         self.journal.close()
+        self._log_files.close()
 
     def resolve(self, resource: str) -> Backend | None:
         return self._backends.registry.resolve(resource)
