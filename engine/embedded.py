@@ -54,6 +54,7 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
+from engine.runtime.observe import add_observer
 from engine.values import (
     JSON,
     PAYLOAD_LIMIT_BYTES,
@@ -63,6 +64,8 @@ from engine.values import (
 )
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
     from engine.backends.mocks import MockConfig
     from engine.metrics import EngineMetrics
 
@@ -194,6 +197,14 @@ class Engine:
         metrics = EngineMetrics()
         metrics.attach(self.runtime, self.lambda_backend)
         return metrics
+
+    def enable_tracing(self, provider: TracerProvider | None = None) -> None:
+        """Trace this engine's executions with OpenTelemetry (docs/observability.md):
+        `provider`, else one with the exporters the `OTEL_*` variables name."""
+        from engine.tracing import ExecutionTracing, tracer_provider_from_env
+
+        tracing = ExecutionTracing(provider or tracer_provider_from_env())
+        self.runtime.observer = add_observer(self.runtime.observer, tracing)
 
     @property
     def runtime(self) -> Runtime:

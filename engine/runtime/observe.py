@@ -16,8 +16,9 @@ defined over them. `committed` and `claimed` (queue lag, lease takeovers) are th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+import os
+from collections.abc import Mapping, Sequence
+from typing import Final, Protocol
 
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent
@@ -74,3 +75,13 @@ def add_observer(current: RuntimeObserver | None, new: RuntimeObserver) -> Runti
     if isinstance(current, Observers):
         return Observers((*current.observers, new))
     return Observers((current, new))
+
+
+EXPORTER_VARIABLE: Final = "OTEL_TRACES_EXPORTER"
+
+
+def tracing_wanted(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment asks for traces (an exporter other than `none`): read before
+    anything of OpenTelemetry is imported (engine/tracing.py)."""
+    names = (environ if environ is not None else os.environ).get(EXPORTER_VARIABLE, "")
+    return any(n.strip() not in ("", "none") for n in names.split(","))

@@ -31,11 +31,12 @@ from engine.execution_log import (
     logging_sink,
     stdout_sink,
 )
+from engine.interpreter.frames import ExecutionInfo
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
-from engine.runtime.observe import add_observer
+from engine.runtime.observe import add_observer, tracing_wanted
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
@@ -52,6 +53,8 @@ from engine.store.base import (
 )
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
     from engine.metrics import EngineMetrics
 
 _log = logging.getLogger("asl.service")
@@ -134,7 +137,41 @@ class ServiceBase:
         self._starts = StartBatcher(self.journal, store, self.worker)
         self._log_files = OpenFiles()
         self._open_execution_logs()
+        if tracing_wanted():
+            self.enable_tracing()
         self._register_integrations()
+
+    def enable_tracing(self, provider: TracerProvider | None = None) -> None:
+        """Trace the executions of machines whose tracingConfiguration is enabled, as AWS
+        does (docs/observability.md): `provider`, else the one the `OTEL_*` variables make
+        (a service started with OTEL_TRACES_EXPORTER set calls this itself)."""
+        from engine.tracing import ExecutionTracing, tracer_provider_from_env
+
+        tracing = ExecutionTracing(
+            provider or tracer_provider_from_env(),
+            trace_header_of=self._trace_header_of,
+            traced=self._traced,
+        )
+        self.runtime.observer = add_observer(self.runtime.observer, tracing)
+
+    def _traced(self, info: ExecutionInfo) -> bool:
+        machine = self._cached_machine(info.state_machine_arn)
+        return machine is not None and machine.tracing_enabled
+
+    def _trace_header_of(self, execution_arn: str) -> str | None:
+        record = self._started.get(execution_arn) or self.store.get_execution(execution_arn)
+        return record.trace_header if record is not None else None
+
+    def _cached_machine(self, machine_arn: str) -> MachineRecord | None:
+        """A machine record from the cache `_machine` fills (read on the caller's thread only
+        if it was never loaded, as `_role_of`)."""
+        cached = self._machine_cache.get(machine_arn)
+        if cached is not None:
+            return cached[0]
+        record = self.store.get_machine(machine_arn)
+        if record is not None:
+            self._machine_cache[machine_arn] = (record, time.monotonic() + MACHINE_CACHE_SECONDS)
+        return record
 
     def _open_execution_logs(self) -> None:
         """Honour machines' loggingConfiguration (engine/execution_log.py), where
@@ -158,12 +195,9 @@ class ServiceBase:
     def _log_settings_of(self, machine_arn: str) -> LogSettings | None:
         """A machine's loggingConfiguration, from the cache `_machine` fills (a read on the
         caller's thread only if it was never loaded, as `_role_of`)."""
-        cached = self._machine_cache.get(machine_arn)
-        record = cached[0] if cached is not None else self.store.get_machine(machine_arn)
+        record = self._cached_machine(machine_arn)
         if record is None:
             return None
-        if cached is None:
-            self._machine_cache[machine_arn] = (record, time.monotonic() + MACHINE_CACHE_SECONDS)
         destination = record.log_destinations[0] if record.log_destinations else None
         return LogSettings(record.logging_level, record.include_execution_data, destination)
 
