@@ -126,6 +126,9 @@ class ExecutionLog:
     def committed(self, seconds: float, steps: int) -> None:
         return None
 
+    def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
+        return None
+
     def claimed(self, waited: Sequence[float], taken_over: int) -> None:
         return None
 

@@ -182,6 +182,9 @@ class EngineMetrics:
         self.commit_latency.observe(seconds)
         self.committed_steps.inc(steps)
 
+    def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
+        return None
+
     def claimed(self, waited: Sequence[float], taken_over: int) -> None:
         for seconds in waited:
             self.queue_lag.observe(seconds)

@@ -110,6 +110,8 @@ class _Execution:
     tasks: dict[int, Span] = field(default_factory=dict)  # by the task's latest event id
     open: set[Span] = field(default_factory=set)
     kinds: dict[int, str] = field(default_factory=dict)  # each event's type, by id
+    by_state: dict[str, Span] = field(default_factory=dict)  # latest task span per state name
+    names: dict[Span, str] = field(default_factory=dict)  # each open state span's state name
 
 
 class ExecutionTracing:
@@ -134,6 +136,16 @@ class ExecutionTracing:
 
     def committed(self, seconds: float, steps: int) -> None:
         return None
+
+    def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
+        run = self._executions.get(info.execution_arn)
+        task = run.by_state.get(state_name) if run is not None else None
+        if task is None:
+            return None
+        context = task.get_span_context()
+        if not context.is_valid:
+            return None
+        return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
     def claimed(self, waited: Sequence[float], taken_over: int) -> None:
         return None
@@ -182,6 +194,7 @@ class ExecutionTracing:
                 attributes={"aws.step_functions.state.type": kind.removesuffix("StateEntered")},
             )
             run.open.add(span)
+            run.names[span] = name
             run.at[event.id] = (span, container)
             return
         if kind.endswith(("StateExited", "StateAborted")):
@@ -203,6 +216,8 @@ class ExecutionTracing:
             )
             run.tasks[event.id] = task
             run.open.add(task)
+            if state is not None:
+                run.by_state[run.names.get(state, "")] = task
         elif event.previous_event_id in run.tasks:
             task = run.tasks.pop(event.previous_event_id)
             if kind.endswith(_TASK_ENDS):
@@ -216,6 +231,7 @@ class ExecutionTracing:
 
     def _end(self, run: _Execution, span: Span, end: int) -> None:
         run.open.discard(span)
+        run.names.pop(span, None)
         span.end(end_time=end)
 
     def _close(self, arn: str, run: _Execution, event: HistoryEvent) -> None:

@@ -744,6 +744,7 @@ class LambdaBackend:
             region=request.region,
             event_text=event_text,
             raw_string=raw_string,
+            traceparent=request.traceparent,
         )
 
     def _timed_out(

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -624,6 +624,12 @@ class Runtime:
         record.inflight.clear()
 
     def _invoke(self, execution_arn: str, record: ExecutionRecord, command: InvokeTask) -> None:
+        if self.observer is not None:  # a traced execution's task passes its trace context on
+            traceparent = self.observer.traceparent(record.state.info, command.request.state_name)
+            if traceparent is not None:
+                command = replace(
+                    command, request=replace(command.request, traceparent=traceparent)
+                )
         backend = self.resolver(command.request.resource)
         record.inflight.add(command.task_id)
         self.crash.before_task()

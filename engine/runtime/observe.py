@@ -33,6 +33,10 @@ class RuntimeObserver(Protocol):
     def committed(self, seconds: float, steps: int) -> None:
         """A group commit of `steps` steps took `seconds` to write (wall-clock time)."""
 
+    def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
+        """The W3C trace context to pass to the backend call the state `state_name` is about
+        to make (its task span's), or None: told just after the step that scheduled it."""
+
     def claimed(self, waited: Sequence[float], taken_over: int) -> None:
         """A worker claimed a batch: `waited`, the seconds each execution never driven
         before waited since its start (queue lag); `taken_over`, how many had been driven
@@ -59,6 +63,17 @@ class Observers:
                 observer.committed(seconds, steps)
             except Exception:  # observer edge
                 _log.exception("an observer failed on a commit")
+
+    def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
+        for observer in self.observers:
+            try:
+                found = observer.traceparent(info, state_name)
+            except Exception:  # observer edge
+                _log.exception("an observer failed on a trace context")
+                continue
+            if found is not None:
+                return found
+        return None
 
     def claimed(self, waited: Sequence[float], taken_over: int) -> None:
         for observer in self.observers:

@@ -5,6 +5,9 @@ remote parent (X-Ray and W3C)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -184,9 +187,47 @@ def test_a_service_traces_machines_with_tracing_enabled_under_their_trace_header
     spans = {s.name: s for s in exporter.get_finished_spans()}
     assert sorted(spans) == ["P", "on"]  # "off" has tracing disabled: no span
     root = spans["on"]
-    assert root.parent is not None and root.context is not None
+    assert root.parent is not None
+    assert root.context is not None
     assert (root.context.trace_id, root.parent.span_id, root.parent.is_remote) == (
         0x5759E988BD862E3FE1BE46A994272793,
         0x53995C3F42CD8AD8,
         True,
     )
+
+
+def test_a_command_function_gets_its_task_span_as_traceparent(tmp_path: Path) -> None:
+    script = tmp_path / "echo_trace.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "sys.stdin.read()\n"
+        "print(json.dumps({'traceparent': os.environ.get('TRACEPARENT')}))\n"
+    )
+    (tmp_path / "asl.toml").write_text(
+        f"[functions.echo]\ncommand = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]\n"
+    )
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    machine = {
+        "StartAt": "Echo",
+        "States": {"Echo": {"Type": "Task", "Resource": FUNCTION + "echo", "End": True}},
+    }
+
+    async def main() -> object:
+        engine = Engine(config=tmp_path / "asl.toml", clock=VirtualClock(T0))
+        engine.enable_tracing(provider)
+        try:
+            result = await engine.run(engine.load(machine, name="echoes"), {})
+            assert result.status == "SUCCEEDED", result.cause
+            return result.output
+        finally:
+            await engine.aclose()
+
+    output = asyncio.run(main())
+    (task,) = [s for s in exporter.get_finished_spans() if s.name == FUNCTION + "echo"]
+    assert task.context is not None
+    ids = f"{task.context.trace_id:032x}-{task.context.span_id:016x}"
+    expected = f"00-{ids}-{int(task.context.trace_flags):02x}"  # as OpenTelemetry's propagator
+    assert task.context.trace_flags.sampled
+    assert output == {"traceparent": expected}
