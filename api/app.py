@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from api.accesslog import LOGGER, RequestEnvelope, request_log
@@ -51,13 +51,15 @@ def create_app(
     token: str | None = None,
     cors: bool | Sequence[str] = False,
     activity_wait_seconds: float = 60.0,
+    metrics: bool = True,
 ) -> FastAPI:
     """The HTTP application over `service`.
 
     `token`: when set, every request must present it (`Authorization: Bearer <token>`, or as
     the AWS access key id / session token). `cors`: True allows any origin, a list allows those
     origins, False (the default) sends no CORS headers. `activity_wait_seconds`: the long poll
-    of GetActivityTask (AWS: 60 s).
+    of GetActivityTask (AWS: 60 s). `metrics`: serve Prometheus metrics at `GET /metrics`
+    (docs/observability.md), behind the same token as the rest.
     """
 
     @asynccontextmanager
@@ -83,6 +85,8 @@ def create_app(
         app = FastAPI(title=TITLE, description=DESCRIPTION, version="1", lifespan=lifespan)
     app.include_router(make_router(service))
     app.include_router(make_console_router(service))
+    if metrics:
+        _add_metrics_route(app, service)
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -99,6 +103,16 @@ def create_app(
             expose_headers=["x-amzn-RequestId", "Location"],
         )
     return app
+
+
+def _add_metrics_route(app: FastAPI, service: Service) -> None:
+    exported = service.enable_metrics()
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format, or OpenMetrics when the Accept header asks for it."""
+        body, content_type = exported.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
 
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:

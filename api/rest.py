@@ -64,6 +64,8 @@ class MachineCreate(Model):
     type: MachineType = "STANDARD"
     role_arn: str | None = Field(default=None, max_length=256)
     logging_level: LogLevel = "OFF"
+    include_execution_data: bool = False
+    tracing_enabled: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -71,6 +73,8 @@ class MachineUpdate(Model):
     definition: str | dict[str, JsonValue] | None = None
     role_arn: str | None = Field(default=None, max_length=256)
     logging_level: LogLevel | None = None
+    include_execution_data: bool | None = None
+    tracing_enabled: bool | None = None
 
 
 class Machine(Model):
@@ -81,6 +85,8 @@ class Machine(Model):
     revision_id: str
     role_arn: str
     logging_level: str
+    include_execution_data: bool
+    tracing_enabled: bool
     created: str
     updated: str
     tags: dict[str, str]
@@ -274,6 +280,8 @@ def _machine(record: MachineRecord) -> Machine:
         revision_id=record.revision_id,
         role_arn=record.role_arn,
         logging_level=record.logging_level,
+        include_execution_data=record.include_execution_data,
+        tracing_enabled=record.tracing_enabled,
         created=format_time(record.created),
         updated=format_time(record.updated),
         tags=dict(record.tags),
@@ -441,6 +449,8 @@ def make_router(service: Service) -> APIRouter:
             role_arn=body.role_arn or DEFAULT_ROLE,
             machine_type=body.type,
             logging_level=body.logging_level,
+            include_execution_data=body.include_execution_data,
+            tracing_enabled=body.tracing_enabled,
             tags=body.tags,
         )
         response.headers["Location"] = f"/v1/machines/{record.name}"
@@ -464,6 +474,8 @@ def make_router(service: Service) -> APIRouter:
             definition=_definition_text(body.definition) if body.definition is not None else None,
             role_arn=body.role_arn,
             logging_level=body.logging_level,
+            include_execution_data=body.include_execution_data,
+            tracing_enabled=body.tracing_enabled,
         )
         return _machine(record)
 

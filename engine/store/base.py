@@ -71,6 +71,10 @@ class MachineRecord:
     logging_level: str = "OFF"  # ALL | ERROR | FATAL | OFF (Express history)
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # loggingConfiguration's other members and tracingConfiguration (docs/observability.md)
+    include_execution_data: bool = False
+    log_destinations: list[str] = field(default_factory=list)  # CloudWatch log group ARNs
+    tracing_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
