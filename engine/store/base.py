@@ -243,6 +243,18 @@ class Commit:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A status-change event waiting in the outbox: written in the transaction of the status
+    change it reports (engine/store/status_events.py renders it), read by the dispatcher in
+    `seq` order (engine/runtime/outbox.py)."""
+
+    seq: int
+    execution_arn: str
+    time: float
+    event: JSON  # EventBridge's "Step Functions Execution Status Change" event
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: tuple[object, ...]
     next_token: str | None
@@ -257,7 +269,29 @@ class Lease:
     expires: float
 
 
-class Store(Protocol):
+class TriggerStore(Protocol):
+    """The outbox of status-change events and the delivery cursor of each destination.
+
+    Every store writes a Standard execution's status changes (its creation as RUNNING, its
+    close, a redrive, the stop of a pending execution) to the outbox in the same transaction
+    as the change itself: an event exists exactly when its change was committed. Delivery is
+    at least once: a destination's cursor moves only past events it has finished with.
+    """
+
+    def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
+        """Outbox events with `seq` above the given one, ascending, at most `limit`."""
+        ...
+
+    def outbox_cursor(self, destination: str) -> int:
+        """The highest seq `destination` finished with (every lower one too); 0 at first."""
+        ...
+
+    def set_outbox_cursor(self, destination: str, seq: int) -> None:
+        """Move the destination's cursor forward to `seq` (never back)."""
+        ...
+
+
+class Store(TriggerStore, Protocol):
     """Persistence for machines, executions and their durable runtime state."""
 
     # -- machines --------------------------------------------------------------------------------
@@ -323,8 +357,12 @@ class Store(Protocol):
         """Newest first; `after` is the opaque token returned by the previous page."""
         ...
 
-    def update_execution(self, record: ExecutionRecord) -> None:
-        """Replace an execution's row (redrive, Express restart, stop of a pending one)."""
+    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+        """Replace an execution's row (redrive, Express restart, stop of a pending one).
+
+        With `changed_at`, the record's status is a status change made at that time, and (for
+        a Standard execution) its event goes to the outbox in the same transaction.
+        """
         ...
 
     def commit(self, commits: Sequence[Commit]) -> None:
@@ -432,7 +470,8 @@ class Store(Protocol):
 
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:
-        """Delete executions closed before the time, with their history. Returns how many."""
+        """Delete executions closed before the time, with their history, and outbox events
+        older than the time (delivered or not). Returns how many executions."""
         ...
 
     def close(self) -> None: ...
