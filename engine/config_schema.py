@@ -220,6 +220,46 @@ class AwsConfig(BaseModel):
         return self
 
 
+class RetryConfig(BaseModel):
+    """How a destination of status-change events is retried, and where events it never took
+    go (a JSON-lines file, relative to the config file's folder)."""
+
+    model_config = _Strict
+
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    max_backoff_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    dead_letter: Annotated[str, Field(min_length=1)] | None = None
+
+
+class WebhookConfig(RetryConfig):
+    """`[events.webhooks.NAME]`: POST each status-change event to `url`, signed with the
+    secret read from the environment variable `secret_env` (docs/triggers.md)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    secret_env: EnvName
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+
+class EventBridgeConfig(RetryConfig):
+    """`[events.eventbridge]`: PutEvents of each status-change event to `event_bus` through
+    the `[aws]` endpoint (docs/triggers.md)."""
+
+    event_bus: Annotated[str, Field(min_length=1)] = "default"
+    # AWS's own source; real EventBridge refuses `aws.*` sources from PutEvents, so a real
+    # bus needs another (e.g. "asl.states")
+    source: Annotated[str, Field(min_length=1)] = "aws.states"
+
+
+class EventsConfig(BaseModel):
+    """`[events]`: where execution status-change events are delivered."""
+
+    model_config = _Strict
+
+    webhooks: dict[str, WebhookConfig] = {}
+    eventbridge: EventBridgeConfig | None = None
+
+
 class AslConfig(BaseModel):
     """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
 
@@ -230,6 +270,7 @@ class AslConfig(BaseModel):
     resources: dict[str, str] = {}
     connections: dict[str, ConnectionConfig] = {}
     aws: AwsConfig | None = None
+    events: EventsConfig = EventsConfig()
     mock_config: str | None = None
     substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
     """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the

@@ -157,6 +157,7 @@ def _worker(args: argparse.Namespace) -> int:
     async def work(service: Service) -> int:
         if args.until_idle:
             await service.worker.run_until_idle()
+            await service.events.deliver_pending()  # [events] destinations, before exiting
             return EXIT_OK
         service.start()
         await _until_terminated()

@@ -212,7 +212,12 @@ class OutboxDispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self.supervisor = Supervisor("the event dispatcher", _log)
 
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
+
     def start(self) -> None:
+        """Run a pump per destination in the background (nothing without destinations)."""
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._run(pump)) for pump in self.pumps]
 
@@ -264,3 +269,4 @@ class OutboxDispatcher:
         for pump in self.pumps:
             await pump.cancel()
             await pump.destination.aclose()
+        self._tasks = []

@@ -26,6 +26,7 @@ from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
+from engine.runtime.outbox import OutboxDispatcher
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
@@ -118,6 +119,16 @@ class ServiceBase:
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
+        # Status-change events go out from processes that drive executions (`asl serve`,
+        # `asl worker`), to the destinations of the config's [events] (docs/triggers.md).
+        destinations = []
+        if self.config.worker:
+            from engine.triggers_config import open_event_destinations
+
+            destinations = open_event_destinations(functions_config)
+        self.events = OutboxDispatcher(
+            store, destinations, call=self.journal.call, clock=self.clock
+        )
         self._register_integrations()
 
     def _register_integrations(self) -> None:
@@ -133,6 +144,8 @@ class ServiceBase:
         and the retention job. A server, `asl worker` and `async with Service(...)` call this."""
         if self.config.worker:
             self.worker.start()
+            if not self.events.started:
+                self.events.start()
         if self._retention is None or self._retention.done():
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
 
@@ -190,6 +203,7 @@ class ServiceBase:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await self.worker.aclose()
+        await self.events.aclose()
         await self.runtime.aclose()
         await self._backends.aclose()
         self.journal.close()
