@@ -255,6 +255,23 @@ class OutboxEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A schedule that starts executions of a machine (`asl schedule`, docs/triggers.md)."""
+
+    name: str
+    machine_arn: str
+    expression: str  # EventBridge Scheduler's: cron(...), rate(...) or at(...)
+    timezone: str  # IANA name; cron and at are read in it
+    input: JSON
+    # ENABLED | DISABLED (not `state`: that column name holds JSON in the stored rows)
+    schedule_state: str
+    created: float
+    updated: float
+    next_fire: float | None  # the next tick; None when an at() schedule has fired
+    last_fire: float | None = None  # the tick fired last
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: tuple[object, ...]
     next_token: str | None
@@ -291,7 +308,39 @@ class TriggerStore(Protocol):
         ...
 
 
-class Store(TriggerStore, Protocol):
+class ScheduleStore(Protocol):
+    """Schedules, stored with the executions they start. Firing a tick is a compare-and-set
+    of `next_fire`: of several workers that saw one tick due, exactly one moves it on."""
+
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        """Insert unless a schedule of that name exists; whether it was created."""
+        ...
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None: ...
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, by name."""
+        ...
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        """Replace a schedule (pause, resume); False when there is none of that name."""
+        ...
+
+    def delete_schedule(self, name: str) -> bool: ...
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        """ENABLED schedules whose `next_fire` is at or before `now`."""
+        ...
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        """If the ENABLED schedule's `next_fire` is still `expected`, set it to `next_fire` and
+        `last_fire` to `fired`, atomically; whether this call did."""
+        ...
+
+
+class Store(TriggerStore, ScheduleStore, Protocol):
     """Persistence for machines, executions and their durable runtime state."""
 
     # -- machines --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     OutboxEvent,
+    ScheduleRecord,
     StoredEvent,
     StoreError,
     TimerRecord,
@@ -98,6 +99,7 @@ class MemoryStore:
         self._outbox: list[OutboxEvent] = []  # in seq order
         self._outbox_seq = itertools.count(1)
         self._cursors: dict[str, int] = {}
+        self._schedules: dict[str, ScheduleRecord] = {}
 
     # -- machines --------------------------------------------------------------------------------
     def put_machine(self, record: MachineRecord) -> None:
@@ -513,6 +515,51 @@ class MemoryStore:
     def set_outbox_cursor(self, destination: str, seq: int) -> None:
         with self._lock:
             self._cursors[destination] = max(seq, self._cursors.get(destination, 0))
+
+    # -- schedules -------------------------------------------------------------------------------
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        with self._lock:
+            if record.name in self._schedules:
+                return False
+            self._schedules[record.name] = record
+            return True
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        with self._lock:
+            return self._schedules.get(name)
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        with self._lock:
+            return [self._schedules[n] for n in sorted(self._schedules)]
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        with self._lock:
+            if record.name not in self._schedules:
+                return False
+            self._schedules[record.name] = record
+            return True
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(name, None) is not None
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        with self._lock:
+            return [
+                s
+                for s in self.list_schedules()
+                if s.schedule_state == "ENABLED" and s.next_fire is not None and s.next_fire <= now
+            ]
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        with self._lock:
+            found = self._schedules.get(name)
+            if found is None or found.schedule_state != "ENABLED" or found.next_fire != expected:
+                return False
+            self._schedules[name] = replace(found, next_fire=next_fire, last_fire=fired)
+            return True
 
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:

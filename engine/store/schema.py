@@ -229,6 +229,22 @@ outbox_cursors = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("machine_arn", _ARN, nullable=False),
+    Column("expression", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("input", Text, nullable=False),  # JSON
+    Column("schedule_state", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+    Column("next_fire", Double),
+    Column("last_fire", Double),
+    Index("ix_schedules_due", "schedule_state", "next_fire"),
+)
+
 
 # -- rows <-> records ---------------------------------------------------------------------------
 _R = TypeVar("_R")

@@ -68,6 +68,7 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     OutboxEvent,
+    ScheduleRecord,
     StoredEvent,
     StoreError,
     StoreRefused,
@@ -797,6 +798,54 @@ class SqlStore:
         )
         with self._tx(write=True) as conn:
             conn.execute(stmt)
+
+    # -- schedules -------------------------------------------------------------------------------
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        stmt = self._insert(t.schedules).values(**to_row(record, t.schedules))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["name"])  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here
+        stmt = stmt.returning(t.schedules.c.name)
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).scalar() is not None
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        return self._one(ScheduleRecord, select(t.schedules).where(t.schedules.c.name == name))
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        return self._all(ScheduleRecord, select(t.schedules).order_by(t.schedules.c.name))
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        row = to_row(record, t.schedules)
+        del row["name"]
+        stmt = update(t.schedules).where(t.schedules.c.name == record.name).values(**row)
+        with self._tx(write=True) as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._tx(write=True) as conn:
+            gone = conn.execute(delete(t.schedules).where(t.schedules.c.name == name))
+            return bool(gone.rowcount == 1)
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        s = t.schedules.c
+        query = (
+            select(t.schedules)
+            .where(s.schedule_state == "ENABLED", s.next_fire.is_not(None), s.next_fire <= now)
+            .order_by(s.name)
+        )
+        return self._all(ScheduleRecord, query)
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        s = t.schedules.c
+        stmt = (
+            update(t.schedules)
+            .where(s.name == name, s.schedule_state == "ENABLED", s.next_fire == expected)
+            .values(next_fire=next_fire, last_fire=fired)
+        )
+        with self._tx(write=True) as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
 
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:

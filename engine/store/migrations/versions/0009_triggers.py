@@ -1,9 +1,10 @@
-"""The outbox of status-change events and each destination's delivery cursor.
+"""Triggers: the outbox of status-change events, each destination's cursor, and schedules.
 
 `outbox` holds EventBridge's "Step Functions Execution Status Change" events, each written in
 the transaction of the status change it reports; `seq` orders delivery (never reused), `time`
 lets retention drop old ones. `outbox_cursors` holds, per destination (a webhook, EventBridge),
-the highest seq it finished with.
+the highest seq it finished with. `schedules` holds `asl schedule` schedules; `next_fire` is
+compared-and-set when a worker fires a tick (indexed with `schedule_state` for the due scan).
 
 Revision ID: 0009
 Revises: 0006
@@ -40,9 +41,26 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("destination", name="pk_outbox_cursors"),
     )
+    op.create_table(
+        "schedules",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("machine_arn", sa.Text(), nullable=False),
+        sa.Column("expression", sa.Text(), nullable=False),
+        sa.Column("timezone", sa.Text(), nullable=False),
+        sa.Column("input", sa.Text(), nullable=False),
+        sa.Column("schedule_state", sa.Text(), nullable=False),
+        sa.Column("created", sa.Double(), nullable=False),
+        sa.Column("updated", sa.Double(), nullable=False),
+        sa.Column("next_fire", sa.Double(), nullable=True),
+        sa.Column("last_fire", sa.Double(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name="pk_schedules"),
+    )
+    op.create_index("ix_schedules_due", "schedules", ["schedule_state", "next_fire"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_schedules_due", table_name="schedules")
+    op.drop_table("schedules")
     op.drop_table("outbox_cursors")
     op.drop_index("ix_outbox_time", table_name="outbox")
     op.drop_table("outbox")
