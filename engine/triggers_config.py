@@ -1,10 +1,11 @@
-"""The triggers part of the operator's file: `[events]` built into event destinations.
+"""The triggers part of the operator's file: `[events]` and `[sources]`, built.
 
 Owns: turning `[events.webhooks.NAME]` and `[events.eventbridge]` of a checked `AslConfig` into
 the destinations the event dispatcher delivers to (engine/runtime/destinations.py), with their
 secrets read from the environment at start and their dead-letter files placed relative to the
-config file's folder. Must never: take a destination from an API client or a definition, or
-show a secret in a message (a problem names the variable, never its value).
+config file's folder; and `[sources.NAME]` into queue sources (engine/sources/). Must never:
+take a destination or a source from an API client or a definition, or show a secret in a
+message (a problem names the variable, never its value).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING, Final
 from engine.config import ConfigInvalid, ConfigProblem, ConfigSource, aws_settings, load_config
 
 if TYPE_CHECKING:
-    from engine.config_schema import AslConfig, RetryConfig
+    from engine.config_schema import AslConfig, RetryConfig, SourceConfig
     from engine.runtime.outbox import Destination, RetryPolicy
+    from engine.sources.base import QueueSource
+    from engine.sources.runner import SourceSettings
 
 DEAD_LETTER_FOLDER: Final = Path(".asl") / "dead-letters"
 """Where a destination's dead-letter file goes unless `dead_letter` names one."""
@@ -88,3 +91,57 @@ def _policy(config: RetryConfig) -> RetryPolicy:
 def _dead_letter(config: AslConfig, retry: RetryConfig, name: str) -> Path:
     path = Path(retry.dead_letter) if retry.dead_letter else DEAD_LETTER_FOLDER / f"{name}.jsonl"
     return path if path.is_absolute() else config.folder / path
+
+
+def open_sources(config: ConfigSource) -> list[tuple[QueueSource, SourceSettings]]:
+    """The queue sources `[sources]` configures, each with its runner's settings (none
+    without a config). RabbitMQ and Redis need the `queues` extra (aio-pika, redis)."""
+    if isinstance(config, str | Path):
+        config = load_config(Path(config))
+    if config is None:
+        return []
+    from engine.sources.runner import SourceSettings
+
+    built: list[tuple[QueueSource, SourceSettings]] = []
+    for name, source in config.sources.items():
+        settings = SourceSettings(
+            machine=source.machine,
+            batch_size=source.batch_size,
+            batching_window_seconds=source.batching_window_seconds,
+        )
+        built.append((_source(config, name, source), settings))
+    return built
+
+
+def _source(config: AslConfig, name: str, source: SourceConfig) -> QueueSource:
+    if source.type == "sqs":
+        from engine.sources.sqs import SqsSource
+
+        assert source.queue_url is not None
+        return SqsSource(
+            name,
+            aws_settings(config),
+            source.queue_url,
+            dead_letter_queue_url=source.dead_letter_queue_url,
+            visibility_timeout=source.visibility_timeout,
+        )
+    if source.type == "rabbitmq":
+        from engine.sources.rabbitmq import RabbitMqSource
+
+        assert source.url is not None
+        assert source.queue is not None
+        return RabbitMqSource(
+            name, source.url, source.queue, dead_letter_queue=source.dead_letter_queue
+        )
+    from engine.sources.redis_streams import RedisStreamSource
+
+    assert source.url is not None
+    assert source.stream is not None
+    return RedisStreamSource(
+        name,
+        source.url,
+        source.stream,
+        group=source.group,
+        dead_letter_stream=source.dead_letter,
+        claim_idle_seconds=source.claim_idle_seconds,
+    )

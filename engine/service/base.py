@@ -35,6 +35,7 @@ from engine.service.config import (
     ServiceConfig,
 )
 from engine.service.starts import StartBatcher
+from engine.sources.runner import SourceRunner
 from engine.store.base import (
     ExecutionRecord,
     MachineRecord,
@@ -129,6 +130,15 @@ class ServiceBase:
         self.events = OutboxDispatcher(
             store, destinations, call=self.journal.call, clock=self.clock
         )
+        # Queue sources ([sources]) feed executions into processes that drive them.
+        self.sources: list[SourceRunner] = []
+        if self.config.worker:
+            from engine.triggers_config import open_sources
+
+            self.sources = [
+                SourceRunner(source, settings, self)
+                for source, settings in open_sources(functions_config)
+            ]
         self._register_integrations()
 
     def _register_integrations(self) -> None:
@@ -146,6 +156,8 @@ class ServiceBase:
             self.worker.start()
             if not self.events.started:
                 self.events.start()
+                for source in self.sources:
+                    source.start()
         if self._retention is None or self._retention.done():
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
 
@@ -202,6 +214,8 @@ class ServiceBase:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
+        for source in self.sources:
+            await source.aclose()
         await self.worker.aclose()
         await self.events.aclose()
         await self.runtime.aclose()
