@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from api.errors import ApiError
 from api.params import decode_token, encode_token
+from api.rest_schedules import add_schedule_routes
 from engine.definition.diagnostics import Diagnostic
 from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
@@ -620,6 +621,7 @@ def make_router(service: Service) -> APIRouter:
             }
         return JsonAnswer(answer)
 
+    add_schedule_routes(router, service, machine_arn)
     return router
 
 

@@ -59,6 +59,7 @@ COMMAND_MODULES: Final = (
     ("executions", ("start", "worker", "stop")),
     ("queries", ("describe", "history", "list")),
     ("callbacks", ("send-task-success", "send-task-failure", "send-task-heartbeat")),
+    ("schedules", ("schedule",)),
     ("db", ("db",)),
     ("serve", ("serve",)),
     ("config_check", ("config",)),

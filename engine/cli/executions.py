@@ -172,6 +172,7 @@ def _worker(args: argparse.Namespace) -> int:
             _serve_metrics(service, args.metrics_host, args.metrics_port)
         if args.until_idle:
             await service.worker.run_until_idle()
+            await service.events.deliver_pending()  # [events] destinations, before exiting
             return EXIT_OK
         service.start()
         await _until_terminated()

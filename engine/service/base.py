@@ -37,6 +37,7 @@ from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
 from engine.runtime.observe import add_observer, tracing_wanted
+from engine.runtime.outbox import OutboxDispatcher
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
@@ -45,6 +46,7 @@ from engine.service.config import (
     ServiceConfig,
 )
 from engine.service.starts import StartBatcher
+from engine.sources.runner import SourceRunner
 from engine.store.base import (
     ExecutionRecord,
     MachineRecord,
@@ -139,6 +141,25 @@ class ServiceBase:
         self._open_execution_logs()
         if tracing_wanted():
             self.enable_tracing()
+        # Status-change events go out from processes that drive executions (`asl serve`,
+        # `asl worker`), to the destinations of the config's [events] (docs/triggers.md).
+        destinations = []
+        if self.config.worker:
+            from engine.triggers_config import open_event_destinations
+
+            destinations = open_event_destinations(functions_config)
+        self.events = OutboxDispatcher(
+            store, destinations, call=self.journal.call, clock=self.clock
+        )
+        # Queue sources ([sources]) feed executions into processes that drive them.
+        self.sources: list[SourceRunner] = []
+        if self.config.worker:
+            from engine.triggers_config import open_sources
+
+            self.sources = [
+                SourceRunner(source, settings, self)
+                for source, settings in open_sources(functions_config)
+            ]
         self._register_integrations()
 
     def enable_tracing(self, provider: TracerProvider | None = None) -> None:
@@ -214,6 +235,10 @@ class ServiceBase:
         and the retention job. A server, `asl worker` and `async with Service(...)` call this."""
         if self.config.worker:
             self.worker.start()
+            if not self.events.started:
+                self.events.start()
+                for source in self.sources:
+                    source.start()
         if self._retention is None or self._retention.done():
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
 
@@ -270,7 +295,10 @@ class ServiceBase:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
+        for source in self.sources:
+            await source.aclose()
         await self.worker.aclose()
+        await self.events.aclose()
         await self.runtime.aclose()
         await self._backends.aclose()
         self.journal.close()

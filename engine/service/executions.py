@@ -230,7 +230,8 @@ class ExecutionOperations(MachineOperations):
             cause=None,
             redrive_count=record.redrive_count + 1,
         )
-        await self.journal.call(self.store.update_execution, updated)
+        # changed_at: the redrive is a status change, announced with it (status events)
+        await self.journal.call(self.store.update_execution, updated, changed_at=self.clock.now())
         await self.journal.call(
             self.store.post_event, arn, event_to_json(Redrive(self.clock.now()))
         )
