@@ -162,6 +162,7 @@ def make_console_router(service: Service) -> APIRouter:
                     "error": s.error,
                     "cause": s.cause,
                     "iterations": list(s.iterations) if graph.nodes[key].type == "Map" else None,
+                    "mapRun": s.map_run,
                 }
                 for key, s in statuses.items()
             },

@@ -358,6 +358,7 @@ async function executionPage(arn) {
       el("p", {}, `${s.type}, entered ${s.entered} time${s.entered === 1 ? "" : "s"}`),
     ];
     if (s.iterations) parts.push(el("p", { id: "map-iterations" }, `Map iterations: ${s.iterations[0]} started, ${s.iterations[1]} succeeded, ${s.iterations[2]} failed`));
+    if (s.mapRun) parts.push(el("p", { id: "map-run" }, `Map Run: ${s.mapRun}`));
     for (const key of ["input", "output", "error", "cause"]) {
       if (s[key] !== null && s[key] !== undefined) parts.push(el("h4", {}, key[0].toUpperCase() + key.slice(1)), el("pre", { class: `state-${key}`, tabindex: "0" }, pretty(s[key])));
     }
