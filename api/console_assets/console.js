@@ -444,6 +444,12 @@ async function executionPage(arn) {
     el("div", { class: "toolbar" }, stopButton, redriveButton, el("span", { class: "muted" }, `Started ${execution.startDate}`)),
     parent,
     outcome,
+    el(
+      "p",
+      { class: "legend" },
+      el("span", { class: "muted" }, "States:"),
+      ["running", "succeeded", "failed", "caught", "cancelled", "not-run"].map((status) => el("span", { class: `badge ${status}` }, status))
+    ),
     el("div", { class: "split" }, graph, el("div", {}, details, el("h2", {}, "Definition"), source)),
     el("h2", {}, "Child executions"),
     children,
