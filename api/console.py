@@ -102,7 +102,7 @@ def make_console_router(service: Service) -> APIRouter:
         record = await service.describe_state_machine(arn)
         versions = await service.list_versions(record.arn)
         aliases = await service.list_aliases(record.arn)
-        body = _drawn(record.definition, record.machine_type)
+        body = await asyncio.to_thread(_drawn, record.definition, record.machine_type)
         body["machine"] = _machine_shape(record)
         body["versions"] = [
             {
@@ -162,6 +162,7 @@ def make_console_router(service: Service) -> APIRouter:
                     "error": s.error,
                     "cause": s.cause,
                     "iterations": list(s.iterations) if graph.nodes[key].type == "Map" else None,
+                    "mapRun": s.map_run,
                 }
                 for key, s in statuses.items()
             },
@@ -169,14 +170,14 @@ def make_console_router(service: Service) -> APIRouter:
             "children": _children(record.arn, events),
         }
         if after == 0:  # the drawing and source once; later polls only recolour
-            body.update(_drawn(machine.definition, machine.machine_type))
+            body.update(await asyncio.to_thread(_drawn, machine.definition, machine.machine_type))
         return JsonAnswer(body)
 
     @router.post("/api/graph")
     async def graph(request: GraphRequest) -> Response:
         """Validate and draw a pasted definition; each diagnostic with its lines."""
         diagnostics = await asyncio.to_thread(service.validate, request.definition, request.type)
-        body = _drawn(request.definition, request.type)
+        body = await asyncio.to_thread(_drawn, request.definition, request.type)
         lines = body["lines"]
         assert isinstance(lines, dict)
         body["valid"] = not any(d.severity == "ERROR" for d in diagnostics)
@@ -205,7 +206,8 @@ def _parsed(text: str) -> JSON:
 
 
 def _drawn(text: str, machine_type: str) -> dict[str, JSON]:
-    """The SVG of a definition and each state's (and member's) line span in its text."""
+    """The SVG of a definition and each state's (and member's) line span in its text. Run off
+    the event loop: laying out a large definition takes a while."""
     spans = line_spans(text)
     return {
         "svg": draw(_parsed(text), "svg"),

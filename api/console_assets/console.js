@@ -358,6 +358,7 @@ async function executionPage(arn) {
       el("p", {}, `${s.type}, entered ${s.entered} time${s.entered === 1 ? "" : "s"}`),
     ];
     if (s.iterations) parts.push(el("p", { id: "map-iterations" }, `Map iterations: ${s.iterations[0]} started, ${s.iterations[1]} succeeded, ${s.iterations[2]} failed`));
+    if (s.mapRun) parts.push(el("p", { id: "map-run" }, `Map Run: ${s.mapRun}`));
     for (const key of ["input", "output", "error", "cause"]) {
       if (s[key] !== null && s[key] !== undefined) parts.push(el("h4", {}, key[0].toUpperCase() + key.slice(1)), el("pre", { class: `state-${key}`, tabindex: "0" }, pretty(s[key])));
     }
@@ -443,6 +444,12 @@ async function executionPage(arn) {
     el("div", { class: "toolbar" }, stopButton, redriveButton, el("span", { class: "muted" }, `Started ${execution.startDate}`)),
     parent,
     outcome,
+    el(
+      "p",
+      { class: "legend" },
+      el("span", { class: "muted" }, "States:"),
+      ["running", "succeeded", "failed", "caught", "cancelled", "not-run"].map((status) => el("span", { class: `badge ${status}` }, status))
+    ),
     el("div", { class: "split" }, graph, el("div", {}, details, el("h2", {}, "Definition"), source)),
     el("h2", {}, "Child executions"),
     children,

@@ -50,6 +50,8 @@ class StateStatus:
     cause: JSON = None
     iterations: tuple[int, int, int] = (0, 0, 0)
     """A Map's iterations: started, succeeded, failed (MapIteration* events)."""
+    map_run: JSON = None
+    """A Distributed Map's Map Run ARN (MapRunStarted), whose child executions run its items."""
 
 
 _ITERATION_EVENTS = {"MapIterationStarted": 0, "MapIterationSucceeded": 1, "MapIterationFailed": 2}
@@ -67,6 +69,7 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
     entered: dict[str, int] = {}
     seen: dict[str, dict[str, JSON]] = {}
     iterations: dict[str, list[int]] = {}
+    map_runs: dict[str, JSON] = {}
     for event in events:
         kind = str(event.get("type", ""))
         event_id = event.get("id")
@@ -95,6 +98,8 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
             # the next state entered in this branch follows this event, not this state
             owner[event_id] = None
             continue
+        elif name is not None and kind == "MapRunStarted":
+            map_runs[name] = _detail(event.get("mapRunStartedEventDetails"), "mapRunArn")
         elif name is not None and kind in _ITERATION_EVENTS:
             iterations.setdefault(name, [0, 0, 0])[_ITERATION_EVENTS[kind]] += 1
         elif name is not None and kind.endswith(("Scheduled", "Started", "Submitted")):
@@ -123,6 +128,7 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
             visit.get("error"),
             visit.get("cause"),
             (started, succeeded, failed),
+            map_runs.get(node.name),
         )
     return result
 

@@ -55,6 +55,10 @@ _MARKERS = """<defs>
 </defs>"""
 
 
+LABEL_CHAR_WIDTH = 6.5
+"""An average glyph width of the 11px labels."""
+
+
 def _n(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
@@ -65,7 +69,14 @@ def render_svg(
     """The SVG of `graph` laid out as `layout`; `statuses` maps a node id to its status
     (status.py's names), every other state is drawn "not-run" when statuses are given."""
     statuses = statuses or {}
-    width, height = _n(layout.width), _n(layout.height)
+    # an edge label may reach past the boxes (a label beside a Retry loop, a long Catch list)
+    right = layout.width
+    for edge, points in layout.edges:
+        if edge.label and len(points) >= 2:
+            x, _ = _label_point(points, edge.kind == "retry")
+            extent = len(edge.label) * LABEL_CHAR_WIDTH
+            right = max(right, x + (extent if edge.kind == "retry" else extent / 2) + 8)
+    width, height = _n(right), _n(layout.height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="asl-graph" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',

@@ -83,6 +83,7 @@ ORDERS = {
         "Done": {"Type": "Succeed"},
     },
 }
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 INPUT = {"express": False, "lines": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}
 
 
@@ -211,18 +212,56 @@ def test_a_running_execution_is_stopped_and_listed(server: str, page: Any, tmp_p
     page.wait_for_selector("#execution-status [data-status='ABORTED']")
     state(page, "Approve", "cancelled")
     page.wait_for_selector("#history td:text-is('ExecutionAborted')")
-    assert page.is_enabled("#redrive")
+    assert page.is_disabled("#stop")
+
+    # Redrive: the same page runs it again from the stopped state, polling once more
+    page.click("#redrive")
+    page.wait_for_selector("#execution-status [data-status='RUNNING']")
+    state(page, "Approve", "running")
+    page.wait_for_selector("#history td:text-is('ExecutionRedriven')")
+    assert page.is_enabled("#stop")
+    assert page.is_disabled("#redrive")
 
     page.goto(f"{server}/console#/machines/{quote(arn, safe='')}")
     page.wait_for_selector("#executions tbody tr")
     assert page.locator("#executions tbody tr").count() == 3
+    # batch-2 was stopped, then redriven: none is ABORTED now, all three run
     page.select_option("#status-filter", "ABORTED")
-    page.wait_for_selector("#executions tbody tr:only-child a:text('batch-2')")
+    page.wait_for_selector("text=0 executions shown.")
+    assert page.locator("#executions tbody tr").count() == 0
+    page.select_option("#status-filter", "RUNNING")
+    page.wait_for_selector("text=3 executions shown.")
+    assert page.locator("#executions tbody tr").count() == 3
     page.select_option("#status-filter", "")
     page.fill("#name-search", "BATCH-1")
     page.click("form[role='search'] button")
     page.wait_for_selector("#executions tbody tr:only-child a:text('batch-1')")
     assert_accessible(page)
+
+
+def test_thousands_of_executions_are_paged(server: str, page: Any) -> None:
+    created = httpx.post(f"{server}/v1/machines", json={"name": "bulk", "definition": PASS})
+    assert created.status_code == 201
+    for index in range(120):
+        started = httpx.post(
+            f"{server}/v1/machines/bulk/executions", json={"name": f"run-{index:03}", "input": {}}
+        )
+        assert started.status_code == 201
+    page.goto(f"{server}/console#/machines/{quote(created.json()['arn'], safe='')}")
+    page.wait_for_selector("#executions tbody tr:nth-child(50)")
+    assert page.locator("#executions tbody tr").count() == 50
+    assert page.locator("#executions tbody tr:first-child a").inner_text() == "run-119"
+    page.click("#next-page")
+    page.wait_for_selector("#executions tbody tr:nth-child(100)")
+    page.click("#next-page")
+    page.wait_for_selector("#executions tbody tr:nth-child(120)")
+    assert page.locator("#executions tbody tr:last-child a").inner_text() == "run-000"
+    assert page.is_hidden("#next-page")
+    page.fill("#name-search", "run-11")
+    page.click("form[role='search'] button")
+    page.wait_for_selector("#executions tbody tr:nth-child(10)")
+    page.wait_for_selector("#executions tbody tr:nth-child(11)", state="detached")
+    assert page.locator("#executions tbody tr").count() == 10
 
 
 def test_a_broken_definition_shows_its_located_diagnostic(

@@ -149,3 +149,27 @@ def test_an_unknown_execution_is_404(client: TestClient) -> None:
     )
     assert (missing.status_code, missing.json()["__type"]) == (404, "ExecutionDoesNotExist")
     _ = PASS
+
+
+def test_child_executions_are_linked_both_ways(client: TestClient) -> None:
+    child = create(client, "child", PASS)
+    parent = {
+        "StartAt": "Spawn",
+        "States": {
+            "Spawn": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child, "Input": {"n": 1}, "Name": "kid"},
+                "End": True,
+            }
+        },
+    }
+    create(client, "parent", parent)
+    started = client.post("/v1/machines/parent/executions", json={"name": "p1", "input": {}})
+    execution = started.json()["arn"]
+    assert wait(client, execution) == "SUCCEEDED"
+    kid = "arn:aws:states:us-east-1:111111111111:execution:child:kid"
+    body = client.get(f"/console/api/executions/{execution}").json()
+    assert body["children"] == [kid]
+    described = client.get(f"/console/api/executions/{kid}").json()
+    assert described["execution"]["parentArn"] == execution

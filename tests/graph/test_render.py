@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.definition.parse import parse_text
 from engine.graph import draw
@@ -156,3 +158,47 @@ def test_svg_marks_each_state_with_its_status_class() -> None:
     }
     assert classes == {"A": "state status-succeeded", "B": "state status-not-run"}
     assert re.fullmatch(r"[\d.]+", root.get("width", ""))
+
+
+NAMES = st.sampled_from(["A", "B", "C", "D", "E"])
+
+
+@st.composite
+def machines(draw_from: st.DrawFn, depth: int = 0) -> dict[str, object]:
+    """Definitions valid or not: any Next (themselves, missing states), cycles, Catch and Retry,
+    Parallel and Map states nested two deep."""
+    states: dict[str, object] = {}
+    for name in draw_from(st.lists(NAMES, min_size=1, max_size=5, unique=True)):
+        kind = draw_from(
+            st.sampled_from(["Pass", "Task", "Choice", "Succeed", "Fail", "Parallel", "Map"])
+        )
+        state: dict[str, object] = {"Type": kind}
+        if kind == "Choice":
+            state["Choices"] = [
+                {"Variable": "$.x", "IsPresent": True, "Next": n}
+                for n in draw_from(st.lists(NAMES, max_size=3))
+            ]
+            state["Default"] = draw_from(NAMES)
+        elif kind not in ("Succeed", "Fail"):
+            state["Next"] = draw_from(NAMES)
+            if draw_from(st.booleans()):
+                state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": draw_from(NAMES)}]
+            if draw_from(st.booleans()):
+                state["Retry"] = [{"ErrorEquals": ["States.ALL"]}]
+        if kind == "Parallel" and depth < 2:
+            state["Branches"] = draw_from(st.lists(machines(depth + 1), min_size=1, max_size=3))
+        if kind == "Map" and depth < 2:
+            state["ItemProcessor"] = draw_from(machines(depth + 1))
+        states[name] = state
+    return {"StartAt": draw_from(NAMES), "States": states}
+
+
+@settings(max_examples=60, deadline=None)
+@given(machines())
+def test_any_definition_is_laid_out_and_drawn(definition: dict[str, object]) -> None:
+    graph = build_graph(definition)  # type: ignore[arg-type]
+    layout = layout_graph(graph)
+    assert set(layout.nodes) == set(graph.nodes)
+    root = ET.fromstring(draw(definition, "svg"))  # type: ignore[arg-type]
+    states = [g for g in root.iter(SVG + "g") if "state" in g.get("class", "").split()]
+    assert len(states) == len(graph.states())

@@ -151,3 +151,28 @@ def test_a_running_state_and_a_stopped_execution() -> None:
     assert state_statuses(graph, entered)["/States/Hold"].status == "running"
     stopped = [*entered, {"id": 3, "previousEventId": 2, "type": "ExecutionAborted"}]
     assert state_statuses(graph, stopped)["/States/Hold"].status == "cancelled"
+
+
+def test_a_distributed_map_names_its_map_run() -> None:
+    definition: dict[str, JSON] = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "Label": "Doubling",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Double",
+                    "States": {
+                        "Double": {"Type": "Task", "Resource": FUNCTION + "double", "End": True}
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    each = state_statuses(build_graph(definition), run(definition, [1, 2]))["/States/Each"]
+    assert each.status == "succeeded"
+    assert isinstance(each.map_run, str)
+    assert ":mapRun:" in each.map_run
+    assert each.map_run.split(":mapRun:")[1].split("/")[1].startswith("Doubling:")
