@@ -94,6 +94,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="address the metrics are served on (127.0.0.1; they carry no secret, but machine "
         "and function names)",
     )
+    worker.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the engine's own logs as JSON lines with execution_arn and state_name",
+    )
     add_mock_config_option(worker, from_environment=True)
     worker.set_defaults(handler=_worker)
 
@@ -167,6 +173,11 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if args.log_format == "json":
+        from engine.logformat import use_json_logs
+
+        use_json_logs()
+
     async def work(service: Service) -> int:
         if args.metrics_port is not None:
             _serve_metrics(service, args.metrics_host, args.metrics_port)

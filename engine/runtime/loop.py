@@ -696,7 +696,7 @@ def _start_safely(
     try:
         return start(request, on_result)
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
-        _log.exception("the backend for %s raised", request.resource)
+        _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
 
 
@@ -707,13 +707,23 @@ async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
-        _log.exception("the backend for %s raised", request.resource)
+        _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
     if not isinstance(result, TaskSuccess | TaskFailure):  # a backend bug too: same rule
-        _log.error("the backend for %s returned %r, not a task result", request.resource, result)
+        _log.error(
+            "the backend for %s returned %r, not a task result",
+            request.resource,
+            result,
+            extra=_where(request),
+        )
         return TaskFailure(
             STATES_RUNTIME,
             f"The backend for '{request.resource}' failed: it returned "
             f"{type(result).__name__}, not a task result",
         )
     return result
+
+
+def _where(request: TaskRequest) -> dict[str, str]:
+    """The execution and state a log line about a task concerns (engine/logformat.py)."""
+    return {"execution_arn": request.execution_arn, "state_name": request.state_name}
