@@ -217,8 +217,8 @@ class ServiceBase:
         """A machine's loggingConfiguration, from the cache `_machine` fills (a read on the
         caller's thread only if it was never loaded, as `_role_of`)."""
         record = self._cached_machine(machine_arn)
-        if record is None:
-            return None
+        if record is None or record.logging_level == "OFF":
+            return None  # the common case: nothing built, nothing written
         destination = record.log_destinations[0] if record.log_destinations else None
         return LogSettings(record.logging_level, record.include_execution_data, destination)
 

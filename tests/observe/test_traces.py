@@ -231,3 +231,43 @@ def test_a_command_function_gets_its_task_span_as_traceparent(tmp_path: Path) ->
     expected = f"00-{ids}-{int(task.context.trace_flags):02x}"  # as OpenTelemetry's propagator
     assert task.context.trace_flags.sampled
     assert output == {"traceparent": expected}
+
+
+def test_an_http_task_sends_its_span_as_traceparent_and_an_untraced_one_nothing() -> None:
+    from engine.backends.http_task import HTTP_INVOKE
+    from tests.backends.api_server import ApiServer
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    connection = "arn:aws:events:us-east-1:123456789012:connection/Api/81210c42-8af1-456b"
+
+    async def main(url: str, traced: bool) -> None:
+        engine = Engine(clock=VirtualClock(T0))
+        if traced:
+            engine.enable_tracing(provider)
+        call = {
+            "Type": "Task",
+            "Resource": HTTP_INVOKE,
+            "Parameters": {
+                "ApiEndpoint": url + "/items",
+                "Method": "GET",
+                "Authentication": {"ConnectionArn": connection},
+            },
+            "End": True,
+        }
+        try:
+            machine = engine.load({"StartAt": "Call", "States": {"Call": call}}, name="http")
+            assert (await engine.run(machine, {})).status == "SUCCEEDED"
+        finally:
+            await engine.aclose()
+
+    with ApiServer() as api:
+        asyncio.run(main(api.url, traced=True))
+        asyncio.run(main(api.url, traced=False))
+    traced_call, untraced_call = ({n.lower(): v for n, v in seen.headers} for seen in api.seen)
+    (task,) = [s for s in exporter.get_finished_spans() if s.name == "http:invoke"]
+    assert task.context is not None
+    ids = f"{task.context.trace_id:032x}-{task.context.span_id:016x}"
+    assert traced_call["traceparent"] == f"00-{ids}-{int(task.context.trace_flags):02x}"
+    assert "traceparent" not in untraced_call
