@@ -101,7 +101,7 @@ def test_csv_first_row_with_batches_and_item_selector(moto_endpoint: str, tmp_pa
 def test_csv_given_headers_pipe_delimiter_quotes_and_max_items(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
-    text = 'a|"multi\nline"|x\n\nb||\nc|z|9\n'.encode()
+    text = b'a|"multi\nline"|x\n\nb||\nc|z|9\n'
     name = bucket(moto_endpoint, {"data.psv": text})
     definition = dmap(
         ItemReader=reader(
@@ -488,7 +488,7 @@ def test_result_writer_over_the_threshold_writes_then_fails(
 
 
 def test_result_writer_to_a_missing_bucket(moto_endpoint: str, tmp_path: Path) -> None:
-    name, item_reader = items_file(moto_endpoint, ["no"])
+    _, item_reader = items_file(moto_endpoint, ["no"])
     definition = dmap(
         ItemReader=item_reader,
         ResultWriter={
