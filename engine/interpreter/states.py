@@ -38,6 +38,7 @@ from engine.errors import (
     STATES_NO_CHOICE_MATCHED,
     STATES_PARAMETER_PATH_FAILURE,
     STATES_RUNTIME,
+    STATES_TASK_FAILED,
     STATES_TIMEOUT,
     StatesError,
 )
@@ -623,6 +624,10 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     assert isinstance(state, MapState)
     kind, frame.map_io = frame.map_io, ""
     if kind == "read":
+        if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
+            # Only a lost worker answers a read so (engine/runtime/worker.py): reading has no
+            # effect to repeat, so the resumed Map reads again instead of failing.
+            return _read_items(run, frame, state, run.scope(frame, state))
         if isinstance(result, TaskFailure):
             return Failed(Failure(result.error, result.cause), "MapStateFailed")
         items = result.output
