@@ -507,3 +507,36 @@ def run_sync(
     import asyncio
 
     return asyncio.run(run(endpoint, folder, definition, execution_input))
+
+
+# -- crash ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crash_at", ["before_task", "after_task"])
+def test_a_worker_killed_while_the_map_reads_is_resumed_and_reads_again(
+    moto_endpoint: str, tmp_path: Path, crash_at: str
+) -> None:
+    from engine.testing import CrashHarness
+
+    name = bucket(moto_endpoint, {"k.jsonl": b'{"n": 1}\n{"n": 2}\n{"n": 3}\n'})
+    definition = dmap(
+        ItemReader=reader("JSONL", name, "k.jsonl"), ItemBatcher={"MaxItemsPerBatch": 2}
+    )
+    path = tmp_path / "reader.asl.json"
+    path.write_text(json.dumps(definition))
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    with CrashHarness(f"sqlite:///{tmp_path / 'asl.db'}", env=env) as harness:
+        arn = harness.start(path, {})
+        # The read's start is committed (before_task), or S3 answered and the answer is lost
+        # with the worker (after_task); either way the resumed Map asks S3 again.
+        report = harness.crash_and_recover(crash_at)
+        assert report.crashed.returncode == -9
+        described = harness.describe(arn)
+        assert described["status"] == "SUCCEEDED", described
+        assert json.loads(str(described["output"])) == [
+            {"Items": [{"n": 1}, {"n": 2}]},
+            {"Items": [{"n": 3}]},
+        ]
+        types = [event["type"] for event in harness.history(arn)]
+        assert types.count("MapStateEntered") == 1
+        assert "MapStateFailed" not in types
