@@ -913,7 +913,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
     iteration: Details = {"name": state.name, "index": child.index}
     quiet = frame.silent or state.distributed
     if child.phase is Phase.FAILED:
-        frame.failed += 1
+        frame.failed += _items_in(frame, state, child.index)
         if not quiet:
             run.emit(frame, "MapIterationFailed", iteration)
         assert child.failure is not None
@@ -951,6 +951,16 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
     if frame.finished < len(frame.items):
         return BLOCKED
     return _complete_map(run, frame, state)
+
+
+def _items_in(frame: Frame, state: MapState, index: int) -> int:
+    """How many items a child run had: a failed batch fails each of its items (the tolerated
+    failures count items, as the Map's item count does)."""
+    if state.io.batcher is None:
+        return 1
+    batch = frame.items[index]
+    items = batch.get("Items") if isinstance(batch, dict) else None
+    return len(items) if isinstance(items, list) else 1
 
 
 def _keep_succeeded(run: Step, frame: Frame) -> None:

@@ -540,3 +540,34 @@ def test_a_worker_killed_while_the_map_reads_is_resumed_and_reads_again(
         types = [event["type"] for event in harness.history(arn)]
         assert types.count("MapStateEntered") == 1
         assert "MapStateFailed" not in types
+
+
+@pytest.mark.parametrize(("tolerated", "status"), [(1, "FAILED"), (2, "SUCCEEDED")])
+def test_a_failed_batch_fails_each_of_its_items(
+    moto_endpoint: str, tmp_path: Path, tolerated: int, status: str
+) -> None:
+    _, item_reader = items_file(moto_endpoint, ["yes", "no", "no", "no"])
+    batch_fails: dict[str, JSON] = {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.Items[0].fail", "StringEquals": "yes", "Next": "Boom"}],
+                "Default": "Done",
+            },
+            "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "batch failed"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    definition = dmap(
+        batch_fails,
+        ItemReader=item_reader,
+        ItemBatcher={"MaxItemsPerBatch": 2},
+        ToleratedFailureCount=tolerated,
+    )
+    result = run_sync(moto_endpoint, tmp_path, definition)
+    assert result.status == status
+    if status == "FAILED":
+        assert result.error == "States.ExceedToleratedFailureThreshold"
+    else:
+        assert out(result)[0] == {"Error": "Boom", "Cause": "batch failed"}
