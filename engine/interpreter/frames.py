@@ -124,6 +124,12 @@ class Frame:
     # a redrive re-runs only the others (AWS, "Redriving executions").
     kept_results: dict[str, JSON] = field(default_factory=dict)
     redriving: bool = False
+    # A Distributed Map's I/O (map_io.py): "read" while its ItemReader's items are read, "write"
+    # while its ResultWriter writes; the Map Run's ARN; a child run's start and stop times.
+    map_io: str = ""
+    map_run_arn: str = ""
+    started_time: float = 0.0
+    stopped_time: float = 0.0
     # Outcome of a finished frame.
     output: JSON = None
     failure: Failure | None = None
