@@ -188,7 +188,6 @@ class HandlerPool:
         # Results not yet handed to their loop; a loop is in here while its drain is scheduled.
         self._outbox: dict[asyncio.AbstractEventLoop, list[_Result]] = {}
         self._unstarted: list[threading.Thread] = []  # made by _summon, started after the lock
-        self._loops: dict[int, asyncio.AbstractEventLoop] = {}  # see `_calling_loop`
         _pools.add(self)
 
     def submit(
@@ -202,7 +201,7 @@ class HandlerPool:
         if given, is called when the future is done, like a done callback but at once when the
         result reaches the loop, saving the loop a round (one handle) per call.
         """
-        job = _Job(fn, self, self._calling_loop(), on_done)
+        job = _Job(fn, self, asyncio.get_running_loop(), on_done)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the function pool is closed")
@@ -210,19 +209,6 @@ class HandlerPool:
             self._summon()
         self._start_threads(raising=True)
         return job
-
-    def _calling_loop(self) -> asyncio.AbstractEventLoop:
-        """The loop running in the calling thread, remembered per thread: in CPython 3.11,
-        `asyncio.get_running_loop` makes a system call (getpid) every time, once per Task.
-
-        asyncio's loops record the thread that runs them (`_thread_id`, None when stopped);
-        one loop at most runs in a thread, so a remembered loop running in this thread is the
-        running loop. Other loop classes are asked every time."""
-        ident = threading.get_ident()
-        loop = self._loops.get(ident)
-        if loop is None or getattr(loop, "_thread_id", None) != ident:
-            loop = self._loops[ident] = asyncio.get_running_loop()
-        return loop
 
     def _summon(self) -> None:
         """Get one more thread on its way to the queue, unless one is already (lock held).

@@ -187,8 +187,8 @@ def test_one_batch_keeps_each_calls_outcome_a_raise_a_timeout_and_an_unserialisa
 
 
 def test_a_pool_used_from_a_new_loop_settles_its_calls_on_that_loop() -> None:
-    """The pool remembers the calling thread's loop (`_calling_loop`); a later loop in the
-    same thread, and a loop in another thread, get their own results."""
+    """One pool serves every loop that calls it: a later loop in the same thread, and a loop
+    in another thread, get their own results."""
     pool = HandlerPool(2)
 
     async def call(value: int) -> tuple[asyncio.AbstractEventLoop, Outcome]:
