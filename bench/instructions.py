@@ -12,7 +12,8 @@ executions of each chain in turn, and calls `os.getsid` at each boundary: callgr
 with `--dump-before=getsid`, so it writes one dump per phase and a phase's instruction total is
 exactly the chain's batches (nothing else in the engine calls getsid). A second child, not under
 valgrind, measures the CPU time of each batch (median per chain). Without valgrind only the CPU
-column is reported. About 40 s with valgrind (Python runs ~50x slower under it), 2 s without.
+column is reported. About 50 s with valgrind on a quiet machine (Python runs ~50x slower under
+it), 2 s without.
 """
 
 from __future__ import annotations
