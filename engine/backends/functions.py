@@ -42,10 +42,10 @@ from engine.backends.lambda_arn import (
     invalid_function_name,
     invoke_result,
     lambda_client_error,
+    log_stream_id,
     log_tail,
     parse_function_arn,
     parse_function_name,
-    random_hex,
     trace_id,
 )
 from engine.backends.lambda_arn import (
@@ -740,7 +740,7 @@ class LambdaBackend:
             request_id=request_id,
             memory_size=settings.memory_size,
             deadline=started + settings.timeout,
-            log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
+            log_stream_name=f"{self._log_day()}/[{version}]{log_stream_id()}",
             region=request.region,
             event_text=event_text,
             raw_string=raw_string,
