@@ -4,13 +4,13 @@ failure, a redrive and the redriven run's failure to a webhook, in order, signed
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
 
 from engine.service import Service
 from engine.store.open import open_store
+from tests.cli.harness import poll
 from tests.service.helpers import machine_arn, text
 from tests.webhook_receiver import SECRET, Receiver, receiver
 
@@ -38,9 +38,8 @@ def test_start_failure_redrive_are_delivered_in_order(
             await service.wait_for(started.arn)
             await service.redrive_execution(started.arn)
             await service.wait_for(started.arn)
-            deadline = time.monotonic() + 30
-            while len(receiver.accepted) < 4 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # the dispatcher polls each second: wait for it
+            # the dispatcher polls each second: wait, with a deadline, for the four events
+            await asyncio.to_thread(poll, lambda: len(receiver.accepted) >= 4, "four events", 30.0)
 
     asyncio.run(main())
     store.close()
