@@ -701,6 +701,7 @@ class TaskBackends:
     mocks: MockedBackends
     http: DeferredHttpTask | None = None
     aws: AwsBackend | None = None
+    config: AslConfig | None = None  # the checked file, when there is one
 
     async def aclose(self) -> None:
         await self.functions.aclose()
@@ -745,4 +746,4 @@ def open_task_backends(
     if not any(_serves(resource, HTTP_INVOKE) for resource in mapped):
         registry.register(HTTP_INVOKE, http)  # a [resources] stand-in for it wins
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks, http, aws)
+    return TaskBackends(built, registry, mocks, http, aws, config)

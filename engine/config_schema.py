@@ -39,11 +39,13 @@ from engine.backends.functions import (
 )
 from engine.backends.python import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS
 from engine.config import ConfigProblem
+from engine.execution_log import DEFAULT_LOGGER
 
 __all__ = [
     "AslConfig",
     "AwsConfig",
     "ConnectionConfig",
+    "ExecutionLogsConfig",
     "FaultConfig",
     "FunctionConfig",
     "HttpParametersConfig",
@@ -220,6 +222,25 @@ class AwsConfig(BaseModel):
         return self
 
 
+class ExecutionLogsConfig(BaseModel):
+    """`[execution_logs]`: where the execution logs of machines with a loggingConfiguration
+    go (docs/observability.md): one JSON line per logged history event."""
+
+    model_config = _Strict
+
+    destination: Literal["logging", "stdout", "file"] = "logging"
+    path: Annotated[str, Field(min_length=1)] | None = None  # the file, for "file"
+    logger: Annotated[str, Field(min_length=1)] = DEFAULT_LOGGER  # for "logging"
+    # CloudWatch Logs log group ARN (as in a machine's destinations) -> the file it maps to
+    log_groups: dict[str, Annotated[str, Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _path(self) -> ExecutionLogsConfig:
+        if self.destination == "file" and self.path is None:
+            raise ValueError('destination "file" needs path (the file the lines go to)')
+        return self
+
+
 class RetryConfig(BaseModel):
     """How a destination of status-change events is retried, and where events it never took
     go (a JSON-lines file, relative to the config file's folder)."""
@@ -315,6 +336,7 @@ class AslConfig(BaseModel):
     resources: dict[str, str] = {}
     connections: dict[str, ConnectionConfig] = {}
     aws: AwsConfig | None = None
+    execution_logs: ExecutionLogsConfig = ExecutionLogsConfig()
     events: EventsConfig = EventsConfig()
     sources: dict[str, SourceConfig] = {}
     mock_config: str | None = None

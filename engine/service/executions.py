@@ -255,11 +255,19 @@ class ExecutionOperations(MachineOperations):
         status: str | None = None,
         limit: int = 100,
         next_token: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
+        """ListExecutions, newest first; `name` keeps the executions whose name contains it
+        (ignoring case), a search AWS's API does not have, for the console."""
         await self.describe_state_machine(machine_arn)
         base, _ = split_qualified(machine_arn)
         return await self.journal.call(
-            self.store.list_executions, base, status=status, limit=limit, after=next_token
+            self.store.list_executions,
+            base,
+            status=status,
+            limit=limit,
+            after=next_token,
+            name=name,
         )
 
     async def get_history(

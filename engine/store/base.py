@@ -71,6 +71,10 @@ class MachineRecord:
     logging_level: str = "OFF"  # ALL | ERROR | FATAL | OFF (Express history)
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # loggingConfiguration's other members and tracingConfiguration (docs/observability.md)
+    include_execution_data: bool = False
+    log_destinations: list[str] = field(default_factory=list)  # CloudWatch log group ARNs
+    tracing_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,8 +414,10 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
-        """Newest first; `after` is the opaque token returned by the previous page."""
+        """Newest first; `after` is the opaque token returned by the previous page; `name`
+        keeps the executions whose name contains it, ignoring case (the console's search)."""
         ...
 
     def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:

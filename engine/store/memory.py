@@ -209,14 +209,17 @@ class MemoryStore:
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         bound = read_page_token(after) if after is not None else None
+        wanted = name.lower() if name is not None else None
         with self._lock:
             rows = [
                 self._record(e.arn)
                 for e in list(self._executions.values())
                 if e.machine_arn == machine_arn
                 and (status is None or e.status == status)
+                and (wanted is None or wanted in e.name.lower())
                 and (bound is None or newest_first(e) < bound)
             ]
         page = heapq.nlargest(limit + 1, rows, key=newest_first)

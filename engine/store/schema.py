@@ -30,6 +30,7 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    false,
 )
 
 from engine.store.base import AliasRecord
@@ -64,6 +65,9 @@ machines = Table(
     Column("logging_level", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("tags", Text, nullable=False),  # JSON object
+    Column("include_execution_data", Boolean, nullable=False, server_default=false()),
+    Column("log_destinations", Text, nullable=False, server_default="[]"),  # JSON array
+    Column("tracing_enabled", Boolean, nullable=False, server_default=false()),
 )
 
 # Every definition revision ever stored, so an execution can always load the one it pinned.
@@ -254,7 +258,17 @@ schedules = Table(
 _R = TypeVar("_R")
 
 JSON_COLUMNS: Final = frozenset(
-    {"tags", "routing", "input", "output", "state", "details", "payload", "event"}
+    {
+        "tags",
+        "routing",
+        "input",
+        "output",
+        "state",
+        "details",
+        "payload",
+        "log_destinations",
+        "event",
+    }
 )
 """Columns holding JSON text; every other column maps to its record field as is."""
 

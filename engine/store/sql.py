@@ -481,11 +481,16 @@ class SqlStore:
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         e = t.executions.c
         query = select(t.executions).where(e.machine_arn == machine_arn)
         if status is not None:
             query = query.where(e.status == status)
+        if name is not None:
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not;
+            # autoescape makes % and _ in the search match themselves
+            query = query.where(func.lower(e.name).contains(name.lower(), autoescape=True))
         if after is not None:
             start, arn = read_page_token(after)
             query = query.where(or_(e.start < start, and_(e.start == start, e.arn < arn)))

@@ -8,7 +8,7 @@ the highest seq it finished with, and the lease of the one dispatcher delivering
 a tick (indexed with `schedule_state` for the due scan).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
