@@ -15,8 +15,11 @@ failing event delays only its own execution's later events. The cursor stored fo
 destination is the highest seq below which every event is finished (delivered or
 dead-lettered); after a restart the pump starts there, so an event is delivered at least once
 (an event finished after the last stored cursor may be sent again: consumers drop repeats by
-the event's `id`). The back-off waits on the runtime's clock: with a virtual clock no test
-waits for real.
+the event's `id`). One process at a time delivers to a destination: a pump works only while
+it holds the destination's lease in the store (renewed every round, LEASE_SECONDS long), so
+processes sharing a store never interleave one execution's events; when a holder dies,
+another takes over at its stored cursor once the lease lapses. The back-off waits on the
+runtime's clock: with a virtual clock no test waits for real.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ import collections
 import contextlib
 import json
 import logging
+import os
+import socket
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +48,7 @@ _log = logging.getLogger("asl.events")
 READ_BATCH: Final = 100  # events per read of the outbox
 WINDOW: Final = 1000  # events read and not finished, at most, per destination
 POLL_SECONDS: Final = 1.0  # how often a pump looks for new events when nothing wakes it
+LEASE_SECONDS: Final = 30.0  # a destination's lease; renewed every round (at most POLL_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +85,15 @@ class _Pump:
     """One destination's delivery: its queues per execution, drains and cursor."""
 
     def __init__(
-        self, destination: Destination, store: TriggerStore, call: StoreCall, clock: Clock
+        self,
+        destination: Destination,
+        store: TriggerStore,
+        call: StoreCall,
+        clock: Clock,
+        owner: str,
     ) -> None:
         self.destination = destination
+        self._owner = owner
         self._store = store
         self._call = call
         self._clock = clock
@@ -90,6 +104,33 @@ class _Pump:
         self._drains: dict[str, asyncio.Task[None]] = {}
         self.delivered = 0
         self.dead_lettered = 0
+
+    async def hold(self) -> bool:
+        """Take or renew this process's lease on the destination. Without it, drop what was
+        read (the holder delivers it) and start again from the stored cursor when it comes."""
+        held = await self._call(
+            self._store.lease_destination,
+            self.destination.name,
+            self._owner,
+            time.time(),  # leases are between processes: wall time, not the runtime's clock
+            LEASE_SECONDS,
+        )
+        if not held and self.cursor is not None:
+            await self.cancel()
+            self._queues.clear()
+            self._outstanding.clear()
+            self.cursor = None
+        return bool(held)
+
+    async def release(self) -> None:
+        """Give the lease up (a clean stop): another process takes over at once."""
+        if self.cursor is None:
+            return
+        with contextlib.suppress(Exception):  # a store that fails now: the lease lapses
+            await self._call(
+                self._store.lease_destination, self.destination.name, self._owner, time.time(), -1
+            )
+        self.cursor = None
 
     async def _load(self) -> None:
         if self.cursor is None:
@@ -206,7 +247,8 @@ class OutboxDispatcher:
         clock: Clock,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        self.pumps = [_Pump(d, store, call, clock) for d in destinations]
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pumps = [_Pump(d, store, call, clock, owner) for d in destinations]
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -229,6 +271,8 @@ class OutboxDispatcher:
         """Deliver (or dead-letter) every event in the outbox now, and store the cursors:
         for tests and `--until-idle`, instead of the background loop."""
         for pump in self.pumps:
+            if not await pump.hold():
+                continue  # another process delivers to this destination
             while True:
                 read = await pump.read()
                 if pump.busy:
@@ -240,7 +284,8 @@ class OutboxDispatcher:
     async def _run(self, pump: _Pump) -> None:
         while True:
             try:
-                read = await pump.read()
+                held = await pump.hold()
+                read = await pump.read() if held else 0
                 if pump.busy:
                     await asyncio.wait(
                         pump.busy,
@@ -268,5 +313,6 @@ class OutboxDispatcher:
                 await task
         for pump in self.pumps:
             await pump.cancel()
+            await pump.release()
             await pump.destination.aclose()
         self._tasks = []

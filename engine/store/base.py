@@ -311,6 +311,14 @@ class TriggerStore(Protocol):
         """Move the destination's cursor forward to `seq` (never back)."""
         ...
 
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        """Take or renew the lease on delivering to `destination` until `now + seconds`:
+        granted when nobody holds it, `owner` does, or the holder's lease expired. One
+        dispatcher at a time delivers to a destination, so each execution's events keep
+        their order however many processes share the store. A negative `seconds` from the
+        holder releases it."""
+        ...
+
 
 class ScheduleStore(Protocol):
     """Schedules, stored with the executions they start. Firing a tick is a compare-and-set

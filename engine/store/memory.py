@@ -99,6 +99,7 @@ class MemoryStore:
         self._outbox: list[OutboxEvent] = []  # in seq order
         self._outbox_seq = itertools.count(1)
         self._cursors: dict[str, int] = {}
+        self._destination_leases: dict[str, tuple[str, float]] = {}
         self._schedules: dict[str, ScheduleRecord] = {}
 
     # -- machines --------------------------------------------------------------------------------
@@ -518,6 +519,14 @@ class MemoryStore:
     def set_outbox_cursor(self, destination: str, seq: int) -> None:
         with self._lock:
             self._cursors[destination] = max(seq, self._cursors.get(destination, 0))
+
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        with self._lock:
+            held = self._destination_leases.get(destination)
+            if held is not None and held[0] != owner and held[1] >= now:
+                return False
+            self._destination_leases[destination] = (owner, now + seconds)
+            return True
 
     # -- schedules -------------------------------------------------------------------------------
     def create_schedule(self, record: ScheduleRecord) -> bool:

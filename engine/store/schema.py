@@ -231,6 +231,10 @@ outbox_cursors = Table(
     metadata,
     Column("destination", Text, primary_key=True),
     Column("seq", BigInteger, nullable=False),
+    # the dispatcher delivering to this destination now (one process at a time keeps each
+    # execution's events in order), and until when its lease holds
+    Column("owner", Text),
+    Column("expires", Double),
 )
 
 schedules = Table(

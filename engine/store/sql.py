@@ -804,6 +804,19 @@ class SqlStore:
         with self._tx(write=True) as conn:
             conn.execute(stmt)
 
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        c = t.outbox_cursors.c
+        stmt = self._insert(t.outbox_cursors).values(
+            destination=destination, seq=0, owner=owner, expires=now + seconds
+        )
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["destination"],
+            set_={"owner": owner, "expires": now + seconds},
+            where=or_(c.owner.is_(None), c.owner == owner, c.expires < now),
+        ).returning(c.destination)
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).scalar() is not None
+
     # -- schedules -------------------------------------------------------------------------------
     def create_schedule(self, record: ScheduleRecord) -> bool:
         stmt = self._insert(t.schedules).values(**to_row(record, t.schedules))

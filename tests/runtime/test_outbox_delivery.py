@@ -186,3 +186,36 @@ def test_eventbridge_put_events_reach_a_rule_target(moto_endpoint: str, tmp_path
     }
     assert [b["resources"] for b in bodies] == [[arn_of("e-1")]] * 2
     assert not (tmp_path / "eb.jsonl").exists()
+
+
+def test_one_process_at_a_time_delivers_to_a_destination(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/a.db")
+    run_executions(store, ["a"])
+    clock = VirtualClock(T0 + 100)
+
+    async def main() -> None:
+        async def call(fn, *args):  # type: ignore[no-untyped-def]
+            return fn(*args)
+
+        def dispatcher() -> OutboxDispatcher:
+            hook = webhook(receiver.url, tmp_path / "d.jsonl")
+            return OutboxDispatcher(store, [hook], call=call, clock=clock)
+
+        first, second = dispatcher(), dispatcher()
+        await first.deliver_pending()  # holds the destination's lease from now on
+        run_executions(store, ["b"])
+        await second.deliver_pending()  # the lease is first's: delivers nothing
+        assert receiver.calls == 2
+        await first.aclose()  # a clean stop releases the lease
+        await second.deliver_pending()
+        await second.aclose()
+
+    asyncio.run(main())
+    assert by_execution(receiver.accepted) == {
+        "a": ["RUNNING", "SUCCEEDED"],
+        "b": ["RUNNING", "SUCCEEDED"],
+    }
+    assert receiver.calls == 4
+    store.close()

@@ -135,3 +135,15 @@ def test_purge_drops_events_older_than_the_cutoff(store: Store) -> None:
     store.create_execution(execution("new", start=T0 + 100))
     store.purge(T0 + 50)
     assert [e.execution_arn for e in events(store)] == [arn_of("new")]
+
+
+def test_one_dispatcher_at_a_time_holds_a_destination(store: Store) -> None:
+    assert store.lease_destination("webhook:a", "p1", T0, 30)
+    assert store.lease_destination("webhook:a", "p1", T0 + 10, 30)  # renewed
+    assert not store.lease_destination("webhook:a", "p2", T0 + 39, 30)  # p1's holds till +40
+    assert store.lease_destination("eventbridge", "p2", T0 + 39, 30)  # another destination
+    assert store.lease_destination("webhook:a", "p2", T0 + 41, 30)  # lapsed: taken over
+    assert not store.lease_destination("webhook:a", "p1", T0 + 42, 30)
+    store.set_outbox_cursor("webhook:a", 5)  # the cursor and the lease share a row
+    assert store.outbox_cursor("webhook:a") == 5
+    assert not store.lease_destination("webhook:a", "p1", T0 + 43, 30)

@@ -3,8 +3,9 @@
 `outbox` holds EventBridge's "Step Functions Execution Status Change" events, each written in
 the transaction of the status change it reports; `seq` orders delivery (never reused), `time`
 lets retention drop old ones. `outbox_cursors` holds, per destination (a webhook, EventBridge),
-the highest seq it finished with. `schedules` holds `asl schedule` schedules; `next_fire` is
-compared-and-set when a worker fires a tick (indexed with `schedule_state` for the due scan).
+the highest seq it finished with, and the lease of the one dispatcher delivering to it.
+`schedules` holds `asl schedule` schedules; `next_fire` is compared-and-set when a worker fires
+a tick (indexed with `schedule_state` for the due scan).
 
 Revision ID: 0009
 Revises: 0008
@@ -39,6 +40,8 @@ def upgrade() -> None:
         "outbox_cursors",
         sa.Column("destination", sa.Text(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("owner", sa.Text(), nullable=True),
+        sa.Column("expires", sa.Double(), nullable=True),
         sa.PrimaryKeyConstraint("destination", name="pk_outbox_cursors"),
     )
     op.create_table(
