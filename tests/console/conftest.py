@@ -29,7 +29,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope, never session: Playwright's sync API keeps an event loop running on this thread
+# while it is open, so every later test of the same pytest worker that calls asyncio.run()
+# failed ("cannot be called from a running event loop"). Closed at the end of each module.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
