@@ -63,6 +63,11 @@ class ExecutionInfo:
     parent_execution_arn: str | None = None
     parent_token: str | None = None
     parent_pattern: str | None = None
+    # Run a Distributed Map's items as child executions (the durable service does; the
+    # embedded Engine runs them as silent iterations of this execution). `map_run_arn`: this
+    # execution is such a child, of that Map Run.
+    map_children: bool = False
+    map_run_arn: str | None = None
 
     @property
     def region(self) -> str:
@@ -124,6 +129,13 @@ class Frame:
     # a redrive re-runs only the others (AWS, "Redriving executions").
     kept_results: dict[str, JSON] = field(default_factory=dict)
     redriving: bool = False
+    map_run_arn: str | None = None  # a Distributed Map's current Map Run
+    map_run_start: float = 0.0
+    map_run_redrives: int = 0
+    map_run_redriven_at: float | None = None
+    # the tolerances as declared (DescribeMapRun shows them; `tolerated_count` is the limit)
+    declared_failure_count: int = 0
+    declared_failure_percentage: float = 0.0
     # Outcome of a finished frame.
     output: JSON = None
     failure: Failure | None = None

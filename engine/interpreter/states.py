@@ -17,6 +17,7 @@ from typing import TypeAlias
 from engine.definition.compile import (
     JSONATA,
     LAMBDA_INVOKE,
+    MAP_RUN_CHILD_STATE,
     ChoiceState,
     FailState,
     MapState,
@@ -61,7 +62,13 @@ from engine.interpreter.dataflow import (
 from engine.interpreter.failures import Failure
 from engine.interpreter.frames import Frame, Phase
 from engine.interpreter.history import Details, task_resource_parts
-from engine.interpreter.messages import InvokeTask, ScheduleActivity, StartTimer
+from engine.interpreter.messages import (
+    InvokeTask,
+    MapRunUpdate,
+    RecordMapRun,
+    ScheduleActivity,
+    StartTimer,
+)
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
@@ -530,13 +537,27 @@ def run_map(run: Step, frame: Frame, state: State) -> Outcome:
         # test_map_state_tolerated_failure_count_path.NoNumber) but after MaxConcurrencyPath.
         run.emit(frame, "MapStateStarted", {"length": len(items)})
         _map_tolerance(frame, state, effective, scope, len(items))
-    if state.distributed:
+    if state.distributed and frame.redriving and frame.map_run_arn is not None:
+        # A redriven Map Run keeps its ARN; only failed and pending items run again
+        # (AWS, "Redriving Map Runs": MapRunRedriven, redriveCount and redriveDate).
+        frame.map_run_redrives += 1
+        frame.map_run_redriven_at = run.now
+        run.emit(
+            frame,
+            "MapRunRedriven",
+            {"mapRunArn": frame.map_run_arn, "redriveCount": frame.map_run_redrives},
+        )
+    elif state.distributed:
         label = state.label or state.name
         map_run_arn = (
             f"{run.info.state_machine_arn.replace(':stateMachine:', ':mapRun:')}/{label}:"
             f"{run.new_uuid()}"
         )
         run.emit(frame, "MapRunStarted", {"mapRunArn": map_run_arn})
+        frame.map_run_arn = map_run_arn
+        frame.map_run_start = run.now
+        frame.map_run_redrives = 0
+        frame.map_run_redriven_at = None
     frame.effective_input = effective
     frame.items = tuple(items)
     frame.started = 0
@@ -550,6 +571,8 @@ def run_map(run: Step, frame: Frame, state: State) -> Outcome:
     else:
         frame.kept_results = {}
     frame.redriving = False
+    if state.distributed:
+        record_map_run(run, frame, "RUNNING")
     if not items:
         return _complete_map(run, frame, state)
     _start_iterations(run, frame, state)
@@ -660,6 +683,8 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
     if percentage is not None:
         limit = min(limit, math.floor(total * percentage / 100.0))
         set_any = True
+    frame.declared_failure_count = count or 0
+    frame.declared_failure_percentage = percentage or 0.0
     frame.tolerated_count = limit if set_any else 0.0
     frame.tolerance_set = set_any
 
@@ -685,12 +710,24 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
         started = 0
         if not silent:
             started = run.emit(frame, "MapIterationStarted", {"name": state.name, "index": index})
+        graph_key, start_at = state.processor.key, state.processor.start_at
+        if state.distributed and run.info.map_children:
+            # The item runs as a child execution, started and awaited by one Task
+            # (compile.py `_child_graph`); the child's own history holds its states.
+            graph_key, start_at = state.child_graph_key, MAP_RUN_CHILD_STATE
+            child_input = {
+                "MapRunArn": frame.map_run_arn,
+                "Index": index,
+                "ProcessorKey": state.processor.key,
+                "ExecutionType": state.execution_type,
+                "Input": child_input,
+            }
         child = Frame(
             frame_id=f"{frame.frame_id}/{frame.attempt}.{index}",
             parent_id=frame.frame_id,
-            graph_key=state.processor.key,
+            graph_key=graph_key,
             index=index,
-            state_name=state.processor.start_at,
+            state_name=start_at,
             state_input=child_input,
             last_event_id=started,
             silent=silent,
@@ -741,6 +778,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
                 )
             if state.distributed:
                 run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+                record_map_run(run, frame, "FAILED")
             return Failed(failure, closing_event="MapStateFailed")
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
@@ -765,8 +803,49 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
+        record_map_run(run, frame, "SUCCEEDED")
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, outputs)
+
+
+def record_map_run(run: Step, frame: Frame, status: str) -> None:
+    """The Map Run's record as it is now (a store writes it with the step's commit)."""
+    assert frame.map_run_arn is not None
+    run.commands.append(
+        RecordMapRun(
+            map_run_arn=frame.map_run_arn,
+            status=status,
+            start=frame.map_run_start,
+            stop=None if status == "RUNNING" else run.now,
+            total_items=len(frame.items),
+            max_concurrency=frame.max_concurrency,
+            tolerated_failure_count=frame.declared_failure_count,
+            tolerated_failure_percentage=frame.declared_failure_percentage,
+            redrive_count=frame.map_run_redrives,
+            redrive_date=frame.map_run_redriven_at,
+        )
+    )
+
+
+def update_map_run(run: Step, frame: Frame, state: MapState, update: MapRunUpdate) -> None:
+    """UpdateMapRun on the running Map: the new concurrency bound starts more children at once
+    (or lets fewer start as others finish); the new tolerance counts from now on."""
+    if update.max_concurrency is not None:
+        frame.max_concurrency = update.max_concurrency
+    if update.tolerated_failure_count is not None:
+        frame.declared_failure_count = update.tolerated_failure_count
+    if update.tolerated_failure_percentage is not None:
+        frame.declared_failure_percentage = update.tolerated_failure_percentage
+    limits: list[float] = []
+    if frame.declared_failure_count > 0:
+        limits.append(frame.declared_failure_count)
+    if frame.declared_failure_percentage > 0:
+        limits.append(math.floor(len(frame.items) * frame.declared_failure_percentage / 100.0))
+    frame.tolerated_count = min(limits, default=0.0)
+    frame.tolerance_set = bool(limits) or frame.tolerance_set
+    record_map_run(run, frame, "RUNNING")
+    if frame.started < len(frame.items):
+        _start_iterations(run, frame, state)
 
 
 def child_finished(run: Step, frame: Frame, state: State, child: Frame) -> Outcome:

@@ -1,0 +1,204 @@
+"""Service: a Distributed Map's items as child executions of this engine, and its Map Run
+(DescribeMapRun, ListMapRuns, UpdateMapRun, ListExecutions by Map Run), on each store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.errors import InvalidRequest, ResourceNotFound
+from engine.runtime.clock import VirtualClock
+from engine.service import Service
+from engine.service.map_runs import map_run_counts
+from engine.values import JSON
+from tests.service.helpers import PREFIX, T0, StoreFactory, finish, run, text, types
+
+
+def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
+    """A Distributed Map over the input's `items`."""
+    return text(
+        {
+            "StartAt": "Fan",
+            "States": {
+                "Fan": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": next(iter(processor_states)),
+                        "States": processor_states,
+                    },
+                    "End": True,
+                    **map_fields,
+                }
+            },
+        }
+    )
+
+
+def items_input(items: JSON) -> str:
+    return json.dumps({"items": items})
+
+
+DOUBLE: dict[str, JSON] = {
+    "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": True}
+}
+FAIL_ODD: dict[str, JSON] = {
+    "Odd?": {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.odd", "BooleanEquals": True, "Next": "Boom"}],
+        "Default": "Fine",
+    },
+    "Boom": {"Type": "Fail", "Error": "Odd", "Cause": "odd item"},
+    "Fine": {"Type": "Pass", "End": True},
+}
+
+
+def test_items_run_as_child_executions_with_their_own_history(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(DOUBLE, Label="Doubles"))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}, {"n": 2}, {"n": 3}])
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"n": 2}, {"n": 4}, {"n": 6}]
+        parent_history = await service.get_history(started.arn)
+        assert types(parent_history) == [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded",
+        ]
+        details = parent_history[3].details
+        assert isinstance(details, dict)
+        map_run_arn = details["mapRunStartedEventDetails"]["mapRunArn"]  # type: ignore[index]
+        assert isinstance(map_run_arn, str)
+        assert map_run_arn.startswith(f"{PREFIX}:mapRun:fan/Doubles:")
+        children, token = await service.list_map_run_executions(map_run_arn)
+        assert token is None
+        assert len(children) == 3
+        assert {c.status for c in children} == {"SUCCEEDED"}
+        assert sorted(c.output["n"] for c in children) == [2, 4, 6]  # type: ignore[index]
+        for child in children:
+            assert child.arn == f"{PREFIX}:execution:fan/Doubles:{child.name}"
+            assert child.machine_arn == f"{PREFIX}:stateMachine:fan/Doubles"
+            assert child.parent_arn == started.arn
+            assert child.map_run_arn == map_run_arn
+            history = await service.get_history(child.arn)
+            assert types(history) == [
+                "ExecutionStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded",
+            ]
+        described = await service.describe_state_machine_for_execution(children[0].arn)
+        assert described.name == "fan/Doubles"
+        assert "ProcessorConfig" not in described.definition
+        view = await service.describe_map_run(map_run_arn)
+        assert view.record.status == "SUCCEEDED"
+        assert view.record.execution_arn == started.arn
+        assert view.record.start == T0
+        assert view.record.stop is not None
+        assert map_run_counts(view) == {
+            "pending": 0,
+            "running": 0,
+            "succeeded": 3,
+            "failed": 0,
+            "timedOut": 0,
+            "aborted": 0,
+            "total": 3,
+            "resultsWritten": 0,
+            "failuresNotRedrivable": 0,
+            "pendingRedrive": 0,
+        }
+        runs, following = await service.list_map_runs(started.arn)
+        assert [r.arn for r in runs] == [map_run_arn]
+        assert following is None
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_a_failed_child_fails_the_map_with_its_error(every_store: StoreFactory) -> None:
+    items: JSON = [{"odd": False}, {"odd": True}, {"odd": False}]
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(FAIL_ODD, MaxConcurrency=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert (closed.status, closed.error, closed.cause) == ("FAILED", "Odd", "odd item")
+        history = await service.get_history(started.arn)
+        assert types(history)[-4:] == [
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "ExecutionFailed",
+        ]
+        failed = history[-3].details
+        assert failed == {"mapRunFailedEventDetails": {"error": "Odd", "cause": "odd item"}}
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.status == "FAILED"
+        assert view.record.max_concurrency == 1
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["pending"]) == (1, 1, 1)
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_tolerated_failures_keep_the_map_running(every_store: StoreFactory) -> None:
+    items: JSON = [{"odd": i % 2 == 1} for i in range(6)]
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(FAIL_ODD, ToleratedFailureCount=3, MaxConcurrency=2)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.tolerated_failure_count == 3
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["total"]) == (3, 3, 6)
+        failed, _ = await service.list_map_run_executions(runs[0].arn, status="FAILED")
+        assert len(failed) == 3
+        assert {f.error for f in failed} == {"Odd"}
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_map_run_operations_refuse_bad_requests(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        with pytest.raises(InvalidRequest) as bad_arn:
+            await service.describe_map_run("arn:aws:states:us-east-1:111111111111:execution:x:y")
+        assert bad_arn.value.code == "InvalidArn"
+        missing = f"{PREFIX}:mapRun:fan/Fan:0b4d6cbd-2e1e-4a4b-9fb5-6c2f3e1d0a11"
+        with pytest.raises(ResourceNotFound) as not_found:
+            await service.describe_map_run(missing)
+        assert not_found.value.code == "ResourceNotFound"
+        machine, _ = await service.create_state_machine("fan", distributed(DOUBLE))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}])
+        )
+        await finish(service, started.arn)
+        runs, _ = await service.list_map_runs(started.arn)
+        with pytest.raises(InvalidRequest) as closed:
+            await service.update_map_run(runs[0].arn, max_concurrency=5)
+        assert closed.value.code == "ValidationException"
+        with pytest.raises(InvalidRequest) as negative:
+            await service.update_map_run(runs[0].arn, tolerated_failure_percentage=101)
+        assert negative.value.code == "ValidationException"
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
