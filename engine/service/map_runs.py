@@ -145,21 +145,15 @@ class MapRunOperations(NestedOperations):
         return MapRunView(record, counts)
 
     async def list_map_runs(
-        self, execution_arn: str, *, limit: int = 100, next_token: str | None = None
-    ) -> tuple[list[MapRunRecord], str | None]:
-        """ListMapRuns: the Map Runs of an execution, newest first."""
+        self, execution_arn: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[MapRunRecord], int | None]:
+        """ListMapRuns: the Map Runs of an execution, newest first, from `offset`; the offset
+        of the next page, or None."""
         await self.describe_execution(execution_arn)
         runs = await self.journal.call(self.store.list_map_runs, execution_arn)
         assert isinstance(runs, list)
-        begin = 0
-        if next_token is not None:
-            arns = [r.arn for r in runs]
-            if next_token not in arns:
-                raise InvalidRequest("InvalidToken", f"Invalid Token: '{next_token}'")
-            begin = arns.index(next_token)
-        page = runs[begin : begin + limit]
-        following = runs[begin + limit].arn if len(runs) > begin + limit else None
-        return page, following
+        page = runs[offset : offset + limit]
+        return page, offset + limit if len(runs) > offset + limit else None
 
     async def update_map_run(
         self,
