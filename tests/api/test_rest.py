@@ -344,7 +344,6 @@ AWS = {"content-type": "application/x-amz-json-1.0"}
     ids=[
         "no-target",
         "unknown-action",
-        "not-implemented",
         "malformed-json",
         "not-an-object",
         "wrong-type",
