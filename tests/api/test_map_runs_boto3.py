@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 
 from tests.api.live import LiveServer
@@ -171,3 +172,40 @@ def test_map_run_errors_are_aws_errors(server: LiveServer, sfn: Any) -> None:
         400,
     )
     assert error_of(lambda: sfn.list_executions(mapRunArn=missing)) == ("ResourceNotFound", 400)
+
+
+def test_map_runs_over_rest(server: LiveServer, sfn: Any) -> None:
+    arn = machine(sfn, "rest-waiters", WAITING_MAP)
+    started = sfn.start_execution(
+        stateMachineArn=arn, name="p", input=json.dumps({"items": [1, 2]})
+    )
+    execution = started["executionArn"]
+    first = tokens(1)
+    with httpx.Client(base_url=server.url) as http:
+        listed = http.get(f"/v1/executions/{execution}/map-runs").json()
+        assert len(listed["mapRuns"]) == 1
+        run_arn = listed["mapRuns"][0]["mapRunArn"]
+        assert listed["mapRuns"][0]["stateMachineArn"] == f"{ARN}:stateMachine:rest-waiters/Waiters"
+        described = http.get(f"/v1/map-runs/{run_arn}").json()
+        assert (described["status"], described["maxConcurrency"]) == ("RUNNING", 1)
+        assert described["itemCounts"]["pending"] == 1
+        assert described["stopDate"] is None
+        patched = http.patch(f"/v1/map-runs/{run_arn}", json={"maxConcurrency": 2})
+        assert patched.status_code == 200
+        assert patched.json()["maxConcurrency"] == 2
+        rest = tokens(1)
+        bad = http.patch(f"/v1/map-runs/{run_arn}", json={"maxConcurrency": -1})
+        assert bad.status_code == 400
+        missing = http.get(
+            f"{'/v1/map-runs/'}{ARN}:mapRun:x/y:0b4d6cbd-2e1e-4a4b-9fb5-6c2f3e1d0a11"
+        )
+        assert (missing.status_code, missing.json()["__type"]) == (404, "ResourceNotFound")
+        for token in first + rest:
+            sfn.send_task_success(taskToken=token, output="{}")
+        assert server.wait(execution) == "SUCCEEDED"
+        child = sfn.list_executions(mapRunArn=run_arn)["executions"][0]["executionArn"]
+        # a child's ARN has a `/` (execution:MACHINE/LABEL:NAME): the routes take it whole
+        assert http.get(f"/v1/executions/{child}").json()["status"] == "SUCCEEDED"
+        history = http.get(f"/v1/executions/{child}/history").json()["events"]
+        assert history[-1]["type"] == "ExecutionSucceeded"
+        assert http.get(f"/v1/map-runs/{run_arn}").json()["status"] == "SUCCEEDED"
