@@ -84,6 +84,7 @@ from engine.backends.python import (
 )
 from engine.backends.registry import HTTP_INVOKE, BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
+from engine.definition.distributed import ITEM_READER_TASK, RESULT_WRITER_TASK
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
 
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
     from engine.backends.aws_sdk import AwsBackend
     from engine.backends.connections import Connections, HttpParameters
     from engine.backends.http_task import HttpTaskBackend
+    from engine.backends.map_io import MapIoBackend
     from engine.backends.mocks import MockConfig
     from engine.config_schema import (
         AslConfig,
@@ -648,6 +650,26 @@ class DeferredHttpTask:
             await self.backend.aclose()
 
 
+class DeferredMapIo:
+    """Serves a Distributed Map's ItemReader and ResultWriter requests
+    (engine/backends/map_io.py), built on the first one: most runs read no items from S3."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self._settings = settings
+        self.backend: MapIoBackend | None = None
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        if self.backend is None:
+            from engine.backends.map_io import MapIoBackend
+
+            self.backend = MapIoBackend(self._settings)
+        return await self.backend.invoke(request)
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+
 def with_functions(
     config: AslConfig | None,
     functions: Mapping[str, Mapping[str, object]],
@@ -701,6 +723,7 @@ class TaskBackends:
     mocks: MockedBackends
     http: DeferredHttpTask | None = None
     aws: AwsBackend | None = None
+    map_io: DeferredMapIo | None = None
 
     async def aclose(self) -> None:
         await self.functions.aclose()
@@ -708,6 +731,8 @@ class TaskBackends:
             await self.http.aclose()
         if self.aws is not None:
             self.aws.close()
+        if self.map_io is not None:
+            self.map_io.close()
 
 
 def open_task_backends(
@@ -744,5 +769,10 @@ def open_task_backends(
     http = DeferredHttpTask(connections)
     if not any(_serves(resource, HTTP_INVOKE) for resource in mapped):
         registry.register(HTTP_INVOKE, http)  # a [resources] stand-in for it wins
+    # A Distributed Map's reads and writes (engine/interpreter/map_io.py's resources, which no
+    # definition can name): S3 at the [aws] endpoint, refused with what to configure without one.
+    map_io = DeferredMapIo(settings)
+    for resource in (ITEM_READER_TASK, RESULT_WRITER_TASK):
+        registry.register(resource, map_io)
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks, http, aws)
+    return TaskBackends(built, registry, mocks, http, aws, map_io)

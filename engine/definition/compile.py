@@ -21,6 +21,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from engine.definition.diagnostics import Diagnostic, join_pointer
+from engine.definition.distributed import (
+    DISTRIBUTED_FIELDS,
+    DistributedSpec,
+    DistributedSyntaxError,
+    compile_distributed,
+)
 from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
@@ -62,6 +68,10 @@ JSONATA_FIELDS: Mapping[str, tuple[str, ...]] = {
         "MaxConcurrency",
         "ToleratedFailurePercentage",
         "ToleratedFailureCount",
+        # Distributed Map I/O, each compiled whole (distributed.py): `{% %}` anywhere inside
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
     ),
 }
 
@@ -277,9 +287,7 @@ class MapState(State):
     tolerated_failure_count: int | None = None
     tolerated_failure_count_path: Path | None = None
     tolerated_raw: Mapping[str, JSON] = field(default_factory=dict)
-    item_reader: JSON = None
-    item_batcher: JSON = None
-    result_writer: JSON = None
+    io: DistributedSpec = field(default_factory=DistributedSpec)  # ItemReader, Batcher, Writer
     result_selector: Template | None = None
     result_path: Path | None = None
     retry: tuple[Retrier, ...] = ()
@@ -681,12 +689,19 @@ class _Compiler:
         max_concurrency = raw.get("MaxConcurrency", 0)
         tolerated_pct = _opt_number(raw.get("ToleratedFailurePercentage"))
         tolerated_count = raw.get("ToleratedFailureCount")
-        distributed = config.get("Mode") == "DISTRIBUTED"
-        child_key = self._child_graph(processor.key) if distributed else ""
+        try:
+            io = compile_distributed(raw, loc, jsonpath)
+        except DistributedSyntaxError as exc:
+            raise _CompileError(exc.message, exc.location) from None
+        # A Map holding a Distributed-only field runs as one (asl-validator's valid
+        # map-noconfig has ItemReader and ResultWriter without a ProcessorConfig).
+        distributed = config.get("Mode") == "DISTRIBUTED" or any(
+            name in raw for name in DISTRIBUTED_FIELDS
+        )
         return MapState(
             **common,  # type: ignore[arg-type]
             processor=processor,
-            child_graph_key=child_key,
+            child_graph_key=self._child_graph(processor.key) if distributed else "",
             distributed=distributed,
             execution_type=str(config.get("ExecutionType", "STANDARD")),
             label=_opt_str(raw.get("Label")),
@@ -708,9 +723,7 @@ class _Compiler:
                 for k in ("ToleratedFailurePercentage", "ToleratedFailureCount")
                 if k in raw
             },
-            item_reader=raw.get("ItemReader"),
-            item_batcher=raw.get("ItemBatcher"),
-            result_writer=raw.get("ResultWriter"),
+            io=io,
             result_selector=self._template(raw, "ResultSelector", loc) if jsonpath else None,
             result_path=self._reference_path(raw, "ResultPath", loc) if jsonpath else None,
             retry=self._retriers(raw),

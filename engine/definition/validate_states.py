@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.definition.validate_choice import check_choices
+from engine.definition.validate_distributed import check_distributed
 from engine.definition.validate_fields import (
     INVALID_LABEL_NAME,
     INVALID_RESOURCE,
@@ -615,6 +616,7 @@ def _check_map(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnosti
     distributed = isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
     if distributed and isinstance(config, dict) and "ExecutionType" not in config:
         yield required(["ExecutionType"], ptr(ptr(loc, "ItemProcessor"), "ProcessorConfig"))
+    yield from check_distributed(state, loc, ctx.query_language)
 
 
 TYPE_CHECKS: dict[str, Callable[[dict[str, JSON], str, StateContext], Diagnostics]] = {

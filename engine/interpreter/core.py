@@ -484,6 +484,14 @@ class Step:
         frame = self.frame(frame_id)
         frame.task_id = None
         state = self.graph(frame).states[frame.state_name]
+        if isinstance(state, MapState):  # a Distributed Map's read or write (map_io.py)
+            from engine.interpreter.states import complete_map_io
+
+            if self._settle_outcome(
+                frame, state, lambda: complete_map_io(self, frame, state, result)
+            ):
+                self.runnable.append(frame_id)
+            return
         assert isinstance(state, TaskState)
         if frame.task_token is not None and isinstance(result, TaskSuccess) and not result.final:
             # .waitForTaskToken: the invocation only hands the token over; the task's result
@@ -855,7 +863,7 @@ class Step:
                 frame.phase is Phase.CHILDREN
                 and isinstance(state, MapState)
                 and state.distributed
-                and frame.map_run_arn is not None
+                and frame.map_run_arn
             ):
                 from engine.interpreter.states import record_map_run
 

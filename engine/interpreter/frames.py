@@ -129,11 +129,17 @@ class Frame:
     # a redrive re-runs only the others (AWS, "Redriving executions").
     kept_results: dict[str, JSON] = field(default_factory=dict)
     redriving: bool = False
-    map_run_arn: str | None = None  # a Distributed Map's current Map Run
+    # A Distributed Map's I/O (map_io.py): "read" while its ItemReader's items are read, "write"
+    # while its ResultWriter writes; the Map Run's ARN; a child run's start and stop times.
+    map_io: str = ""
+    map_run_arn: str = ""
+    started_time: float = 0.0
+    stopped_time: float = 0.0
+    # The Map Run's record (DescribeMapRun): its start, redrives, the tolerances as declared
+    # (`tolerated_count` is the limit they make).
     map_run_start: float = 0.0
     map_run_redrives: int = 0
     map_run_redriven_at: float | None = None
-    # the tolerances as declared (DescribeMapRun shows them; `tolerated_count` is the limit)
     declared_failure_count: int = 0
     declared_failure_percentage: float = 0.0
     # Outcome of a finished frame.

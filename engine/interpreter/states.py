@@ -28,6 +28,7 @@ from engine.definition.compile import (
     TaskState,
     WaitState,
 )
+from engine.definition.distributed import ITEM_READER_TASK, RESULT_WRITER_TASK, transform_results
 from engine.definition.jsonata_value import QueryEvaluationError
 from engine.definition.paths import PathNoMatch
 from engine.definition.scope import Scope
@@ -41,7 +42,7 @@ from engine.errors import (
     STATES_TIMEOUT,
     StatesError,
 )
-from engine.interpreter import jsonata_flow
+from engine.interpreter import jsonata_flow, map_io
 from engine.interpreter.core import (
     BLOCKED,
     Blocked,
@@ -519,25 +520,43 @@ def _complete_with_result(
 def run_map(run: Step, frame: Frame, state: State) -> Outcome:
     assert isinstance(state, MapState)
     scope = run.scope(frame, state)
+    if state.io.reader is not None:
+        return _read_items(run, frame, state, scope)
     if state.query_language == JSONATA:
         try:
             items = jsonata_flow.map_setup(run, frame, state, scope)
-            run.emit(frame, "MapStateStarted", {"length": len(items)})
-            jsonata_flow.map_tolerance(run, frame, state, scope, len(items))
         except QueryEvaluationError as exc:
-            # AWS records EvaluationFailed, then MapStateFailed (recorded cases
-            # test_base_scenarios/test_map_state_items_eval_jsonata_fail.*).
             return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
         effective = frame.state_input
     else:
         effective = apply_input_path(state.input_path, frame.state_input, scope)
         items = _map_items(state, effective, scope)
         frame.max_concurrency = _map_max_concurrency(state, effective, scope)
+    return _begin_map(run, frame, state, effective, items)
+
+
+def _begin_map(
+    run: Step, frame: Frame, state: MapState, effective: JSON, items: list[JSON]
+) -> Outcome:
+    """The Map's items are known (its input, or what its ItemReader read): start iterating."""
+    scope = run.scope(frame, state)
+    if state.query_language == JSONATA:
+        try:
+            run.emit(frame, "MapStateStarted", {"length": len(items)})
+            jsonata_flow.map_tolerance(run, frame, state, scope, len(items))
+        except QueryEvaluationError as exc:
+            # AWS records EvaluationFailed, then MapStateFailed (recorded cases
+            # test_base_scenarios/test_map_state_items_eval_jsonata_fail.*).
+            return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
+    else:
         # AWS records MapStateStarted before it reads the tolerance fields (recorded case
         # test_map_state_tolerated_failure_count_path.NoNumber) but after MaxConcurrencyPath.
         run.emit(frame, "MapStateStarted", {"length": len(items)})
         _map_tolerance(frame, state, effective, scope, len(items))
-    if state.distributed and frame.redriving and frame.map_run_arn is not None:
+    frame.effective_input = effective
+    if state.io.batcher is not None:
+        items = _batches(run, frame, state, items)
+    if state.distributed and frame.redriving and frame.map_run_arn:
         # A redriven Map Run keeps its ARN; only failed and pending items run again
         # (AWS, "Redriving Map Runs": MapRunRedriven, redriveCount and redriveDate).
         frame.map_run_redrives += 1
@@ -549,16 +568,14 @@ def run_map(run: Step, frame: Frame, state: State) -> Outcome:
         )
     elif state.distributed:
         label = state.label or state.name
-        map_run_arn = (
+        frame.map_run_arn = (
             f"{run.info.state_machine_arn.replace(':stateMachine:', ':mapRun:')}/{label}:"
             f"{run.new_uuid()}"
         )
-        run.emit(frame, "MapRunStarted", {"mapRunArn": map_run_arn})
-        frame.map_run_arn = map_run_arn
+        run.emit(frame, "MapRunStarted", {"mapRunArn": frame.map_run_arn})
         frame.map_run_start = run.now
         frame.map_run_redrives = 0
         frame.map_run_redriven_at = None
-    frame.effective_input = effective
     frame.items = tuple(items)
     frame.started = 0
     frame.running = 0
@@ -577,6 +594,193 @@ def run_map(run: Step, frame: Frame, state: State) -> Outcome:
         return _complete_map(run, frame, state)
     _start_iterations(run, frame, state)
     return BLOCKED
+
+
+# -- Distributed Map I/O (map_io.py builds the values; the runtime does the reading/writing) ----
+
+
+def _read_items(run: Step, frame: Frame, state: MapState, scope: Scope) -> Outcome:
+    """Ask the runtime for the ItemReader's items; the Map waits for them (Phase.TASK)."""
+    try:
+        if state.query_language == JSONATA:
+            effective = frame.state_input
+            states = jsonata_flow.jsonata_states(effective, scope)
+            concurrency = jsonata_flow.non_negative_integer(
+                state, "MaxConcurrency", states, scope, run.now
+            )
+            frame.max_concurrency = (
+                state.max_concurrency if concurrency is None else int(concurrency)
+            )
+        else:
+            effective = apply_input_path(state.input_path, frame.state_input, scope)
+            frame.max_concurrency = _map_max_concurrency(state, effective, scope)
+        request = map_io.reader_request(state, effective, scope, run.now)
+    except QueryEvaluationError as exc:
+        return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
+    frame.effective_input = effective
+    _map_io_command(run, frame, state, "read", ITEM_READER_TASK, request)
+    return BLOCKED
+
+
+def _map_io_command(
+    run: Step, frame: Frame, state: MapState, kind: str, resource: str, payload: JSON
+) -> None:
+    frame.map_io = kind
+    frame.phase = Phase.TASK
+    frame.task_id = run.new_id(frame, kind)
+    request = TaskRequest(
+        resource=resource,
+        payload=payload,
+        execution_arn=run.info.execution_arn,
+        state_name=state.name,
+        attempt=frame.retry_count,
+        region=run.info.region,
+        account=run.info.account,
+    )
+    run.commands.append(InvokeTask(frame.frame_id, frame.task_id, request))
+
+
+def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -> Outcome:
+    """The runtime answered a Map's read or write request (core.py routes it here)."""
+    assert isinstance(state, MapState)
+    kind, frame.map_io = frame.map_io, ""
+    if kind == "read":
+        if isinstance(result, TaskFailure):
+            return Failed(Failure(result.error, result.cause), "MapStateFailed")
+        items = result.output
+        assert isinstance(items, list), "the item reader answers with a list"
+        return _begin_map(run, frame, state, frame.effective_input, items)
+    pending, frame.failure = frame.failure, None
+    if isinstance(result, TaskFailure):
+        failure = Failure(result.error, result.cause)
+        run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+        record_map_run(run, frame, "FAILED")
+        return Failed(failure, "MapStateFailed")
+    if pending is not None:
+        run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
+        record_map_run(run, frame, "FAILED")
+        return Failed(pending, closing_event="MapStateFailed")
+    run.emit(frame, "MapRunSucceeded")
+    record_map_run(run, frame, "SUCCEEDED")
+    run.emit(frame, "MapStateSucceeded")
+    return _complete_with_result(run, frame, state, result.output)
+
+
+def _batches(run: Step, frame: Frame, state: MapState, items: list[JSON]) -> list[JSON]:
+    """ItemSelector on each item, then the items grouped by ItemBatcher (AWS applies the
+    selector per item; each child run's input is one batch)."""
+    scope = run.scope(frame, state)
+    selected = [_child_input(run, frame, state, index, item) for index, item in enumerate(items)]
+    max_items, max_bytes, batch_input = map_io.batch_limits(
+        state, frame.effective_input, scope, run.now
+    )
+    return map_io.batch_items(selected, max_items, max_bytes, batch_input)
+
+
+def _child_input(run: Step, frame: Frame, state: MapState, index: int, item: JSON) -> JSON:
+    if state.query_language == JSONATA:
+        return jsonata_flow.item_input(run, frame, state, index, item)
+    if state.item_selector is not None:
+        extra: dict[str, JSON] = {"Map": {"Item": {"Index": index, "Value": item}}}
+        scope = run.scope(frame, state, extra)
+        return state.item_selector.evaluate(frame.effective_input, scope)
+    return item
+
+
+def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | None) -> Outcome:
+    """Hand the child runs' records to the ResultWriter; the Map completes (or fails with
+    `pending`) when the runtime answers. A WriterConfig without a Resource only shapes the
+    Map's own result (AWS: "Only WriterConfig", a preview)."""
+    scope = run.scope(frame, state)
+    parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
+    entries = _result_entries(run, frame, state)
+    if pending is None:
+        frame.kept_results = {}
+        frame.items = ()
+    else:
+        _keep_succeeded(run, frame)
+    run.remove_children(frame)
+    config = parameters["WriterConfig"]
+    assert isinstance(config, dict)
+    if parameters.get("Resource") is None:
+        transformation = str(config.get("Transformation", "COMPACT"))
+        output = transform_results(entries, transformation)
+        if pending is not None:
+            run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
+            record_map_run(run, frame, "FAILED")
+            return Failed(pending, closing_event="MapStateFailed")
+        run.emit(frame, "MapRunSucceeded")
+        record_map_run(run, frame, "SUCCEEDED")
+        run.emit(frame, "MapStateSucceeded")
+        return _complete_with_result(run, frame, state, output)
+    frame.failure = pending
+    request: dict[str, JSON] = {
+        **parameters,
+        "MapRunArn": frame.map_run_arn,
+        "Results": list(entries),
+    }
+    _map_io_command(run, frame, state, "write", RESULT_WRITER_TASK, request)
+    return BLOCKED
+
+
+def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, JSON]]:
+    """Every item's child run as a result record, in item order: SUCCEEDED, FAILED, ABORTED,
+    or PENDING for the ones never started."""
+    label = state.label or state.name
+    express = state.execution_type == "EXPRESS"
+    prefix = map_io.child_arns(run.info.execution_arn, run.info.state_machine_name, label, express)
+    machine_arn = f"{run.info.state_machine_arn}/{label}"
+    children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
+    entries: list[dict[str, JSON]] = []
+    for index, item in enumerate(frame.items):
+        name = run.new_uuid()
+        child_input = item if state.io.batcher is not None else None
+        if child_input is None:
+            child_input = _child_input(run, frame, state, index, item)
+        common: dict[str, object] = {
+            "execution_arn": prefix + name,
+            "state_machine_arn": machine_arn,
+            "name": name,
+            "child_input": child_input,
+        }
+        child = children.get(index)
+        if child is None:
+            kept = frame.kept_results.get(str(index))
+            if str(index) in frame.kept_results:
+                entry = map_io.result_entry(
+                    **common,  # type: ignore[arg-type]
+                    status="SUCCEEDED",
+                    output=kept,
+                    start=frame.entered_time,
+                    stop=frame.entered_time,
+                )
+            else:
+                entry = map_io.result_entry(
+                    **common,  # type: ignore[arg-type]
+                    status="PENDING",
+                    start=run.now,
+                    stop=None,
+                )
+        elif child.phase is Phase.SUCCEEDED:
+            entry = map_io.result_entry(
+                **common,  # type: ignore[arg-type]
+                status="SUCCEEDED",
+                output=child.output,
+                start=child.started_time,
+                stop=child.stopped_time or run.now,
+            )
+        else:
+            failure = child.failure
+            entry = map_io.result_entry(
+                **common,  # type: ignore[arg-type]
+                status="FAILED" if child.phase is Phase.FAILED else "ABORTED",
+                error=failure.error if failure is not None else None,
+                cause=failure.cause if failure is not None else None,
+                start=child.started_time,
+                stop=child.stopped_time or run.now,
+            )
+        entries.append(entry)
+    return entries
 
 
 def _map_items(state: MapState, data: JSON, scope: object) -> list[JSON]:
@@ -699,13 +903,10 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
         if str(index) in frame.kept_results:
             continue
         frame.running += 1
-        child_input = item
-        if state.query_language == JSONATA:
-            child_input = jsonata_flow.item_input(run, frame, state, index, item)
-        elif state.item_selector is not None:
-            extra: dict[str, JSON] = {"Map": {"Item": {"Index": index, "Value": item}}}
-            scope = run.scope(frame, state, extra)
-            child_input = state.item_selector.evaluate(frame.effective_input, scope)
+        # A batch is a child's input as it is: ItemSelector ran on each item already.
+        child_input = (
+            item if state.io.batcher is not None else _child_input(run, frame, state, index, item)
+        )
         silent = frame.silent or state.distributed
         started = 0
         if not silent:
@@ -732,6 +933,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
             last_event_id=started,
             silent=silent,
             variables=child_variables(frame.variables, distributed=state.distributed),
+            started_time=run.now,
         )
         run.add_frame(child)
         run.runnable.append(child.frame_id)
@@ -742,6 +944,8 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
 def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:
     frame.running -= 1
     frame.finished += 1
+    if state.io.writer is not None:  # its result record tells when it stopped
+        run.frame(child.frame_id).stopped_time = run.now
     iteration: Details = {"name": state.name, "index": child.index}
     quiet = frame.silent or state.distributed
     if child.phase is Phase.FAILED:
@@ -763,19 +967,16 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
                             {"name": state.name, "index": run.frames[other].index},
                         )
                     run.abort_frame(other)
-            kept = dict(frame.kept_results)
-            for child_id in frame.child_ids:
-                done = run.frames[child_id]
-                if done.phase is Phase.SUCCEEDED:
-                    kept[str(done.index)] = done.output
-            frame.kept_results = kept
-            run.remove_children(frame)
             failure = child.failure
             if frame.tolerance_set:
                 failure = Failure(
                     "States.ExceedToleratedFailureThreshold",
                     "The specified tolerated failure threshold was exceeded",
                 )
+            if state.io.writer is not None:
+                return _write_results(run, frame, state, failure)
+            _keep_succeeded(run, frame)
+            run.remove_children(frame)
             if state.distributed:
                 run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
                 record_map_run(run, frame, "FAILED")
@@ -789,7 +990,20 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
     return _complete_map(run, frame, state)
 
 
+def _keep_succeeded(run: Step, frame: Frame) -> None:
+    """Keep the outputs of the iterations that succeeded before the Map failed (a redrive
+    re-runs only the others)."""
+    kept = dict(frame.kept_results)
+    for child_id in frame.child_ids:
+        done = run.frames[child_id]
+        if done.phase is Phase.SUCCEEDED:
+            kept[str(done.index)] = done.output
+    frame.kept_results = kept
+
+
 def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
+    if state.io.writer is not None:
+        return _write_results(run, frame, state, None)
     by_index: dict[int, JSON] = {int(i): output for i, output in frame.kept_results.items()}
     for child_id in frame.child_ids:
         child = run.frames[child_id]
@@ -810,7 +1024,7 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
 
 def record_map_run(run: Step, frame: Frame, status: str) -> None:
     """The Map Run's record as it is now (a store writes it with the step's commit)."""
-    assert frame.map_run_arn is not None
+    assert frame.map_run_arn
     run.commands.append(
         RecordMapRun(
             map_run_arn=frame.map_run_arn,

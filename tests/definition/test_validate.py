@@ -521,7 +521,8 @@ INVALID = [
         distributed(
             ItemReader={
                 "Resource": "arn:aws:states:::s3:getObject",
-                "ReaderConfig": {"MaxItems": 1, "MaxItemsPath": "$.m"},
+                "ReaderConfig": {"InputType": "JSON", "MaxItems": 1, "MaxItemsPath": "$.m"},
+                "Parameters": {"Bucket": "b", "Key": "k"},
             }
         ),
         [(SCHEMA, "/States/S/ItemReader/ReaderConfig")],
