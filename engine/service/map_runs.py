@@ -140,7 +140,7 @@ class MapRunOperations(NestedOperations):
         record = await self.journal.call(self.store.get_map_run, arn)
         if not isinstance(record, MapRunRecord):
             raise ResourceNotFound("ResourceNotFound", f"Resource not found: '{arn}'")
-        counts = await self.journal.call(self.store.map_run_counts, arn)
+        counts = await self.journal.call(self.store.map_run_counts, arn, record.redrive_date)
         assert isinstance(counts, dict)
         return MapRunView(record, counts)
 

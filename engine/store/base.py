@@ -466,8 +466,10 @@ class Store(Protocol):
         """Replace a Map Run's row (UpdateMapRun); commits write theirs with `Commit.map_runs`."""
         ...
 
-    def map_run_counts(self, arn: str) -> dict[str, int]:
-        """How many child executions of the Map Run are in each status."""
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+        """How many child executions of the Map Run are in each status. `since` (a redriven
+        run's redrive date): only the children that succeeded or started since then count (a
+        redrive runs the failed items again, in new children)."""
         ...
 
     # -- retention -------------------------------------------------------------------------------

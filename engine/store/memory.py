@@ -506,11 +506,13 @@ class MemoryStore:
         with self._lock:
             self._map_runs[record.arn] = record
 
-    def map_run_counts(self, arn: str) -> dict[str, int]:
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._lock:
             for e in self._executions.values():
-                if e.map_run_arn == arn:
+                if e.map_run_arn == arn and (
+                    since is None or e.status == "SUCCEEDED" or e.start >= since
+                ):
                     counts[e.status] = counts.get(e.status, 0) + 1
         return counts
 

@@ -786,9 +786,12 @@ class SqlStore:
         with self._tx(write=True) as conn:
             self._upsert(conn, t.map_runs, to_row(record, t.map_runs))
 
-    def map_run_counts(self, arn: str) -> dict[str, int]:
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
         e = t.executions.c
-        query = select(e.status, func.count()).where(e.map_run_arn == arn).group_by(e.status)
+        query = select(e.status, func.count()).where(e.map_run_arn == arn)
+        if since is not None:
+            query = query.where(or_(e.status == "SUCCEEDED", e.start >= since))
+        query = query.group_by(e.status)
         with self._tx() as conn:
             return {str(status): int(count) for status, count in conn.execute(query)}
 

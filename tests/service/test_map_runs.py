@@ -12,7 +12,7 @@ from engine.runtime.clock import VirtualClock
 from engine.service import Service
 from engine.service.map_runs import map_run_counts
 from engine.values import JSON
-from tests.service.helpers import PREFIX, T0, StoreFactory, finish, run, text, types
+from tests.service.helpers import PREFIX, T0, ManualClock, StoreFactory, finish, run, text, types
 
 
 def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
@@ -202,3 +202,70 @@ def test_map_run_operations_refuse_bad_requests(every_store: StoreFactory) -> No
         assert negative.value.code == "ValidationException"
 
     run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+CALLS: dict[int, int] = {}
+
+
+def fail_once_on_one(event: JSON, context: object) -> JSON:
+    """Fails its first call for 1 (the redrive's call succeeds)."""
+    assert isinstance(event, int)
+    CALLS[event] = CALLS.get(event, 0) + 1
+    if event == 1 and CALLS[event] == 1:
+        raise ValueError("one fails once")
+    return event * 10
+
+
+def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFactory) -> None:
+    CALLS.clear()
+    lambda_state: dict[str, JSON] = {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_one", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    }
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(lambda_state, MaxConcurrency=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "ValueError")
+        runs, _ = await service.list_map_runs(started.arn)
+        map_run_arn = runs[0].arn
+        first = map_run_counts(await service.describe_map_run(map_run_arn))
+        assert (first["succeeded"], first["failed"], first["pending"]) == (1, 1, 2)
+
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [0, 10, 20, 30]
+        assert CALLS == {0: 1, 1: 2, 2: 1, 3: 1}  # item 0 did not run again
+        history = await service.get_history(started.arn)
+        redriven = [e for e in history if e.type == "MapRunRedriven"]
+        assert [e.details for e in redriven] == [
+            {"mapRunRedrivenEventDetails": {"mapRunArn": map_run_arn, "redriveCount": 1}}
+        ]
+        assert types(history).count("MapRunStarted") == 1
+        view = await service.describe_map_run(map_run_arn)
+        assert (view.record.status, view.record.redrive_count) == ("SUCCEEDED", 1)
+        assert view.record.redrive_date == T0 + 60
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["total"]) == (4, 0, 4)
+        runs, _ = await service.list_map_runs(started.arn)
+        assert [r.arn for r in runs] == [map_run_arn]
+
+    clock = ManualClock(T0)
+    run(
+        main,
+        store=every_store(),
+        clock=clock,
+        functions={"fail_once_on_one": fail_once_on_one},
+    )
