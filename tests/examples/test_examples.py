@@ -35,6 +35,7 @@ EXPRESS = {"express_enrichment"}
 CONFIG = EXAMPLES / "asl.toml"  # WordCount: a Node function run as a command
 NODE = {"word_count"}
 HTTP = {"http_quote"}  # QuoteOrder is served by functions/quote_server.py (tests start it)
+S3 = {"csv_ratings"}  # reads and writes S3: run against moto's server (test_csv_ratings_*)
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
@@ -94,7 +95,7 @@ def test_example_validates_without_errors(name: str) -> None:
     [
         pytest.param(n, marks=[needs_node] if n in NODE else [])
         for n in NAMES
-        if n not in ("callback_approval", *HTTP)
+        if n not in ("callback_approval", *HTTP, *S3)
     ],
 )
 def test_example_succeeds(name: str) -> None:
@@ -466,3 +467,44 @@ def test_http_quote_without_its_server_fails_after_its_retries() -> None:
     assert (result.status, result.error) == ("FAILED", "Lambda.SdkClientException")
     failed = [e for e in result.events if e.type == "LambdaFunctionFailed"]
     assert len(failed) == 3  # the first call and the machine's 2 retries
+
+
+def test_csv_ratings_reads_the_csv_and_writes_its_results_to_s3(
+    moto_endpoint: str, tmp_path: Path
+) -> None:
+    import re
+
+    from tests.aws_server import aws_client
+
+    config = tmp_path / "asl.toml"
+    config.write_text(f'[aws]\nendpoint_url = "{moto_endpoint}"\nregion = "us-east-1"\n')
+    result = run_example("csv_ratings", config=config)
+    assert (result.status, result.error, result.cause) == ("SUCCEEDED", None, None)
+    output = result.output
+    assert isinstance(output, dict)
+    match = re.fullmatch(
+        r"arn:aws:states:us-east-1:111111111111:mapRun:csv_ratings/RateMovies:([0-9a-f-]{36})",
+        str(output["MapRunArn"]),
+    )
+    assert match is not None
+    folder = f"ratings-results/{match.group(1)}/"
+    assert output["ResultWriterDetails"] == {
+        "Bucket": "movie-ratings",
+        "Key": folder + "manifest.json",
+    }
+    s3 = aws_client("s3", moto_endpoint)
+    body = s3.get_object(Bucket="movie-ratings", Key=folder + "SUCCEEDED_0.json")["Body"].read()
+    # COMPACT: the child runs' outputs; seven rows in batches of three.
+    assert json.loads(body) == [
+        {"movies": ["Arrival", "Heat", "Alien"], "ratings": [5, 4, 5], "count": 3, "scale": "1-5"},
+        {"movies": ["Brazil", "Clue", "Dune"], "ratings": [3, 4, 5], "count": 3, "scale": "1-5"},
+        {"movies": ["Fargo"], "ratings": [4], "count": 1, "scale": "1-5"},
+    ]
+    manifest = json.loads(
+        s3.get_object(Bucket="movie-ratings", Key=folder + "manifest.json")["Body"].read()
+    )
+    assert manifest["ResultFiles"] == {
+        "FAILED": [],
+        "PENDING": [],
+        "SUCCEEDED": [{"Key": folder + "SUCCEEDED_0.json", "Size": len(body)}],
+    }
