@@ -151,9 +151,7 @@ class StartExecutionBackend:
         start = ChildStart(
             machine_arn=machine_arn,
             input_text=dumps(payload["Input"]),
-            # the token is a fresh UUID, as AWS names children; a start retried after a lost
-            # worker finds the child by it (StartExecution is idempotent by name and input)
-            name=request.task_token,
+            name=str(payload["Name"]),
             parent_arn=request.execution_arn,
             token=request.task_token,
             pattern="mapRun",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -733,7 +734,8 @@ def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, 
     children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     entries: list[dict[str, JSON]] = []
     for index, item in enumerate(frame.items):
-        name = run.new_uuid()
+        # the child execution's own name when items run as executions (one per attempt)
+        name = child_name(frame, index) if run.info.map_children else run.new_uuid()
         child_input = item if state.io.batcher is not None else None
         if child_input is None:
             child_input = _child_input(run, frame, state, index, item)
@@ -918,6 +920,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
             graph_key, start_at = state.child_graph_key, MAP_RUN_CHILD_STATE
             child_input = {
                 "MapRunArn": frame.map_run_arn,
+                "Name": child_name(frame, index),
                 "Index": index,
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
@@ -939,6 +942,14 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
         run.runnable.append(child.frame_id)
         children.append(child.frame_id)
     frame.child_ids = tuple(children)
+
+
+def child_name(frame: Frame, index: int) -> str:
+    """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
+    names them, drawn from the Map Run, the item and the redrive, so the result files name it
+    too (a redrive runs the item in a new child)."""
+    key = f"{frame.map_run_arn}#{index}#{frame.map_run_redrives}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
 def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:

@@ -112,8 +112,9 @@ class MapRunOperations(NestedOperations):
                     self.worker.adopt_started(stored)
                 else:
                     self.worker.poke(claim=True, events=False)
-        # Found (a start retried after a lost worker): the child answers the same token.
-        return TaskSuccess(start_response(stored.arn, stored.start))
+        # Found (a start retried after a lost worker): the child answers the token it has.
+        answering = stored.parent_token if stored.parent_token != start.token else None
+        return TaskSuccess(start_response(stored.arn, stored.start), token=answering)
 
     async def describe_state_machine_for_execution(self, arn: str) -> MachineRecord:
         record = await self.describe_execution(arn)

@@ -269,3 +269,31 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         clock=clock,
         functions={"fail_once_on_one": fail_once_on_one},
     )
+
+
+def test_result_records_name_the_child_executions(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan",
+            distributed(
+                DOUBLE,
+                ResultWriter={"WriterConfig": {"OutputType": "JSON", "Transformation": "NONE"}},
+            ),
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}, {"n": 2}])
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert isinstance(closed.output, list)
+        runs, _ = await service.list_map_runs(started.arn)
+        children, _ = await service.list_map_run_executions(runs[0].arn)
+        by_arn = {child.arn: child for child in children}
+        assert sorted(r["ExecutionArn"] for r in closed.output) == sorted(by_arn)  # type: ignore[index]
+        for record in closed.output:
+            assert isinstance(record, dict)
+            child = by_arn[str(record["ExecutionArn"])]
+            assert (record["Name"], record["Status"]) == (child.name, "SUCCEEDED")
+            assert json.loads(str(record["Output"])) == child.output
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
