@@ -324,7 +324,7 @@ def _print_map_runs(items: int) -> None:
         )
     print(
         f"\n10. Distributed Map: {items:,} items, each a child execution (Pass processor, "
-        "MaxConcurrency 1000), Service on a VirtualClock, child process per store"
+        "MaxConcurrency 40), Service on a VirtualClock, child process per store"
     )
     print(
         format_table(["store", "items", "seconds", "items/s", "peak RSS MiB", "target", ""], rows)

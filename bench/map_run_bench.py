@@ -27,7 +27,7 @@ MAP_MACHINE: dict[str, object] = {
     "States": {
         "Fan": {
             "Type": "Map",
-            "MaxConcurrency": 1000,
+            "MaxConcurrency": 40,
             "ItemsPath": "$.items",
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},

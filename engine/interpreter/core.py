@@ -884,6 +884,10 @@ class Step:
             cause = abandoned_cause(self.info.execution_arn)
             self.commands.append(StopChild(frame.task_token, cause))
 
+    def forget_frame(self, frame_id: str) -> None:
+        """A frame dropped from this step's state is no longer this step's to copy."""
+        self._owned.discard(frame_id)
+
     def remove_children(self, frame: Frame) -> None:
         """Drop a frame's children and everything below them (a stack, not recursion)."""
         pending = list(frame.child_ids)

@@ -944,6 +944,18 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
     frame.child_ids = tuple(children)
 
 
+def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
+    """A child execution that succeeded leaves only its output (by item index, as a redrive
+    keeps them): the Map's state then holds the children in flight, not every child it ran,
+    so a step's snapshot does not grow with the items done."""
+    kept = dict(frame.kept_results)
+    kept[str(child.index)] = child.output
+    frame.kept_results = kept
+    frame.child_ids = tuple(c for c in frame.child_ids if c != child.frame_id)
+    run.frames.pop(child.frame_id, None)
+    run.forget_frame(child.frame_id)
+
+
 def child_name(frame: Frame, index: int) -> str:
     """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
     names them, drawn from the Map Run, the item and the redrive, so the result files name it
@@ -994,6 +1006,8 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
             return Failed(failure, closing_event="MapStateFailed")
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
+    elif run.info.map_children and state.io.writer is None:
+        _fold_child(run, frame, child)
     if frame.started < len(frame.items):
         _start_iterations(run, frame, state)
     if frame.finished < len(frame.items):
