@@ -12,7 +12,18 @@ from engine.runtime.clock import VirtualClock
 from engine.service import Service
 from engine.service.map_runs import map_run_counts
 from engine.values import JSON
-from tests.service.helpers import PREFIX, T0, ManualClock, StoreFactory, finish, run, text, types
+from tests.service.helpers import (
+    PREFIX,
+    T0,
+    ManualClock,
+    StoreFactory,
+    Tokens,
+    callback_state,
+    finish,
+    run,
+    text,
+    types,
+)
 
 
 def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
@@ -297,3 +308,62 @@ def test_result_records_name_the_child_executions(every_store: StoreFactory) -> 
             assert json.loads(str(record["Output"])) == child.output
 
     run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_express_children_and_many_items_with_bounded_concurrency(
+    every_store: StoreFactory,
+) -> None:
+    """The 100,000-item path at a small size: 300 items, 10 in flight, EXPRESS children."""
+    definition = json.loads(distributed(DOUBLE, MaxConcurrency=10))
+    config = definition["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]
+    config["ExecutionType"] = "EXPRESS"
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", json.dumps(definition))
+        items = [{"n": n} for n in range(300)]
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"n": 2 * n} for n in range(300)]
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.counts == {"SUCCEEDED": 300}
+        children, token = await service.list_map_run_executions(runs[0].arn, limit=1000)
+        assert token is None
+        assert {c.machine_type for c in children} == {"EXPRESS"}
+        assert all(c.arn.startswith(f"{PREFIX}:express:fan/Fan:") for c in children)
+        stored = await service.describe_execution(started.arn)
+        assert isinstance(stored.state, dict)
+        # the Map's state kept the outputs, not the 300 children it ran
+        assert len(stored.state["frames"]) < 12  # type: ignore[arg-type]
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_update_map_run_tolerance_applies_to_the_running_map(every_store: StoreFactory) -> None:
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask, MaxConcurrency=1))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1])
+        )
+        first = await tokens.next()
+        runs, _ = await service.list_map_runs(started.arn)
+        # without this the first failure would fail the Map (no tolerance declared)
+        updated = await service.update_map_run(runs[0].arn, tolerated_failure_count=1)
+        assert updated.tolerated_failure_count == 1
+        await service.send_task_failure(first, error="Nope", cause="first item fails")
+        second = await tokens.next()
+        await service.send_task_success(second, '{"ok": 1}')
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"Error": "Nope", "Cause": "first item fails"}, {"ok": 1}]
+        view = await service.describe_map_run(runs[0].arn)
+        assert (view.record.status, view.record.tolerated_failure_count) == ("SUCCEEDED", 1)
+        assert view.counts == {"SUCCEEDED": 1, "FAILED": 1}
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
