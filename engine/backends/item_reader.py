@@ -162,6 +162,23 @@ class _RawStream(io.RawIOBase):
         return len(data)
 
 
+class _Prefixed:
+    """`prefix`, then the rest of `stream`: bytes already read, put back in front."""
+
+    def __init__(self, prefix: bytes, stream: _Readable) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._prefix:
+            if size < 0 or size >= len(self._prefix):
+                out, self._prefix = self._prefix, b""
+                return out
+            out, self._prefix = self._prefix[:size], self._prefix[size:]
+            return out
+        return self._stream.read(size)
+
+
 def _text(body: _Readable) -> io.TextIOWrapper:
     # utf-8-sig: a byte-order mark (Excel writes one) is no part of the first header.
     return io.TextIOWrapper(
@@ -173,12 +190,21 @@ def _json_array(body: _Readable) -> Iterator[JSON]:
     import ijson
 
     stream = io.BufferedReader(_RawStream(body), _CHUNK)
-    head = stream.peek(_CHUNK)[:_CHUNK].lstrip(codecs.BOM_UTF8).lstrip()
-    if not head.startswith(b"["):
+    # The first meaningful byte says whether the file holds an array; a read may return as
+    # little as one byte, so read until one comes, then hand ijson those bytes and the rest.
+    head = b""
+    while True:
+        chunk = stream.read1(_CHUNK)
+        head += chunk
+        start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+        partial_bom = len(head) < len(codecs.BOM_UTF8) and codecs.BOM_UTF8.startswith(head)
+        if (start and not partial_bom) or not chunk:
+            break
+    if not start.startswith(b"["):
         raise ItemReaderError(NOT_AN_ARRAY)
     try:
         # use_float: numbers as JSON numbers (int or float), never Decimal.
-        yield from ijson.items(stream, "item", use_float=True)
+        yield from ijson.items(_Prefixed(start, stream), "item", use_float=True)
     except ijson.JSONError as exc:
         raise ItemReaderError(f"The JSON file is not valid JSON: {exc}") from None
 

@@ -40,6 +40,7 @@ from engine.errors import (
     STATES_NO_CHOICE_MATCHED,
     STATES_PARAMETER_PATH_FAILURE,
     STATES_RUNTIME,
+    STATES_TASK_FAILED,
     STATES_TIMEOUT,
     StatesError,
 )
@@ -646,6 +647,10 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     assert isinstance(state, MapState)
     kind, frame.map_io = frame.map_io, ""
     if kind == "read":
+        if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
+            # Only a lost worker answers a read so (engine/runtime/worker.py): reading has no
+            # effect to repeat, so the resumed Map reads again instead of failing.
+            return _read_items(run, frame, state, run.scope(frame, state))
         if isinstance(result, TaskFailure):
             return Failed(Failure(result.error, result.cause), "MapStateFailed")
         items = result.output
@@ -972,7 +977,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
     iteration: Details = {"name": state.name, "index": child.index}
     quiet = frame.silent or state.distributed
     if child.phase is Phase.FAILED:
-        frame.failed += 1
+        frame.failed += _items_in(frame, state, child.index)
         if not quiet:
             run.emit(frame, "MapIterationFailed", iteration)
         assert child.failure is not None
@@ -1013,6 +1018,16 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
     if frame.finished < len(frame.items):
         return BLOCKED
     return _complete_map(run, frame, state)
+
+
+def _items_in(frame: Frame, state: MapState, index: int) -> int:
+    """How many items a child run had: a failed batch fails each of its items (the tolerated
+    failures count items, as the Map's item count does)."""
+    if state.io.batcher is None:
+        return 1
+    batch = frame.items[index]
+    items = batch.get("Items") if isinstance(batch, dict) else None
+    return len(items) if isinstance(items, list) else 1
 
 
 def _keep_succeeded(run: Step, frame: Frame) -> None:

@@ -190,8 +190,9 @@ def _check_members(request: TestStateRequest) -> None:
         raise _invalid("The context field may only be specified if a mock is specified.")
     if request.map_item_reader_data is not None:
         raise _invalid(
-            "stateConfiguration.mapItemReaderData is not supported by asl-engine: its Map "
-            "states read no ItemReader. Remove it (mock the Map's result instead)."
+            "stateConfiguration.mapItemReaderData is not supported by asl-engine: a Map's "
+            "ItemReader reads from the configured S3 endpoint. Remove it (mock the Map's "
+            "result instead)."
         )
     mode = request.field_validation_mode
     if mode is not None and mode != "NONE":

@@ -507,3 +507,67 @@ def run_sync(
     import asyncio
 
     return asyncio.run(run(endpoint, folder, definition, execution_input))
+
+
+# -- crash ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crash_at", ["before_task", "after_task"])
+def test_a_worker_killed_while_the_map_reads_is_resumed_and_reads_again(
+    moto_endpoint: str, tmp_path: Path, crash_at: str
+) -> None:
+    from engine.testing import CrashHarness
+
+    name = bucket(moto_endpoint, {"k.jsonl": b'{"n": 1}\n{"n": 2}\n{"n": 3}\n'})
+    definition = dmap(
+        ItemReader=reader("JSONL", name, "k.jsonl"), ItemBatcher={"MaxItemsPerBatch": 2}
+    )
+    path = tmp_path / "reader.asl.json"
+    path.write_text(json.dumps(definition))
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    with CrashHarness(f"sqlite:///{tmp_path / 'asl.db'}", env=env) as harness:
+        arn = harness.start(path, {})
+        # The read's start is committed (before_task), or S3 answered and the answer is lost
+        # with the worker (after_task); either way the resumed Map asks S3 again.
+        report = harness.crash_and_recover(crash_at)
+        assert report.crashed.returncode == -9
+        described = harness.describe(arn)
+        assert described["status"] == "SUCCEEDED", described
+        assert json.loads(str(described["output"])) == [
+            {"Items": [{"n": 1}, {"n": 2}]},
+            {"Items": [{"n": 3}]},
+        ]
+        types = [event["type"] for event in harness.history(arn)]
+        assert types.count("MapStateEntered") == 1
+        assert "MapStateFailed" not in types
+
+
+@pytest.mark.parametrize(("tolerated", "status"), [(1, "FAILED"), (2, "SUCCEEDED")])
+def test_a_failed_batch_fails_each_of_its_items(
+    moto_endpoint: str, tmp_path: Path, tolerated: int, status: str
+) -> None:
+    _, item_reader = items_file(moto_endpoint, ["yes", "no", "no", "no"])
+    batch_fails: dict[str, JSON] = {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.Items[0].fail", "StringEquals": "yes", "Next": "Boom"}],
+                "Default": "Done",
+            },
+            "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "batch failed"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    definition = dmap(
+        batch_fails,
+        ItemReader=item_reader,
+        ItemBatcher={"MaxItemsPerBatch": 2},
+        ToleratedFailureCount=tolerated,
+    )
+    result = run_sync(moto_endpoint, tmp_path, definition)
+    assert result.status == status
+    if status == "FAILED":
+        assert result.error == "States.ExceedToleratedFailureThreshold"
+    else:
+        assert out(result)[0] == {"Error": "Boom", "Cause": "batch failed"}

@@ -93,3 +93,82 @@ RECORDS = [
 )
 def test_transformations(transformation: str, expected: list[JSON]) -> None:
     assert transform_results(RECORDS, transformation) == expected
+
+
+READER_MAP = {
+    "StartAt": "M",
+    "States": {
+        "M": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON", "MaxItemsPath": "$.max"},
+                "Parameters": {"Bucket.$": "$.bucket", "Key": "k.json"},
+            },
+            "ItemBatcher": {"MaxItemsPerBatch": 2},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_reader_map_asks_the_runtime_for_its_items_then_batches_them() -> None:
+    from engine.definition.distributed import ITEM_READER_TASK
+    from engine.interpreter.messages import TaskFinished
+    from engine.interpreter.tasks import TaskSuccess
+    from tests.interpreter.helpers import Harness
+
+    harness = Harness.of(READER_MAP, {"bucket": "b", "max": 3})
+    harness.start()
+    read = harness.only_task()
+    assert read.request.resource == ITEM_READER_TASK
+    assert read.request.payload == {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "Parameters": {"Bucket": "b", "Key": "k.json"},
+        "ReaderConfig": {"InputType": "JSON", "MaxItems": 3},
+    }
+    harness.feed(TaskFinished(read.frame_id, read.task_id, TaskSuccess([1, 2, 3]), harness.now))
+    assert harness.finish is not None
+    assert harness.finish.output == [{"Items": [1, 2]}, {"Items": [3]}]
+
+
+def test_a_read_lost_with_its_worker_is_asked_again() -> None:
+    from engine.interpreter.messages import TaskFinished
+    from engine.interpreter.tasks import TaskFailure, TaskSuccess
+    from tests.interpreter.helpers import Harness
+
+    harness = Harness.of(READER_MAP, {"bucket": "b", "max": 0})
+    harness.start()
+    first = harness.only_task()
+    lost = TaskFailure("States.TaskFailed", "the worker was lost")
+    harness.feed(TaskFinished(first.frame_id, first.task_id, lost, harness.now))
+    harness.tasks.pop(first.task_id)  # answered
+    second = harness.only_task()
+    assert second.task_id != first.task_id
+    assert second.request == first.request
+    harness.feed(TaskFinished(second.frame_id, second.task_id, TaskSuccess(["x"]), harness.now))
+    assert harness.finish is not None
+    assert harness.finish.output == [{"Items": ["x"]}]
+
+
+def test_a_failed_read_fails_the_map_with_the_readers_error() -> None:
+    from engine.interpreter.messages import TaskFinished
+    from engine.interpreter.tasks import TaskFailure
+    from tests.interpreter.helpers import Harness
+
+    harness = Harness.of(READER_MAP, {"bucket": "b", "max": 0})
+    harness.start()
+    read = harness.only_task()
+    failure = TaskFailure("States.ItemReaderFailed", "Attempting to map over non-iterable node.")
+    harness.feed(TaskFinished(read.frame_id, read.task_id, failure, harness.now))
+    assert harness.finish is not None
+    assert (harness.finish.status, harness.finish.error, harness.finish.cause) == (
+        "FAILED",
+        "States.ItemReaderFailed",
+        "Attempting to map over non-iterable node.",
+    )
