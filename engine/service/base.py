@@ -120,6 +120,8 @@ class ServiceBase:
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
         self._machine_reads: dict[str, asyncio.Future[MachineRecord | None]] = {}
         self._started: dict[str, ExecutionRecord] = {}
+        # parent execution -> its revision, for starting its Distributed Map's children
+        self._map_parents: dict[str, str] = {}
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)

@@ -65,7 +65,7 @@ class MapRunOperations(NestedOperations):
         return await self._start_map_child(start)
 
     async def _parent_revision(self, parent_arn: str) -> str:
-        cache: dict[str, str] = self.__dict__.setdefault("_map_parents", {})
+        cache = self._map_parents
         revision = cache.get(parent_arn)
         if revision is None:
             revision = (await self.describe_execution(parent_arn)).revision_id

@@ -24,6 +24,7 @@ from tests.service.helpers import (
     run,
     text,
     types,
+    until,
 )
 
 
@@ -367,5 +368,36 @@ def test_update_map_run_tolerance_applies_to_the_running_map(every_store: StoreF
         view = await service.describe_map_run(runs[0].arn)
         assert (view.record.status, view.record.tolerated_failure_count) == ("SUCCEEDED", 1)
         assert view.counts == {"SUCCEEDED": 1, "FAILED": 1}
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_stopping_the_parent_aborts_the_map_run_and_its_children(
+    every_store: StoreFactory,
+) -> None:
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1])
+        )
+        await tokens.next()
+        await tokens.next()
+        stopped = await service.stop_execution(started.arn, error="Enough", cause="stop")
+        assert stopped.status == "ABORTED"
+        history = types(await service.get_history(started.arn))
+        assert history[-3:] == ["MapRunAborted", "MapStateAborted", "ExecutionAborted"]
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.status == "ABORTED"
+        assert view.record.stop is not None
+
+        async def children_aborted() -> bool:
+            counts = (await service.describe_map_run(runs[0].arn)).counts
+            return counts == {"ABORTED": 2}
+
+        await until(children_aborted)
 
     run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
