@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Final
@@ -57,11 +58,19 @@ class RequestEnvelope:
     """ASGI middleware: request id, token check, body cap, and the per-request log line."""
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None = None, aws: ASGIApp | None = None
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None = None,
+        aws: ASGIApp | None = None,
+        public: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.aws = aws  # the AWS JSON endpoint: `POST /` goes straight to it
+        # GET paths served without the token: the console's page and assets, which hold no
+        # data (api/console.py); its JSON calls carry the token like any other request
+        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,6 +112,12 @@ class RequestEnvelope:
     def _refuse(self, scope: Scope) -> tuple[str, str] | None:
         """(code, message) when the request lacks the configured token, else None."""
         if self.token is None:
+            return None
+        if (
+            self.public is not None
+            and scope["method"] in ("GET", "HEAD")
+            and self.public.match(scope["path"])
+        ):
             return None
         headers = dict(scope["headers"])
         presented = _presented_tokens(headers)

@@ -4,6 +4,8 @@ Owns: `create_app` (routes, middleware order, error handlers, lifespan). The lif
 service's worker (unless the service is API-only) and closes the service at shutdown: the app
 owns the service from startup on. Must never: hold semantics or per-request state of its own.
 
+The web console (api/console.py) is served at /console by the same app.
+
 Middleware, outermost first: CORS (only when asked for; preflights need no token), then the
 request envelope (api/accesslog.py: request id, token, body cap, one log line), which hands
 `POST /` (the AWS JSON protocol) straight to its endpoint and everything else to FastAPI.
@@ -23,11 +25,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from api.accesslog import LOGGER, RequestEnvelope, request_log
 from api.awsjson import make_endpoint
+from api.console import PUBLIC_PATHS, make_console_router
 from api.errors import describe_error, error_body, status_for
 from api.rest import make_router
 from engine.errors import EngineError
@@ -48,13 +51,15 @@ def create_app(
     token: str | None = None,
     cors: bool | Sequence[str] = False,
     activity_wait_seconds: float = 60.0,
+    metrics: bool = True,
 ) -> FastAPI:
     """The HTTP application over `service`.
 
     `token`: when set, every request must present it (`Authorization: Bearer <token>`, or as
     the AWS access key id / session token). `cors`: True allows any origin, a list allows those
     origins, False (the default) sends no CORS headers. `activity_wait_seconds`: the long poll
-    of GetActivityTask (AWS: 60 s).
+    of GetActivityTask (AWS: 60 s). `metrics`: serve Prometheus metrics at `GET /metrics`
+    (docs/observability.md), behind the same token as the rest.
     """
 
     @asynccontextmanager
@@ -79,12 +84,15 @@ def create_app(
     else:
         app = FastAPI(title=TITLE, description=DESCRIPTION, version="1", lifespan=lifespan)
     app.include_router(make_router(service))
+    app.include_router(make_console_router(service))
+    if metrics:
+        _add_metrics_route(app, service)
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     aws = make_endpoint(service, activity_wait_seconds=activity_wait_seconds)
-    app.add_middleware(RequestEnvelope, token=token, aws=aws)
+    app.add_middleware(RequestEnvelope, token=token, aws=aws, public=PUBLIC_PATHS)
     if cors:
         origins = ["*"] if cors is True else list(cors)
         app.add_middleware(
@@ -95,6 +103,16 @@ def create_app(
             expose_headers=["x-amzn-RequestId", "Location"],
         )
     return app
+
+
+def _add_metrics_route(app: FastAPI, service: Service) -> None:
+    exported = service.enable_metrics()
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format, or OpenMetrics when the Accept header asks for it."""
+        body, content_type = exported.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
 
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:

@@ -83,24 +83,59 @@ Handler = Callable[[Context, Params], Awaitable[Result]]
 # -- state machines -------------------------------------------------------------------------------
 
 
-def _logging_level(params: Params) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Logging:
+    level: str
+    include_execution_data: bool
+    destinations: list[str]
+
+
+def _logging(params: Params) -> _Logging | None:
+    """loggingConfiguration: level (OFF when left out), includeExecutionData, destinations
+    (each `{"cloudWatchLogsLogGroup": {"logGroupArn": ARN}}`)."""
     config = params.obj("loggingConfiguration")
-    return config.enum("level", LOG_LEVELS) if config is not None else None
+    if config is None:
+        return None
+    destinations = []
+    for destination in config.objects("destinations") or []:
+        group = destination.obj("cloudWatchLogsLogGroup")
+        arn = group.string("logGroupArn", max_length=256) if group is not None else None
+        if arn is None:
+            raise ApiError(
+                "InvalidLoggingConfiguration",
+                "Invalid Logging Configuration: a destination needs "
+                "cloudWatchLogsLogGroup.logGroupArn",
+            )
+        destinations.append(arn)
+    return _Logging(
+        level=config.enum("level", LOG_LEVELS) or "OFF",
+        include_execution_data=bool(config.boolean("includeExecutionData")),
+        destinations=destinations,
+    )
+
+
+def _tracing(params: Params) -> bool | None:
+    config = params.obj("tracingConfiguration")
+    return bool(config.boolean("enabled")) if config is not None else None
 
 
 async def create_state_machine(ctx: Context, params: Params) -> Result:
     name = params.required_string("name", max_length=NAME_MAX)
     definition = params.required_string("definition", max_length=DEFINITION_MAX)
     role_arn = params.string("roleArn", max_length=256)
+    logging = _logging(params) or _Logging("OFF", False, [])
     machine, version = await ctx.service.create_state_machine(
         name,
         definition,
         role_arn=role_arn or DEFAULT_ROLE,
         machine_type=params.enum("type", TYPES) or "STANDARD",
-        logging_level=_logging_level(params) or "OFF",
+        logging_level=logging.level,
         tags=params.tags(),
         publish=bool(params.boolean("publish")),
         version_description=params.string("versionDescription", max_length=256) or "",
+        include_execution_data=logging.include_execution_data,
+        log_destinations=logging.destinations,
+        tracing_enabled=bool(_tracing(params)),
     )
     out: Result = {"stateMachineArn": machine.arn, "creationDate": epoch(machine.created)}
     if version is not None:
@@ -112,9 +147,9 @@ async def update_state_machine(ctx: Context, params: Params) -> Result:
     arn = params.required_string("stateMachineArn", max_length=ARN_MAX)
     definition = params.string("definition", max_length=DEFINITION_MAX)
     role_arn = params.string("roleArn", max_length=256)
-    level = _logging_level(params)
-    tracing = params.obj("tracingConfiguration")
-    if definition is None and role_arn is None and level is None and tracing is None:
+    logging = _logging(params)
+    tracing = _tracing(params)
+    if definition is None and role_arn is None and logging is None and tracing is None:
         raise ApiError(
             "MissingRequiredParameter",
             "Either the definition, the roleArn, the loggingConfiguration or the "
@@ -124,7 +159,10 @@ async def update_state_machine(ctx: Context, params: Params) -> Result:
         arn,
         definition=definition,
         role_arn=role_arn,
-        logging_level=level,
+        logging_level=logging.level if logging is not None else None,
+        include_execution_data=logging.include_execution_data if logging is not None else None,
+        log_destinations=logging.destinations if logging is not None else None,
+        tracing_enabled=tracing,
         publish=bool(params.boolean("publish")),
         version_description=params.string("versionDescription", max_length=256) or "",
     )

@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from api.errors import ApiError
 from api.params import decode_token, encode_token
+from api.rest_schedules import add_schedule_routes
 from engine.definition.diagnostics import Diagnostic
 from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
@@ -66,6 +67,8 @@ class MachineCreate(Model):
     type: MachineType = "STANDARD"
     role_arn: str | None = Field(default=None, max_length=256)
     logging_level: LogLevel = "OFF"
+    include_execution_data: bool = False
+    tracing_enabled: bool = False
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -73,6 +76,8 @@ class MachineUpdate(Model):
     definition: str | dict[str, JsonValue] | None = None
     role_arn: str | None = Field(default=None, max_length=256)
     logging_level: LogLevel | None = None
+    include_execution_data: bool | None = None
+    tracing_enabled: bool | None = None
 
 
 class Machine(Model):
@@ -83,6 +88,8 @@ class Machine(Model):
     revision_id: str
     role_arn: str
     logging_level: str
+    include_execution_data: bool
+    tracing_enabled: bool
     created: str
     updated: str
     tags: dict[str, str]
@@ -329,6 +336,8 @@ def _machine(record: MachineRecord) -> Machine:
         revision_id=record.revision_id,
         role_arn=record.role_arn,
         logging_level=record.logging_level,
+        include_execution_data=record.include_execution_data,
+        tracing_enabled=record.tracing_enabled,
         created=format_time(record.created),
         updated=format_time(record.updated),
         tags=dict(record.tags),
@@ -496,6 +505,8 @@ def make_router(service: Service) -> APIRouter:
             role_arn=body.role_arn or DEFAULT_ROLE,
             machine_type=body.type,
             logging_level=body.logging_level,
+            include_execution_data=body.include_execution_data,
+            tracing_enabled=body.tracing_enabled,
             tags=body.tags,
         )
         response.headers["Location"] = f"/v1/machines/{record.name}"
@@ -519,6 +530,8 @@ def make_router(service: Service) -> APIRouter:
             definition=_definition_text(body.definition) if body.definition is not None else None,
             role_arn=body.role_arn,
             logging_level=body.logging_level,
+            include_execution_data=body.include_execution_data,
+            tracing_enabled=body.tracing_enabled,
         )
         return _machine(record)
 
@@ -565,10 +578,17 @@ def make_router(service: Service) -> APIRouter:
         status: Status | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         next_token: Annotated[str | None, Query(max_length=3096)] = None,
+        name: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
     ) -> ExecutionList:
-        """ListExecutions, newest first; pass `next_token` for the next page."""
+        """ListExecutions, newest first; pass `next_token` for the next page. `name` keeps the
+        executions whose name contains it, ignoring case (pass the same `name` with
+        `next_token`)."""
         records, token = await service.list_executions(
-            await machine_arn(machine), status=status, limit=limit, next_token=next_token
+            await machine_arn(machine),
+            status=status,
+            limit=limit,
+            next_token=next_token,
+            name=name,
         )
         return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 
@@ -695,6 +715,7 @@ def make_router(service: Service) -> APIRouter:
             }
         return JsonAnswer(answer)
 
+    add_schedule_routes(router, service, machine_arn)
     return router
 
 

@@ -45,8 +45,8 @@ def machine_shape(record: MachineRecord, arn: str | None = None) -> dict[str, JS
         "roleArn": record.role_arn,
         "type": record.machine_type,
         "creationDate": epoch(record.created),
-        "loggingConfiguration": {"level": record.logging_level, "includeExecutionData": False},
-        "tracingConfiguration": {"enabled": False},
+        "loggingConfiguration": logging_shape(record),
+        "tracingConfiguration": {"enabled": record.tracing_enabled},
         "revisionId": record.revision_id,
         "description": record.description,
         "encryptionConfiguration": {"type": "AWS_OWNED_KEY"},
@@ -61,8 +61,8 @@ def machine_for_execution_shape(record: MachineRecord) -> dict[str, JSON]:
         "definition": record.definition,
         "roleArn": record.role_arn,
         "updateDate": epoch(record.updated),
-        "loggingConfiguration": {"level": record.logging_level, "includeExecutionData": False},
-        "tracingConfiguration": {"enabled": False},
+        "loggingConfiguration": logging_shape(record),
+        "tracingConfiguration": {"enabled": record.tracing_enabled},
         "revisionId": record.revision_id,
         "encryptionConfiguration": {"type": "AWS_OWNED_KEY"},
     }
@@ -173,3 +173,16 @@ def diagnostic_shape(diagnostic: Diagnostic) -> dict[str, JSON]:
 
 def tags_shape(tags: dict[str, str]) -> list[JSON]:
     return [{"key": key, "value": value} for key, value in sorted(tags.items())]
+
+
+def logging_shape(record: MachineRecord) -> dict[str, JSON]:
+    """loggingConfiguration as DescribeStateMachine gives it (destinations only when set)."""
+    out: dict[str, JSON] = {
+        "level": record.logging_level,
+        "includeExecutionData": record.include_execution_data,
+    }
+    if record.log_destinations:
+        out["destinations"] = [
+            {"cloudWatchLogsLogGroup": {"logGroupArn": arn}} for arn in record.log_destinations
+        ]
+    return out

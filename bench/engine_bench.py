@@ -130,7 +130,7 @@ def _instant_backends(*, start: bool = False) -> dict[str, Backend]:
     return {function_arn(name): kind() for name in TASK_FUNCTIONS}
 
 
-async def _batch(
+async def run_batch(
     compiled: Machine,
     spec: BenchMachine,
     executions: int,
@@ -170,12 +170,12 @@ async def _batch(
 async def measure(spec: BenchMachine, *, executions: int, repeats: int) -> Throughput:
     """Warm up once, then time `repeats` batches of `executions` concurrent executions."""
     compiled = load_machine(spec.definition)
-    _, results = await _batch(compiled, spec, executions)
+    _, results = await run_batch(compiled, spec, executions)
     transitions = count_transitions(event.type for event in results[0].events)
     runs = []
     for _ in range(repeats):
         gc.collect()  # each batch starts from the same heap, not the last batch's garbage
-        elapsed, _ = await _batch(compiled, spec, executions)
+        elapsed, _ = await run_batch(compiled, spec, executions)
         runs.append(transitions * executions / elapsed)
     return Throughput(
         key=spec.key,
@@ -208,7 +208,7 @@ async def measure_call_overhead(*, executions: int, repeats: int) -> CallOverhea
         for (spec, instant, start), cost, cpu_cost in zip(plan, costs, cpu_costs, strict=True):
             gc.collect()
             cpu: list[float] = []
-            elapsed, _ = await _batch(
+            elapsed, _ = await run_batch(
                 compiled[spec.key], spec, executions, instant=instant, start=start, cpu=cpu
             )
             if repetition:  # the first round warms up
@@ -253,10 +253,10 @@ def profile_machine(key: str, *, executions: int = 100, top: int = 20) -> str:
     compiled = load_machine(spec.definition)
 
     async def run() -> cProfile.Profile:
-        await _batch(compiled, spec, executions)  # warm-up, not profiled
+        await run_batch(compiled, spec, executions)  # warm-up, not profiled
         profiler = cProfile.Profile()
         profiler.enable()
-        await _batch(compiled, spec, executions)
+        await run_batch(compiled, spec, executions)
         profiler.disable()
         return profiler
 

@@ -723,6 +723,7 @@ class TaskBackends:
     mocks: MockedBackends
     http: DeferredHttpTask | None = None
     aws: AwsBackend | None = None
+    config: AslConfig | None = None  # the checked file, when there is one
     map_io: DeferredMapIo | None = None
 
     async def aclose(self) -> None:
@@ -775,4 +776,4 @@ def open_task_backends(
     for resource in (ITEM_READER_TASK, RESULT_WRITER_TASK):
         registry.register(resource, map_io)
     mocks = MockedBackends(mock_config, registry.resolve)
-    return TaskBackends(built, registry, mocks, http, aws, map_io)
+    return TaskBackends(built, registry, mocks, http, aws, config, map_io)

@@ -39,11 +39,13 @@ from engine.backends.functions import (
 )
 from engine.backends.python import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS
 from engine.config import ConfigProblem
+from engine.execution_log import DEFAULT_LOGGER
 
 __all__ = [
     "AslConfig",
     "AwsConfig",
     "ConnectionConfig",
+    "ExecutionLogsConfig",
     "FaultConfig",
     "FunctionConfig",
     "HttpParametersConfig",
@@ -220,6 +222,110 @@ class AwsConfig(BaseModel):
         return self
 
 
+class ExecutionLogsConfig(BaseModel):
+    """`[execution_logs]`: where the execution logs of machines with a loggingConfiguration
+    go (docs/observability.md): one JSON line per logged history event."""
+
+    model_config = _Strict
+
+    destination: Literal["logging", "stdout", "file"] = "logging"
+    path: Annotated[str, Field(min_length=1)] | None = None  # the file, for "file"
+    logger: Annotated[str, Field(min_length=1)] = DEFAULT_LOGGER  # for "logging"
+    # CloudWatch Logs log group ARN (as in a machine's destinations) -> the file it maps to
+    log_groups: dict[str, Annotated[str, Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _path(self) -> ExecutionLogsConfig:
+        if self.destination == "file" and self.path is None:
+            raise ValueError('destination "file" needs path (the file the lines go to)')
+        return self
+
+
+class RetryConfig(BaseModel):
+    """How a destination of status-change events is retried, and where events it never took
+    go (a JSON-lines file, relative to the config file's folder)."""
+
+    model_config = _Strict
+
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    max_backoff_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    dead_letter: Annotated[str, Field(min_length=1)] | None = None
+
+
+class WebhookConfig(RetryConfig):
+    """`[events.webhooks.NAME]`: POST each status-change event to `url`, signed with the
+    secret read from the environment variable `secret_env` (docs/triggers.md)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    secret_env: EnvName
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+
+class EventBridgeConfig(RetryConfig):
+    """`[events.eventbridge]`: PutEvents of each status-change event to `event_bus` through
+    the `[aws]` endpoint (docs/triggers.md)."""
+
+    event_bus: Annotated[str, Field(min_length=1)] = "default"
+    # AWS's own source; real EventBridge refuses `aws.*` sources from PutEvents, so a real
+    # bus needs another (e.g. "asl.states")
+    source: Annotated[str, Field(min_length=1)] = "aws.states"
+
+
+_SOURCE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    # type -> (required fields, allowed fields besides the common ones)
+    "sqs": ({"queue_url"}, {"queue_url", "dead_letter_queue_url", "visibility_timeout"}),
+    "rabbitmq": ({"url", "queue"}, {"url", "queue", "dead_letter_queue"}),
+    "redis": ({"url", "stream"}, {"url", "stream", "group", "dead_letter", "claim_idle_seconds"}),
+}
+
+
+class SourceConfig(BaseModel):
+    """`[sources.NAME]`: an event source mapping from a queue to a machine: one execution per
+    message, named by the message id (docs/triggers.md)."""
+
+    model_config = _Strict
+
+    type: Literal["sqs", "rabbitmq", "redis"]
+    machine: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:states:[^:]+:\d{12}:stateMachine:")]
+    batch_size: Annotated[int, Field(ge=1, le=10000)] = 10
+    batching_window_seconds: Annotated[float, Field(ge=0, le=300)] = 0.0
+    queue_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    dead_letter_queue_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    visibility_timeout: Annotated[int, Field(ge=0, le=43200)] | None = None
+    url: Annotated[str, Field(pattern=r"^(amqps?|rediss?|unix)://")] | None = None
+    queue: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    dead_letter_queue: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    stream: Annotated[str, Field(min_length=1)] | None = None
+    group: Annotated[str, Field(min_length=1)] = "asl"
+    dead_letter: Annotated[str, Field(min_length=1)] | None = None
+    claim_idle_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> SourceConfig:
+        required, allowed = _SOURCE_FIELDS[self.type]
+        given = {k for k in self.model_fields_set if k not in _COMMON_SOURCE_FIELDS}
+        missing = sorted(required - given)
+        if missing:
+            raise ValueError(f"a {self.type} source needs {', '.join(missing)}")
+        foreign = sorted(given - allowed)
+        if foreign:
+            raise ValueError(f"{', '.join(foreign)} is not a setting of a {self.type} source")
+        return self
+
+
+_COMMON_SOURCE_FIELDS = frozenset({"type", "machine", "batch_size", "batching_window_seconds"})
+
+
+class EventsConfig(BaseModel):
+    """`[events]`: where execution status-change events are delivered."""
+
+    model_config = _Strict
+
+    webhooks: dict[str, WebhookConfig] = {}
+    eventbridge: EventBridgeConfig | None = None
+
+
 class AslConfig(BaseModel):
     """The whole file, checked. `folder` is where relative paths start (the file's folder)."""
 
@@ -230,6 +336,9 @@ class AslConfig(BaseModel):
     resources: dict[str, str] = {}
     connections: dict[str, ConnectionConfig] = {}
     aws: AwsConfig | None = None
+    execution_logs: ExecutionLogsConfig = ExecutionLogsConfig()
+    events: EventsConfig = EventsConfig()
+    sources: dict[str, SourceConfig] = {}
     mock_config: str | None = None
     substitutions: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat] = {}
     """DefinitionSubstitutions for every machine the commands read (`${Key}` -> value); the

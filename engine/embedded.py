@@ -54,6 +54,7 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.names import check_name
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.loop import Runtime
+from engine.runtime.observe import add_observer
 from engine.values import (
     JSON,
     PAYLOAD_LIMIT_BYTES,
@@ -63,7 +64,10 @@ from engine.values import (
 )
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
     from engine.backends.mocks import MockConfig
+    from engine.metrics import EngineMetrics
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -184,6 +188,23 @@ class Engine:
     def lambda_backend(self) -> LambdaBackend:
         """The backend serving Lambda functions (its `stats(name)` count calls, throttles...)."""
         return self._backends.functions.lambda_backend
+
+    def enable_metrics(self) -> EngineMetrics:
+        """Count this engine's executions, tasks and functions in Prometheus metrics
+        (docs/observability.md); `exposition()` of the result is what `/metrics` serves."""
+        from engine.metrics import EngineMetrics  # prometheus-client: only when asked for
+
+        metrics = EngineMetrics()
+        metrics.attach(self.runtime, self.lambda_backend)
+        return metrics
+
+    def enable_tracing(self, provider: TracerProvider | None = None) -> None:
+        """Trace this engine's executions with OpenTelemetry (docs/observability.md):
+        `provider`, else one with the exporters the `OTEL_*` variables name."""
+        from engine.tracing import ExecutionTracing, tracer_provider_from_env
+
+        tracing = ExecutionTracing(provider or tracer_provider_from_env())
+        self.runtime.observer = add_observer(self.runtime.observer, tracing)
 
     @property
     def runtime(self) -> Runtime:

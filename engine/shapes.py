@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from engine.values import JSON, dumps
 
 if TYPE_CHECKING:
-    from engine.store.base import ExecutionRecord, MapRunRecord, StoredEvent
+    from engine.store.base import ExecutionRecord, MapRunRecord, ScheduleRecord, StoredEvent
 
 DateFormat = Callable[[float], JSON]
 """How a front end writes a date (epoch seconds as the stored records hold them)."""
@@ -145,4 +145,28 @@ def history_event(
                 if isinstance(details, dict):
                     details = {k: v for k, v in details.items() if k not in _DATA_FIELDS}
                 out[key] = details
+    return out
+
+
+def schedule_shape(record: ScheduleRecord, date: DateFormat) -> dict[str, JSON]:
+    """A schedule as EventBridge Scheduler's GetSchedule shows one (the default group, no
+    flexible window), plus `NextInvocationDate` and `LastInvocationDate` (the engine's: the
+    next tick to fire, and the last fired; absent when there is none)."""
+    parts = [*record.machine_arn.split(":"), "", "", "", ""]
+    out: dict[str, JSON] = {
+        "Name": record.name,
+        "Arn": f"arn:aws:scheduler:{parts[3]}:{parts[4]}:schedule/default/{record.name}",
+        "GroupName": "default",
+        "State": record.schedule_state,
+        "ScheduleExpression": record.expression,
+        "ScheduleExpressionTimezone": record.timezone,
+        "Target": {"Arn": record.machine_arn, "Input": dumps(record.input)},
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "CreationDate": date(record.created),
+        "LastModificationDate": date(record.updated),
+    }
+    if record.next_fire is not None and record.schedule_state == "ENABLED":
+        out["NextInvocationDate"] = date(record.next_fire)
+    if record.last_fire is not None:
+        out["LastInvocationDate"] = date(record.last_fire)
     return out

@@ -22,6 +22,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "engine.errors": ("engine.definition.diagnostics",),
     "engine.names": ("engine.errors",),
     "engine.definition": ("engine.definition", "engine.values", "engine.errors"),
+    # drawing: pure like the definition layer it reads (engine/graph/__init__.py)
+    "engine.graph": ("engine.graph", "engine.definition", "engine.values", "engine.errors"),
     "engine.interpreter": (
         "engine.interpreter",
         "engine.definition",

@@ -183,8 +183,12 @@ class CommandRunner:
             self._running.discard(process)
 
     def _environment(self, invocation: Invocation) -> dict[str, str]:
+        # TRACEPARENT: the calling Task's W3C trace context (OpenTelemetry's convention for
+        # environment variables as carriers), only when the execution is traced.
+        trace = {"TRACEPARENT": invocation.traceparent} if invocation.traceparent else {}
         return {
             **os.environ,
+            **trace,
             **self._env,
             "AWS_LAMBDA_FUNCTION_NAME": invocation.function_name,
             "AWS_LAMBDA_FUNCTION_VERSION": invocation.function_version,

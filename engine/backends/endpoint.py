@@ -191,6 +191,8 @@ class HttpRunner:
             "X-Asl-Deadline-Ms": str(deadline_epoch_ms(invocation.deadline)),
             "X-Asl-Memory-Size": str(invocation.memory_size),
         }
+        if invocation.traceparent is not None:  # the calling Task's W3C trace context
+            headers["traceparent"] = invocation.traceparent
         body = invocation.event_text.encode()
         delay = self._backoff
         attempts = self._retries + 1

@@ -42,10 +42,10 @@ from engine.backends.lambda_arn import (
     invalid_function_name,
     invoke_result,
     lambda_client_error,
+    log_stream_id,
     log_tail,
     parse_function_arn,
     parse_function_name,
-    random_hex,
     trace_id,
 )
 from engine.backends.lambda_arn import (
@@ -160,6 +160,10 @@ class FunctionStats:
     timeouts: int = 0
     cold_starts: int = 0
     simulated_faults: int = 0
+    # Lambda's Errors metric: calls whose function raised or timed out (not throttles, not
+    # simulated service faults: those never ran the function)
+    errors: int = 0
+    duration: float = 0.0  # seconds the function's calls ran, summed (Lambda's Duration)
     running: int = 0
     peak_running: int = 0
     idle_instances: int = 0
@@ -228,6 +232,7 @@ class _Call:
         "on_result",
         "request",
         "request_id",
+        "started",
         "when",
     )
 
@@ -248,6 +253,7 @@ class _Call:
         self.job: asyncio.Future[Outcome] | None = None  # None once finished
         self.deadlines: _Deadlines | None = None
         self.when = 0.0  # its deadline, in loop time
+        self.started = time.monotonic()  # Lambda's Duration runs from here
 
     def expire(self) -> None:
         """Its deadline passed while it ran: cancel it (`finished` then answers)."""
@@ -262,6 +268,7 @@ class _Call:
         if self.deadlines is not None:
             self.deadlines.finished()
         backend, direct, request = self.backend, self.direct, self.request
+        direct.stats.duration += time.monotonic() - self.started
         result: TaskResult
         try:
             if job.cancelled():
@@ -273,7 +280,10 @@ class _Call:
                 )
             else:
                 backend._release(direct.settings, direct.stats, recycle=True)
-                result = _result(job.result(), self.request_id, request.resource, _payload)
+                outcome = job.result()
+                if isinstance(outcome, Raised):
+                    direct.stats.errors += 1
+                result = _result(outcome, self.request_id, request.resource, _payload)
         except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
             result = _internal_error(request, exc)
         self.on_result(result)
@@ -677,8 +687,8 @@ class LambdaBackend:
         stats.invocations += 1
         self._acquire(settings, stats)
         recycle = True
+        started = time.monotonic()
         try:
-            started = time.monotonic()
             if settings.cold_start > 0:
                 if stats.idle_instances > 0:
                     stats.idle_instances -= 1
@@ -700,11 +710,14 @@ class LambdaBackend:
             if outcome is None:
                 recycle = False  # Lambda tears down an instance that timed out
                 return self._timed_out(function, settings, stats, request_id)
+            if isinstance(outcome, Raised):
+                stats.errors += 1
             return outcome
         except asyncio.CancelledError:
             recycle = False
             raise
         finally:
+            stats.duration += time.monotonic() - started
             self._release(settings, stats, recycle)
 
     def _invocation(
@@ -727,10 +740,11 @@ class LambdaBackend:
             request_id=request_id,
             memory_size=settings.memory_size,
             deadline=started + settings.timeout,
-            log_stream_name=f"{self._log_day()}/[{version}]{random_hex(32)}",
+            log_stream_name=f"{self._log_day()}/[{version}]{log_stream_id()}",
             region=request.region,
             event_text=event_text,
             raw_string=raw_string,
+            traceparent=request.traceparent,
         )
 
     def _timed_out(
@@ -742,6 +756,7 @@ class LambdaBackend:
     ) -> TaskFailure:
         """A call cancelled at its function's timeout: counted, logged, Lambda's failure."""
         stats.timeouts += 1
+        stats.errors += 1
         _log.warning(
             "Function %s timed out after %.2f seconds (its timeout; Lambda's default is "
             "3 s: set `timeout` for it in asl.toml)",

@@ -49,7 +49,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -448,6 +448,9 @@ class HttpTaskBackend:
         outgoing = build_request(request.payload, self.connections, request.region)
         if isinstance(outgoing, TaskFailure):
             return outgoing
+        if request.traceparent is not None:  # the Task's span: the API's spans join its trace
+            headers = _merge_headers(list(outgoing.headers), [("traceparent", request.traceparent)])
+            outgoing = replace(outgoing, headers=tuple(headers))
         if outgoing.connection is None and outgoing.connection_arn not in self._unmapped:
             self._unmapped.add(outgoing.connection_arn)
             _log.warning(

@@ -16,6 +16,7 @@ each one is cited beside it.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import os
@@ -369,15 +370,53 @@ def _enum_error(field: str, value: JSON, allowed: tuple[str, ...], request_id: s
 # that lets go of the GIL on every Task call (a handler thread then takes the interpreter from
 # the event loop and back). Seeded from the OS; a forked process draws its own.
 _ids = random.Random()  # noqa: S311 - unique, not secret (see above)
-os.register_at_fork(after_in_child=_ids.seed)
+
+
+class _Serials:
+    """Ids made per Lambda call, as a random prefix drawn once per process and a counter.
+
+    A request id is a version 4 UUID in its usual text form, as Lambda's are: 74 random bits
+    of the process's prefix, then a 48-bit counter in the last group; a log stream's instance
+    id is 20 random hex digits and 12 of the counter. Drawing 128 random bits and formatting
+    them cost about as much as the rest of the call's bookkeeping; a counter is unique within
+    the process for 2**48 calls, and another process (or a forked child, which draws its own
+    prefix) differs by its prefix. `next` on `itertools.count` is atomic under the GIL, so
+    threads may share it.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        head = f"{_ids.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+        self.request_prefix = f"{head[:8]}-{head[8:12]}-{head[12:16]}-{head[16:20]}-"
+        self.stream_prefix = f"{_ids.getrandbits(80):020x}"
+        self.counter = itertools.count(_ids.getrandbits(32))
+
+
 _UUID4_MASK: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID4_BITS: Final = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+_COUNTER_MASK: Final = (1 << 48) - 1
+_serials = _Serials()
+
+
+def _after_fork() -> None:
+    _ids.seed()
+    _serials.renew()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def request_id() -> str:
-    """A new request id: a random (version 4) UUID in its usual text form, as Lambda's are."""
-    text = f"{_ids.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A new request id: a version 4 UUID in its usual text form, as Lambda's are (unique in
+    the process and, by its random prefix, across processes: see `_Serials`)."""
+    return f"{_serials.request_prefix}{next(_serials.counter) & _COUNTER_MASK:012x}"
+
+
+def log_stream_id() -> str:
+    """A log stream name's 32 hex digits after `[version]` (unique as `request_id` is)."""
+    return f"{_serials.stream_prefix}{next(_serials.counter) & _COUNTER_MASK:012x}"
 
 
 def random_hex(digits: int) -> str:

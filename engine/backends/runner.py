@@ -41,6 +41,7 @@ class Invocation:
     region: str
     event_text: str
     raw_string: bool = False
+    traceparent: str | None = None  # the calling Task's W3C trace context, when traced
 
     @property
     def log_group_name(self) -> str:

@@ -8,13 +8,10 @@ The contract scripts rely on is docs/cli.md. Must never: decide semantics.
 Layout: `common.py` holds what the commands share and imports no command (`definitions.py`
 adds what validate, run and start read: substitutions and templates); each command module
 (`validate`, `run`, `executions`, `queries`, `map_runs`, `callbacks`, `db`, `serve`, `config_check`,
-`teststate`)
-imports `common` and the engine, never another command module. Engine imports happen inside
-the commands, so `asl validate` starts without the runtime or the web stack, and `main` imports
-only the command module owning the command it is given (`COMMAND_MODULES`).
-`schema`) imports `common` and the engine, never another command module. Engine imports happen
-inside the commands, so `asl validate` starts without the runtime or the web stack, and `main`
-imports only the command module owning the command it is given (`COMMAND_MODULES`).
+`teststate`, `cases`, `schema`, `graph`) imports `common` and the engine, never another command
+module. Engine imports happen inside the commands, so `asl validate` starts without the runtime
+or the web stack, and `main` imports only the command module owning the command it is given
+(`COMMAND_MODULES`).
 """
 
 from __future__ import annotations
@@ -60,12 +57,14 @@ COMMAND_MODULES: Final = (
     ("queries", ("describe", "history", "list")),
     ("map_runs", ("map-run",)),
     ("callbacks", ("send-task-success", "send-task-failure", "send-task-heartbeat")),
+    ("schedules", ("schedule",)),
     ("db", ("db",)),
     ("serve", ("serve",)),
     ("config_check", ("config",)),
     ("teststate", ("test-state",)),
     ("cases", ("test",)),
     ("schema", ("schema",)),
+    ("graph", ("graph",)),
 )
 """Each command module (engine/cli/NAME.py) and the commands it adds, in `asl --help`'s order.
 tests/cli/test_cold_start.py checks it against what the modules add."""

@@ -81,6 +81,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--until-idle", action="store_true", help="exit when nothing is runnable or waiting"
     )
     worker.add_argument("--virtual-time", action="store_true", help="Waits take no real time")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve Prometheus metrics at http://HOST:N/metrics (docs/observability.md)",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address the metrics are served on (127.0.0.1; they carry no secret, but machine "
+        "and function names)",
+    )
+    worker.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the engine's own logs as JSON lines with execution_arn and state_name",
+    )
     add_mock_config_option(worker, from_environment=True)
     worker.set_defaults(handler=_worker)
 
@@ -154,9 +173,17 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if args.log_format == "json":
+        from engine.logformat import use_json_logs
+
+        use_json_logs()
+
     async def work(service: Service) -> int:
+        if args.metrics_port is not None:
+            _serve_metrics(service, args.metrics_host, args.metrics_port)
         if args.until_idle:
             await service.worker.run_until_idle()
+            await service.events.deliver_pending()  # [events] destinations, before exiting
             return EXIT_OK
         service.start()
         await _until_terminated()
@@ -165,6 +192,18 @@ def _worker(args: argparse.Namespace) -> int:
     return with_service(
         args, work, worker=True, functions=args.functions, virtual_time=args.virtual_time
     )
+
+
+def _serve_metrics(service: Service, host: str, port: int) -> None:
+    """prometheus-client's own HTTP server, on a daemon thread (its counters are thread-safe,
+    and what it reads of the runtime when scraped is copied under the GIL)."""
+    from prometheus_client import start_http_server
+
+    metrics = service.enable_metrics()
+    try:
+        start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
 
 
 async def _until_terminated() -> None:

@@ -83,6 +83,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the engine's own logs as JSON lines with execution_arn and state_name",
+    )
+    serve.add_argument(
         "--virtual-time",
         action="store_true",
         help="for test servers: Waits and back-offs take no real time (the clock jumps to the "
@@ -215,12 +221,17 @@ def _serve(args: argparse.Namespace) -> int:
             sock.close()
         raise UsageError(f"{exc.code}: {exc.message}") from None
     level = getattr(logging, args.log_level.upper())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    api_log = logging.getLogger("asl.api")
-    api_log.addHandler(handler)
-    api_log.setLevel(level)
-    api_log.propagate = False
+    if args.log_format == "json":
+        from engine.logformat import use_json_logs
+
+        use_json_logs(level)  # asl.api's request lines among them, as JSON objects too
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        api_log = logging.getLogger("asl.api")
+        api_log.addHandler(handler)
+        api_log.setLevel(level)
+        api_log.propagate = False
 
     async def main() -> None:
         tune_for_throughput()  # after the imports: see engine/runtime/heap.py

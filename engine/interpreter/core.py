@@ -279,6 +279,7 @@ class Step:
         self._seed_sequence = state.sequence
         self._seed_event = state.next_event_id
         self._payload: Payload | None = None  # the last one made (see `payload`)
+        self._plain_scope: Scope | None = None  # the last scope without `$$` (see `scope`)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -362,9 +363,16 @@ class Step:
         return event_id
 
     def scope(self, frame: Frame, state: State, extra: dict[str, JSON] | None = None) -> Scope:
-        """The expression scope of a state: `$$` is built only for states that mention it."""
+        """The expression scope of a state: `$$` is built only for states that mention it.
+
+        A scope without `$$` is shared by the states of this step that see the same variables
+        (a Task's result applied and the next Task's request built are one step)."""
         if not state.uses_context and extra is None:
-            return Scope(None, frame.variables, self.rng)
+            plain = self._plain_scope
+            if plain is not None and plain.variables is frame.variables:
+                return plain
+            plain = self._plain_scope = Scope(None, frame.variables, self.rng)
+            return plain
         context: dict[str, JSON] = {
             # Key order as AWS records it (context_object/test_context_object/test_output_path.p).
             "Execution": {
@@ -476,8 +484,7 @@ class Step:
         self.runnable.append(ROOT_FRAME)
 
     def _task_finished(self, frame_id: str, task_id: str, result: TaskResult) -> None:
-        from engine.interpreter.states import complete_task
-
+        complete_task = _states.complete_task
         current = self.frames.get(frame_id)
         if current is None or current.phase is not Phase.TASK or current.task_id != task_id:
             return  # stale: the task was timed out, aborted or already answered
@@ -515,8 +522,7 @@ class Step:
         return None
 
     def _task_callback(self, token: str, result: TaskResult) -> None:
-        from engine.interpreter.states import complete_task
-
+        complete_task = _states.complete_task
         frame_id = self._token_frame(token)
         if frame_id is None:
             return  # unknown or already answered: the service reports TaskDoesNotExist
@@ -545,8 +551,7 @@ class Step:
         self.commands.append(StartTimer(frame.heartbeat_timer_id, self.now + seconds))
 
     def _timer_fired(self, timer_id: str) -> None:
-        from engine.interpreter.states import complete_wait, task_timed_out
-
+        complete_wait, task_timed_out = _states.complete_wait, _states.task_timed_out
         if timer_id == EXECUTION_TIMEOUT_TIMER:
             if self.timeout_timer_id == timer_id:
                 self._close_timed_out()
@@ -628,8 +633,7 @@ class Step:
 
     def advance(self, frame_id: str) -> None:
         """Run a runnable frame state after state until it waits or finishes."""
-        from engine.interpreter.states import ATTEMPT
-
+        attempt = _states.ATTEMPT
         frame = self.frame(frame_id)
         graph = self.graph(frame)
         while self.status is ExecutionStatus.RUNNING and not self.history_full:
@@ -651,7 +655,7 @@ class Step:
                 )
             elif frame.phase is not Phase.RETRY:
                 return
-            work = functools.partial(ATTEMPT[state.type], self, frame, state)
+            work = functools.partial(attempt[state.type], self, frame, state)
             if not self._settle_outcome(frame, state, work):
                 return
 
@@ -816,8 +820,7 @@ class Step:
             self._waking = False
 
     def _child_finished(self, child: Frame) -> None:
-        from engine.interpreter.states import child_finished
-
+        child_finished = _states.child_finished
         assert child.parent_id is not None
         parent = self.frame(child.parent_id)
         if parent.phase is not Phase.CHILDREN:
@@ -1031,3 +1034,9 @@ def catch_output(
         scope = run.scope(frame, state)
         assigned = evaluate_assign(catcher.assign_program, error_output, None, scope, run.now)
     return apply_result_path(catcher.result_path, frame.state_input, error_output), assigned
+
+
+# states.py builds on this module (Step, the outcomes), so it is imported last, once both are
+# defined; the methods above read it at call time. An import inside each method instead cost
+# about 1 us a call (the import machinery runs every time), twice per Task transition.
+from engine.interpreter import states as _states  # noqa: E402

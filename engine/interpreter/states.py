@@ -657,6 +657,10 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         assert isinstance(items, list), "the item reader answers with a list"
         return _begin_map(run, frame, state, frame.effective_input, items)
     pending, frame.failure = frame.failure, None
+    if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
+        # Lost with its worker: the files are written whole each time, so write them again.
+        return _write_results(run, frame, state, pending)
+    _drop_children(run, frame, pending)
     if isinstance(result, TaskFailure):
         failure = Failure(result.error, result.cause)
         run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
@@ -700,15 +704,10 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     scope = run.scope(frame, state)
     parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
     entries = _result_entries(run, frame, state)
-    if pending is None:
-        frame.kept_results = {}
-        frame.items = ()
-    else:
-        _keep_succeeded(run, frame)
-    run.remove_children(frame)
     config = parameters["WriterConfig"]
     assert isinstance(config, dict)
     if parameters.get("Resource") is None:
+        _drop_children(run, frame, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
         if pending is not None:
@@ -719,6 +718,8 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         record_map_run(run, frame, "SUCCEEDED")
         run.emit(frame, "MapStateSucceeded")
         return _complete_with_result(run, frame, state, output)
+    # The children stay until the write is answered: a write lost with its worker is made
+    # again from them (complete_map_io).
     frame.failure = pending
     request: dict[str, JSON] = {
         **parameters,
@@ -727,6 +728,17 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     }
     _map_io_command(run, frame, state, "write", RESULT_WRITER_TASK, request)
     return BLOCKED
+
+
+def _drop_children(run: Step, frame: Frame, pending: Failure | None) -> None:
+    """The Map is done with its children: a failing Map keeps the outputs of those that
+    succeeded (for a redrive), a succeeding one forgets its items."""
+    if pending is None:
+        frame.kept_results = {}
+        frame.items = ()
+    else:
+        _keep_succeeded(run, frame)
+    run.remove_children(frame)
 
 
 def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, JSON]]:

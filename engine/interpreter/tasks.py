@@ -35,6 +35,10 @@ class TaskRequest:
     region: str = "us-east-1"
     account: str = "111111111111"
     test_case: str | None = None
+    # The W3C trace context of the Task's span when the execution is traced (set by the
+    # runtime, never by the interpreter): HTTP backends send it as the `traceparent` header,
+    # command functions get it as the TRACEPARENT environment variable.
+    traceparent: str | None = None
 
 
 @immutable

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,7 @@ from engine.interpreter.nested import child_outcome
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
+from engine.runtime.observe import RuntimeObserver
 from engine.runtime.supervise import failure_reason
 from engine.runtime.timers import TimerQueue
 
@@ -126,6 +127,9 @@ class Runtime:
         # Told when a written commit queued events for other executions (a child's answer to
         # its parent's `.sync` Task, the stop of a child): the worker delivers them.
         self.on_posted: Callable[[], None] | None = None
+        # Told each step's history events and each commit's latency (observe.py); None, the
+        # default, costs one attribute read per step.
+        self.observer: RuntimeObserver | None = None
         # Without a journal: the running child of each `.sync` Task, by the Task's token (a
         # journal's store keeps this link instead: ExecutionRecord.parent_token).
         self._children: dict[str, str] = {}
@@ -411,6 +415,9 @@ class Runtime:
         record.state = result.state
         if record.history is not None:
             record.history.extend(result.events)
+        observer = self.observer
+        if observer is not None and result.events:
+            observer.history(result.state.info, result.events)
         journal = self.journal
         if journal is not None and (
             record.durable
@@ -468,7 +475,10 @@ class Runtime:
         execution whose commit cannot be written is dropped from this process (`_drop`).
         """
         try:
+            began = time.perf_counter()
             await journal.write([p.commit for p in batch])
+            if self.observer is not None:
+                self.observer.committed(time.perf_counter() - began, len(batch))
             return batch
         except asyncio.CancelledError:
             raise
@@ -614,6 +624,12 @@ class Runtime:
         record.inflight.clear()
 
     def _invoke(self, execution_arn: str, record: ExecutionRecord, command: InvokeTask) -> None:
+        if self.observer is not None:  # a traced execution's task passes its trace context on
+            traceparent = self.observer.traceparent(record.state.info, command.request.state_name)
+            if traceparent is not None:
+                command = replace(
+                    command, request=replace(command.request, traceparent=traceparent)
+                )
         backend = self.resolver(command.request.resource)
         record.inflight.add(command.task_id)
         self.crash.before_task()
@@ -680,7 +696,7 @@ def _start_safely(
     try:
         return start(request, on_result)
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
-        _log.exception("the backend for %s raised", request.resource)
+        _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
 
 
@@ -691,13 +707,23 @@ async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
-        _log.exception("the backend for %s raised", request.resource)
+        _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
     if not isinstance(result, TaskSuccess | TaskFailure):  # a backend bug too: same rule
-        _log.error("the backend for %s returned %r, not a task result", request.resource, result)
+        _log.error(
+            "the backend for %s returned %r, not a task result",
+            request.resource,
+            result,
+            extra=_where(request),
+        )
         return TaskFailure(
             STATES_RUNTIME,
             f"The backend for '{request.resource}' failed: it returned "
             f"{type(result).__name__}, not a task result",
         )
     return result
+
+
+def _where(request: TaskRequest) -> dict[str, str]:
+    """The execution and state a log line about a task concerns (engine/logformat.py)."""
+    return {"execution_arn": request.execution_arn, "state_name": request.state_name}

@@ -496,6 +496,13 @@ class Worker:
         while this reads waits for it in `deliver_now`.
         """
         adopting = asyncio.Event()
+        observer = self.runtime.observer
+        if observer is not None:
+            # Driven before (a commit, or a claim before this one): a lease taken over; else
+            # the execution waited for a worker since its start (queue lag).
+            now = self.runtime.clock.now()
+            fresh = [r for r in records if r.state is None and r.claims <= 1]
+            observer.claimed([max(0.0, now - r.start) for r in fresh], len(records) - len(fresh))
         for record in records:
             self._adopting[record.arn] = adopting
             self.held.add(record.arn)

@@ -14,6 +14,7 @@ One module per concern, each adding its operations on top of the one below:
     nested.py      + child executions of `states:startExecution` Tasks
     map_runs.py    + Distributed Map child executions, DescribeMapRun, ListMapRuns, UpdateMapRun
     callbacks.py   + task-token callbacks and activities
+    schedules.py   + schedules (cron, rate, at) and the firing of their ticks
     tags.py        TagOperations (on ServiceBase): tags of machines and activities
     teststate.py   TestStateOperations (on ServiceBase): TestState, one state run on its own
     checks.py      the checks of a request's arguments (inputs, tokens, ARNs)
@@ -26,9 +27,9 @@ their wire format in one table each.
 from __future__ import annotations
 
 from engine.errors import EngineError
-from engine.service.callbacks import CallbackOperations
 from engine.service.checks import check_arn, revision_id, split_qualified
 from engine.service.config import DEFAULT_ROLE, ServiceConfig
+from engine.service.schedules import ScheduleOperations
 from engine.service.tags import TagOperations
 from engine.service.teststate import TestStateOperations
 
@@ -43,5 +44,5 @@ __all__ = [
 ]
 
 
-class Service(CallbackOperations, TagOperations, TestStateOperations):
+class Service(ScheduleOperations, TagOperations, TestStateOperations):
     """Step Functions operations over one store. Use as `async with Service(...) as service:`."""

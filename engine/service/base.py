@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
 from engine.backends.base import Backend
 from engine.backends.mocks import MockConfig
@@ -23,10 +23,22 @@ from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import parse_text
 from engine.definition.processor import processor_definition
 from engine.errors import EngineError, ResourceNotFound
+from engine.execution_log import (
+    DEFAULT_LOGGER,
+    ExecutionLog,
+    LogSettings,
+    OpenFiles,
+    Sink,
+    logging_sink,
+    stdout_sink,
+)
+from engine.interpreter.frames import ExecutionInfo
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.crash import CrashPoints, Redelivery
 from engine.runtime.journal import Journal
 from engine.runtime.loop import Runtime
+from engine.runtime.observe import add_observer, tracing_wanted
+from engine.runtime.outbox import OutboxDispatcher
 from engine.runtime.supervise import Supervisor, failure_reason
 from engine.runtime.worker import Worker
 from engine.service.config import (
@@ -35,6 +47,7 @@ from engine.service.config import (
     ServiceConfig,
 )
 from engine.service.starts import StartBatcher
+from engine.sources.runner import SourceRunner
 from engine.store.base import (
     ExecutionRecord,
     MachineRecord,
@@ -42,6 +55,11 @@ from engine.store.base import (
     StoreError,
 )
 from engine.values import dumps
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
+    from engine.metrics import EngineMetrics
 
 _log = logging.getLogger("asl.service")
 
@@ -116,6 +134,7 @@ class ServiceBase:
             claim_batch=self.config.claim_batch,
             prepare=self._prepare_adoption,
         )
+        self.metrics: EngineMetrics | None = None  # enable_metrics()
         self._activity_waiters: dict[str, asyncio.Event] = {}
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
         self._machine_reads: dict[str, asyncio.Future[MachineRecord | None]] = {}
@@ -125,7 +144,90 @@ class ServiceBase:
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
+        self._log_files = OpenFiles()
+        self._open_execution_logs()
+        if tracing_wanted():
+            self.enable_tracing()
+        # Status-change events go out from processes that drive executions (`asl serve`,
+        # `asl worker`), to the destinations of the config's [events] (docs/triggers.md).
+        destinations = []
+        if self.config.worker:
+            from engine.triggers_config import open_event_destinations
+
+            destinations = open_event_destinations(functions_config)
+        self.events = OutboxDispatcher(
+            store, destinations, call=self.journal.call, clock=self.clock
+        )
+        # Queue sources ([sources]) feed executions into processes that drive them.
+        self.sources: list[SourceRunner] = []
+        if self.config.worker:
+            from engine.triggers_config import open_sources
+
+            self.sources = [
+                SourceRunner(source, settings, self)
+                for source, settings in open_sources(functions_config)
+            ]
         self._register_integrations()
+
+    def enable_tracing(self, provider: TracerProvider | None = None) -> None:
+        """Trace the executions of machines whose tracingConfiguration is enabled, as AWS
+        does (docs/observability.md): `provider`, else the one the `OTEL_*` variables make
+        (a service started with OTEL_TRACES_EXPORTER set calls this itself)."""
+        from engine.tracing import ExecutionTracing, tracer_provider_from_env
+
+        tracing = ExecutionTracing(
+            provider or tracer_provider_from_env(),
+            trace_header_of=self._trace_header_of,
+            traced=self._traced,
+        )
+        self.runtime.observer = add_observer(self.runtime.observer, tracing)
+
+    def _traced(self, info: ExecutionInfo) -> bool:
+        machine = self._cached_machine(info.state_machine_arn)
+        return machine is not None and machine.tracing_enabled
+
+    def _trace_header_of(self, execution_arn: str) -> str | None:
+        record = self._started.get(execution_arn) or self.store.get_execution(execution_arn)
+        return record.trace_header if record is not None else None
+
+    def _cached_machine(self, machine_arn: str) -> MachineRecord | None:
+        """A machine record from the cache `_machine` fills (read on the caller's thread only
+        if it was never loaded, as `_role_of`)."""
+        cached = self._machine_cache.get(machine_arn)
+        if cached is not None:
+            return cached[0]
+        record = self.store.get_machine(machine_arn)
+        if record is not None:
+            self._machine_cache[machine_arn] = (record, time.monotonic() + MACHINE_CACHE_SECONDS)
+        return record
+
+    def _open_execution_logs(self) -> None:
+        """Honour machines' loggingConfiguration (engine/execution_log.py), where
+        `[execution_logs]` says; a machine logging at OFF (the default) costs a cache look-up
+        per step."""
+        config = self._backends.config
+        sink: Sink = logging_sink(DEFAULT_LOGGER)  # without a file: [execution_logs]'s default
+        groups: dict[str, Sink] = {}
+        if config is not None:
+            logs, folder = config.execution_logs, config.folder
+            if logs.destination == "stdout":
+                sink = stdout_sink()
+            elif logs.destination == "file" and logs.path is not None:
+                sink = self._log_files.sink(folder / logs.path)
+            else:
+                sink = logging_sink(logs.logger)
+            groups = {arn: self._log_files.sink(folder / p) for arn, p in logs.log_groups.items()}
+        log = ExecutionLog(self._log_settings_of, sink, groups)
+        self.runtime.observer = add_observer(self.runtime.observer, log)
+
+    def _log_settings_of(self, machine_arn: str) -> LogSettings | None:
+        """A machine's loggingConfiguration, from the cache `_machine` fills (a read on the
+        caller's thread only if it was never loaded, as `_role_of`)."""
+        record = self._cached_machine(machine_arn)
+        if record is None or record.logging_level == "OFF":
+            return None  # the common case: nothing built, nothing written
+        destination = record.log_destinations[0] if record.log_destinations else None
+        return LogSettings(record.logging_level, record.include_execution_data, destination)
 
     def _register_integrations(self) -> None:
         """Register the backends of the integrations the service itself serves (nested.py:
@@ -140,6 +242,10 @@ class ServiceBase:
         and the retention job. A server, `asl worker` and `async with Service(...)` call this."""
         if self.config.worker:
             self.worker.start()
+            if not self.events.started:
+                self.events.start()
+                for source in self.sources:
+                    source.start()
         if self._retention is None or self._retention.done():
             self._retention = asyncio.get_running_loop().create_task(self._retention_job())
 
@@ -196,13 +302,27 @@ class ServiceBase:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
+        for source in self.sources:
+            await source.aclose()
         await self.worker.aclose()
+        await self.events.aclose()
         await self.runtime.aclose()
         await self._backends.aclose()
         self.journal.close()
+        self._log_files.close()
 
     def resolve(self, resource: str) -> Backend | None:
         return self._backends.registry.resolve(resource)
+
+    def enable_metrics(self) -> EngineMetrics:
+        """Count this process's executions, tasks, commits and functions in Prometheus
+        metrics (docs/observability.md); `/metrics` serves the result's `exposition()`."""
+        if self.metrics is None:
+            from engine.metrics import EngineMetrics  # prometheus-client: only when asked for
+
+            self.metrics = EngineMetrics()
+            self.metrics.attach(self.runtime, self._backends.functions.lambda_backend)
+        return self.metrics
 
     def machine_for_revision(self, revision_id: str) -> Machine:
         """The compiled machine of a definition revision: compiled once, then cached.

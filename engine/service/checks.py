@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from engine.errors import InvalidRequest, ResourceNotFound
 from engine.service.config import MAX_TOKEN_LENGTH
@@ -104,3 +105,26 @@ def check_arn(arn: str, *kinds: str) -> None:
         or "\x00" in arn
     ):
         raise InvalidRequest("InvalidArn", f"Invalid Arn: '{printable(arn, 2048)}'")
+
+
+def check_logging(level: str, destinations: Sequence[str]) -> None:
+    """loggingConfiguration's rules (AWS's API reference): at most one destination, and one
+    whenever the level is not OFF; a destination is a CloudWatch Logs log group ARN."""
+    if len(destinations) > 1:
+        raise InvalidRequest(
+            "InvalidLoggingConfiguration",
+            "Invalid Logging Configuration: destinations is limited to size 1",
+        )
+    if level != "OFF" and not destinations:
+        raise InvalidRequest(
+            "InvalidLoggingConfiguration",
+            f"Invalid Logging Configuration: a destination is required when the level is {level}",
+        )
+    for arn in destinations:
+        parts = arn.split(":", 6)
+        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "logs" or parts[5] != "log-group":
+            raise InvalidRequest(
+                "InvalidLoggingConfiguration",
+                f"Invalid Logging Configuration: '{printable(arn, 256)}' is not a CloudWatch "
+                "Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*)",
+            )

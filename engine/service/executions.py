@@ -230,7 +230,8 @@ class ExecutionOperations(MachineOperations):
             cause=None,
             redrive_count=record.redrive_count + 1,
         )
-        await self.journal.call(self.store.update_execution, updated)
+        # changed_at: the redrive is a status change, announced with it (status events)
+        await self.journal.call(self.store.update_execution, updated, changed_at=self.clock.now())
         await self.journal.call(
             self.store.post_event, arn, event_to_json(Redrive(self.clock.now()))
         )
@@ -254,11 +255,19 @@ class ExecutionOperations(MachineOperations):
         status: str | None = None,
         limit: int = 100,
         next_token: str | None = None,
+        name: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
+        """ListExecutions, newest first; `name` keeps the executions whose name contains it
+        (ignoring case), a search AWS's API does not have, for the console."""
         await self.describe_state_machine(machine_arn)
         base, _ = split_qualified(machine_arn)
         return await self.journal.call(
-            self.store.list_executions, base, status=status, limit=limit, after=next_token
+            self.store.list_executions,
+            base,
+            status=status,
+            limit=limit,
+            after=next_token,
+            name=name,
         )
 
     async def get_history(

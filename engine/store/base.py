@@ -71,6 +71,10 @@ class MachineRecord:
     logging_level: str = "OFF"  # ALL | ERROR | FATAL | OFF (Express history)
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # loggingConfiguration's other members and tracingConfiguration (docs/observability.md)
+    include_execution_data: bool = False
+    log_destinations: list[str] = field(default_factory=list)  # CloudWatch log group ARNs
+    tracing_enabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +270,35 @@ class Commit:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A status-change event waiting in the outbox: written in the transaction of the status
+    change it reports (engine/store/status_events.py renders it), read by the dispatcher in
+    `seq` order (engine/runtime/outbox.py)."""
+
+    seq: int
+    execution_arn: str
+    time: float
+    event: JSON  # EventBridge's "Step Functions Execution Status Change" event
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A schedule that starts executions of a machine (`asl schedule`, docs/triggers.md)."""
+
+    name: str
+    machine_arn: str
+    expression: str  # EventBridge Scheduler's: cron(...), rate(...) or at(...)
+    timezone: str  # IANA name; cron and at are read in it
+    input: JSON
+    # ENABLED | DISABLED (not `state`: that column name holds JSON in the stored rows)
+    schedule_state: str
+    created: float
+    updated: float
+    next_fire: float | None  # the next tick; None when an at() schedule has fired
+    last_fire: float | None = None  # the tick fired last
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: tuple[object, ...]
     next_token: str | None
@@ -280,7 +313,69 @@ class Lease:
     expires: float
 
 
-class Store(Protocol):
+class TriggerStore(Protocol):
+    """The outbox of status-change events and the delivery cursor of each destination.
+
+    Every store writes a Standard execution's status changes (its creation as RUNNING, its
+    close, a redrive, the stop of a pending execution) to the outbox in the same transaction
+    as the change itself: an event exists exactly when its change was committed. Delivery is
+    at least once: a destination's cursor moves only past events it has finished with.
+    """
+
+    def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
+        """Outbox events with `seq` above the given one, ascending, at most `limit`."""
+        ...
+
+    def outbox_cursor(self, destination: str) -> int:
+        """The highest seq `destination` finished with (every lower one too); 0 at first."""
+        ...
+
+    def set_outbox_cursor(self, destination: str, seq: int) -> None:
+        """Move the destination's cursor forward to `seq` (never back)."""
+        ...
+
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        """Take or renew the lease on delivering to `destination` until `now + seconds`:
+        granted when nobody holds it, `owner` does, or the holder's lease expired. One
+        dispatcher at a time delivers to a destination, so each execution's events keep
+        their order however many processes share the store. A negative `seconds` from the
+        holder releases it."""
+        ...
+
+
+class ScheduleStore(Protocol):
+    """Schedules, stored with the executions they start. Firing a tick is a compare-and-set
+    of `next_fire`: of several workers that saw one tick due, exactly one moves it on."""
+
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        """Insert unless a schedule of that name exists; whether it was created."""
+        ...
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None: ...
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, by name."""
+        ...
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        """Replace a schedule (pause, resume); False when there is none of that name."""
+        ...
+
+    def delete_schedule(self, name: str) -> bool: ...
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        """ENABLED schedules whose `next_fire` is at or before `now`."""
+        ...
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        """If the ENABLED schedule's `next_fire` is still `expected`, set it to `next_fire` and
+        `last_fire` to `fired`, atomically; whether this call did."""
+        ...
+
+
+class Store(TriggerStore, ScheduleStore, Protocol):
     """Persistence for machines, executions and their durable runtime state."""
 
     # -- machines --------------------------------------------------------------------------------
@@ -342,14 +437,20 @@ class Store(Protocol):
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
         map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
-        """Newest first; `after` is the opaque token returned by the previous page.
+        """Newest first; `after` is the opaque token returned by the previous page; `name`
+        keeps the executions whose name contains it, ignoring case (the console's search).
         `map_run_arn`: the child executions of that Map Run (then `machine_arn` is ignored)."""
         ...
 
-    def update_execution(self, record: ExecutionRecord) -> None:
-        """Replace an execution's row (redrive, Express restart, stop of a pending one)."""
+    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+        """Replace an execution's row (redrive, Express restart, stop of a pending one).
+
+        With `changed_at`, the record's status is a status change made at that time, and (for
+        a Standard execution) its event goes to the outbox in the same transaction.
+        """
         ...
 
     def commit(self, commits: Sequence[Commit]) -> None:
@@ -474,7 +575,8 @@ class Store(Protocol):
 
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:
-        """Delete executions closed before the time, with their history. Returns how many."""
+        """Delete executions closed before the time, with their history, and outbox events
+        older than the time (delivered or not). Returns how many executions."""
         ...
 
     def close(self) -> None: ...

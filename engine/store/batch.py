@@ -8,6 +8,7 @@ what a commit means (base.py's `Commit` does).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Final
 
@@ -15,8 +16,16 @@ from sqlalchemy import BindParameter, Connection, Executable, bindparam, delete,
 from sqlalchemy.exc import DBAPIError
 
 from engine.store import schema as t
-from engine.store.base import ActivityTask, Commit, StoreError, TimerRecord, TokenRecord
-from engine.store.schema import encode, storable_text, to_row
+from engine.store.base import (
+    ActivityTask,
+    Commit,
+    ExecutionRecord,
+    StoreError,
+    TimerRecord,
+    TokenRecord,
+)
+from engine.store.schema import JSON_COLUMNS, encode, storable_text, to_row
+from engine.store.status_events import emits_events, status_change_event
 
 # executemany statements of `commit`; bind names differ from column names, as SQLAlchemy asks
 _CLOSE_FIELDS: Final[dict[str, BindParameter[object]]] = {
@@ -253,6 +262,7 @@ class CommitPlan:
             self._unknown_execution(conn)
         if self.closed:
             _drop_runtime_rows(conn, self.closed)
+            _announce_closes(conn, self.closed)
         for replace_stmt, rows in self.replaces:
             if rows:
                 conn.execute(replace_stmt, rows)
@@ -266,6 +276,56 @@ class CommitPlan:
         named = set(self.states) | set(self.closed) | set(self.events_only)
         unknown = named - _known(conn, sorted(named))
         raise StoreError(f"commit for unknown execution {min(unknown, default='?')}")
+
+
+def _announce_closes(conn: Connection, closed: list[str]) -> None:
+    """The status-change events of the batch's closes, from the rows just written (a close
+    carries no name, input or start: the row has them); Standard executions only."""
+    e = t.executions.c
+    query = select(*(e[name] for name in _ANNOUNCED_FIELDS)).where(
+        e.arn.in_(closed), e.machine_type == "STANDARD"
+    )
+    records = []
+    for row in conn.execute(query):
+        m = row._mapping
+        values = {n: json.loads(m[n]) if n in JSON_COLUMNS else m[n] for n in _ANNOUNCED_FIELDS}
+        records.append(ExecutionRecord(**values))
+    write_outbox(conn, [(r, r.stop if r.stop is not None else r.start) for r in records])
+
+
+# What an event reports of a closed execution: its row without the (large) snapshot.
+_ANNOUNCED_FIELDS: Final = (
+    "arn",
+    "machine_arn",
+    "revision_id",
+    "name",
+    "machine_type",
+    "input",
+    "status",
+    "start",
+    "stop",
+    "output",
+    "error",
+    "cause",
+    "redrive_count",
+    "version_arn",
+    "alias_arn",
+)
+
+
+def write_outbox(conn: Connection, changes: Sequence[tuple[ExecutionRecord, float]]) -> None:
+    """Append the status-change event of each (record, time of the change) to the outbox."""
+    rows = [
+        {
+            "execution_arn": record.arn,
+            "time": changed_at,
+            "event": encode(status_change_event(record, changed_at)),
+        }
+        for record, changed_at in changes
+        if emits_events(record)
+    ]
+    if rows:
+        conn.execute(t.outbox.insert(), rows)
 
 
 def _post_nested(

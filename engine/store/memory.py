@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import heapq
 import itertools
 import json
@@ -33,12 +34,15 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     MapRunRecord,
+    OutboxEvent,
+    ScheduleRecord,
     StoredEvent,
     StoreError,
     TimerRecord,
     TokenRecord,
     VersionRecord,
 )
+from engine.store.status_events import emits_events, status_change_event
 from engine.values import JSON
 
 OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
@@ -94,6 +98,11 @@ class MemoryStore:
         self._activities: dict[str, ActivityRecord] = {}
         self._activity_tasks: dict[str, ActivityTask] = {}  # by token, in insertion order
         self._taken: set[str] = set()  # tokens of activity tasks already handed out
+        self._outbox: list[OutboxEvent] = []  # in seq order
+        self._outbox_seq = itertools.count(1)
+        self._cursors: dict[str, int] = {}
+        self._destination_leases: dict[str, tuple[str, float]] = {}
+        self._schedules: dict[str, ScheduleRecord] = {}
 
     # -- machines --------------------------------------------------------------------------------
     def put_machine(self, record: MachineRecord) -> None:
@@ -162,6 +171,7 @@ class MemoryStore:
             if record.arn in self._executions:
                 return self._record(record.arn), False
             self._executions[record.arn] = record
+            self._announce(record, record.start)
             return record, True
 
     def create_executions(
@@ -174,6 +184,7 @@ class MemoryStore:
                     results.append((self._record(record.arn), False))
                     continue
                 self._executions[record.arn] = record
+                self._announce(record, record.start)
                 if lease is not None:
                     self._leases[record.arn] = Lease(
                         record.arn, lease.worker_id, lease.host, lease.pid, lease.expires
@@ -200,9 +211,11 @@ class MemoryStore:
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
         map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         bound = read_page_token(after) if after is not None else None
+        wanted = name.lower() if name is not None else None
         with self._lock:
             rows = [
                 self._record(e.arn)
@@ -213,6 +226,7 @@ class MemoryStore:
                     else e.map_run_arn == map_run_arn
                 )
                 and (status is None or e.status == status)
+                and (wanted is None or wanted in e.name.lower())
                 and (bound is None or newest_first(e) < bound)
             ]
         page = heapq.nlargest(limit + 1, rows, key=newest_first)
@@ -221,12 +235,14 @@ class MemoryStore:
         del page[limit:]
         return page, page_token(page[-1].start, page[-1].arn)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
         with self._lock:
             if record.arn not in self._executions:
                 raise StoreError(f"execution {record.arn} does not exist")
             self._executions[record.arn] = record
             self._snapshots.pop(record.arn, None)
+            if changed_at is not None:
+                self._announce(record, changed_at)
 
     def commit(self, commits: Sequence[Commit]) -> None:
         with self._lock:
@@ -270,6 +286,7 @@ class MemoryStore:
                 cause=c.cause,
                 state=c.state if c.state is not None else record.state,
             )
+            self._announce(self._executions[arn], c.stop if c.stop is not None else record.start)
         elif c.state is not None:
             self._snapshots[arn] = c.state
         if c.events:
@@ -492,6 +509,79 @@ class MemoryStore:
                     return handed
             return None
 
+    # -- status-change events --------------------------------------------------------------------
+    def _announce(self, record: ExecutionRecord, changed_at: float) -> None:
+        """Queue the status-change event of `record` (under the caller's lock: one change)."""
+        if emits_events(record):
+            event = status_change_event(record, changed_at)
+            self._outbox.append(OutboxEvent(next(self._outbox_seq), record.arn, changed_at, event))
+
+    def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
+        with self._lock:
+            first = bisect.bisect_right(self._outbox, seq, key=lambda e: e.seq)
+            return self._outbox[first : first + limit]
+
+    def outbox_cursor(self, destination: str) -> int:
+        with self._lock:
+            return self._cursors.get(destination, 0)
+
+    def set_outbox_cursor(self, destination: str, seq: int) -> None:
+        with self._lock:
+            self._cursors[destination] = max(seq, self._cursors.get(destination, 0))
+
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        with self._lock:
+            held = self._destination_leases.get(destination)
+            if held is not None and held[0] != owner and held[1] >= now:
+                return False
+            self._destination_leases[destination] = (owner, now + seconds)
+            return True
+
+    # -- schedules -------------------------------------------------------------------------------
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        with self._lock:
+            if record.name in self._schedules:
+                return False
+            self._schedules[record.name] = record
+            return True
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        with self._lock:
+            return self._schedules.get(name)
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        with self._lock:
+            return [self._schedules[n] for n in sorted(self._schedules)]
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        with self._lock:
+            if record.name not in self._schedules:
+                return False
+            self._schedules[record.name] = record
+            return True
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(name, None) is not None
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        with self._lock:
+            return [
+                s
+                for s in self.list_schedules()
+                if s.schedule_state == "ENABLED" and s.next_fire is not None and s.next_fire <= now
+            ]
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        with self._lock:
+            found = self._schedules.get(name)
+            if found is None or found.schedule_state != "ENABLED" or found.next_fire != expected:
+                return False
+            self._schedules[name] = replace(found, next_fire=next_fire, last_fire=fired)
+            return True
+
     # -- retention -------------------------------------------------------------------------------
     def get_map_run(self, arn: str) -> MapRunRecord | None:
         with self._lock:
@@ -518,6 +608,7 @@ class MemoryStore:
 
     def purge(self, closed_before: float) -> int:
         with self._lock:
+            self._outbox = [e for e in self._outbox if e.time >= closed_before]
             gone = [
                 e.arn
                 for e in self._executions.values()

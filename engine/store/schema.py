@@ -30,6 +30,7 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    false,
 )
 
 from engine.store.base import AliasRecord
@@ -64,6 +65,9 @@ machines = Table(
     Column("logging_level", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("tags", Text, nullable=False),  # JSON object
+    Column("include_execution_data", Boolean, nullable=False, server_default=false()),
+    Column("log_destinations", Text, nullable=False, server_default="[]"),  # JSON array
+    Column("tracing_enabled", Boolean, nullable=False, server_default=false()),
 )
 
 # Every definition revision ever stored, so an execution can always load the one it pinned.
@@ -231,11 +235,61 @@ activity_tasks = Table(
 )
 
 
+# Status-change events (migration 0009), written in the transaction of the change they report;
+# `seq` is the delivery order. Each destination's cursor: the seq it finished with.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("execution_arn", _ARN, nullable=False),
+    Column("time", Double, nullable=False, index=True),  # purge drops old events by time
+    Column("event", Text, nullable=False),  # JSON: status_events.status_change_event
+    sqlite_autoincrement=True,  # never reuse a seq: cursors point past delivered ones
+)
+
+outbox_cursors = Table(
+    "outbox_cursors",
+    metadata,
+    Column("destination", Text, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    # the dispatcher delivering to this destination now (one process at a time keeps each
+    # execution's events in order), and until when its lease holds
+    Column("owner", Text),
+    Column("expires", Double),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("machine_arn", _ARN, nullable=False),
+    Column("expression", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("input", Text, nullable=False),  # JSON
+    Column("schedule_state", Text, nullable=False),
+    Column("created", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+    Column("next_fire", Double),
+    Column("last_fire", Double),
+    Index("ix_schedules_due", "schedule_state", "next_fire"),
+)
+
+
 # -- rows <-> records ---------------------------------------------------------------------------
 _R = TypeVar("_R")
 
 JSON_COLUMNS: Final = frozenset(
-    {"tags", "routing", "input", "output", "state", "details", "payload"}
+    {
+        "tags",
+        "routing",
+        "input",
+        "output",
+        "state",
+        "details",
+        "payload",
+        "log_destinations",
+        "event",
+    }
 )
 """Columns holding JSON text; every other column maps to its record field as is."""
 

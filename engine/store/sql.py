@@ -68,6 +68,8 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     MapRunRecord,
+    OutboxEvent,
+    ScheduleRecord,
     StoredEvent,
     StoreError,
     StoreRefused,
@@ -77,10 +79,11 @@ from engine.store.base import (
     VersionRecord,
     database_reason,
 )
-from engine.store.batch import CommitPlan
+from engine.store.batch import CommitPlan, write_outbox
 from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
 from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
+from engine.store.status_events import emits_events
 from engine.values import JSON
 
 _R = TypeVar("_R")
@@ -447,6 +450,13 @@ class SqlStore:
             conn.execute(self._insert_leases, leases)
         elif created:
             self._wake_others(conn, CLAIM)  # runnable, and nobody holds them: a worker should
+        announced = [
+            records[index]
+            for index in first.values()
+            if records[index].arn in created and emits_events(records[index])
+        ]
+        if announced:
+            write_outbox(conn, [(r, r.start) for r in announced])
         taken = [arn for arn in first if arn not in created]
         if taken:
             query = select(t.executions).where(t.executions.c.arn.in_(taken))
@@ -472,6 +482,7 @@ class SqlStore:
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        name: str | None = None,
         map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         e = t.executions.c
@@ -480,6 +491,10 @@ class SqlStore:
         )
         if status is not None:
             query = query.where(e.status == status)
+        if name is not None:
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not;
+            # autoescape makes % and _ in the search match themselves
+            query = query.where(func.lower(e.name).contains(name.lower(), autoescape=True))
         if after is not None:
             start, arn = read_page_token(after)
             query = query.where(or_(e.start < start, and_(e.start == start, e.arn < arn)))
@@ -490,13 +505,15 @@ class SqlStore:
         del page[limit:]
         return page, page_token(page[-1].start, page[-1].arn)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
         row = to_row(record, t.executions)
         del row["arn"]
         stmt = update(t.executions).where(t.executions.c.arn == record.arn).values(**row)
         with self._tx(write=True) as conn:
             if conn.execute(stmt).rowcount != 1:
                 raise StoreError(f"execution {record.arn} does not exist")
+            if changed_at is not None and emits_events(record):
+                write_outbox(conn, [(record, changed_at)])
 
     def commit(self, commits: Sequence[Commit]) -> None:
         if commits:
@@ -768,6 +785,90 @@ class SqlStore:
             )
         return replace(from_row(ActivityTask, r), worker_name=worker_name)
 
+    # -- status-change events --------------------------------------------------------------------
+    def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
+        o = t.outbox.c
+        query = select(t.outbox).where(o.seq > seq).order_by(o.seq).limit(limit)
+        return self._all(OutboxEvent, query)
+
+    def outbox_cursor(self, destination: str) -> int:
+        c = t.outbox_cursors.c
+        with self._tx() as conn:
+            found = conn.execute(select(c.seq).where(c.destination == destination)).scalar()
+        return int(found) if found is not None else 0
+
+    def set_outbox_cursor(self, destination: str, seq: int) -> None:
+        stmt = self._insert(t.outbox_cursors).values(destination=destination, seq=seq)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["destination"],
+            set_={"seq": func.greatest(t.outbox_cursors.c.seq, stmt.excluded.seq)}  # type: ignore[attr-defined]
+            if self._postgres
+            else {"seq": func.max(t.outbox_cursors.c.seq, stmt.excluded.seq)},  # type: ignore[attr-defined]
+        )
+        with self._tx(write=True) as conn:
+            conn.execute(stmt)
+
+    def lease_destination(self, destination: str, owner: str, now: float, seconds: float) -> bool:
+        c = t.outbox_cursors.c
+        stmt = self._insert(t.outbox_cursors).values(
+            destination=destination, seq=0, owner=owner, expires=now + seconds
+        )
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["destination"],
+            set_={"owner": owner, "expires": now + seconds},
+            where=or_(c.owner.is_(None), c.owner == owner, c.expires < now),
+        ).returning(c.destination)
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).scalar() is not None
+
+    # -- schedules -------------------------------------------------------------------------------
+    def create_schedule(self, record: ScheduleRecord) -> bool:
+        stmt = self._insert(t.schedules).values(**to_row(record, t.schedules))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["name"])  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here
+        stmt = stmt.returning(t.schedules.c.name)
+        with self._tx(write=True) as conn:
+            return conn.execute(stmt).scalar() is not None
+
+    def get_schedule(self, name: str) -> ScheduleRecord | None:
+        return self._one(ScheduleRecord, select(t.schedules).where(t.schedules.c.name == name))
+
+    def list_schedules(self) -> list[ScheduleRecord]:
+        return self._all(ScheduleRecord, select(t.schedules).order_by(t.schedules.c.name))
+
+    def update_schedule(self, record: ScheduleRecord) -> bool:
+        row = to_row(record, t.schedules)
+        del row["name"]
+        stmt = update(t.schedules).where(t.schedules.c.name == record.name).values(**row)
+        with self._tx(write=True) as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._tx(write=True) as conn:
+            gone = conn.execute(delete(t.schedules).where(t.schedules.c.name == name))
+            return bool(gone.rowcount == 1)
+
+    def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        s = t.schedules.c
+        query = (
+            select(t.schedules)
+            .where(s.schedule_state == "ENABLED", s.next_fire.is_not(None), s.next_fire <= now)
+            .order_by(s.name)
+        )
+        return self._all(ScheduleRecord, query)
+
+    def advance_schedule(
+        self, name: str, expected: float, next_fire: float | None, fired: float
+    ) -> bool:
+        s = t.schedules.c
+        stmt = (
+            update(t.schedules)
+            .where(s.name == name, s.schedule_state == "ENABLED", s.next_fire == expected)
+            .values(next_fire=next_fire, last_fire=fired)
+        )
+        with self._tx(write=True) as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
+
     # -- retention -------------------------------------------------------------------------------
     # -- Map Runs --------------------------------------------------------------------------------
     def get_map_run(self, arn: str) -> MapRunRecord | None:
@@ -801,6 +902,7 @@ class SqlStore:
             e.status.not_in(sorted(OPEN_STATUSES)), e.stop.is_not(None), e.stop < closed_before
         )
         with self._tx(write=True) as conn:
+            conn.execute(delete(t.outbox).where(t.outbox.c.time < closed_before))
             for table in _EXECUTION_CHILDREN:
                 conn.execute(delete(table).where(table.c.execution_arn.in_(closed)))
             return conn.execute(delete(t.executions).where(e.arn.in_(closed))).rowcount

@@ -449,3 +449,21 @@ def test_one_json_log_line_per_request(
         "status": 200,
     }
     assert line["latency_ms"] >= 0
+
+
+def test_list_executions_searches_by_name(client: TestClient) -> None:
+    create(client, "searched")
+    for name in ("order-1", "Order-2", "refund-1"):
+        started = client.post("/v1/machines/searched/executions", json={"name": name, "input": {}})
+        assert started.status_code == 201, started.text
+    page = client.get("/v1/machines/searched/executions?name=ORDER&limit=1").json()
+    assert [e["name"] for e in page["executions"]] == ["Order-2"]
+    token = page["nextToken"]
+    rest = client.get(
+        "/v1/machines/searched/executions",
+        params={"name": "ORDER", "limit": 1, "next_token": token},
+    )
+    assert [e["name"] for e in rest.json()["executions"]] == ["order-1"]
+    assert rest.json()["nextToken"] is None
+    empty = client.get("/v1/machines/searched/executions?name=")
+    assert (empty.status_code, empty.json()["__type"]) == (400, "ValidationException")

@@ -571,3 +571,36 @@ def test_a_failed_batch_fails_each_of_its_items(
         assert result.error == "States.ExceedToleratedFailureThreshold"
     else:
         assert out(result)[0] == {"Error": "Boom", "Cause": "batch failed"}
+
+
+@pytest.mark.parametrize("crash_at", ["before_task:2", "after_task:2"])
+def test_a_worker_killed_while_the_map_writes_is_resumed_and_writes_again(
+    moto_endpoint: str, tmp_path: Path, crash_at: str
+) -> None:
+    from engine.testing import CrashHarness
+
+    name = bucket(moto_endpoint, {"k.json": b"[1, 2, 3]"})
+    definition = dmap(
+        ItemReader=reader("JSON", name, "k.json"),
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": name, "Prefix": "out"},
+            "WriterConfig": {"Transformation": "COMPACT"},
+        },
+    )
+    path = tmp_path / "writer.asl.json"
+    path.write_text(json.dumps(definition))
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    with CrashHarness(f"sqlite:///{tmp_path / 'asl.db'}", env=env) as harness:
+        arn = harness.start(path, {})
+        # The second call is the write (the first, the read): killed before it or after it.
+        report = harness.crash_and_recover(crash_at)
+        assert report.crashed.returncode == -9
+        described = harness.describe(arn)
+        assert described["status"] == "SUCCEEDED", described
+        output = json.loads(str(described["output"]))
+        details = output["ResultWriterDetails"]
+        manifest = json.loads(get(moto_endpoint, details["Bucket"], details["Key"]))
+        [listed] = manifest["ResultFiles"]["SUCCEEDED"]
+        assert json.loads(get(moto_endpoint, name, listed["Key"])) == [1, 2, 3]
+        assert [event["type"] for event in harness.history(arn)].count("MapStateEntered") == 1

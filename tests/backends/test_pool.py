@@ -184,3 +184,26 @@ def test_one_batch_keeps_each_calls_outcome_a_raise_a_timeout_and_an_unserialisa
     # The hung call's thread was abandoned; the bound held for the rest.
     assert (stats.abandoned, stats.abandoned_total) == (1, 1)
     assert stats.busy + stats.idle <= stats.max_workers == 2
+
+
+def test_a_pool_used_from_a_new_loop_settles_its_calls_on_that_loop() -> None:
+    """One pool serves every loop that calls it: a later loop in the same thread, and a loop
+    in another thread, get their own results."""
+    pool = HandlerPool(2)
+
+    async def call(value: int) -> tuple[asyncio.AbstractEventLoop, Outcome]:
+        job = pool.submit(lambda: Returned(1, value))
+        assert job.get_loop() is asyncio.get_running_loop()
+        return asyncio.get_running_loop(), await job
+
+    try:
+        first_loop, first = asyncio.run(call(1))
+        second_loop, second = asyncio.run(call(2))
+        found: list[tuple[asyncio.AbstractEventLoop, Outcome]] = []
+        other = threading.Thread(target=lambda: found.append(asyncio.run(call(3))))
+        other.start()
+        other.join()
+    finally:
+        pool.close()
+    assert (first, second, found[0][1]) == (Returned(1, 1), Returned(1, 2), Returned(1, 3))
+    assert len({id(first_loop), id(second_loop), id(found[0][0])}) == 3

@@ -404,6 +404,22 @@ def test_list_executions_filters_by_status(store: Store) -> None:
     assert store.list_executions(MACHINE, status="ABORTED") == ([], None)
 
 
+def test_list_executions_searches_names_ignoring_case(store: Store) -> None:
+    for i, name in enumerate(["Order-1", "order_2", "refund-1", "100%_sure", "100x_sure"]):
+        store.create_execution(execution(name, start=T0 + i))
+    page, token = store.list_executions(MACHINE, name="ORDER", limit=1)
+    assert [e.name for e in page] == ["order_2"]
+    page, token = store.list_executions(MACHINE, name="ORDER", limit=1, after=token)
+    assert ([e.name for e in page], token) == (["Order-1"], None)
+    # % and _ are the search's own characters, not wildcards
+    assert [e.name for e in store.list_executions(MACHINE, name="0%_")[0]] == ["100%_sure"]
+    assert store.list_executions(MACHINE, name="-1", status="SUCCEEDED") == ([], None)
+    assert [e.name for e in store.list_executions(MACHINE, name="-1")[0]] == [
+        "refund-1",
+        "Order-1",
+    ]
+
+
 @pytest.mark.parametrize(
     "token", ["garbage!", "", "WzFd", "bnVsbA=="], ids=["text", "empty", "short-list", "null"]
 )

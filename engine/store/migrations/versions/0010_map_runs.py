@@ -5,8 +5,8 @@ MaxConcurrency, tolerances, item total, redrives), written by the parent's commi
 `executions.map_run_arn` links a child execution to its Map Run, indexed with the status so the
 counts (ListExecutions with mapRunArn, DescribeMapRun's itemCounts) are one indexed query.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,157 @@
+"""Each state's status in one execution, read from its history events (AWS's JSON shapes).
+
+Owns: the statuses the graph is coloured with: "running" (entered, not left, the execution
+still running), "succeeded" (left normally), "failed" (met an error nothing caught, or was
+running when the execution failed or timed out), "caught" (left through a Catch), "cancelled"
+(aborted, or running when the execution was stopped) and "not-run". Events of concurrent
+branches and Map iterations interleave; each event's `previousEventId` names the one before it
+in the same branch, which is how an event is given to its state (as asltest/trace.py reads
+histories). A state entered many times (a Map's iterations, a loop) shows its latest visit and
+counts its entries. Must never: run anything, or read a store (the caller hands the events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.graph.model import Graph
+from engine.values import JSON
+
+__all__ = ["STATUSES", "StateStatus", "state_statuses"]
+
+STATUSES = ("running", "succeeded", "failed", "caught", "cancelled", "not-run")
+
+_SUCCESS_EVENTS = frozenset(
+    {
+        "TaskSucceeded",
+        "LambdaFunctionSucceeded",
+        "ActivitySucceeded",
+        "ParallelStateSucceeded",
+        "MapStateSucceeded",
+    }
+)
+"""A Task, Parallel or Map left normally when its StateExited follows one of these; any other
+StateExited of such a state follows a Catch (the same rule as asltest/trace.py)."""
+
+_CATCHING = frozenset({"Task", "Parallel", "Map"})
+
+
+@dataclass(frozen=True, slots=True)
+class StateStatus:
+    status: str
+    entered: int
+    """How many times the state was entered (a Map's inner states once per iteration)."""
+    input: JSON = None
+    """The latest visit's input, output, error and cause as the history records them (JSON
+    text for input and output)."""
+    output: JSON = None
+    error: JSON = None
+    cause: JSON = None
+    iterations: tuple[int, int, int] = (0, 0, 0)
+    """A Map's iterations: started, succeeded, failed (MapIteration* events)."""
+    map_run: JSON = None
+    """A Distributed Map's Map Run ARN (MapRunStarted), whose child executions run its items."""
+
+
+_ITERATION_EVENTS = {"MapIterationStarted": 0, "MapIterationSucceeded": 1, "MapIterationFailed": 2}
+
+
+def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[str, StateStatus]:
+    """The status of every state of `graph` after `events` (a GetExecutionHistory list)."""
+    by_name: dict[str, list[str]] = {}
+    for node in graph.states():
+        by_name.setdefault(node.name, []).append(node.id)
+    types = {node.name: node.type for node in graph.states()}
+    owner: dict[int, str | None] = {}
+    kinds: dict[int, str] = {}
+    status: dict[str, str] = {}
+    entered: dict[str, int] = {}
+    seen: dict[str, dict[str, JSON]] = {}
+    iterations: dict[str, list[int]] = {}
+    map_runs: dict[str, JSON] = {}
+    for event in events:
+        kind = str(event.get("type", ""))
+        event_id = event.get("id")
+        previous = event.get("previousEventId")
+        if not isinstance(event_id, int):
+            continue
+        kinds[event_id] = kind
+        name = owner.get(previous) if isinstance(previous, int) else None
+        if kind.endswith("StateEntered"):
+            details = event.get("stateEnteredEventDetails")
+            entered_name = details.get("name") if isinstance(details, dict) else None
+            name = entered_name if isinstance(entered_name, str) else None
+            if name is not None:
+                status[name] = "running"
+                entered[name] = entered.get(name, 0) + 1
+                seen[name] = {"input": _detail(details, "input")}
+        elif kind.startswith("Execution"):
+            _close(status, kind)
+        elif name is not None and kind.endswith("StateExited"):
+            before = kinds.get(previous) if isinstance(previous, int) else None
+            caught = types.get(name) in _CATCHING and before not in _SUCCESS_EVENTS
+            status[name] = "caught" if caught else "succeeded"
+            seen.setdefault(name, {})["output"] = _detail(
+                event.get("stateExitedEventDetails"), "output"
+            )
+            # the next state entered in this branch follows this event, not this state
+            owner[event_id] = None
+            continue
+        elif name is not None and kind == "MapRunStarted":
+            map_runs[name] = _detail(event.get("mapRunStartedEventDetails"), "mapRunArn")
+        elif name is not None and kind in _ITERATION_EVENTS:
+            iterations.setdefault(name, [0, 0, 0])[_ITERATION_EVENTS[kind]] += 1
+        elif name is not None and kind.endswith(("Scheduled", "Started", "Submitted")):
+            status[name] = "running"  # a new attempt (after a Retry, a failed one came before)
+        elif name is not None and kind.endswith("StateAborted"):
+            # a branch's failing Task is aborted after its failure (with its siblings): the
+            # failure is what it shows
+            if status.get(name) != "failed":
+                status[name] = "cancelled"
+        elif name is not None and _is_failure(event, kind):
+            status[name] = "failed"
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), None)
+            visit = seen.setdefault(name, {})
+            visit["error"] = _detail(details, "error")
+            visit["cause"] = _detail(details, "cause")
+        owner[event_id] = name
+    result: dict[str, StateStatus] = {}
+    for node in graph.states():
+        visit = seen.get(node.name, {})
+        started, succeeded, failed = iterations.get(node.name, (0, 0, 0))
+        result[node.id] = StateStatus(
+            status.get(node.name, "not-run"),
+            entered.get(node.name, 0),
+            visit.get("input"),
+            visit.get("output"),
+            visit.get("error"),
+            visit.get("cause"),
+            (started, succeeded, failed),
+            map_runs.get(node.name),
+        )
+    return result
+
+
+def _detail(details: JSON, key: str) -> JSON:
+    return details.get(key) if isinstance(details, dict) else None
+
+
+def _is_failure(event: Mapping[str, JSON], kind: str) -> bool:
+    if kind in ("MapRunFailed", "MapIterationFailed"):
+        return False  # the Map's own MapStateFailed (or a Catch) decides the state
+    return kind.endswith(("Failed", "TimedOut")) or kind == "EvaluationFailed"
+
+
+def _close(status: dict[str, str], kind: str) -> None:
+    """The execution ended: what still runs ran into the end."""
+    final = {
+        "ExecutionFailed": "failed",
+        "ExecutionTimedOut": "failed",
+        "ExecutionAborted": "cancelled",
+    }.get(kind)
+    if final is None:
+        return
+    for name, current in status.items():
+        if current == "running":
+            status[name] = final
