@@ -43,7 +43,9 @@ from api.shapes import (
 )
 from engine.errors import EngineError
 from engine.service import DEFAULT_ROLE, Service, split_qualified
+from engine.service.map_runs import map_run_counts
 from engine.service.teststate import FIELD_VALIDATION_MODES, INSPECTION_LEVELS, TestStateRequest
+from engine.shapes import map_run_fields, map_run_summary
 from engine.values import JSON, JsonRefused, parse_json, type_name
 
 TARGET_PREFIX: Final = "AWSStepFunctions."
@@ -65,9 +67,6 @@ BODY_MAX_DEPTH: Final = 32
 TYPES: Final = ("STANDARD", "EXPRESS")
 LOG_LEVELS: Final = ("ALL", "ERROR", "FATAL", "OFF")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-
-# Step Functions actions this engine does not serve: named, so the error says so plainly.
-NOT_IMPLEMENTED: Final = frozenset({"DescribeMapRun", "ListMapRuns", "UpdateMapRun"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,19 +364,58 @@ async def describe_execution(ctx: Context, params: Params) -> Result:
 
 
 async def list_executions(ctx: Context, params: Params) -> Result:
-    if params.string("mapRunArn") is not None:
+    map_run_arn = params.string("mapRunArn", max_length=ARN_MAX)
+    arn = params.string("stateMachineArn", max_length=ARN_MAX)
+    # AWS: exactly one of stateMachineArn and mapRunArn
+    if (map_run_arn is None) == (arn is None):
         raise ApiError(
-            "ValidationException", "Listing the executions of a Map Run is not supported"
+            "ValidationException", "Either stateMachineArn or mapRunArn must be specified"
         )
-    arn = params.required_string("stateMachineArn", max_length=ARN_MAX)
     limit = params.integer("maxResults", minimum=0, maximum=MAX_PAGE) or DEFAULT_PAGE
-    records, token = await ctx.service.list_executions(
-        arn,
-        status=params.enum("statusFilter", STATUSES),
-        limit=limit,
-        next_token=params.string("nextToken", max_length=3096),
-    )
+    status = params.enum("statusFilter", STATUSES)
+    next_token = params.string("nextToken", max_length=3096)
+    if map_run_arn is not None:
+        records, token = await ctx.service.list_map_run_executions(
+            map_run_arn, status=status, limit=limit, next_token=next_token
+        )
+    else:
+        assert arn is not None
+        records, token = await ctx.service.list_executions(
+            arn, status=status, limit=limit, next_token=next_token
+        )
     return _with_token({"executions": [execution_item(r) for r in records]}, token)
+
+
+# -- Map Runs -------------------------------------------------------------------------------------
+
+
+async def describe_map_run(ctx: Context, params: Params) -> Result:
+    view = await ctx.service.describe_map_run(
+        params.required_string("mapRunArn", max_length=ARN_MAX)
+    )
+    return map_run_fields(view.record, map_run_counts(view), epoch)
+
+
+async def list_map_runs(ctx: Context, params: Params) -> Result:
+    arn = _execution_arn(ctx, params)
+    limit = params.integer("maxResults", minimum=0, maximum=MAX_PAGE) or DEFAULT_PAGE
+    given = params.string("nextToken", max_length=3096)
+    offset = decode_token(given, "mapRun") if given is not None else 0
+    runs, following = await ctx.service.list_map_runs(arn, limit=limit, offset=offset)
+    token = encode_token("mapRun", following) if following is not None else None
+    return _with_token({"mapRuns": [map_run_summary(r, epoch) for r in runs]}, token)
+
+
+async def update_map_run(ctx: Context, params: Params) -> Result:
+    arn = params.required_string("mapRunArn", max_length=ARN_MAX)
+    percentage = params.number("toleratedFailurePercentage")
+    await ctx.service.update_map_run(
+        arn,
+        max_concurrency=params.integer("maxConcurrency"),
+        tolerated_failure_count=params.integer("toleratedFailureCount"),
+        tolerated_failure_percentage=percentage,
+    )
+    return {}
 
 
 async def get_execution_history(ctx: Context, params: Params) -> Result:
@@ -596,6 +634,9 @@ ACTIONS: Final[dict[str, Handler]] = {
     "StopExecution": stop_execution,
     "DescribeExecution": describe_execution,
     "ListExecutions": list_executions,
+    "DescribeMapRun": describe_map_run,
+    "ListMapRuns": list_map_runs,
+    "UpdateMapRun": update_map_run,
     "GetExecutionHistory": get_execution_history,
     "RedriveExecution": redrive_execution,
     "SendTaskSuccess": send_task_success,
@@ -624,8 +665,6 @@ def _action(target: str | None) -> tuple[str, Handler]:
     handler = ACTIONS.get(action) if prefix + "." == TARGET_PREFIX else None
     if handler is None:
         shown = target[:120]
-        if action in NOT_IMPLEMENTED and prefix + "." == TARGET_PREFIX:
-            raise ApiError("UnknownOperationException", f"asl-engine does not implement {shown}")
         raise ApiError("UnknownOperationException", f"Unknown operation '{shown}'")
     return action, handler
 

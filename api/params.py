@@ -49,6 +49,18 @@ class Params:
             )
         return value
 
+    def number(self, name: str) -> float | None:
+        """A JSON number (an integer is one too)."""
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ApiError(
+                "SerializationException",
+                f"Expected a number for member '{name}', got {type_name(value)}",
+            )
+        return float(value)
+
     def string(
         self, name: str, *, max_length: int | None = None, min_length: int = 0
     ) -> str | None:

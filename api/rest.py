@@ -31,7 +31,9 @@ from engine.definition.diagnostics import Diagnostic
 from engine.interpreter.history import format_time
 from engine.service import DEFAULT_ROLE, Service
 from engine.service.base import Health as ServiceHealth
+from engine.service.map_runs import MapRunView, map_run_counts
 from engine.service.teststate import TestStateRequest
+from engine.shapes import map_run_fields, map_run_summary
 from engine.store.base import ExecutionRecord, MachineRecord, StoredEvent
 from engine.values import MAX_NESTING_DEPTH, JsonRefused, parse_json
 
@@ -136,6 +138,59 @@ class ExecutionSummary(Model):
 class ExecutionList(Model):
     executions: list[ExecutionSummary]
     next_token: str | None = None
+
+
+class MapRunCounts(Model):
+    """AWS's itemCounts/executionCounts (one item per child execution)."""
+
+    pending: int
+    running: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    aborted: int
+    total: int
+    results_written: int
+    failures_not_redrivable: int
+    pending_redrive: int
+
+
+class MapRun(Model):
+    """DescribeMapRun."""
+
+    map_run_arn: str
+    execution_arn: str
+    status: str
+    start_date: str
+    stop_date: str | None = None
+    max_concurrency: int
+    tolerated_failure_percentage: float
+    tolerated_failure_count: int
+    item_counts: MapRunCounts
+    execution_counts: MapRunCounts
+    redrive_count: int = 0
+    redrive_date: str | None = None
+
+
+class MapRunSummary(Model):
+    map_run_arn: str
+    execution_arn: str
+    state_machine_arn: str
+    start_date: str
+    stop_date: str | None = None
+
+
+class MapRunList(Model):
+    map_runs: list[MapRunSummary]
+    next_token: str | None = None
+
+
+class MapRunUpdate(Model):
+    """UpdateMapRun: any of the three; the running Map applies them at once."""
+
+    max_concurrency: int | None = Field(default=None, ge=0)
+    tolerated_failure_percentage: float | None = Field(default=None, ge=0, le=100)
+    tolerated_failure_count: int | None = Field(default=None, ge=0)
 
 
 class StopRequest(Model):
@@ -537,23 +592,22 @@ def make_router(service: Service) -> APIRouter:
         )
         return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 
-    @router.get("/executions/{arn}", tags=["executions"], response_model=Execution)
     async def get_execution(arn: str) -> Response:
         """DescribeExecution."""
         return _execution(await service.describe_execution(arn))
 
-    @router.post("/executions/{arn}/stop", tags=["executions"], response_model=Execution)
+    @router.post("/executions/{arn:path}/stop", tags=["executions"], response_model=Execution)
     async def stop_execution(arn: str, body: StopRequest | None = None) -> Response:
         """StopExecution: the execution ends ABORTED (once its worker applies the stop)."""
         stop = body or StopRequest()
         return _execution(await service.stop_execution(arn, error=stop.error, cause=stop.cause))
 
-    @router.post("/executions/{arn}/redrive", tags=["executions"], response_model=Execution)
+    @router.post("/executions/{arn:path}/redrive", tags=["executions"], response_model=Execution)
     async def redrive_execution(arn: str) -> Response:
         """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution."""
         return _execution(await service.redrive_execution(arn))
 
-    @router.get("/executions/{arn}/history", tags=["executions"], response_model=History)
+    @router.get("/executions/{arn:path}/history", tags=["executions"], response_model=History)
     async def get_history(
         arn: str,
         reverse: bool = False,
@@ -569,6 +623,46 @@ def make_router(service: Service) -> APIRouter:
         # rendered by JsonAnswer: a handler's output may hold a lone surrogate, which pydantic
         # cannot encode (it is sent as its \\u escape)
         return JsonAnswer(history.model_dump(by_alias=True))
+
+    @router.get("/executions/{arn:path}/map-runs", tags=["map runs"])
+    async def list_map_runs(
+        arn: str,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next_token: Annotated[str | None, Query(max_length=1024)] = None,
+    ) -> MapRunList:
+        """ListMapRuns: the Map Runs of an execution's Distributed Maps, newest first."""
+        offset = decode_token(next_token, "mapRun") if next_token is not None else 0
+        runs, following = await service.list_map_runs(arn, limit=limit, offset=offset)
+        return MapRunList(
+            map_runs=[MapRunSummary.model_validate(map_run_summary(r, format_time)) for r in runs],
+            next_token=encode_token("mapRun", following) if following is not None else None,
+        )
+
+    # Declared after the routes with a suffix: `{arn:path}` would take the suffix in its stride
+    # (a Map Run's children have a `/` in their ARN: execution:MACHINE/LABEL:NAME).
+    router.add_api_route(
+        "/executions/{arn:path}",
+        get_execution,
+        methods=["GET"],
+        tags=["executions"],
+        response_model=Execution,
+    )
+
+    @router.get("/map-runs/{arn:path}", tags=["map runs"])
+    async def describe_map_run(arn: str) -> MapRun:
+        """DescribeMapRun."""
+        return _map_run(await service.describe_map_run(arn))
+
+    @router.patch("/map-runs/{arn:path}", tags=["map runs"])
+    async def update_map_run(arn: str, body: MapRunUpdate) -> MapRun:
+        """UpdateMapRun: MaxConcurrency and the tolerated failures of a running Map Run."""
+        await service.update_map_run(
+            arn,
+            max_concurrency=body.max_concurrency,
+            tolerated_failure_count=body.tolerated_failure_count,
+            tolerated_failure_percentage=body.tolerated_failure_percentage,
+        )
+        return _map_run(await service.describe_map_run(arn))
 
     @router.post("/callbacks/success", status_code=204, tags=["callbacks"])
     async def task_success(body: TaskSuccess) -> Response:
@@ -623,6 +717,10 @@ def make_router(service: Service) -> APIRouter:
 
     add_schedule_routes(router, service, machine_arn)
     return router
+
+
+def _map_run(view: MapRunView) -> MapRun:
+    return MapRun.model_validate(map_run_fields(view.record, map_run_counts(view), format_time))
 
 
 def _optional_text(value: JsonValue) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from engine.values import JSON, dumps
 
 if TYPE_CHECKING:
-    from engine.store.base import ExecutionRecord, ScheduleRecord, StoredEvent
+    from engine.store.base import ExecutionRecord, MapRunRecord, ScheduleRecord, StoredEvent
 
 DateFormat = Callable[[float], JSON]
 """How a front end writes a date (epoch seconds as the stored records hold them)."""
@@ -56,6 +56,8 @@ def execution_fields(record: ExecutionRecord, date: DateFormat) -> dict[str, JSO
         # to its parent in the console only): the execution whose states:startExecution Task
         # started this one. SDKs ignore a member their model does not know.
         out["parentExecutionArn"] = record.parent_arn
+    if record.map_run_arn:
+        out["mapRunArn"] = record.map_run_arn  # AWS: a Distributed Map's child execution
     return out
 
 
@@ -66,6 +68,47 @@ def execution_summary(record: ExecutionRecord, date: DateFormat) -> dict[str, JS
         "stateMachineArn": record.machine_arn,
         "name": record.name,
         "status": record.status,
+        "startDate": date(record.start),
+    }
+    if record.stop is not None:
+        out["stopDate"] = date(record.stop)
+    if record.map_run_arn:
+        out["mapRunArn"] = record.map_run_arn
+    return out
+
+
+def map_run_fields(
+    record: MapRunRecord, counts: dict[str, int], date: DateFormat
+) -> dict[str, JSON]:
+    """DescribeMapRun: the record and AWS's itemCounts/executionCounts (one item per child
+    execution: the same counts twice). AWS leaves out stopDate while the run is RUNNING and
+    redriveDate until it was redriven."""
+    out: dict[str, JSON] = {
+        "mapRunArn": record.arn,
+        "executionArn": record.execution_arn,
+        "status": record.status,
+        "startDate": date(record.start),
+    }
+    if record.stop is not None:
+        out["stopDate"] = date(record.stop)
+    out["maxConcurrency"] = record.max_concurrency
+    out["toleratedFailurePercentage"] = record.tolerated_failure_percentage
+    out["toleratedFailureCount"] = record.tolerated_failure_count
+    out["itemCounts"] = dict(counts)
+    out["executionCounts"] = dict(counts)
+    out["redriveCount"] = record.redrive_count
+    if record.redrive_date is not None:
+        out["redriveDate"] = date(record.redrive_date)
+    return out
+
+
+def map_run_summary(record: MapRunRecord, date: DateFormat) -> dict[str, JSON]:
+    """One entry of ListMapRuns; stateMachineArn is the child executions' (MACHINE/LABEL)."""
+    machine = record.arn.replace(":mapRun:", ":stateMachine:", 1).rsplit(":", 1)[0]
+    out: dict[str, JSON] = {
+        "executionArn": record.execution_arn,
+        "mapRunArn": record.arn,
+        "stateMachineArn": machine,
         "startDate": date(record.start),
     }
     if record.stop is not None:

@@ -59,6 +59,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
         "asl validate three_pass.asl.json",
         "validate: iter_diagnostics, 50 states",
         "moto: skipped (--no-moto)",
+        "10. Distributed Map: 100 items, each a child execution",
     ],
 )
 def test_quick_run_prints_row(quick_run: tuple[str, dict[str, object]], row: str) -> None:

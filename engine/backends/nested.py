@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from engine.definition.aws_services import START_EXECUTION_PARAMETERS
+from engine.definition.compile import MAP_RUN_CHILD_RESOURCE
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.values import dumps
@@ -53,6 +54,11 @@ class ChildStart:
     parent_arn: str
     token: str | None
     pattern: str | None
+    # A Distributed Map item's child execution (pattern "mapRun"): its Map Run, the pointer of
+    # the ItemProcessor in the parent's definition (the child's definition), its type.
+    map_run_arn: str | None = None
+    processor_key: str | None = None
+    execution_type: str = "STANDARD"
 
 
 class ChildExecutions(Protocol):
@@ -95,6 +101,8 @@ class StartExecutionBackend:
         self._children = children
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
+        if request.resource == MAP_RUN_CHILD_RESOURCE:
+            return await self._start_map_child(request)
         if request.resource not in _PATTERNS:
             return TaskFailure(
                 STATES_RUNTIME,
@@ -129,6 +137,27 @@ class StartExecutionBackend:
             # only a `.sync` child answers (and is stopped with) its parent's Task by the token
             token=request.task_token if pattern in ("sync", "sync:2") else None,
             pattern=pattern,
+        )
+        return await self._children.start_child(start)
+
+    async def _start_map_child(self, request: TaskRequest) -> TaskResult:
+        """A Distributed Map item as a child execution: the interpreter built the request
+        (engine/interpreter/states.py `_start_iterations`), so its shape is known."""
+        payload = request.payload
+        assert isinstance(payload, dict)
+        map_run_arn = str(payload["MapRunArn"])
+        # mapRun:MACHINE/LABEL:UUID -> stateMachine:MACHINE/LABEL (AWS's child machine ARN)
+        machine_arn = map_run_arn.replace(":mapRun:", ":stateMachine:", 1).rsplit(":", 1)[0]
+        start = ChildStart(
+            machine_arn=machine_arn,
+            input_text=dumps(payload["Input"]),
+            name=str(payload["Name"]),
+            parent_arn=request.execution_arn,
+            token=request.task_token,
+            pattern="mapRun",
+            map_run_arn=map_run_arn,
+            processor_key=str(payload["ProcessorKey"]),
+            execution_type=str(payload["ExecutionType"]),
         )
         return await self._children.start_child(start)
 

@@ -7,7 +7,7 @@ The contract scripts rely on is docs/cli.md. Must never: decide semantics.
 
 Layout: `common.py` holds what the commands share and imports no command (`definitions.py`
 adds what validate, run and start read: substitutions and templates); each command module
-(`validate`, `run`, `executions`, `queries`, `callbacks`, `db`, `serve`, `config_check`,
+(`validate`, `run`, `executions`, `queries`, `map_runs`, `callbacks`, `db`, `serve`, `config_check`,
 `teststate`, `cases`, `schema`, `graph`) imports `common` and the engine, never another command
 module. Engine imports happen inside the commands, so `asl validate` starts without the runtime
 or the web stack, and `main` imports only the command module owning the command it is given
@@ -55,6 +55,7 @@ COMMAND_MODULES: Final = (
     ("run", ("run",)),
     ("executions", ("start", "worker", "stop")),
     ("queries", ("describe", "history", "list")),
+    ("map_runs", ("map-run",)),
     ("callbacks", ("send-task-success", "send-task-failure", "send-task-heartbeat")),
     ("schedules", ("schedule",)),
     ("db", ("db",)),

@@ -205,6 +205,7 @@ class TaskState(State):
         return self.resource in (
             "arn:aws:states:::states:startExecution.sync",
             "arn:aws:states:::states:startExecution.sync:2",
+            MAP_RUN_CHILD_RESOURCE,
         )
 
 
@@ -291,6 +292,16 @@ class MapState(State):
     result_path: Path | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
+    child_graph_key: str = ""
+    """A Distributed Map: the graph of one item when it runs as a child execution (a single
+    Task that starts the child, `MAP_RUN_CHILD_RESOURCE`; docs/distributed-map.md)."""
+
+
+MAP_RUN_CHILD_RESOURCE = "arn:aws:states:::states:startExecution.mapRunChild"
+"""The engine's own resource of a Distributed Map item run as a child execution. Never valid in
+a definition (validate refuses the suffix); the interpreter builds its Task (`child_graph`)."""
+MAP_RUN_CHILD_STATE = "MapRunChild"
+CHILD_GRAPH_SUFFIX = "#child"
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +399,24 @@ class _Compiler:
             )
         self.graphs[key] = graph
         return graph
+
+    def _child_graph(self, processor_key: str) -> str:
+        """The one-Task graph an item of a Distributed Map runs when it is a child execution:
+        its input is the start request (`MapRunArn`, `Index`, `Input`, ...), its result the
+        child's output, its failure the child's error and cause."""
+        key = processor_key + CHILD_GRAPH_SUFFIX
+        task = TaskState(
+            name=MAP_RUN_CHILD_STATE,
+            type="Task",
+            resource=MAP_RUN_CHILD_RESOURCE,
+            input_path=compile_path("$"),
+            output_path=compile_path("$"),
+            result_path=compile_reference_path("$"),
+            entered_type="TaskStateEntered",
+            exited_type="TaskStateExited",
+        )
+        self.graphs[key] = Graph(key=key, start_at=MAP_RUN_CHILD_STATE, states={task.name: task})
+        return key
 
     # -- fields -------------------------------------------------------------------------------
 
@@ -664,13 +693,16 @@ class _Compiler:
             io = compile_distributed(raw, loc, jsonpath)
         except DistributedSyntaxError as exc:
             raise _CompileError(exc.message, exc.location) from None
+        # A Map holding a Distributed-only field runs as one (asl-validator's valid
+        # map-noconfig has ItemReader and ResultWriter without a ProcessorConfig).
+        distributed = config.get("Mode") == "DISTRIBUTED" or any(
+            name in raw for name in DISTRIBUTED_FIELDS
+        )
         return MapState(
             **common,  # type: ignore[arg-type]
             processor=processor,
-            # A Map holding a Distributed-only field runs as one (asl-validator's valid
-            # map-noconfig has ItemReader and ResultWriter without a ProcessorConfig).
-            distributed=config.get("Mode") == "DISTRIBUTED"
-            or any(name in raw for name in DISTRIBUTED_FIELDS),
+            child_graph_key=self._child_graph(processor.key) if distributed else "",
+            distributed=distributed,
             execution_type=str(config.get("ExecutionType", "STANDARD")),
             label=_opt_str(raw.get("Label")),
             items_path=self._path(raw, "ItemsPath", loc, "$") if jsonpath else None,

@@ -81,6 +81,7 @@ from engine.interpreter.messages import (
     Command,
     Event,
     Finish,
+    MapRunUpdate,
     Redrive,
     Start,
     StartTimer,
@@ -421,6 +422,19 @@ class Step:
             self._timer_fired(event.timer_id)
         elif isinstance(event, StopRequested):
             self._close_aborted(event.error, event.cause)
+        elif isinstance(event, MapRunUpdate):
+            self._update_map_run(event)
+
+    def _update_map_run(self, event: MapRunUpdate) -> None:
+        """UpdateMapRun reaches the Map whose run it names, if that run is still going."""
+        for frame_id, frame in list(self.frames.items()):
+            if frame.map_run_arn == event.map_run_arn and frame.phase is Phase.CHILDREN:
+                state = self.graph(frame).states[frame.state_name]
+                if isinstance(state, MapState) and state.distributed:
+                    from engine.interpreter.states import update_map_run
+
+                    update_map_run(self, self.frame(frame_id), state, event)
+                return
 
     def redrive(self) -> None:
         """Restart a closed execution at the state where its main path stopped.
@@ -848,6 +862,16 @@ class Step:
         self._cancel_task_timers(frame)
         if frame.phase in (Phase.TASK, Phase.TIMER, Phase.CHILDREN):
             state = self.graph(frame).states[frame.state_name]
+            if (
+                frame.phase is Phase.CHILDREN
+                and isinstance(state, MapState)
+                and state.distributed
+                and frame.map_run_arn
+            ):
+                from engine.interpreter.states import record_map_run
+
+                self.emit(frame, "MapRunAborted")
+                record_map_run(self, frame, "ABORTED")
             self.emit(frame, f"{state.type}StateAborted", {"name": state.name})
         frame.phase = Phase.ABORTED
 
@@ -862,6 +886,10 @@ class Step:
 
             cause = abandoned_cause(self.info.execution_arn)
             self.commands.append(StopChild(frame.task_token, cause))
+
+    def forget_frame(self, frame_id: str) -> None:
+        """A frame dropped from this step's state is no longer this step's to copy."""
+        self._owned.discard(frame_id)
 
     def remove_children(self, frame: Frame) -> None:
         """Drop a frame's children and everything below them (a stack, not recursion)."""

@@ -63,6 +63,11 @@ class ExecutionInfo:
     parent_execution_arn: str | None = None
     parent_token: str | None = None
     parent_pattern: str | None = None
+    # Run a Distributed Map's items as child executions (the durable service does; the
+    # embedded Engine runs them as silent iterations of this execution). `map_run_arn`: this
+    # execution is such a child, of that Map Run.
+    map_children: bool = False
+    map_run_arn: str | None = None
 
     @property
     def region(self) -> str:
@@ -130,6 +135,13 @@ class Frame:
     map_run_arn: str = ""
     started_time: float = 0.0
     stopped_time: float = 0.0
+    # The Map Run's record (DescribeMapRun): its start, redrives, the tolerances as declared
+    # (`tolerated_count` is the limit they make).
+    map_run_start: float = 0.0
+    map_run_redrives: int = 0
+    map_run_redriven_at: float | None = None
+    declared_failure_count: int = 0
+    declared_failure_percentage: float = 0.0
     # Outcome of a finished frame.
     output: JSON = None
     failure: Failure | None = None

@@ -81,9 +81,22 @@ class Redrive:
     now: float
 
 
+@immutable
+class MapRunUpdate:
+    """UpdateMapRun: new MaxConcurrency and tolerances for the running Map Run `map_run_arn`
+    (None: unchanged), applied to the Map at once (more children start, or fewer)."""
+
+    map_run_arn: str
+    max_concurrency: int | None
+    tolerated_failure_count: int | None
+    tolerated_failure_percentage: float | None
+    now: float
+
+
 Event = (
     Start
     | Redrive
+    | MapRunUpdate
     | TaskFinished
     | TaskCallback
     | TaskHeartbeat
@@ -139,6 +152,23 @@ class StopChild:
 
 
 @immutable
+class RecordMapRun:
+    """A Distributed Map's Map Run started, changed or closed: the record DescribeMapRun
+    reads, written with the step's commit (the embedded runtime keeps none)."""
+
+    map_run_arn: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | ABORTED
+    start: float
+    stop: float | None
+    total_items: int
+    max_concurrency: int
+    tolerated_failure_count: int
+    tolerated_failure_percentage: float
+    redrive_count: int = 0
+    redrive_date: float | None = None
+
+
+@immutable
 class Finish:
     """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
 
@@ -148,4 +178,13 @@ class Finish:
     cause: str | None = None
 
 
-Command = InvokeTask | ScheduleActivity | CancelTask | StartTimer | CancelTimer | StopChild | Finish
+Command = (
+    InvokeTask
+    | ScheduleActivity
+    | CancelTask
+    | StartTimer
+    | CancelTimer
+    | StopChild
+    | RecordMapRun
+    | Finish
+)

@@ -27,13 +27,17 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from engine.errors import STATES_TASK_FAILED
+from engine.errors import STATES_TASK_FAILED, STATES_TIMEOUT
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.values import JSON, dumps
 
 SYNC: Final = "sync"
 SYNC2: Final = "sync:2"
+MAP_RUN: Final = "mapRun"
+"""The pattern of a Distributed Map item's child execution: it answers its item with its own
+output, or its own error and cause (not the `.sync` description)."""
+_STATUS_ERRORS: Final = {"TIMED_OUT": STATES_TIMEOUT}
 
 
 def epoch_millis(seconds: float) -> int:
@@ -132,8 +136,12 @@ def child_outcome(
 ) -> TaskResult | None:
     """What the parent's `.sync` Task gets when this child closes; None for an execution that
     no Task waits on (not a child, or a request-response or `.waitForTaskToken` one)."""
-    if info.parent_token is None or info.parent_pattern not in (SYNC, SYNC2):
+    if info.parent_token is None or info.parent_pattern not in (SYNC, SYNC2, MAP_RUN):
         return None
+    if info.parent_pattern == MAP_RUN:
+        if status == "SUCCEEDED":
+            return TaskSuccess(output)
+        return TaskFailure(error or _STATUS_ERRORS.get(status, STATES_TASK_FAILED), cause)
     if status == "SUCCEEDED":
         description = child_description(
             info, status, output, error, cause, stop_date, as_json=info.parent_pattern == SYNC2

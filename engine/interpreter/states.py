@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Callable
 from typing import TypeAlias
 
 from engine.definition.compile import (
     JSONATA,
     LAMBDA_INVOKE,
+    MAP_RUN_CHILD_STATE,
     ChoiceState,
     FailState,
     MapState,
@@ -63,7 +65,13 @@ from engine.interpreter.dataflow import (
 from engine.interpreter.failures import Failure
 from engine.interpreter.frames import Frame, Phase
 from engine.interpreter.history import Details, task_resource_parts
-from engine.interpreter.messages import InvokeTask, ScheduleActivity, StartTimer
+from engine.interpreter.messages import (
+    InvokeTask,
+    MapRunUpdate,
+    RecordMapRun,
+    ScheduleActivity,
+    StartTimer,
+)
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
@@ -550,13 +558,26 @@ def _begin_map(
     frame.effective_input = effective
     if state.io.batcher is not None:
         items = _batches(run, frame, state, items)
-    if state.distributed:
+    if state.distributed and frame.redriving and frame.map_run_arn:
+        # A redriven Map Run keeps its ARN; only failed and pending items run again
+        # (AWS, "Redriving Map Runs": MapRunRedriven, redriveCount and redriveDate).
+        frame.map_run_redrives += 1
+        frame.map_run_redriven_at = run.now
+        run.emit(
+            frame,
+            "MapRunRedriven",
+            {"mapRunArn": frame.map_run_arn, "redriveCount": frame.map_run_redrives},
+        )
+    elif state.distributed:
         label = state.label or state.name
         frame.map_run_arn = (
             f"{run.info.state_machine_arn.replace(':stateMachine:', ':mapRun:')}/{label}:"
             f"{run.new_uuid()}"
         )
         run.emit(frame, "MapRunStarted", {"mapRunArn": frame.map_run_arn})
+        frame.map_run_start = run.now
+        frame.map_run_redrives = 0
+        frame.map_run_redriven_at = None
     frame.items = tuple(items)
     frame.started = 0
     frame.running = 0
@@ -569,6 +590,8 @@ def _begin_map(
     else:
         frame.kept_results = {}
     frame.redriving = False
+    if state.distributed:
+        record_map_run(run, frame, "RUNNING")
     if not items:
         return _complete_map(run, frame, state)
     _start_iterations(run, frame, state)
@@ -641,11 +664,14 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     if isinstance(result, TaskFailure):
         failure = Failure(result.error, result.cause)
         run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+        record_map_run(run, frame, "FAILED")
         return Failed(failure, "MapStateFailed")
     if pending is not None:
         run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
+        record_map_run(run, frame, "FAILED")
         return Failed(pending, closing_event="MapStateFailed")
     run.emit(frame, "MapRunSucceeded")
+    record_map_run(run, frame, "SUCCEEDED")
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, result.output)
 
@@ -686,8 +712,10 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         output = transform_results(entries, transformation)
         if pending is not None:
             run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
+            record_map_run(run, frame, "FAILED")
             return Failed(pending, closing_event="MapStateFailed")
         run.emit(frame, "MapRunSucceeded")
+        record_map_run(run, frame, "SUCCEEDED")
         run.emit(frame, "MapStateSucceeded")
         return _complete_with_result(run, frame, state, output)
     # The children stay until the write is answered: a write lost with its worker is made
@@ -723,7 +751,8 @@ def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, 
     children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     entries: list[dict[str, JSON]] = []
     for index, item in enumerate(frame.items):
-        name = run.new_uuid()
+        # the child execution's own name when items run as executions (one per attempt)
+        name = child_name(frame, index) if run.info.map_children else run.new_uuid()
         child_input = item if state.io.batcher is not None else None
         if child_input is None:
             child_input = _child_input(run, frame, state, index, item)
@@ -877,6 +906,8 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
     if percentage is not None:
         limit = min(limit, math.floor(total * percentage / 100.0))
         set_any = True
+    frame.declared_failure_count = count or 0
+    frame.declared_failure_percentage = percentage or 0.0
     frame.tolerated_count = limit if set_any else 0.0
     frame.tolerance_set = set_any
 
@@ -899,12 +930,25 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
         started = 0
         if not silent:
             started = run.emit(frame, "MapIterationStarted", {"name": state.name, "index": index})
+        graph_key, start_at = state.processor.key, state.processor.start_at
+        if state.distributed and run.info.map_children:
+            # The item runs as a child execution, started and awaited by one Task
+            # (compile.py `_child_graph`); the child's own history holds its states.
+            graph_key, start_at = state.child_graph_key, MAP_RUN_CHILD_STATE
+            child_input = {
+                "MapRunArn": frame.map_run_arn,
+                "Name": child_name(frame, index),
+                "Index": index,
+                "ProcessorKey": state.processor.key,
+                "ExecutionType": state.execution_type,
+                "Input": child_input,
+            }
         child = Frame(
             frame_id=f"{frame.frame_id}/{frame.attempt}.{index}",
             parent_id=frame.frame_id,
-            graph_key=state.processor.key,
+            graph_key=graph_key,
             index=index,
-            state_name=state.processor.start_at,
+            state_name=start_at,
             state_input=child_input,
             last_event_id=started,
             silent=silent,
@@ -915,6 +959,26 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
         run.runnable.append(child.frame_id)
         children.append(child.frame_id)
     frame.child_ids = tuple(children)
+
+
+def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
+    """A child execution that succeeded leaves only its output (by item index, as a redrive
+    keeps them): the Map's state then holds the children in flight, not every child it ran,
+    so a step's snapshot does not grow with the items done."""
+    kept = dict(frame.kept_results)
+    kept[str(child.index)] = child.output
+    frame.kept_results = kept
+    frame.child_ids = tuple(c for c in frame.child_ids if c != child.frame_id)
+    run.frames.pop(child.frame_id, None)
+    run.forget_frame(child.frame_id)
+
+
+def child_name(frame: Frame, index: int) -> str:
+    """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
+    names them, drawn from the Map Run, the item and the redrive, so the result files name it
+    too (a redrive runs the item in a new child)."""
+    key = f"{frame.map_run_arn}#{index}#{frame.map_run_redrives}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
 def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:
@@ -955,9 +1019,12 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
             run.remove_children(frame)
             if state.distributed:
                 run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
+                record_map_run(run, frame, "FAILED")
             return Failed(failure, closing_event="MapStateFailed")
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
+    elif run.info.map_children and state.io.writer is None:
+        _fold_child(run, frame, child)
     if frame.started < len(frame.items):
         _start_iterations(run, frame, state)
     if frame.finished < len(frame.items):
@@ -1002,8 +1069,49 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
+        record_map_run(run, frame, "SUCCEEDED")
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, outputs)
+
+
+def record_map_run(run: Step, frame: Frame, status: str) -> None:
+    """The Map Run's record as it is now (a store writes it with the step's commit)."""
+    assert frame.map_run_arn
+    run.commands.append(
+        RecordMapRun(
+            map_run_arn=frame.map_run_arn,
+            status=status,
+            start=frame.map_run_start,
+            stop=None if status == "RUNNING" else run.now,
+            total_items=len(frame.items),
+            max_concurrency=frame.max_concurrency,
+            tolerated_failure_count=frame.declared_failure_count,
+            tolerated_failure_percentage=frame.declared_failure_percentage,
+            redrive_count=frame.map_run_redrives,
+            redrive_date=frame.map_run_redriven_at,
+        )
+    )
+
+
+def update_map_run(run: Step, frame: Frame, state: MapState, update: MapRunUpdate) -> None:
+    """UpdateMapRun on the running Map: the new concurrency bound starts more children at once
+    (or lets fewer start as others finish); the new tolerance counts from now on."""
+    if update.max_concurrency is not None:
+        frame.max_concurrency = update.max_concurrency
+    if update.tolerated_failure_count is not None:
+        frame.declared_failure_count = update.tolerated_failure_count
+    if update.tolerated_failure_percentage is not None:
+        frame.declared_failure_percentage = update.tolerated_failure_percentage
+    limits: list[float] = []
+    if frame.declared_failure_count > 0:
+        limits.append(frame.declared_failure_count)
+    if frame.declared_failure_percentage > 0:
+        limits.append(math.floor(len(frame.items) * frame.declared_failure_percentage / 100.0))
+    frame.tolerated_count = min(limits, default=0.0)
+    frame.tolerance_set = bool(limits) or frame.tolerance_set
+    record_map_run(run, frame, "RUNNING")
+    if frame.started < len(frame.items):
+        _start_iterations(run, frame, state)
 
 
 def child_finished(run: Step, frame: Frame, state: State, child: Frame) -> Outcome:

@@ -26,6 +26,7 @@ from engine.interpreter.messages import (
     CancelTimer,
     Finish,
     InvokeTask,
+    RecordMapRun,
     ScheduleActivity,
     StartTimer,
     StopChild,
@@ -38,6 +39,7 @@ from engine.store.base import (
     ChildStop,
     Commit,
     Lease,
+    MapRunRecord,
     ParentCallback,
     Store,
     TimerRecord,
@@ -287,6 +289,23 @@ class Journal:
                 for c in result.commands
                 if isinstance(c, StopChild)
             ),
+            map_runs=tuple(
+                MapRunRecord(
+                    arn=c.map_run_arn,
+                    execution_arn=arn,
+                    status=c.status,
+                    start=c.start,
+                    stop=c.stop,
+                    total_items=c.total_items,
+                    max_concurrency=c.max_concurrency,
+                    tolerated_failure_count=c.tolerated_failure_count,
+                    tolerated_failure_percentage=c.tolerated_failure_percentage,
+                    redrive_count=c.redrive_count,
+                    redrive_date=c.redrive_date,
+                )
+                for c in result.commands
+                if isinstance(c, RecordMapRun)
+            ),
         )
         if finish is None:
             return commit
@@ -310,6 +329,7 @@ class Journal:
             error=finish.error,
             cause=finish.cause,
             child_stops=commit.child_stops,
+            map_runs=commit.map_runs,
             callbacks=callbacks,
         )
 

@@ -729,6 +729,9 @@ class Worker:
             parent_execution_arn=record.parent_arn,
             parent_token=record.parent_token,
             parent_pattern=record.parent_pattern,
+            # the durable service runs a Distributed Map's items as child executions
+            map_children=True,
+            map_run_arn=record.map_run_arn,
             **({"role_arn": role} if role else {}),
             # A fixed seed still gives every execution its own draws (task tokens, jitter).
             seed=zlib.crc32(f"{self.seed}:{record.arn}".encode())

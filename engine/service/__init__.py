@@ -12,6 +12,7 @@ One module per concern, each adding its operations on top of the one below:
     machines.py    + state machines, versions, aliases
     executions.py  + StartExecution, StopExecution, RedriveExecution, describing, histories
     nested.py      + child executions of `states:startExecution` Tasks
+    map_runs.py    + Distributed Map child executions, DescribeMapRun, ListMapRuns, UpdateMapRun
     callbacks.py   + task-token callbacks and activities
     schedules.py   + schedules (cron, rate, at) and the firing of their ticks
     tags.py        TagOperations (on ServiceBase): tags of machines and activities

@@ -21,6 +21,7 @@ from engine.backends.mocks import MockConfig
 from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import parse_text
+from engine.definition.processor import processor_definition
 from engine.errors import EngineError, ResourceNotFound
 from engine.execution_log import (
     DEFAULT_LOGGER,
@@ -53,6 +54,7 @@ from engine.store.base import (
     Store,
     StoreError,
 )
+from engine.values import dumps
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
@@ -60,6 +62,9 @@ if TYPE_CHECKING:
     from engine.metrics import EngineMetrics
 
 _log = logging.getLogger("asl.service")
+
+CHILD_REVISION_MARK: Final = "#"
+"""`PARENT_REVISION#ITEM_PROCESSOR_POINTER`: the revision of a Distributed Map's children."""
 
 HEALTH_PROBE_SECONDS: Final = 2.0
 """How long a health probe waits for the store: a locked SQLite file or a lost PostgreSQL
@@ -134,6 +139,8 @@ class ServiceBase:
         self._machine_cache: dict[str, tuple[MachineRecord, float]] = {}
         self._machine_reads: dict[str, asyncio.Future[MachineRecord | None]] = {}
         self._started: dict[str, ExecutionRecord] = {}
+        # parent execution -> its revision, for starting its Distributed Map's children
+        self._map_parents: dict[str, str] = {}
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
@@ -325,7 +332,7 @@ class ServiceBase:
         the batch it claimed)."""
         machine = self._machines.get(revision_id)
         if machine is None:
-            machine = self._compile_revision(revision_id, self.store.get_definition(revision_id))
+            machine = self._compile_revision(revision_id, self.definition_text(revision_id))
         return machine
 
     async def load_revision(self, revision_id: str) -> Machine:
@@ -333,9 +340,24 @@ class ServiceBase:
         the store thread and compiled on another thread."""
         machine = self._machines.get(revision_id)
         if machine is None:
-            text = await self.journal.call(self.store.get_definition, revision_id)
+            text = await self.journal.call(self.definition_text, revision_id)
             machine = await asyncio.to_thread(self._compile_revision, revision_id, text)
         return machine
+
+    def definition_text(self, revision_id: str) -> str | None:
+        """A revision's definition text (on the store thread). `PARENT#POINTER` is the revision
+        a Distributed Map's child executions run: the ItemProcessor at POINTER of the parent
+        revision's definition (engine/definition/processor.py), derived, never stored."""
+        parent, hashed, key = revision_id.partition(CHILD_REVISION_MARK)
+        text = self.store.get_definition(parent)
+        if not hashed or text is None:
+            return text
+        definition = parse_text(text)
+        assert isinstance(definition, dict)
+        try:
+            return dumps(processor_definition(definition, key))
+        except KeyError:
+            return None
 
     def _compile_revision(self, revision_id: str, text: str | None) -> Machine:
         if text is None:

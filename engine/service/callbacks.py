@@ -15,12 +15,12 @@ from engine.interpreter.messages import ActivityStarted, TaskCallback, TaskHeart
 from engine.interpreter.tasks import TaskFailure, TaskSuccess
 from engine.names import check_name
 from engine.service.checks import check_json_input, check_token, open_token
-from engine.service.nested import NestedOperations
+from engine.service.map_runs import MapRunOperations
 from engine.store.base import ActivityRecord, ActivityTask
 from engine.store.codec import event_to_json
 
 
-class CallbackOperations(NestedOperations):
+class CallbackOperations(MapRunOperations):
     """Task-token callbacks and activities."""
 
     async def _token_execution(self, token: str) -> str:

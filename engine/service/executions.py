@@ -281,7 +281,7 @@ class ExecutionOperations(MachineOperations):
     async def describe_state_machine_for_execution(self, arn: str) -> MachineRecord:
         record = await self.describe_execution(arn)
         machine = await self.describe_state_machine(record.machine_arn)
-        text = await self.journal.call(self.store.get_definition, record.revision_id)
+        text = await self.journal.call(self.definition_text, record.revision_id)
         return replace(
             machine, definition=text or machine.definition, revision_id=record.revision_id
         )

@@ -140,6 +140,9 @@ class ExecutionRecord:
     parent_arn: str | None = None
     parent_token: str | None = None
     parent_pattern: str | None = None
+    # A Distributed Map item's child execution: the Map Run it belongs to (ListExecutions
+    # with mapRunArn; its parent link above has the pattern "mapRun").
+    map_run_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,25 @@ class ChildStop:
 
 
 @dataclass(frozen=True, slots=True)
+class MapRunRecord:
+    """A Distributed Map's Map Run (DescribeMapRun): the row its parent's commits write. The
+    item and execution counts are not kept here: they are its child executions, counted by
+    status (`Store.map_run_counts`)."""
+
+    arn: str
+    execution_arn: str  # the parent execution
+    status: str  # RUNNING | SUCCEEDED | FAILED | ABORTED
+    start: float
+    stop: float | None
+    total_items: int
+    max_concurrency: int
+    tolerated_failure_count: int
+    tolerated_failure_percentage: float
+    redrive_count: int = 0
+    redrive_date: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Commit:
     """What one step changed for one execution, written atomically with its batch."""
 
@@ -239,6 +261,7 @@ class Commit:
     inbox_consumed: tuple[int, ...] = ()  # InboxEvent.seq values this step applied
     callbacks: tuple[ParentCallback, ...] = ()  # applied after the rest of the commit
     child_stops: tuple[ChildStop, ...] = ()
+    map_runs: tuple[MapRunRecord, ...] = ()  # Map Runs started, changed or closed (upserts)
     status: str | None = None  # set when the execution closed
     stop: float | None = None
     output: JSON = None
@@ -415,9 +438,11 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         limit: int = 100,
         after: str | None = None,
         name: str | None = None,
+        map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         """Newest first; `after` is the opaque token returned by the previous page; `name`
-        keeps the executions whose name contains it, ignoring case (the console's search)."""
+        keeps the executions whose name contains it, ignoring case (the console's search).
+        `map_run_arn`: the child executions of that Map Run (then `machine_arn` is ignored)."""
         ...
 
     def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
@@ -529,6 +554,23 @@ class Store(TriggerStore, ScheduleStore, Protocol):
 
     def take_activity_task(self, activity_arn: str, worker_name: str | None) -> ActivityTask | None:
         """Hand the oldest unclaimed task of the activity to a worker (atomically)."""
+        ...
+
+    # -- Map Runs --------------------------------------------------------------------------------
+    def get_map_run(self, arn: str) -> MapRunRecord | None: ...
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        """The Map Runs of a parent execution, newest first."""
+        ...
+
+    def put_map_run(self, record: MapRunRecord) -> None:
+        """Replace a Map Run's row (UpdateMapRun); commits write theirs with `Commit.map_runs`."""
+        ...
+
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+        """How many child executions of the Map Run are in each status. `since` (a redriven
+        run's redrive date): only the children that succeeded or started since then count (a
+        redrive runs the failed items again, in new children)."""
         ...
 
     # -- retention -------------------------------------------------------------------------------

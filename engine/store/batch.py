@@ -162,6 +162,7 @@ class CommitPlan:
         # applied last, as Store.post_callback applies one: the parent's token must be OPEN
         self.callbacks: list[tuple[str, str, str]] = []
         self.child_stops: list[tuple[str, str]] = []
+        self.map_runs: dict[str, dict[str, object]] = {}  # the last row per Map Run
         arns, ids, previous, stamps, types, details = self.events
         timers: dict[tuple[str, str], TimerRecord | None] = {}
         tokens: dict[str, TokenRecord | None] = {}
@@ -202,6 +203,8 @@ class CommitPlan:
                 (cb.token, cb.parent_arn, encode(cb.payload)) for cb in c.callbacks
             )
             self.child_stops.extend((stop.token, encode(stop.payload)) for stop in c.child_stops)
+            for run in c.map_runs:
+                self.map_runs[run.arn] = to_row(run, t.map_runs)
             if c.status is not None:
                 # closing drops the execution's runtime rows, including those this batch added
                 for key in [k for k in timers if k[0] == arn]:
@@ -263,6 +266,10 @@ class CommitPlan:
         for replace_stmt, rows in self.replaces:
             if rows:
                 conn.execute(replace_stmt, rows)
+        if self.map_runs:  # upserts, portable: replace each row
+            arns = sorted(self.map_runs)
+            conn.execute(delete(t.map_runs).where(t.map_runs.c.arn.in_(arns)))
+            conn.execute(t.map_runs.insert(), [self.map_runs[a] for a in arns])
         self.posted = _post_nested(conn, self.callbacks, self.child_stops)
 
     def _unknown_execution(self, conn: Connection) -> None:

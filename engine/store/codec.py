@@ -23,6 +23,7 @@ from engine.interpreter.history import HistoryEvent, details_key, render_details
 from engine.interpreter.messages import (
     ActivityStarted,
     Event,
+    MapRunUpdate,
     Redrive,
     StopRequested,
     TaskCallback,
@@ -182,6 +183,15 @@ def event_to_json(event: Event) -> dict[str, JSON]:
             "worker_name": event.worker_name,
             "now": event.now,
         }
+    if isinstance(event, MapRunUpdate):
+        return {
+            "kind": "map_run_update",
+            "map_run_arn": event.map_run_arn,
+            "max_concurrency": event.max_concurrency,
+            "tolerated_failure_count": event.tolerated_failure_count,
+            "tolerated_failure_percentage": event.tolerated_failure_percentage,
+            "now": event.now,
+        }
     raise ValueError(f"{type(event).__name__} is not stored in an inbox")
 
 
@@ -209,6 +219,17 @@ def event_from_json(value: JSON) -> Event:
         return TaskFinished(str(value["frame_id"]), str(value["task_id"]), result, now)
     if kind == "timer":
         return TimerFired(str(value["timer_id"]), now)
+    if kind == "map_run_update":
+        concurrency = value.get("max_concurrency")
+        count = value.get("tolerated_failure_count")
+        percentage = value.get("tolerated_failure_percentage")
+        return MapRunUpdate(
+            str(value["map_run_arn"]),
+            concurrency if isinstance(concurrency, int) else None,
+            count if isinstance(count, int) else None,
+            float(percentage) if isinstance(percentage, int | float) else None,
+            now,
+        )
     if kind == "activity_started":
         worker = value.get("worker_name")
         return ActivityStarted(

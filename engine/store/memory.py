@@ -33,6 +33,7 @@ from engine.store.base import (
     InboxEvent,
     Lease,
     MachineRecord,
+    MapRunRecord,
     OutboxEvent,
     ScheduleRecord,
     StoredEvent,
@@ -80,6 +81,7 @@ class MemoryStore:
         self._versions: dict[str, dict[int, VersionRecord]] = {}
         self._aliases: dict[str, AliasRecord] = {}
         self._executions: dict[str, ExecutionRecord] = {}
+        self._map_runs: dict[str, MapRunRecord] = {}
         # Snapshots newer than the record in `_executions`, folded in when the record is read:
         # rebuilding a frozen record per commit (dataclasses.replace) would dominate `commit`.
         self._snapshots: dict[str, JSON] = {}
@@ -210,6 +212,7 @@ class MemoryStore:
         limit: int = 100,
         after: str | None = None,
         name: str | None = None,
+        map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         bound = read_page_token(after) if after is not None else None
         wanted = name.lower() if name is not None else None
@@ -217,7 +220,11 @@ class MemoryStore:
             rows = [
                 self._record(e.arn)
                 for e in list(self._executions.values())
-                if e.machine_arn == machine_arn
+                if (
+                    e.machine_arn == machine_arn
+                    if map_run_arn is None
+                    else e.map_run_arn == map_run_arn
+                )
                 and (status is None or e.status == status)
                 and (wanted is None or wanted in e.name.lower())
                 and (bound is None or newest_first(e) < bound)
@@ -315,6 +322,8 @@ class MemoryStore:
             for child in self._executions.values():
                 if child.parent_token == stop.token and child.status == "RUNNING":
                     self.post_event(child.arn, stop.payload)
+        for run in c.map_runs:
+            self._map_runs[run.arn] = run
 
     def _close(self, arn: str) -> None:
         """A closed execution keeps its row and history; its runtime state goes, with any
@@ -574,6 +583,29 @@ class MemoryStore:
             return True
 
     # -- retention -------------------------------------------------------------------------------
+    def get_map_run(self, arn: str) -> MapRunRecord | None:
+        with self._lock:
+            return self._map_runs.get(arn)
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        with self._lock:
+            runs = [r for r in self._map_runs.values() if r.execution_arn == execution_arn]
+        return sorted(runs, key=lambda r: (r.start, r.arn), reverse=True)
+
+    def put_map_run(self, record: MapRunRecord) -> None:
+        with self._lock:
+            self._map_runs[record.arn] = record
+
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._lock:
+            for e in self._executions.values():
+                if e.map_run_arn == arn and (
+                    since is None or e.status == "SUCCEEDED" or e.start >= since
+                ):
+                    counts[e.status] = counts.get(e.status, 0) + 1
+        return counts
+
     def purge(self, closed_before: float) -> int:
         with self._lock:
             self._outbox = [e for e in self._outbox if e.time >= closed_before]
@@ -589,6 +621,8 @@ class MemoryStore:
         for arn in arns:
             self._close(arn)
             del self._executions[arn]
+            for run in [r.arn for r in self._map_runs.values() if r.execution_arn == arn]:
+                del self._map_runs[run]
             self._snapshots.pop(arn, None)
             self._history.pop(arn, None)
             self._claim_marks.pop(arn, None)

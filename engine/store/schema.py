@@ -137,6 +137,27 @@ executions = Table(
     Index("ix_executions_status_start", "status", "start"),
     Index("ix_executions_stop", "stop"),
     Index("ix_executions_parent_token", "parent_token"),
+    # A Distributed Map's child execution (migration 0007): its Map Run, counted by status.
+    Column("map_run_arn", _ARN),
+    Index("ix_executions_map_run", "map_run_arn", "status"),
+)
+
+# A Distributed Map's Map Runs (migration 0007; store/base.py MapRunRecord), written by the
+# parent's commits; their counts are the child executions' (executions.map_run_arn).
+map_runs = Table(
+    "map_runs",
+    metadata,
+    Column("arn", _ARN, primary_key=True),
+    Column("execution_arn", _ARN, nullable=False, index=True),
+    Column("status", Text, nullable=False),
+    Column("start", Double, nullable=False),
+    Column("stop", Double),
+    Column("total_items", Integer, nullable=False),
+    Column("max_concurrency", Integer, nullable=False),
+    Column("tolerated_failure_count", Integer, nullable=False),
+    Column("tolerated_failure_percentage", Double, nullable=False),
+    Column("redrive_count", Integer, nullable=False),
+    Column("redrive_date", Double),
 )
 
 history = Table(

@@ -67,6 +67,7 @@ from engine.store.base import (
     InboxEvent,
     Lease,
     MachineRecord,
+    MapRunRecord,
     OutboxEvent,
     ScheduleRecord,
     StoredEvent,
@@ -482,9 +483,12 @@ class SqlStore:
         limit: int = 100,
         after: str | None = None,
         name: str | None = None,
+        map_run_arn: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         e = t.executions.c
-        query = select(t.executions).where(e.machine_arn == machine_arn)
+        query = select(t.executions).where(
+            e.machine_arn == machine_arn if map_run_arn is None else e.map_run_arn == map_run_arn
+        )
         if status is not None:
             query = query.where(e.status == status)
         if name is not None:
@@ -866,6 +870,32 @@ class SqlStore:
             return bool(conn.execute(stmt).rowcount == 1)
 
     # -- retention -------------------------------------------------------------------------------
+    # -- Map Runs --------------------------------------------------------------------------------
+    def get_map_run(self, arn: str) -> MapRunRecord | None:
+        return self._one(MapRunRecord, select(t.map_runs).where(t.map_runs.c.arn == arn))
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        m = t.map_runs.c
+        query = (
+            select(t.map_runs)
+            .where(m.execution_arn == execution_arn)
+            .order_by(m.start.desc(), m.arn.desc())
+        )
+        return self._all(MapRunRecord, query)
+
+    def put_map_run(self, record: MapRunRecord) -> None:
+        with self._tx(write=True) as conn:
+            self._upsert(conn, t.map_runs, to_row(record, t.map_runs))
+
+    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+        e = t.executions.c
+        query = select(e.status, func.count()).where(e.map_run_arn == arn)
+        if since is not None:
+            query = query.where(or_(e.status == "SUCCEEDED", e.start >= since))
+        query = query.group_by(e.status)
+        with self._tx() as conn:
+            return {str(status): int(count) for status, count in conn.execute(query)}
+
     def purge(self, closed_before: float) -> int:
         e = t.executions.c
         closed = select(e.arn).where(
@@ -908,6 +938,7 @@ def _slices(keys: Sequence[str]) -> Iterator[list[str]]:
 
 
 _EXECUTION_CHILDREN: Final = (
+    t.map_runs,
     t.history,
     t.timers,
     t.tokens,

@@ -287,12 +287,6 @@ AWS = {"content-type": "application/x-amz-json-1.0"}
             "Unknown operation 'AWSStepFunctions.Nope'",
         ),
         (
-            "AWSStepFunctions.DescribeMapRun",
-            b"{}",
-            "UnknownOperationException",
-            "asl-engine does not implement AWSStepFunctions.DescribeMapRun",
-        ),
-        (
             "AWSStepFunctions.DescribeExecution",
             b"{oops",
             "SerializationException",
@@ -350,7 +344,6 @@ AWS = {"content-type": "application/x-amz-json-1.0"}
     ids=[
         "no-target",
         "unknown-action",
-        "not-implemented",
         "malformed-json",
         "not-an-object",
         "wrong-type",

@@ -1,0 +1,100 @@
+"""A Distributed Map of N items (100,000 in the full run) with a Pass processor, its items as
+child executions: time, items/s and peak RSS, on the memory store and on SQLite.
+
+Owns: a child process per store (`python -m bench.map_run_bench --items N --store S`) that runs
+one parent execution through a `Service` on a VirtualClock, waits for it, checks its output and
+its Map Run's counts, and prints one JSON line; and the parent-side `bench_map_run` that runs
+it. A child keeps the peak RSS figure (ru_maxrss) its own. Must never: leave the child running
+(it is killed at its deadline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+RSS_TARGET_BYTES = 500 << 20
+MAP_MACHINE: dict[str, object] = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "MaxConcurrency": 40,
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Echo",
+                "States": {"Echo": {"Type": "Pass", "End": True}},
+            },
+            "ResultSelector": {"count.$": "States.ArrayLength($)"},
+            "End": True,
+        }
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunFigures:
+    store: str
+    items: int
+    seconds: float
+    peak_rss_bytes: int
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+
+async def _run(items: int, store_url: str) -> dict[str, object]:
+    from engine.runtime.clock import VirtualClock
+    from engine.service import Service, ServiceConfig
+    from engine.store.open import open_store
+
+    store = open_store(store_url)
+    async with Service(store, clock=VirtualClock(), config=ServiceConfig(seed=1)) as service:
+        machine, _ = await service.create_state_machine("fan", json.dumps(MAP_MACHINE))
+        started_at = time.perf_counter()
+        started = await service.start_execution(
+            machine.arn, name="bench", input_text=json.dumps({"items": list(range(items))})
+        )
+        closed = await service.wait_for(started.arn)
+        seconds = time.perf_counter() - started_at
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+    store.close()
+    assert closed.status == "SUCCEEDED", closed.cause
+    assert closed.output == {"count": items}, closed.output
+    assert view.counts == {"SUCCEEDED": items}, view.counts
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"items": items, "seconds": seconds, "peak_rss_bytes": peak}
+
+
+def bench_map_run(items: int, store: str, timeout: float = 600.0) -> MapRunFigures:
+    """Run the child for one store ("memory" or "sqlite") and read its figures."""
+    command = [sys.executable, "-m", "bench.map_run_bench", "--items", str(items), "--store", store]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return MapRunFigures(store, figures["items"], figures["seconds"], figures["peak_rss_bytes"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.map_run_bench")
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        url = "memory://" if args.store == "memory" else f"sqlite:///{Path(folder) / 'map.db'}"
+        figures = asyncio.run(_run(args.items, url))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Map Runs: a Distributed Map's child executions, DescribeMapRun, ListMapRuns, UpdateMapRun.
+
+Owns: starting a Distributed Map item as a child execution of this engine (for the Map's
+one-Task item graph, engine/definition/compile.py `_child_graph`): AWS's ARNs
+(`execution:MACHINE/LABEL:NAME`), the child's derived revision (its ItemProcessor,
+`PARENT#POINTER`), the parent link through which its close answers its item in the closing
+commit (engine/runtime/journal.py), and its Map Run; the Map Run operations, their checks and
+counts (the child executions by status). Must never: decide when children start or what a
+failure means for the Map (the interpreter does: concurrency, tolerance, redrive), or answer
+the parent itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Final
+
+from engine.backends.nested import ChildStart
+from engine.errors import InvalidRequest, ResourceNotFound
+from engine.interpreter.messages import MapRunUpdate
+from engine.interpreter.nested import MAP_RUN, start_response
+from engine.interpreter.tasks import TaskResult, TaskSuccess
+from engine.service.base import CHILD_REVISION_MARK
+from engine.service.checks import check_arn, check_json_input
+from engine.service.nested import NestedOperations
+from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord
+
+_PARENTS_REMEMBERED: Final = 1024
+"""Parent executions whose revision is kept, so a child's start reads no parent record."""
+
+COUNTED_STATUSES: Final = {
+    "RUNNING": "running",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+    "TIMED_OUT": "timedOut",
+    "ABORTED": "aborted",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunView:
+    """A Map Run as DescribeMapRun reports it: the record and its child executions by status."""
+
+    record: MapRunRecord
+    counts: dict[str, int]
+
+    @property
+    def machine_arn(self) -> str:
+        """The child executions' state machine: `stateMachine:MACHINE/LABEL`."""
+        return map_run_machine_arn(self.record.arn)
+
+
+def map_run_machine_arn(map_run_arn: str) -> str:
+    """`mapRun:MACHINE/LABEL:UUID` -> `stateMachine:MACHINE/LABEL`."""
+    return map_run_arn.replace(":mapRun:", ":stateMachine:", 1).rsplit(":", 1)[0]
+
+
+class MapRunOperations(NestedOperations):
+    """Child executions of Distributed Maps and the Map Run operations."""
+
+    async def start_child(self, start: ChildStart) -> TaskResult:
+        if start.map_run_arn is None:
+            return await super().start_child(start)
+        return await self._start_map_child(start)
+
+    async def _parent_revision(self, parent_arn: str) -> str:
+        cache = self._map_parents
+        revision = cache.get(parent_arn)
+        if revision is None:
+            revision = (await self.describe_execution(parent_arn)).revision_id
+            if len(cache) >= _PARENTS_REMEMBERED:
+                del cache[next(iter(cache))]
+            cache[parent_arn] = revision
+        return revision
+
+    async def _start_map_child(self, start: ChildStart) -> TaskResult:
+        """One item of a Map Run as a child execution; the item's Task waits for its close."""
+        assert start.map_run_arn is not None
+        assert start.processor_key is not None
+        assert start.name is not None
+        revision = f"{await self._parent_revision(start.parent_arn)}"
+        revision += f"{CHILD_REVISION_MARK}{start.processor_key}"
+        machine_name = start.machine_arn.split(":stateMachine:", 1)[1]
+        express = start.execution_type == "EXPRESS"
+        if express:
+            arn = self._arn("express", machine_name, start.name, str(uuid.uuid4()))
+        else:
+            arn = self._arn("execution", machine_name, start.name)
+        record = ExecutionRecord(
+            arn=arn,
+            machine_arn=start.machine_arn,
+            revision_id=revision,
+            name=start.name,
+            machine_type="EXPRESS" if express else "STANDARD",
+            input=check_json_input(start.input_text),
+            status="RUNNING",
+            start=self.clock.now(),
+            parent_arn=start.parent_arn,
+            parent_token=start.token,
+            parent_pattern=MAP_RUN,
+            map_run_arn=start.map_run_arn,
+        )
+        await self.load_revision(revision)
+        self.check_accepting()
+        stored, created, leased = await self._starts.submit(record)
+        if created:
+            if self.worker.only is not None:
+                self.worker.only.add(stored.arn)  # `asl start` drives its children too
+            if self.config.worker:
+                if leased:
+                    self.worker.adopt_started(stored)
+                else:
+                    self.worker.poke(claim=True, events=False)
+        # Found (a start retried after a lost worker): the child answers the token it has.
+        answering = stored.parent_token if stored.parent_token != start.token else None
+        return TaskSuccess(start_response(stored.arn, stored.start), token=answering)
+
+    async def describe_state_machine_for_execution(self, arn: str) -> MachineRecord:
+        record = await self.describe_execution(arn)
+        if record.map_run_arn is None:
+            return await super().describe_state_machine_for_execution(arn)
+        # A child of a Map Run runs its Map's ItemProcessor, as the machine MACHINE/LABEL.
+        parent = await self.describe_execution(record.parent_arn or "")
+        machine = await self.describe_state_machine(parent.machine_arn)
+        text = await self.journal.call(self.definition_text, record.revision_id)
+        return replace(
+            machine,
+            arn=record.machine_arn,
+            name=record.machine_arn.split(":stateMachine:", 1)[1],
+            machine_type=record.machine_type,
+            definition=text or "",
+            revision_id=record.revision_id,
+        )
+
+    # -- the Map Run operations ------------------------------------------------------------------
+
+    async def describe_map_run(self, arn: str) -> MapRunView:
+        """DescribeMapRun."""
+        check_arn(arn, "mapRun")
+        record = await self.journal.call(self.store.get_map_run, arn)
+        if not isinstance(record, MapRunRecord):
+            raise ResourceNotFound("ResourceNotFound", f"Resource not found: '{arn}'")
+        counts = await self.journal.call(self.store.map_run_counts, arn, record.redrive_date)
+        assert isinstance(counts, dict)
+        return MapRunView(record, counts)
+
+    async def list_map_runs(
+        self, execution_arn: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[MapRunRecord], int | None]:
+        """ListMapRuns: the Map Runs of an execution, newest first, from `offset`; the offset
+        of the next page, or None."""
+        await self.describe_execution(execution_arn)
+        runs = await self.journal.call(self.store.list_map_runs, execution_arn)
+        assert isinstance(runs, list)
+        page = runs[offset : offset + limit]
+        return page, offset + limit if len(runs) > offset + limit else None
+
+    async def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_count: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+    ) -> MapRunRecord:
+        """UpdateMapRun: applied to the running Map at once (more children start, or fewer)."""
+        view = await self.describe_map_run(arn)
+        if (
+            max_concurrency is None
+            and tolerated_failure_count is None
+            and tolerated_failure_percentage is None
+        ):
+            raise InvalidRequest(
+                "ValidationException",
+                "At least one of maxConcurrency, toleratedFailureCount or "
+                "toleratedFailurePercentage must be given",
+            )
+        if max_concurrency is not None and max_concurrency < 0:
+            raise InvalidRequest(
+                "ValidationException",
+                f"1 validation error detected: Value '{max_concurrency}' at 'maxConcurrency' "
+                "failed to satisfy constraint: Member must have value greater than or equal to 0",
+            )
+        if tolerated_failure_count is not None and tolerated_failure_count < 0:
+            raise InvalidRequest(
+                "ValidationException",
+                f"1 validation error detected: Value '{tolerated_failure_count}' at "
+                "'toleratedFailureCount' failed to satisfy constraint: Member must have value "
+                "greater than or equal to 0",
+            )
+        if (
+            tolerated_failure_percentage is not None
+            and not 0 <= tolerated_failure_percentage <= 100
+        ):
+            raise InvalidRequest(
+                "ValidationException",
+                f"1 validation error detected: Value '{tolerated_failure_percentage:g}' at "
+                "'toleratedFailurePercentage' failed to satisfy constraint: Member must have "
+                "value between 0 and 100",
+            )
+        if view.record.status != "RUNNING":
+            raise InvalidRequest(
+                "ValidationException", f"Map Run '{arn}' is {view.record.status}, not RUNNING"
+            )
+        updated = replace(
+            view.record,
+            max_concurrency=(
+                view.record.max_concurrency if max_concurrency is None else max_concurrency
+            ),
+            tolerated_failure_count=(
+                view.record.tolerated_failure_count
+                if tolerated_failure_count is None
+                else tolerated_failure_count
+            ),
+            tolerated_failure_percentage=(
+                view.record.tolerated_failure_percentage
+                if tolerated_failure_percentage is None
+                else float(tolerated_failure_percentage)
+            ),
+        )
+        await self.journal.call(self.store.put_map_run, updated)
+        event = MapRunUpdate(
+            arn,
+            max_concurrency,
+            tolerated_failure_count,
+            None if tolerated_failure_percentage is None else float(tolerated_failure_percentage),
+            self.clock.now(),
+        )
+        await self._post(view.record.execution_arn, event)
+        return updated
+
+    async def list_map_run_executions(
+        self,
+        map_run_arn: str,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """ListExecutions with `mapRunArn`: the Map Run's child executions."""
+        await self.describe_map_run(map_run_arn)
+        return await self.journal.call(
+            self.store.list_executions,
+            "",
+            status=status,
+            limit=limit,
+            after=next_token,
+            map_run_arn=map_run_arn,
+        )
+
+
+def map_run_counts(view: MapRunView) -> dict[str, int]:
+    """AWS's itemCounts/executionCounts: children by status; the items not started yet are
+    pending; resultsWritten counts what a ResultWriter wrote (none without one)."""
+    counts = {name: view.counts.get(status, 0) for status, name in COUNTED_STATUSES.items()}
+    started = sum(counts.values())
+    total = max(view.record.total_items, started)
+    return {
+        "pending": total - started,
+        **counts,
+        "total": total,
+        "resultsWritten": 0,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": 0,
+    }

@@ -1,0 +1,403 @@
+"""Service: a Distributed Map's items as child executions of this engine, and its Map Run
+(DescribeMapRun, ListMapRuns, UpdateMapRun, ListExecutions by Map Run), on each store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from engine.errors import InvalidRequest, ResourceNotFound
+from engine.runtime.clock import VirtualClock
+from engine.service import Service
+from engine.service.map_runs import map_run_counts
+from engine.values import JSON
+from tests.service.helpers import (
+    PREFIX,
+    T0,
+    ManualClock,
+    StoreFactory,
+    Tokens,
+    callback_state,
+    finish,
+    run,
+    text,
+    types,
+    until,
+)
+
+
+def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
+    """A Distributed Map over the input's `items`."""
+    return text(
+        {
+            "StartAt": "Fan",
+            "States": {
+                "Fan": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": next(iter(processor_states)),
+                        "States": processor_states,
+                    },
+                    "End": True,
+                    **map_fields,
+                }
+            },
+        }
+    )
+
+
+def items_input(items: JSON) -> str:
+    return json.dumps({"items": items})
+
+
+DOUBLE: dict[str, JSON] = {
+    "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": True}
+}
+FAIL_ODD: dict[str, JSON] = {
+    "Odd?": {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.odd", "BooleanEquals": True, "Next": "Boom"}],
+        "Default": "Fine",
+    },
+    "Boom": {"Type": "Fail", "Error": "Odd", "Cause": "odd item"},
+    "Fine": {"Type": "Pass", "End": True},
+}
+
+
+def test_items_run_as_child_executions_with_their_own_history(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(DOUBLE, Label="Doubles"))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}, {"n": 2}, {"n": 3}])
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"n": 2}, {"n": 4}, {"n": 6}]
+        parent_history = await service.get_history(started.arn)
+        assert types(parent_history) == [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded",
+        ]
+        details = parent_history[3].details
+        assert isinstance(details, dict)
+        map_run_arn = details["mapRunStartedEventDetails"]["mapRunArn"]  # type: ignore[index]
+        assert isinstance(map_run_arn, str)
+        assert map_run_arn.startswith(f"{PREFIX}:mapRun:fan/Doubles:")
+        children, token = await service.list_map_run_executions(map_run_arn)
+        assert token is None
+        assert len(children) == 3
+        assert {c.status for c in children} == {"SUCCEEDED"}
+        assert sorted(c.output["n"] for c in children) == [2, 4, 6]  # type: ignore[index]
+        for child in children:
+            assert child.arn == f"{PREFIX}:execution:fan/Doubles:{child.name}"
+            assert child.machine_arn == f"{PREFIX}:stateMachine:fan/Doubles"
+            assert child.parent_arn == started.arn
+            assert child.map_run_arn == map_run_arn
+            history = await service.get_history(child.arn)
+            assert types(history) == [
+                "ExecutionStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded",
+            ]
+        described = await service.describe_state_machine_for_execution(children[0].arn)
+        assert described.name == "fan/Doubles"
+        assert "ProcessorConfig" not in described.definition
+        view = await service.describe_map_run(map_run_arn)
+        assert view.record.status == "SUCCEEDED"
+        assert view.record.execution_arn == started.arn
+        assert view.record.start == T0
+        assert view.record.stop is not None
+        assert map_run_counts(view) == {
+            "pending": 0,
+            "running": 0,
+            "succeeded": 3,
+            "failed": 0,
+            "timedOut": 0,
+            "aborted": 0,
+            "total": 3,
+            "resultsWritten": 0,
+            "failuresNotRedrivable": 0,
+            "pendingRedrive": 0,
+        }
+        runs, following = await service.list_map_runs(started.arn)
+        assert [r.arn for r in runs] == [map_run_arn]
+        assert following is None
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_a_failed_child_fails_the_map_with_its_error(every_store: StoreFactory) -> None:
+    items: JSON = [{"odd": False}, {"odd": True}, {"odd": False}]
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(FAIL_ODD, MaxConcurrency=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert (closed.status, closed.error, closed.cause) == ("FAILED", "Odd", "odd item")
+        history = await service.get_history(started.arn)
+        assert types(history)[-4:] == [
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "ExecutionFailed",
+        ]
+        failed = history[-3].details
+        assert failed == {"mapRunFailedEventDetails": {"error": "Odd", "cause": "odd item"}}
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.status == "FAILED"
+        assert view.record.max_concurrency == 1
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["pending"]) == (1, 1, 1)
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_tolerated_failures_keep_the_map_running(every_store: StoreFactory) -> None:
+    items: JSON = [{"odd": i % 2 == 1} for i in range(6)]
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(FAIL_ODD, ToleratedFailureCount=3, MaxConcurrency=2)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.tolerated_failure_count == 3
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["total"]) == (3, 3, 6)
+        failed, _ = await service.list_map_run_executions(runs[0].arn, status="FAILED")
+        assert len(failed) == 3
+        assert {f.error for f in failed} == {"Odd"}
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_map_run_operations_refuse_bad_requests(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        with pytest.raises(InvalidRequest) as bad_arn:
+            await service.describe_map_run("arn:aws:states:us-east-1:111111111111:execution:x:y")
+        assert bad_arn.value.code == "InvalidArn"
+        missing = f"{PREFIX}:mapRun:fan/Fan:0b4d6cbd-2e1e-4a4b-9fb5-6c2f3e1d0a11"
+        with pytest.raises(ResourceNotFound) as not_found:
+            await service.describe_map_run(missing)
+        assert not_found.value.code == "ResourceNotFound"
+        machine, _ = await service.create_state_machine("fan", distributed(DOUBLE))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}])
+        )
+        await finish(service, started.arn)
+        runs, _ = await service.list_map_runs(started.arn)
+        with pytest.raises(InvalidRequest) as closed:
+            await service.update_map_run(runs[0].arn, max_concurrency=5)
+        assert closed.value.code == "ValidationException"
+        with pytest.raises(InvalidRequest) as negative:
+            await service.update_map_run(runs[0].arn, tolerated_failure_percentage=101)
+        assert negative.value.code == "ValidationException"
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+CALLS: dict[int, int] = {}
+
+
+def fail_once_on_one(event: JSON, context: object) -> JSON:
+    """Fails its first call for 1 (the redrive's call succeeds)."""
+    assert isinstance(event, int)
+    CALLS[event] = CALLS.get(event, 0) + 1
+    if event == 1 and CALLS[event] == 1:
+        raise ValueError("one fails once")
+    return event * 10
+
+
+def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFactory) -> None:
+    CALLS.clear()
+    lambda_state: dict[str, JSON] = {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_one", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    }
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(lambda_state, MaxConcurrency=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "ValueError")
+        runs, _ = await service.list_map_runs(started.arn)
+        map_run_arn = runs[0].arn
+        first = map_run_counts(await service.describe_map_run(map_run_arn))
+        assert (first["succeeded"], first["failed"], first["pending"]) == (1, 1, 2)
+
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [0, 10, 20, 30]
+        assert CALLS == {0: 1, 1: 2, 2: 1, 3: 1}  # item 0 did not run again
+        history = await service.get_history(started.arn)
+        redriven = [e for e in history if e.type == "MapRunRedriven"]
+        assert [e.details for e in redriven] == [
+            {"mapRunRedrivenEventDetails": {"mapRunArn": map_run_arn, "redriveCount": 1}}
+        ]
+        assert types(history).count("MapRunStarted") == 1
+        view = await service.describe_map_run(map_run_arn)
+        assert (view.record.status, view.record.redrive_count) == ("SUCCEEDED", 1)
+        assert view.record.redrive_date == T0 + 60
+        counts = map_run_counts(view)
+        assert (counts["succeeded"], counts["failed"], counts["total"]) == (4, 0, 4)
+        runs, _ = await service.list_map_runs(started.arn)
+        assert [r.arn for r in runs] == [map_run_arn]
+
+    clock = ManualClock(T0)
+    run(
+        main,
+        store=every_store(),
+        clock=clock,
+        functions={"fail_once_on_one": fail_once_on_one},
+    )
+
+
+def test_result_records_name_the_child_executions(every_store: StoreFactory) -> None:
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan",
+            distributed(
+                DOUBLE,
+                ResultWriter={"WriterConfig": {"OutputType": "JSON", "Transformation": "NONE"}},
+            ),
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([{"n": 1}, {"n": 2}])
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert isinstance(closed.output, list)
+        runs, _ = await service.list_map_runs(started.arn)
+        children, _ = await service.list_map_run_executions(runs[0].arn)
+        by_arn = {child.arn: child for child in children}
+        assert sorted(r["ExecutionArn"] for r in closed.output) == sorted(by_arn)  # type: ignore[index]
+        for record in closed.output:
+            assert isinstance(record, dict)
+            child = by_arn[str(record["ExecutionArn"])]
+            assert (record["Name"], record["Status"]) == (child.name, "SUCCEEDED")
+            assert json.loads(str(record["Output"])) == child.output
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_express_children_and_many_items_with_bounded_concurrency(
+    every_store: StoreFactory,
+) -> None:
+    """The 100,000-item path at a small size: 200 items, 10 in flight, EXPRESS children."""
+    definition = json.loads(distributed(DOUBLE, MaxConcurrency=10))
+    config = definition["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]
+    config["ExecutionType"] = "EXPRESS"
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", json.dumps(definition))
+        items = [{"n": n} for n in range(200)]
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        # 200 child executions: more than `finish`'s bound on a busy PostgreSQL
+        closed = await asyncio.wait_for(service.wait_for(started.arn), 120)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"n": 2 * n} for n in range(200)]
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.counts == {"SUCCEEDED": 200}
+        children, token = await service.list_map_run_executions(runs[0].arn, limit=1000)
+        assert token is None
+        assert {c.machine_type for c in children} == {"EXPRESS"}
+        assert all(c.arn.startswith(f"{PREFIX}:express:fan/Fan:") for c in children)
+        stored = await service.describe_execution(started.arn)
+        assert isinstance(stored.state, dict)
+        # the Map's state kept the outputs, not the 200 children it ran
+        assert len(stored.state["frames"]) < 12  # type: ignore[arg-type]
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_update_map_run_tolerance_applies_to_the_running_map(every_store: StoreFactory) -> None:
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask, MaxConcurrency=1))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1])
+        )
+        first = await tokens.next()
+        runs, _ = await service.list_map_runs(started.arn)
+        # without this the first failure would fail the Map (no tolerance declared)
+        updated = await service.update_map_run(runs[0].arn, tolerated_failure_count=1)
+        assert updated.tolerated_failure_count == 1
+        await service.send_task_failure(first, error="Nope", cause="first item fails")
+        second = await tokens.next()
+        await service.send_task_success(second, '{"ok": 1}')
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"Error": "Nope", "Cause": "first item fails"}, {"ok": 1}]
+        view = await service.describe_map_run(runs[0].arn)
+        assert (view.record.status, view.record.tolerated_failure_count) == ("SUCCEEDED", 1)
+        assert view.counts == {"SUCCEEDED": 1, "FAILED": 1}
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_stopping_the_parent_aborts_the_map_run_and_its_children(
+    every_store: StoreFactory,
+) -> None:
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1])
+        )
+        await tokens.next()
+        await tokens.next()
+        stopped = await service.stop_execution(started.arn, error="Enough", cause="stop")
+        assert stopped.status == "ABORTED"
+        history = types(await service.get_history(started.arn))
+        assert history[-3:] == ["MapRunAborted", "MapStateAborted", "ExecutionAborted"]
+        runs, _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(runs[0].arn)
+        assert view.record.status == "ABORTED"
+        assert view.record.stop is not None
+
+        async def children_aborted() -> bool:
+            counts = (await service.describe_map_run(runs[0].arn)).counts
+            return counts == {"ABORTED": 2}
+
+        await until(children_aborted)
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
