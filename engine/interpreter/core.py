@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from engine.definition.compile import (
     JSONATA,
+    MAP_RUN_CHILD_RESOURCE,
     Catcher,
     Graph,
     Machine,
@@ -93,7 +94,7 @@ from engine.interpreter.messages import (
     TimerFired,
 )
 from engine.interpreter.retry import match_catcher, match_retrier, retry_delay
-from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
+from engine.interpreter.tasks import LOST_TASK_CAUSE, TaskFailure, TaskResult, TaskSuccess
 from engine.interpreter.variables import assigned_details, evaluate_assign, merge_variables
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, immutable
 
@@ -500,6 +501,20 @@ class Step:
                 self.runnable.append(frame_id)
             return
         assert isinstance(state, TaskState)
+        if (
+            state.resource == MAP_RUN_CHILD_RESOURCE
+            and isinstance(result, TaskFailure)
+            and result.cause == LOST_TASK_CAUSE
+        ):
+            # A Map Run child's start lost with its worker is made again, as a lost read or
+            # write is: the child's name comes from the Map Run and the item, so the start is
+            # idempotent (it finds the child started before and waits for its answer). The
+            # same token: the child may answer the first request's token, before or after the
+            # second request's response.
+            token, frame.task_token = frame.task_token, None
+            self._cancel_task_timers(frame)
+            _states.run_task(self, frame, state, token=token)
+            return
         if frame.task_token is not None and isinstance(result, TaskSuccess) and not result.final:
             # .waitForTaskToken: the invocation only hands the token over; the task's result
             # arrives later as a TaskCallback (SendTaskSuccess/Failure). Timers keep running.

@@ -257,12 +257,15 @@ def _finish_wait(run: Step, frame: Frame, state: State, output: JSON) -> Outcome
 # -- Task -----------------------------------------------------------------------------------------
 
 
-def run_task(run: Step, frame: Frame, state: State) -> Outcome:
-    """Schedule (or re-schedule, on retry) the task; the result arrives as TaskFinished."""
+def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None) -> Outcome:
+    """Schedule (or re-schedule, on retry) the task; the result arrives as TaskFinished.
+    `token`: the one an earlier request of this same attempt was given (a request made again
+    after its worker was lost, core.py), so an answer to either is the answer."""
     assert isinstance(state, TaskState)
     # A `.sync` child answers its parent's Task through a token too, but only
     # `.waitForTaskToken` puts it in the context object ($$.Task.Token).
-    token = run.new_uuid() if state.waits_for_token or state.waits_for_child else None
+    if token is None and (state.waits_for_token or state.waits_for_child):
+        token = run.new_uuid()
     extra: dict[str, JSON] | None = (
         {"Task": {"Token": token}} if token and state.waits_for_token else None
     )

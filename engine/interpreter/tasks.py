@@ -71,3 +71,12 @@ class TaskFailure:
 
 
 TaskResult = TaskSuccess | TaskFailure
+
+LOST_TASK_CAUSE = (
+    "The outcome of this task is unknown because the worker running it was lost before its "
+    "result was recorded. It was not invoked again (Standard workflows invoke a task at most "
+    "once); add a Retry on States.TaskFailed to invoke it again."
+)
+"""The cause a Task fails with when the worker running it was lost (engine/runtime/worker.py
+sends it on resume). The interpreter knows it too: the few requests that are safe to make again
+(starting a Map Run's child) are made again instead of failing."""

@@ -32,7 +32,7 @@ from engine.interpreter.core import ENGINE_FAULT_PREFIX
 from engine.interpreter.frames import ExecutionInfo, Phase, new_execution
 from engine.interpreter.history import Details, HistoryEvent, Payload
 from engine.interpreter.messages import Finish, Start, TaskFinished
-from engine.interpreter.tasks import TaskFailure
+from engine.interpreter.tasks import LOST_TASK_CAUSE, TaskFailure
 from engine.runtime.journal import Journal, parent_callbacks
 from engine.runtime.loop import Runtime
 from engine.runtime.supervise import Supervisor, failure_reason
@@ -46,12 +46,6 @@ from engine.store.base import (
     TimerRecord,
 )
 from engine.store.codec import event_from_json, state_from_json, stored_event
-
-LOST_TASK_CAUSE = (
-    "The outcome of this task is unknown because the worker running it was lost before its "
-    "result was recorded. It was not invoked again (Standard workflows invoke a task at most "
-    "once); add a Retry on States.TaskFailed to invoke it again."
-)
 
 _log = logging.getLogger("asl.worker")
 

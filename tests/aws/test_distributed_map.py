@@ -573,8 +573,12 @@ def test_a_failed_batch_fails_each_of_its_items(
         assert out(result)[0] == {"Error": "Boom", "Cause": "batch failed"}
 
 
-@pytest.mark.parametrize("crash_at", ["before_task:2", "after_task:2"])
-def test_a_worker_killed_while_the_map_writes_is_resumed_and_writes_again(
+# The worker's task calls: 1 the read, 2-4 the three children's starts, 5 the write. A start
+# lost with its worker is made again (idempotent by the child's name), as the write is.
+@pytest.mark.parametrize(
+    "crash_at", ["before_task:2", "after_task:2", "before_task:5", "after_task:5"]
+)
+def test_a_worker_killed_while_the_map_starts_a_child_or_writes_is_resumed_and_does_it_again(
     moto_endpoint: str, tmp_path: Path, crash_at: str
 ) -> None:
     from engine.testing import CrashHarness
@@ -593,7 +597,6 @@ def test_a_worker_killed_while_the_map_writes_is_resumed_and_writes_again(
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
     with CrashHarness(f"sqlite:///{tmp_path / 'asl.db'}", env=env) as harness:
         arn = harness.start(path, {})
-        # The second call is the write (the first, the read): killed before it or after it.
         report = harness.crash_and_recover(crash_at)
         assert report.crashed.returncode == -9
         described = harness.describe(arn)
