@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from engine.definition.compile import MAP_RUN_CHILD_STATE
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent
 from engine.runtime.observe import EXPORTER_VARIABLE
@@ -112,6 +113,7 @@ class _Execution:
     kinds: dict[int, str] = field(default_factory=dict)  # each event's type, by id
     by_state: dict[str, Span] = field(default_factory=dict)  # latest task span per state name
     names: dict[Span, str] = field(default_factory=dict)  # each open state span's state name
+    maps: list[Span] = field(default_factory=list)  # the open Map state spans, latest last
 
 
 class ExecutionTracing:
@@ -139,7 +141,13 @@ class ExecutionTracing:
 
     def traceparent(self, info: ExecutionInfo, state_name: str) -> str | None:
         run = self._executions.get(info.execution_arn)
-        task = run.by_state.get(state_name) if run is not None else None
+        if run is None:
+            return None
+        task = run.by_state.get(state_name)
+        if task is None and state_name == MAP_RUN_CHILD_STATE and run.maps:
+            # A Distributed Map's child start has no Task events in the parent's history:
+            # the child joins the trace under the Map's span (the latest open one).
+            task = run.maps[-1]
         if task is None:
             return None
         context = task.get_span_context()
@@ -195,6 +203,8 @@ class ExecutionTracing:
             )
             run.open.add(span)
             run.names[span] = name
+            if kind == "MapStateEntered":
+                run.maps.append(span)
             run.at[event.id] = (span, container)
             return
         if kind.endswith(("StateExited", "StateAborted")):
@@ -231,6 +241,8 @@ class ExecutionTracing:
 
     def _end(self, run: _Execution, span: Span, end: int) -> None:
         run.open.discard(span)
+        if span in run.maps:
+            run.maps.remove(span)
         run.names.pop(span, None)
         span.end(end_time=end)
 

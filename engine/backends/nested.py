@@ -59,6 +59,9 @@ class ChildStart:
     map_run_arn: str | None = None
     processor_key: str | None = None
     execution_type: str = "STANDARD"
+    # The parent Task's W3C trace context when it is traced: the child's trace header, so its
+    # spans join the parent's trace (docs/observability.md)
+    trace_header: str | None = None
 
 
 class ChildExecutions(Protocol):
@@ -137,6 +140,7 @@ class StartExecutionBackend:
             # only a `.sync` child answers (and is stopped with) its parent's Task by the token
             token=request.task_token if pattern in ("sync", "sync:2") else None,
             pattern=pattern,
+            trace_header=request.traceparent,
         )
         return await self._children.start_child(start)
 
@@ -158,6 +162,7 @@ class StartExecutionBackend:
             map_run_arn=map_run_arn,
             processor_key=str(payload["ProcessorKey"]),
             execution_type=str(payload["ExecutionType"]),
+            trace_header=request.traceparent,
         )
         return await self._children.start_child(start)
 

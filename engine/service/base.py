@@ -183,7 +183,8 @@ class ServiceBase:
         self.runtime.observer = add_observer(self.runtime.observer, tracing)
 
     def _traced(self, info: ExecutionInfo) -> bool:
-        machine = self._cached_machine(info.state_machine_arn)
+        # A Map Run's child runs the machine MACHINE/LABEL, which is traced as MACHINE is
+        machine = self._cached_machine(info.state_machine_arn.split("/", 1)[0])
         return machine is not None and machine.tracing_enabled
 
     def _trace_header_of(self, execution_arn: str) -> str | None:

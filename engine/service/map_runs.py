@@ -100,6 +100,7 @@ class MapRunOperations(NestedOperations):
             parent_token=start.token,
             parent_pattern=MAP_RUN,
             map_run_arn=start.map_run_arn,
+            trace_header=start.trace_header,
         )
         await self.load_revision(revision)
         self.check_accepting()

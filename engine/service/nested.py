@@ -40,7 +40,11 @@ class NestedOperations(ExecutionOperations):
         `StepFunctions.<Code>Exception`."""
         try:
             record = await self.start_execution(
-                start.machine_arn, name=start.name, input_text=start.input_text, parent=start
+                start.machine_arn,
+                name=start.name,
+                input_text=start.input_text,
+                trace_header=start.trace_header,
+                parent=start,
             )
         except EngineError as exc:
             return start_failure(exc.code, exc.message)

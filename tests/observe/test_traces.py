@@ -271,3 +271,68 @@ def test_an_http_task_sends_its_span_as_traceparent_and_an_untraced_one_nothing(
     ids = f"{task.context.trace_id:032x}-{task.context.span_id:016x}"
     assert traced_call["traceparent"] == f"00-{ids}-{int(task.context.trace_flags):02x}"
     assert "traceparent" not in untraced_call
+
+
+def test_child_executions_join_their_parent_task_s_trace() -> None:
+    """A `.sync:2` child and a Distributed Map's children: each child's execution span is a
+    child of the parent's span that started it (the Task; the Map, whose child starts have no
+    Task events), in the parent's trace."""
+    from engine.service import Service
+    from engine.store.memory import MemoryStore
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    base = "arn:aws:states:us-east-1:111111111111:stateMachine:"
+    child = {"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": True}}}
+    parent = {
+        "StartAt": "Nested",
+        "States": {
+            "Nested": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": base + "child", "Input": {}},
+                "ResultPath": None,
+                "Next": "Fan",
+            },
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            },
+        },
+    }
+
+    async def main() -> None:
+        async with Service(MemoryStore(), clock=VirtualClock(T0)) as service:
+            service.enable_tracing(provider)
+            await service.create_state_machine("child", json.dumps(child), tracing_enabled=True)
+            await service.create_state_machine("parent", json.dumps(parent), tracing_enabled=True)
+            started = await service.start_execution(
+                base + "parent", name="p", input_text='{"items": [1, 2]}'
+            )
+            await service.wait_for(started.arn)
+            assert (await service.describe_execution(started.arn)).status == "SUCCEEDED"
+
+    asyncio.run(main())
+    spans = exporter.get_finished_spans()
+    by_id = {s.context.span_id: s for s in spans if s.context is not None}
+    [root] = [s for s in spans if s.name == "parent"]
+    assert root.context is not None
+    children = [s for s in spans if s.name in ("child", "parent/Fan")]
+    assert sorted(s.name for s in children) == ["child", "parent/Fan", "parent/Fan"]
+    for span in children:
+        assert span.parent is not None
+        assert span.context is not None
+        assert span.context.trace_id == root.context.trace_id
+        caller = by_id[span.parent.span_id]  # what started it: the Task, or the Map
+        assert (caller.name, caller.kind.name) == (
+            ("states:startExecution.sync:2", "CLIENT")
+            if span.name == "child"
+            else ("Fan", "INTERNAL")
+        )
