@@ -167,11 +167,12 @@ class CommitPlan:
         timers: dict[tuple[str, str], TimerRecord | None] = {}
         tokens: dict[str, TokenRecord | None] = {}
         tasks: dict[str, ActivityTask | None] = {}
+        snapshots: dict[str, object] = {}  # encoded once, the last: a batch holds many steps
         for c in commits:
             arn = c.execution_arn
             if c.status is None:
                 if c.state is not None:
-                    self.states[arn] = encode(c.state)
+                    snapshots[arn] = c.state
             else:
                 self._close(c)
             for ev in c.events:
@@ -213,6 +214,7 @@ class CommitPlan:
                     del tokens[token_id]
                 for token_id in [k for k, v in tasks.items() if v and v.execution_arn == arn]:
                     del tasks[token_id]
+        self.states = {arn: encode(state) for arn, state in snapshots.items()}
         self.closed = sorted({str(row["b_arn"]) for row in self.closes + self.closes_with_state})
         self.posted = False  # set by `run`: whether nested executions' messages were queued
         # Executions the batch writes events for and neither updates nor closes: checked to
