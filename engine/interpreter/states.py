@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from engine.definition.compile import (
     JSONATA,
@@ -588,10 +588,12 @@ def _begin_map(
     frame.failed = 0
     frame.child_ids = ()
     frame.phase = Phase.CHILDREN
+    _settle_results(frame)  # a Map stopped from outside (an abort) did not fold its last ones
     if frame.redriving and len(frame.kept_results) < len(items):
         frame.finished = len(frame.kept_results)  # a redrive re-runs only what did not succeed
     else:
         frame.kept_results = {}
+    frame.recent_results = {}
     frame.redriving = False
     if state.distributed:
         record_map_run(run, frame, "RUNNING")
@@ -738,6 +740,7 @@ def _drop_children(run: Step, frame: Frame, pending: Failure | None) -> None:
     succeeded (for a redrive), a succeeding one forgets its items."""
     if pending is None:
         frame.kept_results = {}
+        frame.recent_results = {}
         frame.items = ()
     else:
         _keep_succeeded(run, frame)
@@ -964,16 +967,31 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
     frame.child_ids = tuple(children)
 
 
+_RECENT_RESULTS: Final = 512
+"""Outputs a Map gathers in `Frame.recent_results` before it folds them into `kept_results`."""
+
+
 def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
     """A child execution that succeeded leaves only its output (by item index, as a redrive
     keeps them): the Map's state then holds the children in flight, not every child it ran,
-    so a step's snapshot does not grow with the items done."""
-    kept = dict(frame.kept_results)
-    kept[str(child.index)] = child.output
-    frame.kept_results = kept
+    so a step's snapshot does not grow with the items done. The output goes to the small
+    `recent_results` (copied here: `step` never writes to a value an earlier state holds),
+    and those to `kept_results` once there are `_RECENT_RESULTS`, so a child costs O(1)."""
+    recent = dict(frame.recent_results)
+    recent[str(child.index)] = child.output
+    frame.recent_results = recent
+    if len(recent) >= _RECENT_RESULTS:
+        _settle_results(frame)
     frame.child_ids = tuple(c for c in frame.child_ids if c != child.frame_id)
     run.frames.pop(child.frame_id, None)
     run.forget_frame(child.frame_id)
+
+
+def _settle_results(frame: Frame) -> None:
+    """Fold `recent_results` into `kept_results` (before anything reads the kept outputs)."""
+    if frame.recent_results:
+        frame.kept_results = {**frame.kept_results, **frame.recent_results}
+        frame.recent_results = {}
 
 
 def child_name(frame: Frame, index: int) -> str:
@@ -1048,6 +1066,7 @@ def _items_in(frame: Frame, state: MapState, index: int) -> int:
 def _keep_succeeded(run: Step, frame: Frame) -> None:
     """Keep the outputs of the iterations that succeeded before the Map failed (a redrive
     re-runs only the others)."""
+    _settle_results(frame)
     kept = dict(frame.kept_results)
     for child_id in frame.child_ids:
         done = run.frames[child_id]
@@ -1059,6 +1078,7 @@ def _keep_succeeded(run: Step, frame: Frame) -> None:
 def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     if state.io.writer is not None:
         return _write_results(run, frame, state, None)
+    _settle_results(frame)
     by_index: dict[int, JSON] = {int(i): output for i, output in frame.kept_results.items()}
     for child_id in frame.child_ids:
         child = run.frames[child_id]

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Final, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from engine.interpreter.messages import (
     CancelTimer,
@@ -46,7 +46,7 @@ from engine.store.base import (
     TokenRecord,
 )
 from engine.store.base import ExecutionRecord as StoredExecution
-from engine.store.codec import event_to_json, state_to_json, stored_event
+from engine.store.codec import FrameCache, event_to_json, state_to_json, stored_event
 
 if TYPE_CHECKING:
     from engine.interpreter.core import StepResult
@@ -205,12 +205,19 @@ def _set_exception(future: asyncio.Future[object], exc: object) -> None:
         future.set_exception(exc)
 
 
+_ENCODED_EXECUTIONS: Final = 4096
+"""Executions whose encoded frames a Journal keeps (the oldest go first)."""
+
+
 class Journal:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._thread = _StoreThread(store)
         self.commits_written = 0
         self.batches_written = 0
+        # Each running execution's frames as last encoded (codec.state_to_json), so a commit
+        # re-encodes only the frames its step changed; dropped when the execution closes.
+        self._encoded: dict[str, FrameCache] = {}
 
     def commit_for(
         self,
@@ -227,7 +234,9 @@ class Journal:
             texts: dict[int, str] = {}  # one rendering per value (an output is the next input)
             events = tuple(stored_event(arn, e, texts) for e in result.events)
             succeeded = finish is not None and finish.status == "SUCCEEDED"
-            snapshot = None if succeeded else state_to_json(state)  # see the close below
+            snapshot = None if succeeded else state_to_json(state, self._frame_cache(arn))
+            if finish is not None:  # see the close below
+                self._encoded.pop(arn, None)
         else:
             snapshot = None
             # Express: nothing is written while it runs; its whole history when it closes
@@ -332,6 +341,14 @@ class Journal:
             map_runs=commit.map_runs,
             callbacks=callbacks,
         )
+
+    def _frame_cache(self, arn: str) -> FrameCache:
+        cache = self._encoded.get(arn)
+        if cache is None:
+            if len(self._encoded) >= _ENCODED_EXECUTIONS:  # one that moved to another worker
+                del self._encoded[next(iter(self._encoded))]
+            cache = self._encoded[arn] = {}
+        return cache
 
     async def write(self, commits: Sequence[object]) -> None:
         batch = [c for c in commits if isinstance(c, Commit)]

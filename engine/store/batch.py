@@ -25,7 +25,9 @@ from engine.store.base import (
     TokenRecord,
 )
 from engine.store.schema import JSON_COLUMNS, encode, storable_text, to_row
+from engine.store.snapshots import SnapshotEncoder
 from engine.store.status_events import emits_events, status_change_event
+from engine.values import JSON
 
 # executemany statements of `commit`; bind names differ from column names, as SQLAlchemy asks
 _CLOSE_FIELDS: Final[dict[str, BindParameter[object]]] = {
@@ -153,7 +155,7 @@ class CommitPlan:
     batch is never written). The result equals applying the commits one by one.
     """
 
-    def __init__(self, commits: Sequence[Commit]) -> None:
+    def __init__(self, commits: Sequence[Commit], snapshots: SnapshotEncoder | None = None) -> None:
         self.states: dict[str, str] = {}
         self.closes: list[dict[str, object]] = []
         self.closes_with_state: list[dict[str, object]] = []
@@ -167,11 +169,12 @@ class CommitPlan:
         timers: dict[tuple[str, str], TimerRecord | None] = {}
         tokens: dict[str, TokenRecord | None] = {}
         tasks: dict[str, ActivityTask | None] = {}
+        last: dict[str, JSON] = {}  # encoded once, the last: a batch holds many steps
         for c in commits:
             arn = c.execution_arn
             if c.status is None:
                 if c.state is not None:
-                    self.states[arn] = encode(c.state)
+                    last[arn] = c.state
             else:
                 self._close(c)
             for ev in c.events:
@@ -214,6 +217,10 @@ class CommitPlan:
                 for token_id in [k for k, v in tasks.items() if v and v.execution_arn == arn]:
                     del tasks[token_id]
         self.closed = sorted({str(row["b_arn"]) for row in self.closes + self.closes_with_state})
+        encoder = snapshots if snapshots is not None else SnapshotEncoder()
+        self.states = {arn: encoder.encode(arn, state) for arn, state in last.items()}
+        for arn in self.closed:
+            encoder.forget(arn)
         self.posted = False  # set by `run`: whether nested executions' messages were queued
         # Executions the batch writes events for and neither updates nor closes: checked to
         # exist before their events are written (history has no foreign key: migration 0005).

@@ -8,6 +8,8 @@ AWS's shape once, when committed). Must never: interpret what it encodes. The fo
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Final, cast
 
@@ -59,22 +61,48 @@ _INFO_FIELDS: Final = tuple(f.name for f in fields(ExecutionInfo))
 _INFO_NAMES: Final = frozenset(_INFO_FIELDS)
 
 
-def frame_to_json(frame: Frame) -> dict[str, JSON]:
-    out: dict[str, JSON] = {}
-    for name in _FRAME_FIELDS:  # field names read once: `fields()` per call cost a fifth
-        value = getattr(frame, name)
+def _frame_encoder_source() -> str:
+    """The body of `frame_to_json`: one dict display over the fields, each converted as its
+    type needs. Generated from the field names (as frames.py generates `clone`): reading the
+    fields by `getattr` in a loop cost ~50 us a frame, and a step's commit encodes every
+    frame of the execution that changed."""
+    parts = []
+    for name in _FRAME_FIELDS:
+        value = f"frame.{name}"
         if name == "failure":
-            out[name] = failure_to_json(value)
+            value = f"_failure({value})"
         elif name == "phase":
-            out[name] = value.value
+            value = f"{value}.value"
+        elif name == "items":
+            continue  # added by the caller: see `_encode`
         elif name in _TUPLE_FIELDS:
-            out[name] = list(value)
+            value = f"list({value})"
         elif name == "variables":
-            out[name] = dict(value)
-        elif name == "tolerated_count" and value == float("inf"):
-            out[name] = "inf"
-        else:
-            out[name] = value
+            value = f"dict({value})"
+        elif name == "tolerated_count":
+            value = f"_tolerated({value})"
+        parts.append(f"{name!r}: {value}")
+    return "def frame_to_json(frame):\n    return {" + ", ".join(parts) + "}\n"
+
+
+def _tolerated(value: float) -> JSON:
+    return "inf" if value == math.inf else value
+
+
+def _build_frame_encoder() -> Callable[[Frame], dict[str, JSON]]:
+    namespace: dict[str, object] = {"_failure": failure_to_json, "_tolerated": _tolerated}
+    exec(_frame_encoder_source(), namespace)  # noqa: S102  (generated from our own field names)
+    return cast(Callable[[Frame], dict[str, JSON]], namespace["frame_to_json"])
+
+
+_encode_fields: Final = _build_frame_encoder()
+
+
+def frame_to_json(frame: Frame, items: list[JSON] | None = None) -> dict[str, JSON]:
+    """A frame's stored form: a dict of its fields. `items`: `frame.items` as a list already
+    (a Map's items stay the same object while it runs; copying them per step cost O(items))."""
+    out = _encode_fields(frame)
+    out["items"] = list(frame.items) if items is None else items
     return out
 
 
@@ -105,11 +133,39 @@ def info_from_json(value: dict[str, JSON]) -> ExecutionInfo:
     return ExecutionInfo(**known)  # type: ignore[arg-type]
 
 
-def state_to_json(state: ExecutionState) -> dict[str, JSON]:
+FrameCache = dict[str, tuple[Frame, dict[str, JSON]]]
+"""An execution's frames as last encoded, by frame id (see `state_to_json`)."""
+
+
+def state_to_json(state: ExecutionState, cache: FrameCache | None = None) -> dict[str, JSON]:
+    """The stored form of `state`. With `cache` (the same dict for each snapshot of one
+    execution), a frame that is the very object encoded last time keeps its encoded form:
+    `step` copies a frame before it writes to it (frames.py), so an unchanged object has
+    unchanged fields, and a step that answers one Map child re-encodes that child and the
+    Map, not the other children in flight. The cache is left holding this state's frames."""
+    frames: dict[str, JSON]
+    if cache is None:
+        frames = {fid: frame_to_json(frame) for fid, frame in state.frames.items()}
+    else:
+        frames = {}
+        for fid, frame in state.frames.items():
+            known = cache.get(fid)
+            if known is not None and known[0] is frame:
+                frames[fid] = known[1]
+            else:
+                items = None
+                if known is not None and known[0].items is frame.items:
+                    items = cast(list[JSON], known[1]["items"])
+                encoded = frame_to_json(frame, items)
+                cache[fid] = (frame, encoded)
+                frames[fid] = encoded
+        if len(cache) > len(frames):
+            for gone in [fid for fid in cache if fid not in state.frames]:
+                del cache[gone]
     return {
         "v": FORMAT_VERSION,
         "info": info_to_json(state.info),
-        "frames": {fid: frame_to_json(frame) for fid, frame in state.frames.items()},
+        "frames": frames,
         "status": state.status.value,
         "next_event_id": state.next_event_id,
         "sequence": state.sequence,

@@ -83,6 +83,7 @@ from engine.store.batch import CommitPlan, write_outbox
 from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
 from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
+from engine.store.snapshots import SnapshotEncoder
 from engine.store.status_events import emits_events
 from engine.values import JSON
 
@@ -211,6 +212,7 @@ class SqlStore:
         self.engine = engine
         self._writer = writer(engine)
         self._postgres = engine.dialect.name == "postgresql"
+        self._snapshots = SnapshotEncoder()  # re-uses the text of what a step left alone
         self.listeners: list[Listener] = []
         # Built once: SQLAlchemy then finds their compiled form in its cache by identity
         # instead of building and hashing a new statement per call (create_executions).
@@ -395,7 +397,9 @@ class SqlStore:
         commits are those of executions created before, and a deadlock or serialization
         failure reruns the whole transaction.
         """
-        return self._create_retrying(records, lease, CommitPlan(commits) if commits else None)
+        return self._create_retrying(
+            records, lease, CommitPlan(commits, self._snapshots) if commits else None
+        )
 
     def _create_retrying(
         self, records: Sequence[ExecutionRecord], lease: Lease | None, plan: CommitPlan | None
@@ -517,7 +521,7 @@ class SqlStore:
 
     def commit(self, commits: Sequence[Commit]) -> None:
         if commits:
-            plan = CommitPlan(commits)
+            plan = CommitPlan(commits, self._snapshots)
             with self._tx(write=True) as conn:
                 plan.run(conn)
                 if plan.posted:  # a nested execution's answer or stop: its worker delivers it
