@@ -693,6 +693,27 @@ def test_expired_lease_is_taken_over_and_renewal_keeps_it(store: Store) -> None:
     assert store.leases_on_host("h2") == [Lease(b, "w2", "h2", 22, T0 + 61)]
 
 
+def test_claim_finds_the_one_free_execution_among_many_leased(store: Store) -> None:
+    """A claim that can find nothing answers from counts (SqlStore._may_claim); the one
+    unleased RUNNING execution, or the one lapsed lease, among many held is still found, and an
+    execution closed by a commit leaves no lease behind to hide a free one."""
+    names = [f"e{i:03}" for i in range(300)]
+    store.create_executions([execution(n) for n in names], Lease("", "w1", "h", 1, T0 + 30))
+    assert store.claim("w2", "h", 2, T0 + 10, 30, 10) == []
+    (free,) = started(store, "free", start=T0 + 5)  # recorded by another process: no lease
+    assert [e.arn for e in store.claim("w2", "h", 2, T0 + 10, 30, 10)] == [free]
+    assert store.claim("w2", "h", 2, T0 + 10, 30, 10) == []
+    # a closed execution's lease goes with its closing commit, then a new one is free
+    store.commit([Commit(arn_of("e000"), None, status="SUCCEEDED", stop=T0 + 11)])
+    (late,) = started(store, "late", start=T0 + 12)
+    assert [e.arn for e in store.claim("w2", "h", 2, T0 + 12, 30, 10)] == [late]
+    # w1 renews all but one, which lapses and is taken over
+    store.renew_held("w1", [arn_of("e007")], T0 + 20, 30)
+    assert store.claim("w2", "h", 2, T0 + 30, 30, 10) == []  # expires < now, not <=
+    assert [e.arn for e in store.claim("w2", "h", 2, T0 + 31, 30, 10)] == [arn_of("e007")]
+    assert store.claim("w2", "h", 2, T0 + 31, 30, 10) == []
+
+
 def test_renew_many_leases_in_slices(store: Store) -> None:
     """1,234 leases renewed at once (the SQL store sends them 500 per statement, the last
     padded): every one is extended, and only the renewing worker's."""
