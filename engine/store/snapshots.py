@@ -40,6 +40,8 @@ def _large(value: object) -> bool:
         return len(value) >= _LARGE
     if isinstance(value, dict):
         size = len(value)
+        if size >= _LARGE:  # before the loop: the kept outputs of a Map hold 100,000 members
+            return True
         for member in value.values():
             if isinstance(member, list | dict):
                 size += len(member)
