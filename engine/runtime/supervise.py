@@ -15,7 +15,9 @@ work that nothing would drive (issue 13).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from engine.errors import EngineError
@@ -74,6 +76,19 @@ class Supervisor:
         delay = min(self.first * 2.0 ** min(self.failures, 64), self.maximum)
         self.failures += 1
         return delay
+
+    async def attempt(self, round_: Callable[[], Awaitable[object]]) -> bool:
+        """Run one round of the loop: True when it worked (recorded as such); when it failed,
+        wait the back-off first and return False. A cancellation goes through."""
+        try:
+            await round_()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # supervised loop edge: survive, back off, log once
+            await asyncio.sleep(self.failed(exc))
+            return False
+        self.succeeded()
+        return True
 
     def succeeded(self) -> None:
         """Record a round that worked: logs the recovery once after failures."""

@@ -256,15 +256,8 @@ class ServiceBase:
         Supervised: a purge that fails (the store, or a bug) is retried with back-off and
         logged once, and the job never ends on an error."""
         while True:
-            try:
-                await self.purge_expired()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # supervised loop edge: survive, back off, log once
-                await asyncio.sleep(self.retention.failed(exc))
-                continue
-            self.retention.succeeded()
-            await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
+            if await self.retention.attempt(self.purge_expired):
+                await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
 
     async def health(self) -> Health:
         """The store answers (bounded by HEALTH_PROBE_SECONDS) and the worker loop works."""

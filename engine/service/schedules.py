@@ -164,15 +164,8 @@ class ScheduleOperations(CallbackOperations):
         """Fire due ticks every SCHEDULE_POLL_SECONDS; supervised: a failing round backs off."""
         supervisor = Supervisor("the scheduler", _log)
         while True:
-            try:
-                await self.fire_due_schedules()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # supervised loop edge: survive, back off, log once
-                await asyncio.sleep(supervisor.failed(exc))
-                continue
-            supervisor.succeeded()
-            await asyncio.sleep(SCHEDULE_POLL_SECONDS)
+            if await supervisor.attempt(self.fire_due_schedules):
+                await asyncio.sleep(SCHEDULE_POLL_SECONDS)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:

@@ -133,14 +133,7 @@ class SourceRunner:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # supervised loop edge: survive, back off, log once
-                await asyncio.sleep(self.supervisor.failed(exc))
-                continue
-            self.supervisor.succeeded()
+            await self.supervisor.attempt(self.poll_once)
 
     async def aclose(self) -> None:
         tasks = [t for t in (self._task, *self._watchers) if t is not None]
