@@ -666,11 +666,17 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         # Lost with its worker: the files are written whole each time, so write them again.
         return _write_results(run, frame, state, pending)
     _drop_children(run, frame, pending)
-    if isinstance(result, TaskFailure):
-        failure = Failure(result.error, result.cause)
-        run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
-        record_map_run(run, frame, "FAILED")
-        return Failed(failure, "MapStateFailed")
+    if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
+        return _close_map_run(run, frame, state, Failure(result.error, result.cause), None)
+    return _close_map_run(run, frame, state, pending, result.output)
+
+
+def _close_map_run(
+    run: Step, frame: Frame, state: MapState, pending: Failure | None, output: JSON
+) -> Outcome:
+    """The Map Run ends after its results are written (or shaped): failed with `pending` (the
+    tolerated failures were exceeded, or the write failed), else succeeded with `output` as
+    the Map's result."""
     if pending is not None:
         run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
         record_map_run(run, frame, "FAILED")
@@ -678,7 +684,7 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     run.emit(frame, "MapRunSucceeded")
     record_map_run(run, frame, "SUCCEEDED")
     run.emit(frame, "MapStateSucceeded")
-    return _complete_with_result(run, frame, state, result.output)
+    return _complete_with_result(run, frame, state, output)
 
 
 def _batches(run: Step, frame: Frame, state: MapState, items: list[JSON]) -> list[JSON]:
@@ -715,14 +721,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         _drop_children(run, frame, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
-        if pending is not None:
-            run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
-            record_map_run(run, frame, "FAILED")
-            return Failed(pending, closing_event="MapStateFailed")
-        run.emit(frame, "MapRunSucceeded")
-        record_map_run(run, frame, "SUCCEEDED")
-        run.emit(frame, "MapStateSucceeded")
-        return _complete_with_result(run, frame, state, output)
+        return _close_map_run(run, frame, state, pending, output)
     # The children stay until the write is answered: a write lost with its worker is made
     # again from them (complete_map_io).
     frame.failure = pending
