@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
-from engine.backends.aws_endpoints import AwsClients, AwsSettings
+from engine.backends.aws_calls import AwsCalls
 from engine.backends.aws_shapes import (
     OPTIMIZED_SERVICES,
     ServiceError,
@@ -40,7 +40,6 @@ from engine.backends.aws_shapes import (
 )
 from engine.backends.base import Backend
 from engine.backends.lambda_arn import FunctionRef, parse_payload
-from engine.backends.pool import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS, HandlerPool
 from engine.backends.runner import Outcome, Returned
 from engine.definition.aws_services import (
     OPTIMIZED_PARAMETERS,
@@ -53,7 +52,7 @@ from engine.definition.aws_services import (
     service_model,
 )
 from engine.errors import STATES_RUNTIME
-from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.values import JSON, dumps
 
 if TYPE_CHECKING:
@@ -66,21 +65,13 @@ _log = logging.getLogger(__name__)
 _SFN_NAME: Final = {"events": "eventbridge"}
 """Optimized integrations name EventBridge `events`; aws-sdk (and the models) `eventbridge`."""
 
-Call = Callable[[], Outcome]
 
-
-class AwsBackend:
+class AwsBackend(AwsCalls):
     """Serves service integrations by calling the operator's AWS endpoints.
 
     `resolve` is the registry's fallback: it answers for the resources this backend serves
     and None for any other, so `[resources]` mappings and the Lambda backend come first.
     """
-
-    def __init__(self, settings: AwsSettings, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
-        self.settings = settings
-        self._clients = AwsClients(settings)
-        self._max_workers = max_workers
-        self._pool: HandlerPool | None = None
 
     # ------------------------------------------------------------------ routing
 
@@ -91,10 +82,6 @@ class AwsBackend:
 
     def resolve(self, resource: str) -> Backend | None:
         return self if _supported(resource) else None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
 
     # ------------------------------------------------------------------ calls
 
@@ -121,18 +108,6 @@ class AwsBackend:
         a function ARN as Resource: the payload is the state's input)."""
         call = functools.partial(self._lambda_call, function, dict(parameters), request)
         return await self._submit(call)
-
-    async def _submit(self, call: Call) -> TaskResult:
-        """Run `call` on a pool thread: everything that may load botocore (the service's
-        name, its endpoint, the client) happens there, never on the loop."""
-        if self._pool is None:
-            self._pool = HandlerPool(self._max_workers, DEFAULT_MAX_ABANDONED)
-        outcome = await self._pool.submit(call)
-        if isinstance(outcome, Returned):
-            return TaskSuccess(outcome.payload)
-        if isinstance(outcome, TaskFailure):
-            return outcome
-        return TaskFailure(outcome.error_type, outcome.message)  # not produced; kept total
 
     def _client(self, service: str, request: TaskRequest) -> object:
         endpoint = self.settings.endpoint_for(service)

@@ -14,12 +14,10 @@ table gets the refusal naming what to configure, not a silent empty list.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.backends.aws_endpoints import AwsClients, AwsSettings
+from engine.backends.aws_calls import AwsCalls
 from engine.backends.item_reader import ItemReaderError, read_items
-from engine.backends.pool import DEFAULT_MAX_ABANDONED, DEFAULT_MAX_WORKERS, HandlerPool
 from engine.backends.result_writer import ResultWriterError, write_results
 from engine.backends.runner import Outcome, Returned
 from engine.definition.distributed import ITEM_READER_TASK, RESULT_WRITER_TASK
@@ -28,7 +26,7 @@ from engine.errors import (
     STATES_RESULT_WRITER_FAILED,
     STATES_RUNTIME,
 )
-from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
 from engine.values import JSON
 
 if TYPE_CHECKING:
@@ -39,18 +37,8 @@ __all__ = ["MAP_IO_RESOURCES", "MapIoBackend"]
 MAP_IO_RESOURCES = (ITEM_READER_TASK, RESULT_WRITER_TASK)
 
 
-class MapIoBackend:
+class MapIoBackend(AwsCalls):
     """Reads items from and writes results to S3 at the operator's endpoint."""
-
-    def __init__(self, settings: AwsSettings, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
-        self.settings = settings
-        self._clients = AwsClients(settings)
-        self._max_workers = max_workers
-        self._pool: HandlerPool | None = None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
         payload = request.payload if isinstance(request.payload, dict) else {}
@@ -61,16 +49,6 @@ class MapIoBackend:
         else:
             return TaskFailure(STATES_RUNTIME, f"No Map I/O resource '{request.resource}'.")
         return await self._submit(call)
-
-    async def _submit(self, call: Callable[[], Outcome]) -> TaskResult:
-        if self._pool is None:
-            self._pool = HandlerPool(self._max_workers, DEFAULT_MAX_ABANDONED)
-        outcome = await self._pool.submit(call)
-        if isinstance(outcome, Returned):
-            return TaskSuccess(outcome.payload)
-        if isinstance(outcome, TaskFailure):
-            return outcome
-        return TaskFailure(outcome.error_type, outcome.message)
 
     # ------------------------------------------------------------------ on a pool thread
 
