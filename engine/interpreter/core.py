@@ -444,6 +444,7 @@ class Step:
         iterations that had not succeeded (`Frame.kept_results`). AWS: "Redriving executions".
         """
         self.info = replace(self.info, redrive_count=self.info.redrive_count + 1)
+        _states.keep_for_redrive(self, self.frame(ROOT_FRAME))
         for frame_id in [f for f in self.frames if f != ROOT_FRAME]:
             self.frames.pop(frame_id)
             self._owned.discard(frame_id)

@@ -573,6 +573,11 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         redrive runs the failed items again, in new children)."""
         ...
 
+    def map_run_outputs(self, arn: str) -> dict[str, JSON]:
+        """The outputs of the Map Run's child executions that succeeded, by execution name
+        (a Map gathers its result from them when it ends)."""
+        ...
+
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:
         """Delete executions closed before the time, with their history, and outbox events

@@ -606,6 +606,14 @@ class MemoryStore:
                     counts[e.status] = counts.get(e.status, 0) + 1
         return counts
 
+    def map_run_outputs(self, arn: str) -> dict[str, JSON]:
+        with self._lock:
+            return {
+                e.name: e.output
+                for e in self._executions.values()
+                if e.map_run_arn == arn and e.status == "SUCCEEDED"
+            }
+
     def purge(self, closed_before: float) -> int:
         with self._lock:
             self._outbox = [e for e in self._outbox if e.time >= closed_before]
