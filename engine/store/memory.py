@@ -44,13 +44,7 @@ from engine.store.base import (
     TokenRecord,
     VersionRecord,
 )
-from engine.store.packed import (
-    PackedHistory,
-    pack_event,
-    pack_history,
-    unpack_event,
-    unpack_history,
-)
+from engine.store.packed import PackedHistory, pack_history, unpack_history
 from engine.store.status_events import emits_events, status_change_event
 from engine.values import JSON
 
@@ -58,12 +52,13 @@ OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 
 
 class _Queued(NamedTuple):
-    """An outbox event as kept: its event packed (engine/store/packed.py)."""
+    """An outbox event as kept: the record it announces, rendered when it is read (the
+    dispatcher reads few; a rendered event per status change took ~1 KiB each)."""
 
     seq: int
     execution_arn: str
     time: float
-    event: bytes
+    record: ExecutionRecord
 
 
 def _shared(record: ExecutionRecord) -> ExecutionRecord:
@@ -574,15 +569,14 @@ class MemoryStore:
     def _announce(self, record: ExecutionRecord, changed_at: float) -> None:
         """Queue the status-change event of `record` (under the caller's lock: one change)."""
         if emits_events(record):
-            event = status_change_event(record, changed_at)
-            packed = pack_event(event)
-            self._outbox.append(_Queued(next(self._outbox_seq), record.arn, changed_at, packed))
+            queued = _Queued(next(self._outbox_seq), record.arn, changed_at, record)
+            self._outbox.append(queued)
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         with self._lock:
             first = bisect.bisect_right(self._outbox, seq, key=lambda e: e.seq)
             return [
-                OutboxEvent(e.seq, e.execution_arn, e.time, unpack_event(e.event))
+                OutboxEvent(e.seq, e.execution_arn, e.time, status_change_event(e.record, e.time))
                 for e in self._outbox[first : first + limit]
             ]
 

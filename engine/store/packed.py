@@ -1,14 +1,13 @@
 """Compact forms the memory store keeps of what a closed execution no longer changes.
 
 Owns: `pack_history`/`unpack_history` (an execution's history events as one compressed JSON
-text) and `pack_event`/`unpack_event` (an outbox event, the same way). Must never: change a
-value: what is unpacked equals what was packed (key order kept).
+text). Must never: change a value: what is unpacked equals what was packed (key order kept).
 
 Why: the memory store held every closed execution's history as Python objects (a dict per
-event's details, ~1 KiB an event) and two status-change events per Standard execution as
-dicts (~1 KiB each): a Distributed Map of 100,000 child executions took ~7 KiB a child, 800
-MiB in all. Packed, a child's history and events take a few hundred bytes, decoded on read
-(GetExecutionHistory, the outbox dispatcher), which is rare next to writing them.
+event's details, ~1 KiB an event): with its status-change events, a Distributed Map of
+100,000 child executions took ~7 KiB a child, 800 MiB in all. Packed, a child's history
+takes a few hundred bytes, decoded on read (GetExecutionHistory), which is rare next to
+writing it.
 """
 
 from __future__ import annotations
@@ -54,12 +53,3 @@ def unpack_history(execution_arn: str, packed: PackedHistory) -> list[StoredEven
         StoredEvent(execution_arn, event_id, previous, timestamp, kind, details)
         for event_id, previous, timestamp, kind, details in rows
     ]
-
-
-def pack_event(event: JSON) -> bytes:
-    return _compress(event)
-
-
-def unpack_event(blob: bytes) -> JSON:
-    value: JSON = json.loads(_text(blob))
-    return value
