@@ -11,7 +11,7 @@ import pytest
 from engine.errors import InvalidRequest, ResourceNotFound
 from engine.runtime.clock import VirtualClock
 from engine.service import Service
-from engine.service.map_runs import map_run_counts
+from engine.service.map_runs import MapRunCounts, map_run_counts
 from engine.values import JSON
 from tests.service.helpers import (
     PREFIX,
@@ -52,6 +52,13 @@ def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
 
 def items_input(items: JSON) -> str:
     return json.dumps({"items": items})
+
+
+def counts(**given: int) -> dict[str, int]:
+    """DescribeMapRun's itemCounts or executionCounts: `given`, the others 0."""
+    names = ("pending", "running", "succeeded", "failed", "timedOut", "aborted", "total")
+    extras = ("resultsWritten", "failuresNotRedrivable", "pendingRedrive")
+    return {name: given.get(name, 0) for name in names + extras}
 
 
 DOUBLE: dict[str, JSON] = {
@@ -118,18 +125,10 @@ def test_items_run_as_child_executions_with_their_own_history(every_store: Store
         assert view.record.execution_arn == started.arn
         assert view.record.start == T0
         assert view.record.stop is not None
-        assert map_run_counts(view) == {
-            "pending": 0,
-            "running": 0,
-            "succeeded": 3,
-            "failed": 0,
-            "timedOut": 0,
-            "aborted": 0,
-            "total": 3,
-            "resultsWritten": 0,
-            "failuresNotRedrivable": 0,
-            "pendingRedrive": 0,
-        }
+        # AWS counts the results returned without a ResultWriter as written (recorded:
+        # localstack test_sfn_api_map_run.py::test_list_map_runs_and_describe_map_run, 2 of 2)
+        expected = counts(succeeded=3, total=3, resultsWritten=3)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
         runs, following = await service.list_map_runs(started.arn)
         assert [r.arn for r in runs] == [map_run_arn]
         assert following is None
@@ -162,8 +161,9 @@ def test_a_failed_child_fails_the_map_with_its_error(every_store: StoreFactory) 
         view = await service.describe_map_run(runs[0].arn)
         assert view.record.status == "FAILED"
         assert view.record.max_concurrency == 1
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["pending"]) == (1, 1, 1)
+        # a Map Run that failed without a ResultWriter returned no results: none written
+        expected = counts(pending=1, succeeded=1, failed=1, total=3)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
 
     run(main, store=every_store(), clock=VirtualClock(T0))
 
@@ -183,8 +183,8 @@ def test_tolerated_failures_keep_the_map_running(every_store: StoreFactory) -> N
         runs, _ = await service.list_map_runs(started.arn)
         view = await service.describe_map_run(runs[0].arn)
         assert view.record.tolerated_failure_count == 3
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["total"]) == (3, 3, 6)
+        expected = counts(succeeded=3, failed=3, total=6, resultsWritten=6)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
         failed, _ = await service.list_map_run_executions(runs[0].arn, status="FAILED")
         assert len(failed) == 3
         assert {f.error for f in failed} == {"Odd"}
@@ -253,7 +253,9 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         runs, _ = await service.list_map_runs(started.arn)
         map_run_arn = runs[0].arn
         first = map_run_counts(await service.describe_map_run(map_run_arn))
-        assert (first["succeeded"], first["failed"], first["pending"]) == (1, 1, 2)
+        assert first.items == counts(pending=2, succeeded=1, failed=1, total=4)
+        failed_child = (await service.list_map_run_executions(map_run_arn, status="FAILED"))[0]
+        assert len(failed_child) == 1
 
         clock.advance_to(T0 + 60)
         await service.redrive_execution(started.arn)
@@ -270,10 +272,30 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         view = await service.describe_map_run(map_run_arn)
         assert (view.record.status, view.record.redrive_count) == ("SUCCEEDED", 1)
         assert view.record.redrive_date == T0 + 60
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["total"]) == (4, 0, 4)
+        assert map_run_counts(view).items == counts(succeeded=4, total=4, resultsWritten=4)
         runs, _ = await service.list_map_runs(started.arn)
         assert [r.arn for r in runs] == [map_run_arn]
+        # AWS redrives the failed child itself: same ARN, its history goes on
+        children, _ = await service.list_map_run_executions(map_run_arn)
+        assert len(children) == 4
+        redriven_child = await service.describe_execution(failed_child[0].arn)
+        assert (redriven_child.status, redriven_child.redrive_count) == ("SUCCEEDED", 1)
+        assert redriven_child.output == 10
+        assert types(await service.get_history(redriven_child.arn)) == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "ExecutionFailed",
+            "ExecutionRedriven",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]
 
     clock = ManualClock(T0)
     run(
