@@ -306,6 +306,65 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
     )
 
 
+def test_a_redrive_starts_failed_express_children_again_under_their_arn(
+    every_store: StoreFactory,
+) -> None:
+    """Express children cannot be redriven: AWS starts a failed one again from the
+    ItemProcessor's first state, under the same ARN, its earlier run not told apart."""
+    CALLS.clear()
+    lambda_state: dict[str, JSON] = {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_one", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    }
+    definition = json.loads(distributed(lambda_state, MaxConcurrency=1))
+    definition["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", json.dumps(definition))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        failed = await finish(service, started.arn)
+        assert failed.status == "FAILED"
+        [listed], _ = await service.list_map_runs(started.arn)
+        [failed_child], _ = await service.list_map_run_executions(listed.arn, status="FAILED")
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [0, 10, 20]
+        children, _ = await service.list_map_run_executions(listed.arn)
+        assert len(children) == 3
+        again = await service.describe_execution(failed_child.arn)
+        assert (again.status, again.redrive_count, again.start) == ("SUCCEEDED", 0, T0 + 60)
+        assert types(await service.get_history(again.arn)) == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]
+        expected = counts(succeeded=3, total=3, resultsWritten=3)
+        assert map_run_counts(await service.describe_map_run(listed.arn)) == MapRunCounts(
+            expected, expected
+        )
+
+    clock = ManualClock(T0)
+    run(
+        main,
+        store=every_store(),
+        clock=clock,
+        functions={"fail_once_on_one": fail_once_on_one},
+    )
+
+
 def test_result_records_name_the_child_executions(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         machine, _ = await service.create_state_machine(
