@@ -365,6 +365,73 @@ def test_a_redrive_starts_failed_express_children_again_under_their_arn(
     )
 
 
+def fail_once_on_two(event: JSON, context: object) -> JSON:
+    """Fails its first call for 2 (the redrive's call succeeds)."""
+    assert isinstance(event, int)
+    CALLS[event] = CALLS.get(event, 0) + 1
+    if event == 2 and CALLS[event] == 1:
+        raise ValueError("two fails once")
+    return event * 10
+
+
+def test_a_child_past_its_redrivable_period_is_not_redriven(every_store: StoreFactory) -> None:
+    """Item 0 fails at once (tolerated), item 1 naps 15 days, item 2 fails the Map: item 0's
+    child closed more than 14 days before, so it cannot be redriven (failuresNotRedrivable)
+    and its failure stands when the parent is redriven; item 2's child is redriven."""
+    CALLS.clear()
+    processor: dict[str, JSON] = {
+        "Which": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$", "NumericEquals": 0, "Next": "Boom"},
+                {"Variable": "$", "NumericEquals": 1, "Next": "Nap"},
+            ],
+            "Default": "Call",
+        },
+        "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "item 0"},
+        "Nap": {"Type": "Wait", "Seconds": 15 * 24 * 3600, "End": True},
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_two", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        },
+    }
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(processor, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        [listed], _ = await service.list_map_runs(started.arn)
+        expected = counts(succeeded=1, failed=2, total=3, failuresNotRedrivable=1)
+        view = await service.describe_map_run(listed.arn)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"Error": "Boom", "Cause": "item 0"}, 1, 20]
+        assert CALLS == {2: 2}
+        children, _ = await service.list_map_run_executions(listed.arn)
+        by_status = sorted((c.status, c.redrive_count) for c in children)
+        assert by_status == [("FAILED", 0), ("SUCCEEDED", 0), ("SUCCEEDED", 1)]
+        expected = counts(succeeded=2, failed=1, total=3, resultsWritten=3, failuresNotRedrivable=1)
+        view = await service.describe_map_run(listed.arn)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
+
+    run(
+        main,
+        store=every_store(),
+        clock=VirtualClock(T0),
+        functions={"fail_once_on_two": fail_once_on_two},
+    )
+
+
 def test_result_records_name_the_child_executions(every_store: StoreFactory) -> None:
     async def main(service: Service) -> None:
         machine, _ = await service.create_state_machine(
