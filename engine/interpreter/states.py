@@ -587,6 +587,8 @@ def _begin_map(
         frame.map_run_redrives = 0
         frame.map_run_redriven_at = None
     frame.items = tuple(items)
+    frame.map_run_runs = len(items)
+    frame.map_run_items = _item_total(state, items)
     frame.started = 0
     frame.running = 0
     frame.finished = 0
@@ -677,22 +679,29 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         return _write_results(run, frame, state, pending)
     _drop_children(run, frame, state, pending)
     if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
-        return _close_map_run(run, frame, state, Failure(result.error, result.cause), None)
-    return _close_map_run(run, frame, state, pending, result.output)
+        failure = Failure(result.error, result.cause)
+        return _close_map_run(run, frame, state, failure, None, written=False)
+    return _close_map_run(run, frame, state, pending, result.output, written=True)
 
 
 def _close_map_run(
-    run: Step, frame: Frame, state: MapState, pending: Failure | None, output: JSON
+    run: Step,
+    frame: Frame,
+    state: MapState,
+    pending: Failure | None,
+    output: JSON,
+    *,
+    written: bool,
 ) -> Outcome:
-    """The Map Run ends after its results are written (or shaped): failed with `pending` (the
-    tolerated failures were exceeded, or the write failed), else succeeded with `output` as
-    the Map's result."""
+    """The Map Run ends after its results are written (or shaped; `written` when they went
+    somewhere): failed with `pending` (the tolerated failures were exceeded, or the write
+    failed), else succeeded with `output` as the Map's result."""
     if pending is not None:
         run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
-        record_map_run(run, frame, "FAILED")
+        record_map_run(run, frame, "FAILED", written=written)
         return Failed(pending, closing_event="MapStateFailed")
     run.emit(frame, "MapRunSucceeded")
-    record_map_run(run, frame, "SUCCEEDED")
+    record_map_run(run, frame, "SUCCEEDED", written=written)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, output)
 
@@ -731,7 +740,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         _drop_children(run, frame, state, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
-        return _close_map_run(run, frame, state, pending, output)
+        return _close_map_run(run, frame, state, pending, output, written=pending is None)
     # The children stay until the write is answered: a write lost with its worker is made
     # again from them (complete_map_io).
     frame.failure = pending
@@ -953,6 +962,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
                 "MapRunArn": frame.map_run_arn,
                 "Name": child_name(frame, index),
                 "Index": index,
+                "ItemCount": _items_in(frame, state, index),
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
                 "Input": child_input,
@@ -999,7 +1009,6 @@ def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
     request: dict[str, JSON] = {
         "MapRunArn": frame.map_run_arn,
         "Count": len(frame.items),
-        "Redrives": frame.map_run_redrives,
         "Skip": list(failed),
     }
     _map_io_command(run, frame, state, "gather", MAP_RESULTS_TASK, request)
@@ -1008,14 +1017,15 @@ def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
 
 def child_name(frame: Frame, index: int) -> str:
     """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
-    names them, drawn from the Map Run, the item and the redrive, so the result files name it
-    too (a redrive runs the item in a new child)."""
-    return map_child_name(frame.map_run_arn, index, frame.map_run_redrives)
+    names them, drawn from the Map Run and the item, so the result files name it too, and a
+    redrive of the Map Run finds it again (AWS redrives the failed child itself, same ARN:
+    "Redriving Map Runs", child workflow execution redrive behavior)."""
+    return map_child_name(frame.map_run_arn, index)
 
 
-def map_child_name(map_run_arn: str, index: int, redrives: int) -> str:
+def map_child_name(map_run_arn: str, index: int) -> str:
     """`child_name` from its parts (the Map's results are gathered by these names)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{map_run_arn}#{index}#{redrives}"))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{map_run_arn}#{index}"))
 
 
 def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:
@@ -1074,15 +1084,26 @@ def _items_in(frame: Frame, state: MapState, index: int) -> int:
     failures count items, as the Map's item count does)."""
     if state.io.batcher is None:
         return 1
-    batch = frame.items[index]
+    return _batch_size(frame.items[index])
+
+
+def _batch_size(batch: JSON) -> int:
     items = batch.get("Items") if isinstance(batch, dict) else None
     return len(items) if isinstance(items, list) else 1
+
+
+def _item_total(state: MapState, runs: list[JSON]) -> int:
+    """The Map Run's items (DescribeMapRun's itemCounts total): one a child run, or the items
+    of each ItemBatcher batch (AWS counts items, and child executions apart)."""
+    if state.io.batcher is None:
+        return len(runs)
+    return sum(_batch_size(batch) for batch in runs)
 
 
 def _keep_succeeded(run: Step, frame: Frame, state: MapState) -> None:
     """Keep the outputs of the iterations that succeeded before the Map failed (a redrive
     re-runs only the others). Child executions keep their outputs in the store: the Map
-    keeps which items succeeded, with the redrive count their child ran in."""
+    keeps which items succeeded (with the redrive count their child succeeded in)."""
     kept = dict(frame.kept_results)
     if _stored(run, state):
         # Every item started is a child here (running, failed or aborted) or succeeded.
@@ -1139,13 +1160,15 @@ def _finish_map(run: Step, frame: Frame, state: MapState, gathered: list[JSON] |
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
-        record_map_run(run, frame, "SUCCEEDED")
+        record_map_run(run, frame, "SUCCEEDED", written=True)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, outputs_in_order)
 
 
-def record_map_run(run: Step, frame: Frame, status: str) -> None:
-    """The Map Run's record as it is now (a store writes it with the step's commit)."""
+def record_map_run(run: Step, frame: Frame, status: str, *, written: bool = False) -> None:
+    """The Map Run's record as it is now (a store writes it with the step's commit).
+    `written`: it closed with its results written (to its ResultWriter, or as the Map's
+    output), which AWS counts as resultsWritten."""
     assert frame.map_run_arn
     run.commands.append(
         RecordMapRun(
@@ -1153,12 +1176,14 @@ def record_map_run(run: Step, frame: Frame, status: str) -> None:
             status=status,
             start=frame.map_run_start,
             stop=None if status == "RUNNING" else run.now,
-            total_items=len(frame.items),
+            total_items=frame.map_run_items,
             max_concurrency=frame.max_concurrency,
             tolerated_failure_count=frame.declared_failure_count,
             tolerated_failure_percentage=frame.declared_failure_percentage,
             redrive_count=frame.map_run_redrives,
             redrive_date=frame.map_run_redriven_at,
+            total_executions=frame.map_run_runs,
+            results_written=written,
         )
     )
 

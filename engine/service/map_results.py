@@ -42,25 +42,21 @@ def in_item_order(
     map_run_arn: str, payload: Mapping[str, JSON], outputs: dict[str, JSON]
 ) -> TaskResult:
     """The outputs by item index, leaving out `Skip` (the failed items, whose error outputs the
-    Map has). An item's child is the one of the redrive it succeeded in: the newest named."""
-    count, redrives, skip = payload["Count"], payload["Redrives"], payload["Skip"]
+    Map has). An item's child keeps its name through redrives (states.py `child_name`)."""
+    count, skip = payload["Count"], payload["Skip"]
     assert isinstance(count, int)
-    assert isinstance(redrives, int)
     assert isinstance(skip, list)
     skipped = set(skip)
     gathered: list[JSON] = []
     for index in range(count):
         if index in skipped:
             continue
-        for redrive in range(redrives, -1, -1):
-            name = map_child_name(map_run_arn, index, redrive)
-            if name in outputs:
-                gathered.append(outputs[name])
-                break
-        else:
+        name = map_child_name(map_run_arn, index)
+        if name not in outputs:
             return TaskFailure(
                 STATES_RUNTIME,
                 f"The output of item {index} of the Map Run '{map_run_arn}' is gone: its "
                 "child execution is no longer stored.",
             )
+        gathered.append(outputs[name])
     return TaskSuccess(gathered)
