@@ -1149,10 +1149,11 @@ def _finish_map(run: Step, frame: Frame, state: MapState, gathered: list[JSON] |
             by_index[child.index] = child.output
         elif child.failure is not None:
             by_index[child.index] = dict(child.failure.as_error_output())
-    if gathered is not None:
+    if gathered is not None:  # every item but those of the children here (`_gather_results`)
+        here = {run.frames[c].index for c in frame.child_ids if c in run.frames}
         outputs = iter(gathered)
         for index in range(len(frame.items)):
-            if index not in by_index:
+            if index not in here:
                 by_index[index] = next(outputs)
     outputs_in_order: list[JSON] = [by_index[i] for i in sorted(by_index)]
     run.remove_children(frame)
