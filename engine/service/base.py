@@ -158,6 +158,14 @@ class ServiceBase:
         self.events = OutboxDispatcher(
             store, destinations, call=self.journal.call, clock=self.clock
         )
+        # Every process reading the config (an API-only one, `asl start --detach` too)
+        # registers its destinations before any execution starts: the store writes status
+        # events only for registered destinations, from their registration on.
+        if self._backends.config is not None:
+            from engine.triggers_config import event_destination_names
+
+            for name in event_destination_names(self._backends.config):
+                store.register_destination(name)
         # Queue sources ([sources]) feed executions into processes that drive them.
         self.sources: list[SourceRunner] = []
         if self.config.worker:
