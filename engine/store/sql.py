@@ -268,10 +268,13 @@ class SqlStore:
         change committed after a registration goes without its event."""
         if self._destinations:
             return True
-        found = conn.exec_driver_sql(_ANY_DESTINATION).first() is not None
-        if not self._postgres:
-            self._destinations = found
-        return found
+        if self._postgres:
+            return conn.exec_driver_sql(_ANY_DESTINATION).first() is not None
+        # the driver's own cursor: SQLAlchemy's result set-up would cost ten times the query
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._destinations = driver.execute(_ANY_DESTINATION).fetchone() is not None
+        return self._destinations
 
     def _wake_others(self, conn: Connection, kind: str) -> None:
         """PostgreSQL: tell the workers of other processes (`listen`) that work appeared."""
