@@ -18,15 +18,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar, dataclass_transform
 
 from engine.definition.diagnostics import Diagnostic, join_pointer
-from engine.definition.distributed import (
-    DISTRIBUTED_FIELDS,
-    DistributedSpec,
-    DistributedSyntaxError,
-    compile_distributed,
-)
 from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
@@ -38,6 +32,7 @@ from engine.values import JSON
 
 if TYPE_CHECKING:
     from engine.definition.choice import ChoiceRule
+    from engine.definition.distributed import DistributedSpec
 
 # Choice rules (choice.py) and intrinsic calls (intrinsics.py) are compiled by modules imported
 # where the first one is met: a machine without them never loads them (start-up time).
@@ -78,6 +73,20 @@ JSONATA_FIELDS: Mapping[str, tuple[str, ...]] = {
 # `$states.input`, `.result` and `.errorOutput` do not need the context object; any other use of
 # `$states` (`$states.context`, `$states` itself) does.
 _STATES_CONTEXT = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
+
+
+_State = TypeVar("_State")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+def _state_class(cls: type[_State]) -> type[_State]:
+    """A compiled state's class: frozen to the type checker (mypy rejects any assignment to a
+    field), a plain slotted dataclass at run time. `frozen=True` would generate and compile
+    `__hash__`, `__setattr__` and `__delattr__` and a slower `__init__` for each of the nine
+    classes, their ~210 fields in all: about 5 % of `asl run`'s start-up (33 M of ~630 M
+    instructions, bench/process_bench.py). Equality and repr stay a dataclass's; a state was
+    never hashable (its `raw` is a dict) and still is not."""
+    return dataclass(slots=True, kw_only=True)(cls)
 
 
 class Expression(Protocol):
@@ -127,7 +136,7 @@ class Catcher:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class State:
     """Fields every state has. Subclasses add the fields of their `Type`."""
 
@@ -158,7 +167,7 @@ class State:
         return self.next is None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class PassState(State):
     result: JSON = None
     has_result: bool = False
@@ -166,7 +175,7 @@ class PassState(State):
     result_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class TaskState(State):
     resource: str
     parameters: Template | None = None
@@ -222,13 +231,13 @@ class ChoiceBranch:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ChoiceState(State):
     choices: tuple[ChoiceBranch, ...] = ()
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class WaitState(State):
     seconds: JSON = None
     timestamp: JSON = None
@@ -236,12 +245,12 @@ class WaitState(State):
     timestamp_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class SucceedState(State):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class FailState(State):
     error: JSON = None
     cause: JSON = None
@@ -258,7 +267,7 @@ class Graph:
     states: Mapping[str, State]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ParallelState(State):
     branches: tuple[Graph, ...] = ()
     parameters: Template | None = None
@@ -269,7 +278,13 @@ class ParallelState(State):
     catch: tuple[Catcher, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _no_distributed_io() -> DistributedSpec:
+    from engine.definition.distributed import DistributedSpec
+
+    return DistributedSpec()
+
+
+@_state_class
 class MapState(State):
     processor: Graph
     distributed: bool = False
@@ -287,7 +302,7 @@ class MapState(State):
     tolerated_failure_count: int | None = None
     tolerated_failure_count_path: Path | None = None
     tolerated_raw: Mapping[str, JSON] = field(default_factory=dict)
-    io: DistributedSpec = field(default_factory=DistributedSpec)  # ItemReader, Batcher, Writer
+    io: DistributedSpec = field(default_factory=_no_distributed_io)  # ItemReader, Batcher, Writer
     result_selector: Template | None = None
     result_path: Path | None = None
     retry: tuple[Retrier, ...] = ()
@@ -689,6 +704,14 @@ class _Compiler:
         max_concurrency = raw.get("MaxConcurrency", 0)
         tolerated_pct = _opt_number(raw.get("ToleratedFailurePercentage"))
         tolerated_count = raw.get("ToleratedFailureCount")
+        # The Distributed Map's module (and its spec classes) load with the first Map: a
+        # machine without one never imports them (`asl run`'s start-up).
+        from engine.definition.distributed import (
+            DISTRIBUTED_FIELDS,
+            DistributedSyntaxError,
+            compile_distributed,
+        )
+
         try:
             io = compile_distributed(raw, loc, jsonpath)
         except DistributedSyntaxError as exc:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.definition.validate_choice import check_choices
-from engine.definition.validate_distributed import check_distributed
 from engine.definition.validate_fields import (
     INVALID_LABEL_NAME,
     INVALID_RESOURCE,
@@ -616,6 +615,10 @@ def _check_map(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnosti
     distributed = isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
     if distributed and isinstance(config, dict) and "ExecutionType" not in config:
         yield required(["ExecutionType"], ptr(ptr(loc, "ItemProcessor"), "ProcessorConfig"))
+    # A Map's ItemReader, ItemBatcher and ResultWriter rules: loaded with the first Map, so
+    # a machine without one never imports the Distributed Map modules (start-up time).
+    from engine.definition.validate_distributed import check_distributed
+
     yield from check_distributed(state, loc, ctx.query_language)
 
 
