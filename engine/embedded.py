@@ -90,6 +90,8 @@ class StoredMachine:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
+    """How an execution ended: status, output or error and cause, and its history."""
+
     execution_arn: str
     name: str
     status: str
@@ -177,8 +179,8 @@ class Engine:
             # registry modules) are built on the first Task, as the same environment would
             # have built them here; a run of a machine without Tasks never imports them
             # (`asl run`'s start-up: bench/process_bench.py, tests/cli/test_cold_start.py).
-            environ = dict(os.environ)
-            self._deferred = lambda: self._open_backends(None, functions, None, None, environ)
+            environ, handlers = dict(os.environ), dict(functions or {})  # as they are now
+            self._deferred = lambda: self._open_backends(None, handlers, None, None, environ)
         else:
             self._open_backends(config, functions, backends, mock_config, None)
 

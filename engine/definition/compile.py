@@ -116,6 +116,8 @@ class PathExpression:
 
 @dataclass(frozen=True, slots=True)
 class Retrier:
+    """One Retry entry: the errors it matches and its back-off."""
+
     error_equals: tuple[str, ...]
     interval_seconds: float = 1.0
     max_attempts: int = 3
@@ -126,6 +128,8 @@ class Retrier:
 
 @dataclass(frozen=True, slots=True)
 class Catcher:
+    """One Catch entry: the errors it matches, where it goes and what it keeps."""
+
     error_equals: tuple[str, ...]
     next: str
     result_path: Path | None
@@ -169,6 +173,8 @@ class State:
 
 @_state_class
 class PassState(State):
+    """A Pass state: passes its input (or `Result`) on, shaped by its paths."""
+
     result: JSON = None
     has_result: bool = False
     parameters: Template | None = None
@@ -177,6 +183,8 @@ class PassState(State):
 
 @_state_class
 class TaskState(State):
+    """A Task state: a resource to call, with its timeouts, Retry and Catch."""
+
     resource: str
     parameters: Template | None = None
     result_selector: Template | None = None
@@ -220,6 +228,8 @@ class TaskState(State):
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:
+    """One Choices rule (JSONPath) or Condition (JSONata) and the state it goes to."""
+
     rule: ChoiceRule | None
     next: str
     condition: JSON = None
@@ -233,12 +243,16 @@ class ChoiceBranch:
 
 @_state_class
 class ChoiceState(State):
+    """A Choice state: its branches in order, and the Default."""
+
     choices: tuple[ChoiceBranch, ...] = ()
     default: str | None = None
 
 
 @_state_class
 class WaitState(State):
+    """A Wait state: seconds or a timestamp, given or read from the input."""
+
     seconds: JSON = None
     timestamp: JSON = None
     seconds_path: Path | None = None
@@ -247,11 +261,13 @@ class WaitState(State):
 
 @_state_class
 class SucceedState(State):
-    pass
+    """A Succeed state: ends the execution (or its branch) successfully."""
 
 
 @_state_class
 class FailState(State):
+    """A Fail state: ends the execution (or its branch) with an error and a cause."""
+
     error: JSON = None
     cause: JSON = None
     error_path: Expression | None = None
@@ -269,6 +285,8 @@ class Graph:
 
 @_state_class
 class ParallelState(State):
+    """A Parallel state: its branches, run together on the same input."""
+
     branches: tuple[Graph, ...] = ()
     parameters: Template | None = None
     arguments: JSON = None
@@ -286,6 +304,8 @@ def _no_distributed_io() -> DistributedSpec:
 
 @_state_class
 class MapState(State):
+    """A Map state, inline or Distributed: its item processor and how items reach it."""
+
     processor: Graph
     distributed: bool = False
     execution_type: str = "STANDARD"

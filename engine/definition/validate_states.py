@@ -47,8 +47,6 @@ from engine.definition.validate_fields import (
     unsupported,
     warning,
 )
-from engine.definition.validate_http import check_http_task, is_http_task
-from engine.definition.validate_integrations import check_integration
 from engine.values import JSON, type_name
 
 GraphWalker = Callable[[JSON, str, str, str], Diagnostics]
@@ -531,6 +529,11 @@ def _exclusive(state: dict[str, JSON], loc: str, *names: str) -> Diagnostics:
 
 
 def _check_task(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnostics:
+    # The HTTP Task's and the service integrations' rules (and the AWS service catalogue they
+    # read) load with the first Task: a machine without one never imports them (start-up).
+    from engine.definition.validate_http import check_http_task, is_http_task
+    from engine.definition.validate_integrations import check_integration
+
     if "Resource" not in state:
         yield required(["Resource"], loc)
     elif is_http_task(state["Resource"]):

@@ -151,6 +151,8 @@ ENGINE_FAULT_PREFIX = "An internal error occurred in asl-engine"
 
 @immutable
 class StepResult:
+    """What one step returns: the new state, the events to record, the commands to run."""
+
     state: ExecutionState
     events: tuple[HistoryEvent, ...]
     commands: tuple[Command, ...]
@@ -227,6 +229,8 @@ _REDRIVABLE = frozenset(
 
 @immutable
 class Done:
+    """A state finished: its output and the state to go to (None: the end)."""
+
     output: JSON
     next: str | None
     # Variables the state's Assign set; they take effect when the state exits (variables.py).
@@ -238,11 +242,13 @@ class Done:
 
 @immutable
 class Blocked:
-    pass
+    """A state waits for a message (a task result, a timer, its children)."""
 
 
 @immutable
 class Failed:
+    """A state failed: Retry and Catch decide what happens next."""
+
     failure: Failure
     # Recorded only when the failure is final (AWS writes no MapStateFailed before a retry).
     closing_event: str | None = None
