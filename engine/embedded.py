@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,6 +36,7 @@ from engine.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from engine.ids import random_uuid4
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
 from engine.interpreter.messages import TaskCallback
@@ -312,12 +312,12 @@ class Engine:
                 "InvalidExecutionInput",
                 f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
             )
-        execution_name = name or str(uuid.uuid4())
+        execution_name = name or random_uuid4()
         check_name(execution_name, "execution name")
         kind = "express" if machine.machine_type == "EXPRESS" else "execution"
         arn = f"arn:aws:states:{self.region}:{self.account}:{kind}:{machine.name}:{execution_name}"
         if kind == "express":
-            arn += f":{uuid.uuid4()}"
+            arn += f":{random_uuid4()}"
         existing = self.runtime.executions.get(arn)
         if existing is not None:
             # AWS (StartExecution, Standard): the name and input of a RUNNING execution give
@@ -340,7 +340,7 @@ class Engine:
             start_time=self.clock.now(),
             role_arn=f"arn:aws:iam::{self.account}:role/asl-engine",
             execution_type=machine.machine_type,
-            seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
+            seed=self.seed if self.seed is not None else int.from_bytes(os.urandom(4)),
             test_case=test_case,
             parent_execution_arn=parent.parent_arn if parent else None,
             parent_token=parent.token if parent else None,

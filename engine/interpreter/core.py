@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import random
 import traceback
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -64,6 +63,7 @@ from engine.errors import (
     STATES_TIMEOUT,
     StatesError,
 )
+from engine.ids import uuid4_text
 from engine.interpreter.dataflow import apply_result_path
 from engine.interpreter.failures import Failure, in_state_cause
 from engine.interpreter.frames import (
@@ -342,7 +342,7 @@ class Step:
         return made
 
     def new_uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return uuid4_text(self.rng.getrandbits(128))
 
     def emit(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
@@ -1002,6 +1001,8 @@ def child_name(frame: Frame, index: int) -> str:
     """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
     names them, drawn from the Map Run, the item and the redrive, so the result files name it
     too (a redrive runs the item in a new child)."""
+    import uuid  # here: a Distributed Map's children only (engine/ids.py says why)
+
     key = f"{frame.map_run_arn}#{index}#{frame.map_run_redrives}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
