@@ -255,7 +255,8 @@ class HandlerPool:
     def _work(self) -> None:
         job = self._next_job(arriving=True)
         while job is not None:
-            self._start_threads()
+            if self._unstarted:  # a thread this one summoned (under the lock) to start
+                self._start_threads()
             result: Outcome | BaseException
             try:
                 result = job.fn()
@@ -307,7 +308,7 @@ class HandlerPool:
                 wake = loop
             else:
                 batch.append((job, result))
-            stays = self._stays(job)
+            stays = not job.abandoned or self._stays(job)
             if stays and self._jobs:
                 following = self._pop()
         if wake is not None:

@@ -166,6 +166,11 @@ class PassState(State):
     result_path: Path | None = None
 
 
+def _is_dollar(path: Path | None) -> bool:
+    """Whether a compiled path is `$`, the default: it selects (or replaces) the whole value."""
+    return path is not None and path.root == "data" and path.steps == ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskState(State):
     resource: str
@@ -187,8 +192,28 @@ class TaskState(State):
     """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
     waits_for_token: bool = field(init=False, repr=False, compare=False)
     """A `.waitForTaskToken` integration: the Task waits for a callback."""
+    plain_io: bool = field(init=False, repr=False, compare=False)
+    """JSONPath data flow with every field at its default (InputPath, ResultPath and
+    OutputPath `$`; no Parameters, ResultSelector, Assign, `$$` or `*SecondsPath`): the
+    effective input is the state input and the output is the result, so the interpreter
+    skips the scope and the path walks (states.py `run_task`, `complete_task`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "plain_io",
+            self.query_language == JSONPATH
+            and _is_dollar(self.input_path)
+            and _is_dollar(self.output_path)
+            and _is_dollar(self.result_path)
+            and self.parameters is None
+            and self.result_selector is None
+            and self.assign_program is None
+            and not self.uses_context
+            and self.timeout_seconds_path is None
+            and self.heartbeat_seconds_path is None
+            and not self.unresolved,
+        )
         resource = self.resource
         object.__setattr__(self, "is_lambda_function", resource.startswith("arn:aws:lambda:"))
         object.__setattr__(
