@@ -291,9 +291,13 @@ def _decode_event(text: str, raw_string: bool) -> JSON:
     return parsed
 
 
+_RAW_BYTES: Final = (bytes, bytearray, memoryview)
+"""What the runtime passes through unencoded (a tuple: `A | B` builds a union per call)."""
+
+
 def _marshal(result: object) -> Outcome:
     """The response payload as the runtime sends it, then as Step Functions reads it back."""
-    if isinstance(result, bytes | bytearray | memoryview):
+    if isinstance(result, _RAW_BYTES):
         raw = bytes(result)  # the Python runtime passes bytes through unencoded
         if len(raw) > PAYLOAD_LIMIT_BYTES:
             return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing

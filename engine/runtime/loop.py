@@ -640,7 +640,7 @@ class Runtime:
                 started = start(request, on_result)
             except Exception as exc:  # backend edge: never let a backend bug kill the runtime
                 started = _start_failed(request, exc)
-            if isinstance(started, TaskSuccess | TaskFailure):
+            if isinstance(started, _TASK_RESULTS):
                 self._task_done(execution_arn, record, command, started)
                 return
             if started is not None:
@@ -692,6 +692,10 @@ class Runtime:
         self._wakeup.set()
 
 
+_TASK_RESULTS = (TaskSuccess, TaskFailure)
+"""`TaskSuccess | TaskFailure` for isinstance, made once (`A | B` builds a union per call)."""
+
+
 def _start_failed(request: TaskRequest, exc: Exception) -> TaskFailure:
     """A backend's `start_invoke` raised (a bug in it): the task fails, as in `invoke`."""
     _log.exception("the backend for %s raised", request.resource, extra=_where(request))
@@ -707,7 +711,7 @@ async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
         _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
-    if not isinstance(result, TaskSuccess | TaskFailure):  # a backend bug too: same rule
+    if not isinstance(result, _TASK_RESULTS):  # a backend bug too: same rule
         _log.error(
             "the backend for %s returned %r, not a task result",
             request.resource,
