@@ -42,7 +42,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.definition.compile import (
     JSONATA,
@@ -257,6 +257,33 @@ BLOCKED = Blocked()
 
 class Step:
     """The working copy of one `step` call. States.py drives it through these methods."""
+
+    # Slots: one Step per event applied, its fields read and written throughout the step.
+    __slots__ = (
+        "_done_frames",
+        "_owned",
+        "_payload",
+        "_plain_scope",
+        "_rng",
+        "_seed_event",
+        "_seed_sequence",
+        "_waking",
+        "commands",
+        "events",
+        "failure",
+        "frames",
+        "history_full",
+        "info",
+        "machine",
+        "next_event_id",
+        "now",
+        "output",
+        "runnable",
+        "sequence",
+        "silent_work",
+        "status",
+        "timeout_timer_id",
+    )
 
     def __init__(self, machine: Machine, state: ExecutionState, now: float) -> None:
         self.machine = machine
@@ -537,14 +564,9 @@ class Step:
         frame.task_token = None
         if frame.timeout_timer_id is not None or frame.heartbeat_timer_id is not None:
             self._cancel_task_timers(frame)
-        # `_settle_outcome`, written out: every task's answer comes this way.
-        try:
-            outcome = complete_task(self, frame, state, result)
-        except QueryEvaluationError as exc:
-            outcome = Failed(self.evaluation_failure(frame, state, exc))
-        except StatesError as exc:
-            outcome = Failed(self.in_state_failure(frame, state, exc))
-        if self._settle(frame, state, outcome):
+        # Through `_settle_outcome` (a TestState run notes what the state computes there),
+        # with the work's arguments rather than a closure made for each task's answer.
+        if self._settle_outcome(frame, state, complete_task, self, frame, state, result):
             self.runnable.append(frame_id)
 
     def _token_frame(self, token: str) -> str | None:
@@ -698,10 +720,13 @@ class Step:
             if not self._settle(frame, state, outcome):
                 return
 
-    def _settle_outcome(self, frame: Frame, state: State, work: Callable[[], Outcome]) -> bool:
-        """Run a state's work and apply its outcome. True when the frame should keep running."""
+    def _settle_outcome(
+        self, frame: Frame, state: State, work: Callable[..., Outcome], *args: Any
+    ) -> bool:
+        """Run a state's work (`work(*args)`) and apply its outcome. True when the frame should
+        keep running."""
         try:
-            outcome = work()
+            outcome = work(*args)
         except QueryEvaluationError as exc:
             outcome = Failed(self.evaluation_failure(frame, state, exc))
         except StatesError as exc:

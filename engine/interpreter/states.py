@@ -64,7 +64,7 @@ from engine.interpreter.dataflow import (
     invalid_path_cause,
 )
 from engine.interpreter.failures import Failure
-from engine.interpreter.frames import Frame, Phase
+from engine.interpreter.frames import Frame, Phase, region_and_account
 from engine.interpreter.history import Details, task_resource_parts
 from engine.interpreter.messages import (
     InvokeTask,
@@ -73,7 +73,7 @@ from engine.interpreter.messages import (
     ScheduleActivity,
     StartTimer,
 )
-from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
 
@@ -315,6 +315,7 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
     frame.task_id = task_id
     frame.task_token = token
     info = run.info
+    region, account = region_and_account(info.execution_arn)  # info.region, info.account
     # Positional, in the order of TaskRequest's fields: a class called with keywords gets them
     # as a dict, built and unpacked again for its __init__ (2.7x the cost of this call).
     request = TaskRequest(
@@ -326,8 +327,8 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
         timeout,  # timeout_seconds
         heartbeat,  # heartbeat_seconds
         token,  # task_token
-        info.region,  # region
-        info.account,  # account
+        region,  # region
+        account,  # account
         info.test_case,  # test_case
     )
     run.commands.append(InvokeTask(frame.frame_id, task_id, request))
@@ -410,6 +411,16 @@ _task_details = task_details
 
 def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> Outcome:
     assert isinstance(state, TaskState)
+    if state.plain_io and state.is_lambda_function and isinstance(result, TaskSuccess):
+        output = result.output
+        if result.sized or payload_size(output) <= PAYLOAD_LIMIT_BYTES:
+            # A Lambda function ARN's answer on a plain Task (the usual Lambda Task): what the
+            # general path below records and returns, without its lookups and calls.
+            details: Details = {"output": run.payload(output)}
+            run.emit(frame, "LambdaFunctionSucceeded", details)
+            if INSPECTION.record is None:
+                return Done(output, state.next, None, True)  # sized
+            return _complete_with_result(run, frame, state, output, sized=True)
     succeeded, failed, _ = _task_event_names(state)
     if isinstance(result, TaskFailure):
         run.emit(frame, failed, _task_details(state, task_failure_details(result)))
