@@ -192,6 +192,9 @@ class TaskState(State):
     """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
     waits_for_token: bool = field(init=False, repr=False, compare=False)
     """A `.waitForTaskToken` integration: the Task waits for a callback."""
+    waits_for_child: bool = field(init=False, repr=False, compare=False)
+    """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
+    completes when the child closes (docs/nested-executions.md)."""
     plain_io: bool = field(init=False, repr=False, compare=False)
     """JSONPath data flow with every field at its default (InputPath, ResultPath and
     OutputPath `$`; no Parameters, ResultSelector, Assign, `$$` or `*SecondsPath`): the
@@ -222,15 +225,15 @@ class TaskState(State):
             resource.startswith("arn:aws:states:") and ":activity:" in resource,
         )
         object.__setattr__(self, "waits_for_token", resource.endswith(".waitForTaskToken"))
-
-    @property
-    def waits_for_child(self) -> bool:
-        """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
-        completes when the child closes (docs/nested-executions.md)."""
-        return self.resource in (
-            "arn:aws:states:::states:startExecution.sync",
-            "arn:aws:states:::states:startExecution.sync:2",
-            MAP_RUN_CHILD_RESOURCE,
+        object.__setattr__(
+            self,
+            "waits_for_child",
+            resource
+            in (
+                "arn:aws:states:::states:startExecution.sync",
+                "arn:aws:states:::states:startExecution.sync:2",
+                MAP_RUN_CHILD_RESOURCE,
+            ),
         )
 
 

@@ -527,7 +527,7 @@ class Step:
             return  # stale: the task was timed out, aborted or already answered
         frame = self.frame(frame_id)
         frame.task_id = None
-        state = self.graph(frame).states[frame.state_name]
+        state = self.machine.graphs[frame.graph_key].states[frame.state_name]
         if isinstance(state, MapState):  # a Distributed Map's read or write (map_io.py)
             from engine.interpreter.states import complete_map_io
 
@@ -688,8 +688,9 @@ class Step:
     def advance(self, frame_id: str) -> None:
         """Run a runnable frame state after state until it waits or finishes."""
         attempt, attempt_resolved = _states.ATTEMPT, _states.ATTEMPT_RESOLVED
-        frame = self.frame(frame_id)
-        graph = self.graph(frame)
+        # `frame` and `graph`, written out (the frame is usually owned already)
+        frame = self.frames[frame_id] if frame_id in self._owned else self.frame(frame_id)
+        graph = self.machine.graphs[frame.graph_key]
         while self.status is ExecutionStatus.RUNNING and not self.history_full:
             if frame.silent:
                 if self.silent_work >= SILENT_STEP_BUDGET:
