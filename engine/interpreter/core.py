@@ -167,7 +167,7 @@ def step(machine: Machine, state: ExecutionState, event: Event) -> StepResult:
             run.apply(event)
             run.drain()
         elif isinstance(event, Redrive) and state.status in _REDRIVABLE:
-            run.redrive()
+            run.redrive(event.parent_token)
             run.drain()
         return run.result()
     except Exception as exc:  # an engine bug: contained to this one execution
@@ -473,13 +473,17 @@ class Step:
                     update_map_run(self, self.frame(frame_id), state, event)
                 return
 
-    def redrive(self) -> None:
+    def redrive(self, parent_token: str | None = None) -> None:
         """Restart a closed execution at the state where its main path stopped.
 
         Frames below the main path are dropped (their states re-run); a Map re-runs only the
         iterations that had not succeeded (`Frame.kept_results`). AWS: "Redriving executions".
+        A Map Run's child redriven by its parent's redrive answers the parent's new Task
+        (`parent_token`) when it closes (AWS, "Redriving Map Runs").
         """
         self.info = replace(self.info, redrive_count=self.info.redrive_count + 1)
+        if parent_token is not None:
+            self.info = replace(self.info, parent_token=parent_token)
         for frame_id in [f for f in self.frames if f != ROOT_FRAME]:
             self.frames.pop(frame_id)
             self._owned.discard(frame_id)

@@ -146,6 +146,9 @@ class Frame:
     map_run_start: float = 0.0
     map_run_redrives: int = 0
     map_run_redriven_at: float | None = None
+    # The Map Run's totals: items, and child runs (batches with an ItemBatcher).
+    map_run_items: int = 0
+    map_run_runs: int = 0
     declared_failure_count: int = 0
     declared_failure_percentage: float = 0.0
     # Outcome of a finished frame.

@@ -607,6 +607,8 @@ def _begin_map(
         frame.map_run_redrives = 0
         frame.map_run_redriven_at = None
     frame.items = tuple(items)
+    frame.map_run_runs = len(items)
+    frame.map_run_items = _item_total(state, items)
     frame.started = 0
     frame.running = 0
     frame.finished = 0
@@ -692,22 +694,29 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         return _write_results(run, frame, state, pending)
     _drop_children(run, frame, pending)
     if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
-        return _close_map_run(run, frame, state, Failure(result.error, result.cause), None)
-    return _close_map_run(run, frame, state, pending, result.output)
+        failure = Failure(result.error, result.cause)
+        return _close_map_run(run, frame, state, failure, None, written=False)
+    return _close_map_run(run, frame, state, pending, result.output, written=True)
 
 
 def _close_map_run(
-    run: Step, frame: Frame, state: MapState, pending: Failure | None, output: JSON
+    run: Step,
+    frame: Frame,
+    state: MapState,
+    pending: Failure | None,
+    output: JSON,
+    *,
+    written: bool,
 ) -> Outcome:
-    """The Map Run ends after its results are written (or shaped): failed with `pending` (the
-    tolerated failures were exceeded, or the write failed), else succeeded with `output` as
-    the Map's result."""
+    """The Map Run ends after its results are written (or shaped; `written` when they went
+    somewhere): failed with `pending` (the tolerated failures were exceeded, or the write
+    failed), else succeeded with `output` as the Map's result."""
     if pending is not None:
         run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
-        record_map_run(run, frame, "FAILED")
+        record_map_run(run, frame, "FAILED", written=written)
         return Failed(pending, closing_event="MapStateFailed")
     run.emit(frame, "MapRunSucceeded")
-    record_map_run(run, frame, "SUCCEEDED")
+    record_map_run(run, frame, "SUCCEEDED", written=written)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, output)
 
@@ -746,7 +755,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         _drop_children(run, frame, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
-        return _close_map_run(run, frame, state, pending, output)
+        return _close_map_run(run, frame, state, pending, output, written=pending is None)
     # The children stay until the write is answered: a write lost with its worker is made
     # again from them (complete_map_io).
     frame.failure = pending
@@ -969,6 +978,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
                 "MapRunArn": frame.map_run_arn,
                 "Name": child_name(frame, index),
                 "Index": index,
+                "ItemCount": _items_in(frame, state, index),
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
                 "Input": child_input,
@@ -1020,9 +1030,10 @@ def _settle_results(frame: Frame) -> None:
 
 def child_name(frame: Frame, index: int) -> str:
     """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
-    names them, drawn from the Map Run, the item and the redrive, so the result files name it
-    too (a redrive runs the item in a new child)."""
-    key = f"{frame.map_run_arn}#{index}#{frame.map_run_redrives}"
+    names them, drawn from the Map Run and the item, so the result files name it too, and a
+    redrive of the Map Run finds it again (AWS redrives the failed child itself, same ARN:
+    "Redriving Map Runs", child workflow execution redrive behavior)."""
+    key = f"{frame.map_run_arn}#{index}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
@@ -1082,9 +1093,20 @@ def _items_in(frame: Frame, state: MapState, index: int) -> int:
     failures count items, as the Map's item count does)."""
     if state.io.batcher is None:
         return 1
-    batch = frame.items[index]
+    return _batch_size(frame.items[index])
+
+
+def _batch_size(batch: JSON) -> int:
     items = batch.get("Items") if isinstance(batch, dict) else None
     return len(items) if isinstance(items, list) else 1
+
+
+def _item_total(state: MapState, runs: list[JSON]) -> int:
+    """The Map Run's items (DescribeMapRun's itemCounts total): one a child run, or the items
+    of each ItemBatcher batch (AWS counts items, and child executions apart)."""
+    if state.io.batcher is None:
+        return len(runs)
+    return sum(_batch_size(batch) for batch in runs)
 
 
 def _keep_succeeded(run: Step, frame: Frame) -> None:
@@ -1116,13 +1138,15 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
-        record_map_run(run, frame, "SUCCEEDED")
+        record_map_run(run, frame, "SUCCEEDED", written=True)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, outputs)
 
 
-def record_map_run(run: Step, frame: Frame, status: str) -> None:
-    """The Map Run's record as it is now (a store writes it with the step's commit)."""
+def record_map_run(run: Step, frame: Frame, status: str, *, written: bool = False) -> None:
+    """The Map Run's record as it is now (a store writes it with the step's commit).
+    `written`: it closed with its results written (to its ResultWriter, or as the Map's
+    output), which AWS counts as resultsWritten."""
     assert frame.map_run_arn
     run.commands.append(
         RecordMapRun(
@@ -1130,12 +1154,14 @@ def record_map_run(run: Step, frame: Frame, status: str) -> None:
             status=status,
             start=frame.map_run_start,
             stop=None if status == "RUNNING" else run.now,
-            total_items=len(frame.items),
+            total_items=frame.map_run_items,
             max_concurrency=frame.max_concurrency,
             tolerated_failure_count=frame.declared_failure_count,
             tolerated_failure_percentage=frame.declared_failure_percentage,
             redrive_count=frame.map_run_redrives,
             redrive_date=frame.map_run_redriven_at,
+            total_executions=frame.map_run_runs,
+            results_written=written,
         )
     )
 
