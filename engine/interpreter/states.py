@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -28,12 +27,6 @@ from engine.definition.compile import (
     SucceedState,
     TaskState,
     WaitState,
-)
-from engine.definition.distributed import (
-    ITEM_READER_TASK,
-    MAP_RESULTS_TASK,
-    RESULT_WRITER_TASK,
-    transform_results,
 )
 from engine.definition.jsonata_value import QueryEvaluationError
 from engine.definition.paths import PathNoMatch
@@ -60,6 +53,7 @@ from engine.interpreter.core import (
     task_failure_details,
 )
 from engine.interpreter.dataflow import (
+    INSPECTION,
     apply_input_path,
     apply_output_path,
     apply_parameters,
@@ -68,7 +62,7 @@ from engine.interpreter.dataflow import (
     invalid_path_cause,
 )
 from engine.interpreter.failures import Failure
-from engine.interpreter.frames import Frame, Phase
+from engine.interpreter.frames import Frame, Phase, region_and_account
 from engine.interpreter.history import Details, task_resource_parts
 from engine.interpreter.messages import (
     InvokeTask,
@@ -77,7 +71,7 @@ from engine.interpreter.messages import (
     ScheduleActivity,
     StartTimer,
 )
-from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
 
@@ -271,13 +265,15 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
     # `.waitForTaskToken` puts it in the context object ($$.Task.Token).
     if token is None and (state.waits_for_token or state.waits_for_child):
         token = run.new_uuid()
-    extra: dict[str, JSON] | None = (
-        {"Task": {"Token": token}} if token and state.waits_for_token else None
-    )
-    scope = run.scope(frame, state, extra)
-    if state.query_language == JSONATA:
+    if state.plain_io and INSPECTION.record is None:
+        # No field reads the scope or walks a path: the state input is the request's payload.
+        payload: JSON = frame.state_input
+        timeout, heartbeat = state.timeout_seconds, state.heartbeat_seconds
+    elif state.query_language == JSONATA:
+        scope = run.scope(frame, state, _token_context(token, state))
         payload, timeout, heartbeat = jsonata_flow.task_request(run, frame, state, scope)
     else:
+        scope = run.scope(frame, state, _token_context(token, state))
         effective = apply_input_path(state.input_path, frame.state_input, scope)
         payload = (
             apply_parameters(state.parameters, effective, scope)
@@ -316,18 +312,22 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
     frame.phase = Phase.TASK
     frame.task_id = task_id
     frame.task_token = token
+    info = run.info
+    region, account = region_and_account(info.execution_arn)  # info.region, info.account
+    # Positional, in the order of TaskRequest's fields: a class called with keywords gets them
+    # as a dict, built and unpacked again for its __init__ (2.7x the cost of this call).
     request = TaskRequest(
-        resource=state.resource,
-        payload=payload,
-        execution_arn=run.info.execution_arn,
-        state_name=state.name,
-        attempt=frame.retry_count,
-        timeout_seconds=timeout,
-        heartbeat_seconds=heartbeat,
-        task_token=token,
-        region=run.info.region,
-        account=run.info.account,
-        test_case=run.info.test_case,
+        state.resource,  # resource
+        payload,  # payload
+        info.execution_arn,  # execution_arn
+        state.name,  # state_name
+        frame.retry_count,  # attempt
+        timeout,  # timeout_seconds
+        heartbeat,  # heartbeat_seconds
+        token,  # task_token
+        region,  # region
+        account,  # account
+        info.test_case,  # test_case
     )
     run.commands.append(InvokeTask(frame.frame_id, task_id, request))
     if timeout is not None:
@@ -338,6 +338,11 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
         frame.heartbeat_timer_id = run.new_id(frame, "heartbeat")
         run.commands.append(StartTimer(frame.heartbeat_timer_id, run.now + heartbeat))
     return BLOCKED
+
+
+def _token_context(token: str | None, state: TaskState) -> dict[str, JSON] | None:
+    """What a `.waitForTaskToken` Task adds to the context object: `$$.Task.Token`."""
+    return {"Task": {"Token": token}} if token and state.waits_for_token else None
 
 
 def _schedule_activity(
@@ -404,6 +409,16 @@ _task_details = task_details
 
 def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> Outcome:
     assert isinstance(state, TaskState)
+    if state.plain_io and state.is_lambda_function and isinstance(result, TaskSuccess):
+        output = result.output
+        if result.sized or payload_size(output) <= PAYLOAD_LIMIT_BYTES:
+            # A Lambda function ARN's answer on a plain Task (the usual Lambda Task): what the
+            # general path below records and returns, without its lookups and calls.
+            details: Details = {"output": run.payload(output)}
+            run.emit(frame, "LambdaFunctionSucceeded", details)
+            if INSPECTION.record is None:
+                return Done(output, state.next, None, True)  # sized
+            return _complete_with_result(run, frame, state, output, sized=True)
     succeeded, failed, _ = _task_event_names(state)
     if isinstance(result, TaskFailure):
         run.emit(frame, failed, _task_details(state, task_failure_details(result)))
@@ -424,6 +439,9 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         )
         return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
     run.emit(frame, succeeded, _task_details(state, {"output": run.payload(output)}))
+    if state.plain_io and INSPECTION.record is None:
+        # ResultPath and OutputPath `$`, nothing else: the result is the output, as it is.
+        return Done(output, state.next, None, True)  # sized
     return _complete_with_result(run, frame, state, output, sized=True)
 
 
@@ -521,7 +539,7 @@ def _complete_with_result(
     output = apply_output_path(
         state.output_path, apply_result_path(state.result_path, frame.state_input, result), scope
     )
-    return Done(output, state.next, assigned, sized=sized and output is raw)
+    return Done(output, state.next, assigned, sized and output is raw)  # positional: sized
 
 
 # -- Map ------------------------------------------------------------------------------------------
@@ -630,6 +648,9 @@ def _read_items(run: Step, frame: Frame, state: MapState, scope: Scope) -> Outco
     except QueryEvaluationError as exc:
         return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
     frame.effective_input = effective
+    # Loaded with the Map's definition (compile.py): only a Distributed Map gets here.
+    from engine.definition.distributed import ITEM_READER_TASK
+
     _map_io_command(run, frame, state, "read", ITEM_READER_TASK, request)
     return BLOCKED
 
@@ -731,6 +752,9 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     """Hand the child runs' records to the ResultWriter; the Map completes (or fails with
     `pending`) when the runtime answers. A WriterConfig without a Resource only shapes the
     Map's own result (AWS: "Only WriterConfig", a preview)."""
+    # Loaded with the Map's definition (compile.py): only a Distributed Map gets here.
+    from engine.definition.distributed import RESULT_WRITER_TASK, transform_results
+
     scope = run.scope(frame, state)
     parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
     entries = _result_entries(run, frame, state)
@@ -1005,6 +1029,8 @@ def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
 def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
     """Ask the runtime for the outputs of the children that succeeded, in item order (a
     store read: engine/service/map_results.py); the Map waits for them (Phase.TASK)."""
+    from engine.definition.distributed import MAP_RESULTS_TASK
+
     failed = sorted(run.frames[c].index for c in frame.child_ids if c in run.frames)
     request: dict[str, JSON] = {
         "MapRunArn": frame.map_run_arn,
@@ -1025,6 +1051,8 @@ def child_name(frame: Frame, index: int) -> str:
 
 def map_child_name(map_run_arn: str, index: int) -> str:
     """`child_name` from its parts (the Map's results are gathered by these names)."""
+    import uuid  # here: a Distributed Map's children only (engine/ids.py says why)
+
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{map_run_arn}#{index}"))
 
 
@@ -1240,17 +1268,20 @@ def _refusing_unresolved(handler: Handler) -> Handler:
     return attempt
 
 
+ATTEMPT_RESOLVED: dict[str, Handler] = {
+    "Pass": run_pass,
+    "Succeed": run_succeed,
+    "Fail": run_fail,
+    "Choice": run_choice,
+    "Wait": run_wait,
+    "Task": run_task,
+    "Parallel": run_parallel,
+    "Map": run_map,
+}
+"""State Type -> the work done on entry and on each retry attempt, for a state without an
+unresolved placeholder (`State.unresolved` empty: no check to make, one call less)."""
+
 ATTEMPT: dict[str, Handler] = {
-    name: _refusing_unresolved(handler)
-    for name, handler in {
-        "Pass": run_pass,
-        "Succeed": run_succeed,
-        "Fail": run_fail,
-        "Choice": run_choice,
-        "Wait": run_wait,
-        "Task": run_task,
-        "Parallel": run_parallel,
-        "Map": run_map,
-    }.items()
+    name: _refusing_unresolved(handler) for name, handler in ATTEMPT_RESOLVED.items()
 }
 """State Type -> the work done on entry and on each retry attempt."""

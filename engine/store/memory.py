@@ -573,8 +573,9 @@ class MemoryStore:
 
     # -- status-change events --------------------------------------------------------------------
     def _announce(self, record: ExecutionRecord, changed_at: float) -> None:
-        """Queue the status-change event of `record` (under the caller's lock: one change)."""
-        if emits_events(record):
+        """Queue the status-change event of `record` (under the caller's lock: one change),
+        when some destination is registered to receive it."""
+        if self._cursors and emits_events(record):
             queued = _Queued(next(self._outbox_seq), record.arn, changed_at, record)
             self._outbox.append(queued)
 
@@ -585,6 +586,11 @@ class MemoryStore:
                 OutboxEvent(e.seq, e.execution_arn, e.time, status_change_event(e.record, e.time))
                 for e in self._outbox[first : first + limit]
             ]
+
+    def register_destination(self, destination: str) -> int:
+        with self._lock:
+            end = self._outbox[-1].seq if self._outbox else 0
+            return self._cursors.setdefault(destination, end)
 
     def outbox_cursor(self, destination: str) -> int:
         with self._lock:
