@@ -18,15 +18,24 @@ ENGINE = Path(__file__).resolve().parents[1] / "engine"
 # DESIGN.md's, bottom up; the CLI and the test kit are interfaces, on top.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "engine.values": (),
+    "engine.ids": (),
     # DefinitionInvalid names the Diagnostic type it carries (a TYPE_CHECKING import only)
     "engine.errors": ("engine.definition.diagnostics",),
     "engine.names": ("engine.errors",),
+    "engine.history_events": (),
     "engine.definition": ("engine.definition", "engine.values", "engine.errors"),
     # drawing: pure like the definition layer it reads (engine/graph/__init__.py)
-    "engine.graph": ("engine.graph", "engine.definition", "engine.values", "engine.errors"),
+    "engine.graph": (
+        "engine.graph",
+        "engine.definition",
+        "engine.history_events",
+        "engine.values",
+        "engine.errors",
+    ),
     "engine.interpreter": (
         "engine.interpreter",
         "engine.definition",
+        "engine.ids",
         "engine.values",
         "engine.errors",
     ),

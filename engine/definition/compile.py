@@ -18,15 +18,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar, dataclass_transform
 
 from engine.definition.diagnostics import Diagnostic, join_pointer
-from engine.definition.distributed import (
-    DISTRIBUTED_FIELDS,
-    DistributedSpec,
-    DistributedSyntaxError,
-    compile_distributed,
-)
 from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
@@ -38,6 +32,7 @@ from engine.values import JSON
 
 if TYPE_CHECKING:
     from engine.definition.choice import ChoiceRule
+    from engine.definition.distributed import DistributedSpec
 
 # Choice rules (choice.py) and intrinsic calls (intrinsics.py) are compiled by modules imported
 # where the first one is met: a machine without them never loads them (start-up time).
@@ -80,6 +75,20 @@ JSONATA_FIELDS: Mapping[str, tuple[str, ...]] = {
 _STATES_CONTEXT = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
 
 
+_State = TypeVar("_State")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+def _state_class(cls: type[_State]) -> type[_State]:
+    """A compiled state's class: frozen to the type checker (mypy rejects any assignment to a
+    field), a plain slotted dataclass at run time. `frozen=True` would generate and compile
+    `__hash__`, `__setattr__` and `__delattr__` and a slower `__init__` for each of the nine
+    classes, their ~210 fields in all: about 5 % of `asl run`'s start-up (33 M of ~630 M
+    instructions, bench/process_bench.py). Equality and repr stay a dataclass's; a state was
+    never hashable (its `raw` is a dict) and still is not."""
+    return dataclass(slots=True, kw_only=True)(cls)
+
+
 class Expression(Protocol):
     """Anything that yields a value from the state's data: a path or an intrinsic call."""
 
@@ -107,6 +116,8 @@ class PathExpression:
 
 @dataclass(frozen=True, slots=True)
 class Retrier:
+    """One Retry entry: the errors it matches and its back-off."""
+
     error_equals: tuple[str, ...]
     interval_seconds: float = 1.0
     max_attempts: int = 3
@@ -117,6 +128,8 @@ class Retrier:
 
 @dataclass(frozen=True, slots=True)
 class Catcher:
+    """One Catch entry: the errors it matches, where it goes and what it keeps."""
+
     error_equals: tuple[str, ...]
     next: str
     result_path: Path | None
@@ -127,7 +140,7 @@ class Catcher:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class State:
     """Fields every state has. Subclasses add the fields of their `Type`."""
 
@@ -158,16 +171,25 @@ class State:
         return self.next is None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class PassState(State):
+    """A Pass state: passes its input (or `Result`) on, shaped by its paths."""
+
     result: JSON = None
     has_result: bool = False
     parameters: Template | None = None
     result_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _is_dollar(path: Path | None) -> bool:
+    """Whether a compiled path is `$`, the default: it selects (or replaces) the whole value."""
+    return path is not None and path.root == "data" and path.steps == ()
+
+
+@_state_class
 class TaskState(State):
+    """A Task state: a resource to call, with its timeouts, Retry and Catch."""
+
     resource: str
     parameters: Template | None = None
     result_selector: Template | None = None
@@ -187,8 +209,31 @@ class TaskState(State):
     """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
     waits_for_token: bool = field(init=False, repr=False, compare=False)
     """A `.waitForTaskToken` integration: the Task waits for a callback."""
+    waits_for_child: bool = field(init=False, repr=False, compare=False)
+    """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
+    completes when the child closes (docs/nested-executions.md)."""
+    plain_io: bool = field(init=False, repr=False, compare=False)
+    """JSONPath data flow with every field at its default (InputPath, ResultPath and
+    OutputPath `$`; no Parameters, ResultSelector, Assign, `$$` or `*SecondsPath`): the
+    effective input is the state input and the output is the result, so the interpreter
+    skips the scope and the path walks (states.py `run_task`, `complete_task`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "plain_io",
+            self.query_language == JSONPATH
+            and _is_dollar(self.input_path)
+            and _is_dollar(self.output_path)
+            and _is_dollar(self.result_path)
+            and self.parameters is None
+            and self.result_selector is None
+            and self.assign_program is None
+            and not self.uses_context
+            and self.timeout_seconds_path is None
+            and self.heartbeat_seconds_path is None
+            and not self.unresolved,
+        )
         resource = self.resource
         object.__setattr__(self, "is_lambda_function", resource.startswith("arn:aws:lambda:"))
         object.__setattr__(
@@ -197,20 +242,22 @@ class TaskState(State):
             resource.startswith("arn:aws:states:") and ":activity:" in resource,
         )
         object.__setattr__(self, "waits_for_token", resource.endswith(".waitForTaskToken"))
-
-    @property
-    def waits_for_child(self) -> bool:
-        """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
-        completes when the child closes (docs/nested-executions.md)."""
-        return self.resource in (
-            "arn:aws:states:::states:startExecution.sync",
-            "arn:aws:states:::states:startExecution.sync:2",
-            MAP_RUN_CHILD_RESOURCE,
+        object.__setattr__(
+            self,
+            "waits_for_child",
+            resource
+            in (
+                "arn:aws:states:::states:startExecution.sync",
+                "arn:aws:states:::states:startExecution.sync:2",
+                MAP_RUN_CHILD_RESOURCE,
+            ),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:
+    """One Choices rule (JSONPath) or Condition (JSONata) and the state it goes to."""
+
     rule: ChoiceRule | None
     next: str
     condition: JSON = None
@@ -222,27 +269,33 @@ class ChoiceBranch:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ChoiceState(State):
+    """A Choice state: its branches in order, and the Default."""
+
     choices: tuple[ChoiceBranch, ...] = ()
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class WaitState(State):
+    """A Wait state: seconds or a timestamp, given or read from the input."""
+
     seconds: JSON = None
     timestamp: JSON = None
     seconds_path: Path | None = None
     timestamp_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class SucceedState(State):
-    pass
+    """A Succeed state: ends the execution (or its branch) successfully."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class FailState(State):
+    """A Fail state: ends the execution (or its branch) with an error and a cause."""
+
     error: JSON = None
     cause: JSON = None
     error_path: Expression | None = None
@@ -258,8 +311,10 @@ class Graph:
     states: Mapping[str, State]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ParallelState(State):
+    """A Parallel state: its branches, run together on the same input."""
+
     branches: tuple[Graph, ...] = ()
     parameters: Template | None = None
     arguments: JSON = None
@@ -269,8 +324,16 @@ class ParallelState(State):
     catch: tuple[Catcher, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _no_distributed_io() -> DistributedSpec:
+    from engine.definition.distributed import DistributedSpec
+
+    return DistributedSpec()
+
+
+@_state_class
 class MapState(State):
+    """A Map state, inline or Distributed: its item processor and how items reach it."""
+
     processor: Graph
     distributed: bool = False
     execution_type: str = "STANDARD"
@@ -287,7 +350,7 @@ class MapState(State):
     tolerated_failure_count: int | None = None
     tolerated_failure_count_path: Path | None = None
     tolerated_raw: Mapping[str, JSON] = field(default_factory=dict)
-    io: DistributedSpec = field(default_factory=DistributedSpec)  # ItemReader, Batcher, Writer
+    io: DistributedSpec = field(default_factory=_no_distributed_io)  # ItemReader, Batcher, Writer
     result_selector: Template | None = None
     result_path: Path | None = None
     retry: tuple[Retrier, ...] = ()
@@ -689,6 +752,14 @@ class _Compiler:
         max_concurrency = raw.get("MaxConcurrency", 0)
         tolerated_pct = _opt_number(raw.get("ToleratedFailurePercentage"))
         tolerated_count = raw.get("ToleratedFailureCount")
+        # The Distributed Map's module (and its spec classes) load with the first Map: a
+        # machine without one never imports them (`asl run`'s start-up).
+        from engine.definition.distributed import (
+            DISTRIBUTED_FIELDS,
+            DistributedSyntaxError,
+            compile_distributed,
+        )
+
         try:
             io = compile_distributed(raw, loc, jsonpath)
         except DistributedSyntaxError as exc:

@@ -76,9 +76,12 @@ class StopRequested:
 
 @immutable
 class Redrive:
-    """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state."""
+    """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state.
+    `parent_token`: a Map Run's child redriven by its redriven parent answers this token (the
+    parent's new Task for the item) when it closes again."""
 
     now: float
+    parent_token: str | None = None
 
 
 @immutable
@@ -110,6 +113,8 @@ Event = (
 
 @immutable
 class InvokeTask:
+    """Command: call the backend of a Task (its id answers with TaskFinished)."""
+
     frame_id: str
     task_id: str
     request: TaskRequest
@@ -127,17 +132,23 @@ class ScheduleActivity:
 
 @immutable
 class CancelTask:
+    """Command: cancel a running Task call (a timeout, a stop, a failed sibling)."""
+
     task_id: str
 
 
 @immutable
 class StartTimer:
+    """Command: wake this execution with TimerFired at `due`."""
+
     timer_id: str
     due: float
 
 
 @immutable
 class CancelTimer:
+    """Command: drop a timer that is no longer needed."""
+
     timer_id: str
 
 
@@ -154,7 +165,9 @@ class StopChild:
 @immutable
 class RecordMapRun:
     """A Distributed Map's Map Run started, changed or closed: the record DescribeMapRun
-    reads, written with the step's commit (the embedded runtime keeps none)."""
+    reads, written with the step's commit (the embedded runtime keeps none). `total_items`
+    counts items, `total_executions` child runs (batches with an ItemBatcher);
+    `results_written`: the closed run's results went to its ResultWriter or the Map's output."""
 
     map_run_arn: str
     status: str  # RUNNING | SUCCEEDED | FAILED | ABORTED
@@ -166,6 +179,8 @@ class RecordMapRun:
     tolerated_failure_percentage: float
     redrive_count: int = 0
     redrive_date: float | None = None
+    total_executions: int = 0
+    results_written: bool = False
 
 
 @immutable

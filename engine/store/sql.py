@@ -68,6 +68,7 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     MapRunRecord,
+    MapRunTally,
     OutboxEvent,
     ScheduleRecord,
     StoredEvent,
@@ -80,7 +81,13 @@ from engine.store.base import (
     database_reason,
 )
 from engine.store.batch import CommitPlan, write_outbox
-from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
+from engine.store.memory import (
+    OPEN_STATUSES,
+    RUNNING,
+    UNSUCCESSFUL_STATUSES,
+    page_token,
+    read_page_token,
+)
 from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
 from engine.store.snapshots import SnapshotEncoder
@@ -532,13 +539,17 @@ class SqlStore:
         del page[limit:]
         return page, page_token(page[-1].start, page[-1].arn)
 
-    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+    def update_execution(
+        self, record: ExecutionRecord, *, changed_at: float | None = None, restart: bool = False
+    ) -> None:
         row = to_row(record, t.executions)
         del row["arn"]
         stmt = update(t.executions).where(t.executions.c.arn == record.arn).values(**row)
         with self._tx(write=True) as conn:
             if conn.execute(stmt).rowcount != 1:
                 raise StoreError(f"execution {record.arn} does not exist")
+            if restart:
+                conn.execute(delete(t.history).where(t.history.c.execution_arn == record.arn))
             if changed_at is not None and emits_events(record) and self._announcing(conn):
                 write_outbox(conn, [(record, changed_at)])
 
@@ -957,14 +968,37 @@ class SqlStore:
         with self._tx(write=True) as conn:
             self._upsert(conn, t.map_runs, to_row(record, t.map_runs))
 
-    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+    def map_run_tallies(
+        self, arn: str, redriven: float | None, expired: float, max_redrives: int
+    ) -> list[MapRunTally]:
         e = t.executions.c
-        query = select(e.status, func.count()).where(e.map_run_arn == arn)
-        if since is not None:
-            query = query.where(or_(e.status == "SUCCEEDED", e.start >= since))
-        query = query.group_by(e.status)
+        unsuccessful = e.status.in_(sorted(UNSUCCESSFUL_STATUSES))
+        # integers, not booleans: grouped and compared the same on SQLite and PostgreSQL
+        stale = case(
+            (and_(unsuccessful, e.stop < (redriven if redriven is not None else -1.0)), 1),
+            else_=0,
+        )
+        stuck = case(
+            (
+                and_(
+                    unsuccessful,
+                    e.machine_type == "STANDARD",
+                    or_(e.stop < expired, e.redrive_count >= max_redrives),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+        query = (
+            select(e.status, stale, stuck, func.count(), func.sum(func.coalesce(e.item_count, 1)))
+            .where(e.map_run_arn == arn)
+            .group_by(e.status, stale, stuck)
+        )
         with self._tx() as conn:
-            return {str(status): int(count) for status, count in conn.execute(query)}
+            return [
+                MapRunTally(str(status), bool(is_stale), bool(is_stuck), int(n), int(items))
+                for status, is_stale, is_stuck, n, items in conn.execute(query)
+            ]
 
     def purge(self, closed_before: float) -> int:
         e = t.executions.c
