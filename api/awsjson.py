@@ -393,7 +393,8 @@ async def describe_map_run(ctx: Context, params: Params) -> Result:
     view = await ctx.service.describe_map_run(
         params.required_string("mapRunArn", max_length=ARN_MAX)
     )
-    return map_run_fields(view.record, map_run_counts(view), epoch)
+    counts = map_run_counts(view)
+    return map_run_fields(view.record, counts.items, counts.executions, epoch)
 
 
 async def list_map_runs(ctx: Context, params: Params) -> Result:

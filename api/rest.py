@@ -141,7 +141,8 @@ class ExecutionList(Model):
 
 
 class MapRunCounts(Model):
-    """AWS's itemCounts/executionCounts (one item per child execution)."""
+    """AWS's itemCounts (items) or executionCounts (child executions: one per item, or per
+    ItemBatcher batch)."""
 
     pending: int
     running: int
@@ -720,7 +721,10 @@ def make_router(service: Service) -> APIRouter:
 
 
 def _map_run(view: MapRunView) -> MapRun:
-    return MapRun.model_validate(map_run_fields(view.record, map_run_counts(view), format_time))
+    counts = map_run_counts(view)
+    return MapRun.model_validate(
+        map_run_fields(view.record, counts.items, counts.executions, format_time)
+    )
 
 
 def _optional_text(value: JsonValue) -> str | None:

@@ -38,11 +38,14 @@ from bench.machines import bench_machines
 from engine.embedded import load_machine
 
 CHAINS = {
-    # key: (title, bench machine, Tasks answered at once by a backend without a thread)
-    "pass": ("Pass chain (20 Pass states)", "pass_chain", False),
-    "bare_task": ("Task chain, backend answering at once", "task_chain", True),
-    "task": ("Task chain, Python def handlers", "task_chain", False),
+    # key: (title, bench machine, Tasks answered at once by a backend without a thread, and
+    # from its `start_invoke`, without an asyncio Task)
+    "pass": ("Pass chain (20 Pass states)", "pass_chain", False, False),
+    "bare_task": ("Task chain, backend answering at once", "task_chain", True, False),
+    "floor_task": ("  the same from start_invoke (floor)", "task_chain", True, True),
+    "task": ("Task chain, Python def handlers", "task_chain", False, False),
 }
+DEFAULT_CHAINS = ("pass", "bare_task", "task")
 _TOTALS = re.compile(rb"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
 
 
@@ -70,18 +73,18 @@ def _child(keys: list[str], *, executions: int, batches: int) -> None:
     plan = []
     for key in keys:
         spec = machines[CHAINS[key][1]]
-        plan.append((key, spec, load_machine(spec.definition), CHAINS[key][2]))
+        plan.append((key, spec, load_machine(spec.definition), CHAINS[key][2], CHAINS[key][3]))
 
     async def run() -> dict[str, object]:
-        for _, spec, compiled, instant in plan:
-            await run_batch(compiled, spec, executions, instant=instant)
+        for _, spec, compiled, instant, start in plan:
+            await run_batch(compiled, spec, executions, instant=instant, start=start)
         found: dict[str, object] = {}
-        for key, spec, compiled, instant in plan:
+        for key, spec, compiled, instant, start in plan:
             gc.collect()
             _phase_boundary()
             cpu: list[float] = []
             for _ in range(batches):
-                await run_batch(compiled, spec, executions, instant=instant, cpu=cpu)
+                await run_batch(compiled, spec, executions, instant=instant, start=start, cpu=cpu)
             found[key] = {"transitions": spec.transitions * executions, "cpu": cpu}
         _phase_boundary()
         return found
@@ -181,7 +184,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
-    parser.add_argument("--chains", nargs="*", choices=sorted(CHAINS), default=list(CHAINS))
+    parser.add_argument("--chains", nargs="*", choices=sorted(CHAINS), default=list(DEFAULT_CHAINS))
     parser.add_argument("--executions", type=int, default=100)
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--no-valgrind", action="store_true", help="CPU time only (faster)")

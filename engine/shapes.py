@@ -74,15 +74,20 @@ def execution_summary(record: ExecutionRecord, date: DateFormat) -> dict[str, JS
         out["stopDate"] = date(record.stop)
     if record.map_run_arn:
         out["mapRunArn"] = record.map_run_arn
+        # AWS: the items the child ran (its ItemBatcher batch's), listed by Map Run
+        out["itemCount"] = record.item_count or 1
     return out
 
 
 def map_run_fields(
-    record: MapRunRecord, counts: dict[str, int], date: DateFormat
+    record: MapRunRecord,
+    item_counts: dict[str, int],
+    execution_counts: dict[str, int],
+    date: DateFormat,
 ) -> dict[str, JSON]:
-    """DescribeMapRun: the record and AWS's itemCounts/executionCounts (one item per child
-    execution: the same counts twice). AWS leaves out stopDate while the run is RUNNING and
-    redriveDate until it was redriven."""
+    """DescribeMapRun: the record and AWS's itemCounts and executionCounts (the same unless
+    an ItemBatcher puts several items in a child execution). AWS leaves out stopDate while
+    the run is RUNNING and redriveDate until it was redriven."""
     out: dict[str, JSON] = {
         "mapRunArn": record.arn,
         "executionArn": record.execution_arn,
@@ -94,8 +99,8 @@ def map_run_fields(
     out["maxConcurrency"] = record.max_concurrency
     out["toleratedFailurePercentage"] = record.tolerated_failure_percentage
     out["toleratedFailureCount"] = record.tolerated_failure_count
-    out["itemCounts"] = dict(counts)
-    out["executionCounts"] = dict(counts)
+    out["itemCounts"] = dict(item_counts)
+    out["executionCounts"] = dict(execution_counts)
     out["redriveCount"] = record.redrive_count
     if record.redrive_date is not None:
         out["redriveDate"] = date(record.redrive_date)

@@ -22,9 +22,16 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # DefinitionInvalid names the Diagnostic type it carries (a TYPE_CHECKING import only)
     "engine.errors": ("engine.definition.diagnostics",),
     "engine.names": ("engine.errors",),
+    "engine.history_events": (),
     "engine.definition": ("engine.definition", "engine.values", "engine.errors"),
     # drawing: pure like the definition layer it reads (engine/graph/__init__.py)
-    "engine.graph": ("engine.graph", "engine.definition", "engine.values", "engine.errors"),
+    "engine.graph": (
+        "engine.graph",
+        "engine.definition",
+        "engine.history_events",
+        "engine.values",
+        "engine.errors",
+    ),
     "engine.interpreter": (
         "engine.interpreter",
         "engine.definition",

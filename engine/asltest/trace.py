@@ -17,23 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.definition.compile import FailState, Machine, MapState, State
+from engine.history_events import SUCCESS_EVENTS
 from engine.interpreter.history import HistoryEvent, Payload
 from engine.values import JSON
 
 __all__ = ["Failure", "Trace", "Visit", "read_trace", "states_by_name"]
-
-_SUCCESS_EVENTS = frozenset(
-    {
-        "TaskSucceeded",
-        "LambdaFunctionSucceeded",
-        "ActivitySucceeded",
-        "ParallelStateSucceeded",
-        "MapStateSucceeded",
-    }
-)
-"""The events that end a successful attempt of a Task, Parallel or Map: a StateExited whose
-previous event is one of these left normally; any other StateExited of such a state follows a
-Catch."""
 
 _ATTEMPT_STARTS = frozenset({"ParallelStateStarted", "MapStateStarted"})
 
@@ -166,7 +154,7 @@ def read_trace(machine: Machine, events: Iterable[HistoryEvent]) -> Trace:
         if kind.endswith("StateExited"):
             visit.exited = True
             visit.output = _value(details, "output")
-            visit.caught = types.get(previous) not in _SUCCESS_EVENTS and _can_catch(
+            visit.caught = types.get(previous) not in SUCCESS_EVENTS and _can_catch(
                 states.get(visit.state)
             )
             assigned = _value(details, "assignedVariables")

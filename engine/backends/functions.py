@@ -243,6 +243,7 @@ class _Call:
         request: TaskRequest,
         request_id: str,
         on_result: Callable[[TaskResult], None],
+        started: float,
     ) -> None:
         self.backend = backend
         self.direct = direct
@@ -253,7 +254,7 @@ class _Call:
         self.job: asyncio.Future[Outcome] | None = None  # None once finished
         self.deadlines: _Deadlines | None = None
         self.when = 0.0  # its deadline, in loop time
-        self.started = time.monotonic()  # Lambda's Duration runs from here
+        self.started = started  # Lambda's Duration runs from here (time.monotonic)
 
     def expire(self) -> None:
         """Its deadline passed while it ran: cancel it (`finished` then answers)."""
@@ -279,10 +280,14 @@ class _Call:
                     direct.function, direct.settings, direct.stats, self.request_id
                 )
             else:
-                backend._release(direct.settings, direct.stats, recycle=True)
+                # `_release(recycle=True)`, written out: no cold starts are simulated here.
+                stats = direct.stats
+                stats.running -= 1
+                if direct.settings.reserved_concurrency is None:
+                    backend._unreserved_running -= 1
                 outcome = job.result()
                 if isinstance(outcome, Raised):
-                    direct.stats.errors += 1
+                    stats.errors += 1
                 result = _result(outcome, self.request_id, request.resource, _payload)
         except Exception as exc:  # a bug here or in the runner: the Task fails, never hangs
             result = _internal_error(request, exc)
@@ -452,28 +457,46 @@ class LambdaBackend:
     def _submit(
         self, direct: _Direct, request: TaskRequest, on_result: Callable[[TaskResult], None]
     ) -> TaskResult | asyncio.Future[Outcome]:
-        """`_invoke_with_input` and `_run` for a submitting runner (no faults, no cold start)."""
+        """`_invoke_with_input` and `_run` for a submitting runner (no faults, no cold start).
+
+        `_throttled`, `_acquire` and `_invocation` written out: every Python Task's call comes
+        this way, and each of those calls cost about as much as the work it does."""
         request_id = new_request_id()
         settings = direct.settings
         stats = direct.stats
-        if self._throttled(settings, stats):
+        reserved = settings.reserved_concurrency
+        if reserved is not None:
+            if stats.running >= reserved:
+                stats.throttles += 1
+                return throttled(request_id)
+        elif self._unreserved_running >= self._unreserved_limit:
             stats.throttles += 1
             return throttled(request_id)
-        payload = {} if request.payload is None else request.payload
+        payload = request.payload
         started = time.monotonic()
-        invocation = self._invocation(
-            direct.function.name,
-            direct.version,
-            direct.invoked_arn,
-            settings,
-            request_id,
-            started,
-            request,
-            DEFAULT_DUMPS(payload),
+        version = direct.version
+        # Positional, in the order of Invocation's fields (keywords cost a dict per call).
+        invocation = Invocation(
+            direct.function.name,  # function_name
+            version,  # function_version
+            direct.invoked_arn,  # invoked_function_arn
+            request_id,  # request_id
+            settings.memory_size,  # memory_size
+            started + settings.timeout,  # deadline
+            f"{self._log_day()}/[{version}]{log_stream_id()}",  # log_stream_name
+            request.region,  # region
+            # A null input arrives as {} (an Invoke without a body), as in `_invoke_with_input`.
+            DEFAULT_DUMPS({} if payload is None else payload),  # event_text
+            False,  # raw_string
+            request.traceparent,  # traceparent
         )
-        call = _Call(self, direct, request, request_id, on_result)
+        call = _Call(self, direct, request, request_id, on_result, started)
         stats.invocations += 1
-        self._acquire(settings, stats)
+        running = stats.running = stats.running + 1
+        if running > stats.peak_running:
+            stats.peak_running = running
+        if reserved is None:
+            self._unreserved_running += 1
         try:
             job = call.job = direct.submit(invocation, call.finished)
         except BaseException:
@@ -866,5 +889,5 @@ def _result(
     if outcome.size > PAYLOAD_LIMIT_BYTES:
         return data_limit_exceeded(label)
     if shape is _payload:  # the result is the payload: measured within the limit already
-        return TaskSuccess(outcome.payload, sized=outcome.bounds_payload)
+        return TaskSuccess(outcome.payload, False, outcome.bounds_payload)  # final, sized
     return TaskSuccess(shape(outcome))

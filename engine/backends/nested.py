@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 from engine.definition.aws_services import START_EXECUTION_PARAMETERS
 from engine.definition.compile import MAP_RUN_CHILD_RESOURCE
@@ -55,10 +55,12 @@ class ChildStart:
     token: str | None
     pattern: str | None
     # A Distributed Map item's child execution (pattern "mapRun"): its Map Run, the pointer of
-    # the ItemProcessor in the parent's definition (the child's definition), its type.
+    # the ItemProcessor in the parent's definition (the child's definition), its type, and
+    # how many items it runs (its ItemBatcher batch's, else one).
     map_run_arn: str | None = None
     processor_key: str | None = None
     execution_type: str = "STANDARD"
+    item_count: int = 1
     # The parent Task's W3C trace context when it is traced: the child's trace header, so its
     # spans join the parent's trace (docs/observability.md)
     trace_header: str | None = None
@@ -162,6 +164,7 @@ class StartExecutionBackend:
             map_run_arn=map_run_arn,
             processor_key=str(payload["ProcessorKey"]),
             execution_type=str(payload["ExecutionType"]),
+            item_count=int(cast(int, payload.get("ItemCount", 1))),
             trace_header=request.traceparent,
         )
         return await self._children.start_child(start)

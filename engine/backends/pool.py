@@ -61,20 +61,15 @@ class _Job(asyncio.Future[Outcome]):
 
     __slots__ = ("abandoned", "finished", "fn", "on_done", "pool", "started")
 
-    def __init__(
-        self,
-        fn: Callable[[], Outcome],
-        pool: HandlerPool,
-        loop: asyncio.AbstractEventLoop,
-        on_done: Callable[[asyncio.Future[Outcome]], None] | None,
-    ) -> None:
-        super().__init__(loop=loop)
-        self.fn = fn
-        self.pool = pool
-        self.on_done = on_done
-        self.started = False  # a thread took it
-        self.finished = False  # its fn returned (its result may still wait for the loop)
-        self.abandoned = False  # cancelled while running: its thread no longer counts
+    # Set by `HandlerPool.submit` right after the future's own __init__ (no Python __init__
+    # here: one per call, and a class call through a Python __init__ costs a frame and a
+    # super() lookup more).
+    fn: Callable[[], Outcome]
+    pool: HandlerPool
+    on_done: Callable[[asyncio.Future[Outcome]], None] | None
+    started: bool  # a thread took it
+    finished: bool  # its fn returned (its result may still wait for the loop)
+    abandoned: bool  # cancelled while running: its thread no longer counts
 
     def cancel(self, msg: object = None) -> bool:
         # Only the loop settles or cancels a job, so `done()` cannot change under our feet.
@@ -201,7 +196,13 @@ class HandlerPool:
         if given, is called when the future is done, like a done callback but at once when the
         result reaches the loop, saving the loop a round (one handle) per call.
         """
-        job = _Job(fn, self, asyncio.get_running_loop(), on_done)
+        # `_Job(fn, self, loop, on_done)`, without its Python __init__ and super() call (the
+        # future's own C __init__ only): one such job per call of a Python handler.
+        job = _Job(loop=asyncio.get_running_loop())
+        job.fn = fn
+        job.pool = self
+        job.on_done = on_done
+        job.started = job.finished = job.abandoned = False
         with self._lock:
             if self._closed:
                 raise RuntimeError("the function pool is closed")
@@ -255,7 +256,8 @@ class HandlerPool:
     def _work(self) -> None:
         job = self._next_job(arriving=True)
         while job is not None:
-            self._start_threads()
+            if self._unstarted:  # a thread this one summoned (under the lock) to start
+                self._start_threads()
             result: Outcome | BaseException
             try:
                 result = job.fn()
@@ -307,7 +309,7 @@ class HandlerPool:
                 wake = loop
             else:
                 batch.append((job, result))
-            stays = self._stays(job)
+            stays = not job.abandoned or self._stays(job)
             if stays and self._jobs:
                 following = self._pop()
         if wake is not None:

@@ -267,6 +267,13 @@ class LambdaContext:
 _EVENT_DECODER: Final = json.JSONDecoder()
 """`json.loads` without its checks of the argument's type and BOM, for text we encoded."""
 
+_Scan = Callable[[str, int], tuple[JSON, int]]
+_scan_event: Final[_Scan] = _EVENT_DECODER.scan_once  # type: ignore[attr-defined]
+_scan_payload: Final[_Scan] = PAYLOAD_DECODER.scan_once  # type: ignore[attr-defined]
+"""The decoders' scanners (C), called on text `DEFAULT_DUMPS` made: one complete JSON value,
+no whitespace around it, so `decode`'s two whitespace matches and its end check (two Python
+calls and two regex matches per value) can find nothing. Same values, same errors."""
+
 
 def _decode_event(text: str, raw_string: bool) -> JSON:
     """The event, parsed as the runtime parses the request body: a fresh copy for every call.
@@ -275,7 +282,7 @@ def _decode_event(text: str, raw_string: bool) -> JSON:
     not JSON then arrives as the string (LocalStack's reading; AWS's is not recorded).
     """
     if not raw_string:  # text the Lambda layer encoded (ASCII JSON): no BOM to refuse
-        value: JSON = _EVENT_DECODER.decode(text)
+        value: JSON = _scan_event(text, 0)[0]
         return value
     try:
         parsed: JSON = json.loads(text)
@@ -284,9 +291,13 @@ def _decode_event(text: str, raw_string: bool) -> JSON:
     return parsed
 
 
+_RAW_BYTES: Final = (bytes, bytearray, memoryview)
+"""What the runtime passes through unencoded (a tuple: `A | B` builds a union per call)."""
+
+
 def _marshal(result: object) -> Outcome:
     """The response payload as the runtime sends it, then as Step Functions reads it back."""
-    if isinstance(result, bytes | bytearray | memoryview):
+    if isinstance(result, _RAW_BYTES):
         raw = bytes(result)  # the Python runtime passes bytes through unencoded
         if len(raw) > PAYLOAD_LIMIT_BYTES:
             return Returned(len(raw), None)  # refused by the Lambda layer; not worth parsing
@@ -301,10 +312,10 @@ def _marshal(result: object) -> Outcome:
     if len(text) > PAYLOAD_LIMIT_BYTES:
         return Returned(len(text), None)
     try:
-        payload: JSON = PAYLOAD_DECODER.decode(text)
+        payload: JSON = _scan_payload(text, 0)[0]
     except ValueError:  # NaN or Infinity: the text itself, as parse_payload gives it
         return Returned(len(text), text)
-    return Returned(len(text), payload, bounds_payload=True)
+    return Returned(len(text), payload, True)  # bounds_payload (positional: no kwargs dict)
 
 
 def _raised(exc: BaseException) -> Raised:
@@ -333,7 +344,9 @@ def _call_blocking(handler: Handler, invocation: Invocation) -> Outcome:
     """Runs on a pool thread: decode the event, call, encode the result. Never raises."""
     context = LambdaContext(invocation)
     try:
-        event = _decode_event(invocation.event_text, invocation.raw_string)
+        text = invocation.event_text
+        # `_decode_event`, written out for the Lambda layer's own text (the usual case).
+        event = _decode_event(text, True) if invocation.raw_string else _scan_event(text, 0)[0]
         result = handler(event, context)
     except SystemExit as exc:
         return _exited(exc, context.aws_request_id)

@@ -99,12 +99,12 @@ async def _print_map_run(service: Service, arn: str, *, as_json: bool) -> None:
     from engine.shapes import map_run_fields
 
     view = await service.describe_map_run(arn)
-    shape = map_run_fields(view.record, map_run_counts(view), iso)
+    counts = map_run_counts(view)
+    shape = map_run_fields(view.record, counts.items, counts.executions, iso)
     if as_json:
         print(json.dumps(shape))
         return
     record = view.record
-    counts = map_run_counts(view)
     print(f"map run      {record.arn}")
     print(f"execution    {record.execution_arn}")
     print(f"status       {record.status}")
@@ -113,18 +113,14 @@ async def _print_map_run(service: Service, arn: str, *, as_json: bool) -> None:
         f"tolerated    {record.tolerated_failure_count} failures, "
         f"{record.tolerated_failure_percentage:g}%"
     )
-    print(
-        "items        "
-        + ", ".join(
-            f"{counts[name]} {name}"
-            for name in (
-                "total",
-                "pending",
-                "running",
-                "succeeded",
-                "failed",
-                "timedOut",
-                "aborted",
-            )
-        )
-    )
+    if record.redrive_count:
+        print(f"redriven     {record.redrive_count} times, last {iso(record.redrive_date or 0)}")
+    print(f"items        {_counts_line(counts.items)}")
+    print(f"executions   {_counts_line(counts.executions)}")
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    names = ("total", "pending", "running", "succeeded", "failed", "timedOut", "aborted")
+    line = ", ".join(f"{counts[name]} {name}" for name in names)
+    extras = ("resultsWritten", "pendingRedrive", "failuresNotRedrivable")
+    return line + "".join(f", {counts[name]} {name}" for name in extras if counts[name])

@@ -181,6 +181,11 @@ class PassState(State):
     result_path: Path | None = None
 
 
+def _is_dollar(path: Path | None) -> bool:
+    """Whether a compiled path is `$`, the default: it selects (or replaces) the whole value."""
+    return path is not None and path.root == "data" and path.steps == ()
+
+
 @_state_class
 class TaskState(State):
     """A Task state: a resource to call, with its timeouts, Retry and Catch."""
@@ -204,8 +209,31 @@ class TaskState(State):
     """An activity ARN as Resource: workers poll for it (GetActivityTask)."""
     waits_for_token: bool = field(init=False, repr=False, compare=False)
     """A `.waitForTaskToken` integration: the Task waits for a callback."""
+    waits_for_child: bool = field(init=False, repr=False, compare=False)
+    """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
+    completes when the child closes (docs/nested-executions.md)."""
+    plain_io: bool = field(init=False, repr=False, compare=False)
+    """JSONPath data flow with every field at its default (InputPath, ResultPath and
+    OutputPath `$`; no Parameters, ResultSelector, Assign, `$$` or `*SecondsPath`): the
+    effective input is the state input and the output is the result, so the interpreter
+    skips the scope and the path walks (states.py `run_task`, `complete_task`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "plain_io",
+            self.query_language == JSONPATH
+            and _is_dollar(self.input_path)
+            and _is_dollar(self.output_path)
+            and _is_dollar(self.result_path)
+            and self.parameters is None
+            and self.result_selector is None
+            and self.assign_program is None
+            and not self.uses_context
+            and self.timeout_seconds_path is None
+            and self.heartbeat_seconds_path is None
+            and not self.unresolved,
+        )
         resource = self.resource
         object.__setattr__(self, "is_lambda_function", resource.startswith("arn:aws:lambda:"))
         object.__setattr__(
@@ -214,15 +242,15 @@ class TaskState(State):
             resource.startswith("arn:aws:states:") and ":activity:" in resource,
         )
         object.__setattr__(self, "waits_for_token", resource.endswith(".waitForTaskToken"))
-
-    @property
-    def waits_for_child(self) -> bool:
-        """`states:startExecution.sync` or `.sync:2`: the Task starts a child execution and
-        completes when the child closes (docs/nested-executions.md)."""
-        return self.resource in (
-            "arn:aws:states:::states:startExecution.sync",
-            "arn:aws:states:::states:startExecution.sync:2",
-            MAP_RUN_CHILD_RESOURCE,
+        object.__setattr__(
+            self,
+            "waits_for_child",
+            resource
+            in (
+                "arn:aws:states:::states:startExecution.sync",
+                "arn:aws:states:::states:startExecution.sync:2",
+                MAP_RUN_CHILD_RESOURCE,
+            ),
         )
 
 

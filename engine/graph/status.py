@@ -16,23 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.graph.model import Graph
+from engine.history_events import SUCCESS_EVENTS
 from engine.values import JSON
 
 __all__ = ["STATUSES", "StateStatus", "state_statuses"]
 
 STATUSES = ("running", "succeeded", "failed", "caught", "cancelled", "not-run")
-
-_SUCCESS_EVENTS = frozenset(
-    {
-        "TaskSucceeded",
-        "LambdaFunctionSucceeded",
-        "ActivitySucceeded",
-        "ParallelStateSucceeded",
-        "MapStateSucceeded",
-    }
-)
-"""A Task, Parallel or Map left normally when its StateExited follows one of these; any other
-StateExited of such a state follows a Catch (the same rule as asltest/trace.py)."""
 
 _CATCHING = frozenset({"Task", "Parallel", "Map"})
 
@@ -90,7 +79,7 @@ def state_statuses(graph: Graph, events: Iterable[Mapping[str, JSON]]) -> dict[s
             _close(status, kind)
         elif name is not None and kind.endswith("StateExited"):
             before = kinds.get(previous) if isinstance(previous, int) else None
-            caught = types.get(name) in _CATCHING and before not in _SUCCESS_EVENTS
+            caught = types.get(name) in _CATCHING and before not in SUCCESS_EVENTS
             status[name] = "caught" if caught else "succeeded"
             seen.setdefault(name, {})["output"] = _detail(
                 event.get("stateExitedEventDetails"), "output"

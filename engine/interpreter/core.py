@@ -36,13 +36,12 @@ traceback (`fault`) for the runtime to log. One broken execution never takes the
 
 from __future__ import annotations
 
-import functools
 import random
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.definition.compile import (
     JSONATA,
@@ -119,6 +118,8 @@ step ends with a continuation timer due at once: the runtime runs other work, co
 fires it, and the frames that were runnable run on (in frame order). 5,000 states take tens of
 milliseconds."""
 
+_new_object = object.__new__
+
 _CLOSING_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
@@ -168,7 +169,7 @@ def step(machine: Machine, state: ExecutionState, event: Event) -> StepResult:
             run.apply(event)
             run.drain()
         elif isinstance(event, Redrive) and state.status in _REDRIVABLE:
-            run.redrive()
+            run.redrive(event.parent_token)
             run.drain()
         return run.result()
     except Exception as exc:  # an engine bug: contained to this one execution
@@ -263,6 +264,33 @@ BLOCKED = Blocked()
 class Step:
     """The working copy of one `step` call. States.py drives it through these methods."""
 
+    # Slots: one Step per event applied, its fields read and written throughout the step.
+    __slots__ = (
+        "_done_frames",
+        "_owned",
+        "_payload",
+        "_plain_scope",
+        "_rng",
+        "_seed_event",
+        "_seed_sequence",
+        "_waking",
+        "commands",
+        "events",
+        "failure",
+        "frames",
+        "history_full",
+        "info",
+        "machine",
+        "next_event_id",
+        "now",
+        "output",
+        "runnable",
+        "sequence",
+        "silent_work",
+        "status",
+        "timeout_timer_id",
+    )
+
     def __init__(self, machine: Machine, state: ExecutionState, now: float) -> None:
         self.machine = machine
         self.info = state.info
@@ -299,15 +327,16 @@ class Step:
         return self._rng
 
     def result(self) -> StepResult:
+        # Positional, in the order of ExecutionState's fields (keywords cost a dict per call).
         new_state = ExecutionState(
-            info=self.info,
-            frames=self.frames,
-            status=self.status,
-            next_event_id=self.next_event_id,
-            sequence=self.sequence,
-            output=self.output,
-            failure=self.failure,
-            timeout_timer_id=self.timeout_timer_id,
+            self.info,  # info
+            self.frames,  # frames
+            self.status,  # status
+            self.next_event_id,  # next_event_id
+            self.sequence,  # sequence
+            self.output,  # output
+            self.failure,  # failure
+            self.timeout_timer_id,  # timeout_timer_id
         )
         return StepResult(new_state, tuple(self.events), tuple(self.commands))
 
@@ -364,8 +393,15 @@ class Step:
             self.history_full = True
             return 0
         self.next_event_id = event_id + 1
-        when = self.now if timestamp is None else min(timestamp, self.now)
-        self.events.append(HistoryEvent(event_id, frame.last_event_id, when, event_type, details))
+        # HistoryEvent(...), without the class call's generic path (a third of the cost): a
+        # transition makes five of these. Every field is set, as its __init__ sets them.
+        event = _new_object(HistoryEvent)
+        event.id = event_id  # type: ignore[misc]
+        event.previous_event_id = frame.last_event_id  # type: ignore[misc]
+        event.timestamp = self.now if timestamp is None else min(timestamp, self.now)  # type: ignore[misc]
+        event.type = event_type  # type: ignore[misc]
+        event.details = details  # type: ignore[misc]
+        self.events.append(event)
         frame.last_event_id = event_id
         return event_id
 
@@ -443,13 +479,17 @@ class Step:
                     update_map_run(self, self.frame(frame_id), state, event)
                 return
 
-    def redrive(self) -> None:
+    def redrive(self, parent_token: str | None = None) -> None:
         """Restart a closed execution at the state where its main path stopped.
 
         Frames below the main path are dropped (their states re-run); a Map re-runs only the
         iterations that had not succeeded (`Frame.kept_results`). AWS: "Redriving executions".
+        A Map Run's child redriven by its parent's redrive answers the parent's new Task
+        (`parent_token`) when it closes (AWS, "Redriving Map Runs").
         """
         self.info = replace(self.info, redrive_count=self.info.redrive_count + 1)
+        if parent_token is not None:
+            self.info = replace(self.info, parent_token=parent_token)
         for frame_id in [f for f in self.frames if f != ROOT_FRAME]:
             self.frames.pop(frame_id)
             self._owned.discard(frame_id)
@@ -497,7 +537,7 @@ class Step:
             return  # stale: the task was timed out, aborted or already answered
         frame = self.frame(frame_id)
         frame.task_id = None
-        state = self.graph(frame).states[frame.state_name]
+        state = self.machine.graphs[frame.graph_key].states[frame.state_name]
         if isinstance(state, MapState):  # a Distributed Map's read or write (map_io.py)
             from engine.interpreter.states import complete_map_io
 
@@ -532,8 +572,11 @@ class Step:
                 frame.task_token = result.token  # the answer comes with this one
             return
         frame.task_token = None
-        self._cancel_task_timers(frame)
-        if self._settle_outcome(frame, state, lambda: complete_task(self, frame, state, result)):
+        if frame.timeout_timer_id is not None or frame.heartbeat_timer_id is not None:
+            self._cancel_task_timers(frame)
+        # Through `_settle_outcome` (a TestState run notes what the state computes there),
+        # with the work's arguments rather than a closure made for each task's answer.
+        if self._settle_outcome(frame, state, complete_task, self, frame, state, result):
             self.runnable.append(frame_id)
 
     def _token_frame(self, token: str) -> str | None:
@@ -654,9 +697,10 @@ class Step:
 
     def advance(self, frame_id: str) -> None:
         """Run a runnable frame state after state until it waits or finishes."""
-        attempt = _states.ATTEMPT
-        frame = self.frame(frame_id)
-        graph = self.graph(frame)
+        attempt, attempt_resolved = _states.ATTEMPT, _states.ATTEMPT_RESOLVED
+        # `frame` and `graph`, written out (the frame is usually owned already)
+        frame = self.frames[frame_id] if frame_id in self._owned else self.frame(frame_id)
+        graph = self.machine.graphs[frame.graph_key]
         while self.status is ExecutionStatus.RUNNING and not self.history_full:
             if frame.silent:
                 if self.silent_work >= SILENT_STEP_BUDGET:
@@ -676,14 +720,24 @@ class Step:
                 )
             elif frame.phase is not Phase.RETRY:
                 return
-            work = functools.partial(attempt[state.type], self, frame, state)
-            if not self._settle_outcome(frame, state, work):
+            # `_settle_outcome`, written out: this runs once per state entered.
+            handler = (attempt if state.unresolved else attempt_resolved)[state.type]
+            try:
+                outcome = handler(self, frame, state)
+            except QueryEvaluationError as exc:
+                outcome = Failed(self.evaluation_failure(frame, state, exc))
+            except StatesError as exc:
+                outcome = Failed(self.in_state_failure(frame, state, exc))
+            if not self._settle(frame, state, outcome):
                 return
 
-    def _settle_outcome(self, frame: Frame, state: State, work: Callable[[], Outcome]) -> bool:
-        """Run a state's work and apply its outcome. True when the frame should keep running."""
+    def _settle_outcome(
+        self, frame: Frame, state: State, work: Callable[..., Outcome], *args: Any
+    ) -> bool:
+        """Run a state's work (`work(*args)`) and apply its outcome. True when the frame should
+        keep running."""
         try:
-            outcome = work()
+            outcome = work(*args)
         except QueryEvaluationError as exc:
             outcome = Failed(self.evaluation_failure(frame, state, exc))
         except StatesError as exc:

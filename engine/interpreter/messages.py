@@ -76,9 +76,12 @@ class StopRequested:
 
 @immutable
 class Redrive:
-    """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state."""
+    """RedriveExecution: restart a FAILED, ABORTED or TIMED_OUT execution at its failed state.
+    `parent_token`: a Map Run's child redriven by its redriven parent answers this token (the
+    parent's new Task for the item) when it closes again."""
 
     now: float
+    parent_token: str | None = None
 
 
 @immutable
@@ -162,7 +165,9 @@ class StopChild:
 @immutable
 class RecordMapRun:
     """A Distributed Map's Map Run started, changed or closed: the record DescribeMapRun
-    reads, written with the step's commit (the embedded runtime keeps none)."""
+    reads, written with the step's commit (the embedded runtime keeps none). `total_items`
+    counts items, `total_executions` child runs (batches with an ItemBatcher);
+    `results_written`: the closed run's results went to its ResultWriter or the Map's output."""
 
     map_run_arn: str
     status: str  # RUNNING | SUCCEEDED | FAILED | ABORTED
@@ -174,6 +179,8 @@ class RecordMapRun:
     tolerated_failure_percentage: float
     redrive_count: int = 0
     redrive_date: float | None = None
+    total_executions: int = 0
+    results_written: bool = False
 
 
 @immutable

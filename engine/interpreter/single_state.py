@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.definition.compile import (
     JSONATA,
@@ -155,12 +156,14 @@ class SingleStep(Step):
             work = functools.partial(ATTEMPT[state.type], self, frame, state)
         self._settle_outcome(frame, state, work)
 
-    def _settle_outcome(self, frame: Frame, state: State, work: Callable[[], Outcome]) -> bool:
+    def _settle_outcome(
+        self, frame: Frame, state: State, work: Callable[..., Outcome], *args: Any
+    ) -> bool:
         if frame.frame_id != ROOT_FRAME:
-            return super()._settle_outcome(frame, state, work)
+            return super()._settle_outcome(frame, state, work, *args)
         INSPECTION.record = self.test.inspection  # dataflow.py notes what the state computes
         try:
-            return super()._settle_outcome(frame, state, work)
+            return super()._settle_outcome(frame, state, work, *args)
         finally:
             INSPECTION.record = None
 

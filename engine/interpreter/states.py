@@ -53,6 +53,7 @@ from engine.interpreter.core import (
     task_failure_details,
 )
 from engine.interpreter.dataflow import (
+    INSPECTION,
     apply_input_path,
     apply_output_path,
     apply_parameters,
@@ -61,7 +62,7 @@ from engine.interpreter.dataflow import (
     invalid_path_cause,
 )
 from engine.interpreter.failures import Failure
-from engine.interpreter.frames import Frame, Phase
+from engine.interpreter.frames import Frame, Phase, region_and_account
 from engine.interpreter.history import Details, task_resource_parts
 from engine.interpreter.messages import (
     InvokeTask,
@@ -70,7 +71,7 @@ from engine.interpreter.messages import (
     ScheduleActivity,
     StartTimer,
 )
-from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult
+from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.interpreter.variables import child_variables, evaluate_assign
 from engine.values import JSON, PAYLOAD_LIMIT_BYTES, dumps, payload_size
 
@@ -264,13 +265,15 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
     # `.waitForTaskToken` puts it in the context object ($$.Task.Token).
     if token is None and (state.waits_for_token or state.waits_for_child):
         token = run.new_uuid()
-    extra: dict[str, JSON] | None = (
-        {"Task": {"Token": token}} if token and state.waits_for_token else None
-    )
-    scope = run.scope(frame, state, extra)
-    if state.query_language == JSONATA:
+    if state.plain_io and INSPECTION.record is None:
+        # No field reads the scope or walks a path: the state input is the request's payload.
+        payload: JSON = frame.state_input
+        timeout, heartbeat = state.timeout_seconds, state.heartbeat_seconds
+    elif state.query_language == JSONATA:
+        scope = run.scope(frame, state, _token_context(token, state))
         payload, timeout, heartbeat = jsonata_flow.task_request(run, frame, state, scope)
     else:
+        scope = run.scope(frame, state, _token_context(token, state))
         effective = apply_input_path(state.input_path, frame.state_input, scope)
         payload = (
             apply_parameters(state.parameters, effective, scope)
@@ -309,18 +312,22 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
     frame.phase = Phase.TASK
     frame.task_id = task_id
     frame.task_token = token
+    info = run.info
+    region, account = region_and_account(info.execution_arn)  # info.region, info.account
+    # Positional, in the order of TaskRequest's fields: a class called with keywords gets them
+    # as a dict, built and unpacked again for its __init__ (2.7x the cost of this call).
     request = TaskRequest(
-        resource=state.resource,
-        payload=payload,
-        execution_arn=run.info.execution_arn,
-        state_name=state.name,
-        attempt=frame.retry_count,
-        timeout_seconds=timeout,
-        heartbeat_seconds=heartbeat,
-        task_token=token,
-        region=run.info.region,
-        account=run.info.account,
-        test_case=run.info.test_case,
+        state.resource,  # resource
+        payload,  # payload
+        info.execution_arn,  # execution_arn
+        state.name,  # state_name
+        frame.retry_count,  # attempt
+        timeout,  # timeout_seconds
+        heartbeat,  # heartbeat_seconds
+        token,  # task_token
+        region,  # region
+        account,  # account
+        info.test_case,  # test_case
     )
     run.commands.append(InvokeTask(frame.frame_id, task_id, request))
     if timeout is not None:
@@ -331,6 +338,11 @@ def run_task(run: Step, frame: Frame, state: State, *, token: str | None = None)
         frame.heartbeat_timer_id = run.new_id(frame, "heartbeat")
         run.commands.append(StartTimer(frame.heartbeat_timer_id, run.now + heartbeat))
     return BLOCKED
+
+
+def _token_context(token: str | None, state: TaskState) -> dict[str, JSON] | None:
+    """What a `.waitForTaskToken` Task adds to the context object: `$$.Task.Token`."""
+    return {"Task": {"Token": token}} if token and state.waits_for_token else None
 
 
 def _schedule_activity(
@@ -397,6 +409,16 @@ _task_details = task_details
 
 def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> Outcome:
     assert isinstance(state, TaskState)
+    if state.plain_io and state.is_lambda_function and isinstance(result, TaskSuccess):
+        output = result.output
+        if result.sized or payload_size(output) <= PAYLOAD_LIMIT_BYTES:
+            # A Lambda function ARN's answer on a plain Task (the usual Lambda Task): what the
+            # general path below records and returns, without its lookups and calls.
+            details: Details = {"output": run.payload(output)}
+            run.emit(frame, "LambdaFunctionSucceeded", details)
+            if INSPECTION.record is None:
+                return Done(output, state.next, None, True)  # sized
+            return _complete_with_result(run, frame, state, output, sized=True)
     succeeded, failed, _ = _task_event_names(state)
     if isinstance(result, TaskFailure):
         run.emit(frame, failed, _task_details(state, task_failure_details(result)))
@@ -417,6 +439,9 @@ def complete_task(run: Step, frame: Frame, state: State, result: TaskResult) -> 
         )
         return Failed(Failure(STATES_DATA_LIMIT_EXCEEDED, cause))
     run.emit(frame, succeeded, _task_details(state, {"output": run.payload(output)}))
+    if state.plain_io and INSPECTION.record is None:
+        # ResultPath and OutputPath `$`, nothing else: the result is the output, as it is.
+        return Done(output, state.next, None, True)  # sized
     return _complete_with_result(run, frame, state, output, sized=True)
 
 
@@ -514,7 +539,7 @@ def _complete_with_result(
     output = apply_output_path(
         state.output_path, apply_result_path(state.result_path, frame.state_input, result), scope
     )
-    return Done(output, state.next, assigned, sized=sized and output is raw)
+    return Done(output, state.next, assigned, sized and output is raw)  # positional: sized
 
 
 # -- Map ------------------------------------------------------------------------------------------
@@ -580,6 +605,8 @@ def _begin_map(
         frame.map_run_redrives = 0
         frame.map_run_redriven_at = None
     frame.items = tuple(items)
+    frame.map_run_runs = len(items)
+    frame.map_run_items = _item_total(state, items)
     frame.started = 0
     frame.running = 0
     frame.finished = 0
@@ -668,22 +695,29 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         return _write_results(run, frame, state, pending)
     _drop_children(run, frame, pending)
     if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
-        return _close_map_run(run, frame, state, Failure(result.error, result.cause), None)
-    return _close_map_run(run, frame, state, pending, result.output)
+        failure = Failure(result.error, result.cause)
+        return _close_map_run(run, frame, state, failure, None, written=False)
+    return _close_map_run(run, frame, state, pending, result.output, written=True)
 
 
 def _close_map_run(
-    run: Step, frame: Frame, state: MapState, pending: Failure | None, output: JSON
+    run: Step,
+    frame: Frame,
+    state: MapState,
+    pending: Failure | None,
+    output: JSON,
+    *,
+    written: bool,
 ) -> Outcome:
-    """The Map Run ends after its results are written (or shaped): failed with `pending` (the
-    tolerated failures were exceeded, or the write failed), else succeeded with `output` as
-    the Map's result."""
+    """The Map Run ends after its results are written (or shaped; `written` when they went
+    somewhere): failed with `pending` (the tolerated failures were exceeded, or the write
+    failed), else succeeded with `output` as the Map's result."""
     if pending is not None:
         run.emit(frame, "MapRunFailed", {"error": pending.error, "cause": pending.cause})
-        record_map_run(run, frame, "FAILED")
+        record_map_run(run, frame, "FAILED", written=written)
         return Failed(pending, closing_event="MapStateFailed")
     run.emit(frame, "MapRunSucceeded")
-    record_map_run(run, frame, "SUCCEEDED")
+    record_map_run(run, frame, "SUCCEEDED", written=written)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, output)
 
@@ -725,7 +759,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
         _drop_children(run, frame, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
-        return _close_map_run(run, frame, state, pending, output)
+        return _close_map_run(run, frame, state, pending, output, written=pending is None)
     # The children stay until the write is answered: a write lost with its worker is made
     # again from them (complete_map_io).
     frame.failure = pending
@@ -948,6 +982,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
                 "MapRunArn": frame.map_run_arn,
                 "Name": child_name(frame, index),
                 "Index": index,
+                "ItemCount": _items_in(frame, state, index),
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
                 "Input": child_input,
@@ -999,11 +1034,12 @@ def _settle_results(frame: Frame) -> None:
 
 def child_name(frame: Frame, index: int) -> str:
     """The name of the child execution of item `index` in this run of the Map: a UUID, as AWS
-    names them, drawn from the Map Run, the item and the redrive, so the result files name it
-    too (a redrive runs the item in a new child)."""
+    names them, drawn from the Map Run and the item, so the result files name it too, and a
+    redrive of the Map Run finds it again (AWS redrives the failed child itself, same ARN:
+    "Redriving Map Runs", child workflow execution redrive behavior)."""
     import uuid  # here: a Distributed Map's children only (engine/ids.py says why)
 
-    key = f"{frame.map_run_arn}#{index}#{frame.map_run_redrives}"
+    key = f"{frame.map_run_arn}#{index}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
@@ -1063,9 +1099,20 @@ def _items_in(frame: Frame, state: MapState, index: int) -> int:
     failures count items, as the Map's item count does)."""
     if state.io.batcher is None:
         return 1
-    batch = frame.items[index]
+    return _batch_size(frame.items[index])
+
+
+def _batch_size(batch: JSON) -> int:
     items = batch.get("Items") if isinstance(batch, dict) else None
     return len(items) if isinstance(items, list) else 1
+
+
+def _item_total(state: MapState, runs: list[JSON]) -> int:
+    """The Map Run's items (DescribeMapRun's itemCounts total): one a child run, or the items
+    of each ItemBatcher batch (AWS counts items, and child executions apart)."""
+    if state.io.batcher is None:
+        return len(runs)
+    return sum(_batch_size(batch) for batch in runs)
 
 
 def _keep_succeeded(run: Step, frame: Frame) -> None:
@@ -1097,13 +1144,15 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
-        record_map_run(run, frame, "SUCCEEDED")
+        record_map_run(run, frame, "SUCCEEDED", written=True)
     run.emit(frame, "MapStateSucceeded")
     return _complete_with_result(run, frame, state, outputs)
 
 
-def record_map_run(run: Step, frame: Frame, status: str) -> None:
-    """The Map Run's record as it is now (a store writes it with the step's commit)."""
+def record_map_run(run: Step, frame: Frame, status: str, *, written: bool = False) -> None:
+    """The Map Run's record as it is now (a store writes it with the step's commit).
+    `written`: it closed with its results written (to its ResultWriter, or as the Map's
+    output), which AWS counts as resultsWritten."""
     assert frame.map_run_arn
     run.commands.append(
         RecordMapRun(
@@ -1111,12 +1160,14 @@ def record_map_run(run: Step, frame: Frame, status: str) -> None:
             status=status,
             start=frame.map_run_start,
             stop=None if status == "RUNNING" else run.now,
-            total_items=len(frame.items),
+            total_items=frame.map_run_items,
             max_concurrency=frame.max_concurrency,
             tolerated_failure_count=frame.declared_failure_count,
             tolerated_failure_percentage=frame.declared_failure_percentage,
             redrive_count=frame.map_run_redrives,
             redrive_date=frame.map_run_redriven_at,
+            total_executions=frame.map_run_runs,
+            results_written=written,
         )
     )
 
@@ -1172,17 +1223,20 @@ def _refusing_unresolved(handler: Handler) -> Handler:
     return attempt
 
 
+ATTEMPT_RESOLVED: dict[str, Handler] = {
+    "Pass": run_pass,
+    "Succeed": run_succeed,
+    "Fail": run_fail,
+    "Choice": run_choice,
+    "Wait": run_wait,
+    "Task": run_task,
+    "Parallel": run_parallel,
+    "Map": run_map,
+}
+"""State Type -> the work done on entry and on each retry attempt, for a state without an
+unresolved placeholder (`State.unresolved` empty: no check to make, one call less)."""
+
 ATTEMPT: dict[str, Handler] = {
-    name: _refusing_unresolved(handler)
-    for name, handler in {
-        "Pass": run_pass,
-        "Succeed": run_succeed,
-        "Fail": run_fail,
-        "Choice": run_choice,
-        "Wait": run_wait,
-        "Task": run_task,
-        "Parallel": run_parallel,
-        "Map": run_map,
-    }.items()
+    name: _refusing_unresolved(handler) for name, handler in ATTEMPT_RESOLVED.items()
 }
 """State Type -> the work done on entry and on each retry attempt."""

@@ -311,6 +311,8 @@ class Journal:
                     tolerated_failure_percentage=c.tolerated_failure_percentage,
                     redrive_count=c.redrive_count,
                     redrive_date=c.redrive_date,
+                    total_executions=c.total_executions,
+                    results_written=c.results_written,
                 )
                 for c in result.commands
                 if isinstance(c, RecordMapRun)

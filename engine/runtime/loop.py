@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.backends.base import Backend, BackendResolver, Cancellable, StartInvoke, starter_of
+from engine.backends.base import Backend, BackendResolver, Cancellable, StartInvoke
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.core import StepResult, engine_fault, step
@@ -345,7 +345,9 @@ class Runtime:
         before = record.state
         recorded = len(record.history) if record.history is not None else 0
         try:
-            self._apply_step(execution_arn, record, event, inbox_seq)
+            self._record_step(
+                execution_arn, record, step(record.machine, before, event), event, inbox_seq, before
+            )
         except Exception as exc:  # an engine bug outside `step`: fail this execution only
             record.state = before  # the failed step's work is discarded, as `step` does
             if record.history is not None:
@@ -399,13 +401,6 @@ class Runtime:
                 record.done.set_result(Finish("FAILED", error=STATES_RUNTIME, cause=cause))
             self._let_go(execution_arn)
 
-    def _apply_step(
-        self, execution_arn: str, record: ExecutionRecord, event: Event, inbox_seq: int | None
-    ) -> None:
-        before = record.state
-        result = step(record.machine, before, event)
-        self._record_step(execution_arn, record, result, event, inbox_seq, before)
-
     def _record_step(
         self,
         execution_arn: str,
@@ -439,7 +434,7 @@ class Runtime:
             )
             self._ensure_flusher()
             return
-        self._carry_out(execution_arn, record, result, event.now)
+        self._carry_out_commands(execution_arn, record, result.commands, event.now)
 
     # -- group commit -----------------------------------------------------------------------------
 
@@ -549,11 +544,6 @@ class Runtime:
 
     # -- commands ---------------------------------------------------------------------------------
 
-    def _carry_out(
-        self, execution_arn: str, record: ExecutionRecord, result: StepResult, now: float
-    ) -> None:
-        self._carry_out_commands(execution_arn, record, result.commands, now)
-
     def _carry_out_commands(
         self,
         execution_arn: str,
@@ -639,19 +629,27 @@ class Runtime:
                 command = replace(
                     command, request=replace(command.request, traceparent=traceparent)
                 )
-        backend = self.resolver(command.request.resource)
+        request = command.request
+        backend = self.resolver(request.resource)
         record.inflight.add(command.task_id)
-        self.crash.before_task()
+        crash = self.crash
+        if crash.point is not None:
+            crash.before_task()
         key = (execution_arn, command.task_id)
-        start = None if backend is None else starter_of(backend)
+        # `starter_of`, written out
+        start: StartInvoke | None = getattr(backend, "start_invoke", None)
         # Forced Express redelivery invokes twice in a row: the coroutine below does that.
         if start is not None and not (
             self.redelivery.probability > 0 and record.state.info.execution_type == "EXPRESS"
         ):
             # No asyncio Task: the backend calls back (base.StartInvoke).
             on_result = partial(self._started_task_done, key, record, command)
-            started = _start_safely(start, command.request, on_result)
-            if isinstance(started, TaskSuccess | TaskFailure):
+            started: TaskResult | Cancellable | None
+            try:  # `_start_safely`, written out: every call of a Python handler comes here
+                started = start(request, on_result)
+            except Exception as exc:  # backend edge: never let a backend bug kill the runtime
+                started = _start_failed(request, exc)
+            if isinstance(started, _TASK_RESULTS):
                 self._task_done(execution_arn, record, command, started)
                 return
             if started is not None:
@@ -690,23 +688,27 @@ class Runtime:
         self, execution_arn: str, record: ExecutionRecord, command: InvokeTask, result: TaskResult
     ) -> None:
         """A backend answered (its call is out of `_tasks` already): feed the result back."""
-        self.crash.after_task()
+        crash = self.crash
+        if crash.point is not None:
+            crash.after_task()
         record.inflight.discard(command.task_id)
-        self.send(
-            execution_arn,
-            TaskFinished(command.frame_id, command.task_id, result, self.clock.now()),
-        )
+        # `send`, written out: every task's answer comes this way
+        event = TaskFinished(command.frame_id, command.task_id, result, self.clock.now())
+        self._inbox.append((execution_arn, event, None))
+        driver = self._driver
+        if driver is None or driver.done():
+            self._ensure_driver()
+        self._wakeup.set()
 
 
-def _start_safely(
-    start: StartInvoke, request: TaskRequest, on_result: Callable[[TaskResult], None]
-) -> TaskResult | Cancellable | None:
-    """`start_invoke`; a backend that raises (a bug in it) fails the task, as in `invoke`."""
-    try:
-        return start(request, on_result)
-    except Exception as exc:  # backend edge: never let a backend bug kill the runtime
-        _log.exception("the backend for %s raised", request.resource, extra=_where(request))
-        return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
+_TASK_RESULTS = (TaskSuccess, TaskFailure)
+"""`TaskSuccess | TaskFailure` for isinstance, made once (`A | B` builds a union per call)."""
+
+
+def _start_failed(request: TaskRequest, exc: Exception) -> TaskFailure:
+    """A backend's `start_invoke` raised (a bug in it): the task fails, as in `invoke`."""
+    _log.exception("the backend for %s raised", request.resource, extra=_where(request))
+    return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
 
 
 async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
@@ -718,7 +720,7 @@ async def _invoke_safely(backend: Backend, request: TaskRequest) -> TaskResult:
     except Exception as exc:  # backend edge: never let a backend bug kill the runtime
         _log.exception("the backend for %s raised", request.resource, extra=_where(request))
         return TaskFailure(STATES_RUNTIME, f"The backend for '{request.resource}' failed: {exc!r}")
-    if not isinstance(result, TaskSuccess | TaskFailure):  # a backend bug too: same rule
+    if not isinstance(result, _TASK_RESULTS):  # a backend bug too: same rule
         _log.error(
             "the backend for %s returned %r, not a task result",
             request.resource,

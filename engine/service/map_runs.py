@@ -18,13 +18,15 @@ from typing import Final
 
 from engine.backends.nested import ChildStart
 from engine.errors import InvalidRequest, ResourceNotFound
-from engine.interpreter.messages import MapRunUpdate
+from engine.interpreter.messages import MapRunUpdate, Redrive
 from engine.interpreter.nested import MAP_RUN, start_response
-from engine.interpreter.tasks import TaskResult, TaskSuccess
+from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
 from engine.service.checks import check_arn, check_json_input
+from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
 from engine.service.nested import NestedOperations
-from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord
+from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
+from engine.store.codec import event_to_json
 
 _PARENTS_REMEMBERED: Final = 1024
 """Parent executions whose revision is kept, so a child's start reads no parent record."""
@@ -36,19 +38,33 @@ COUNTED_STATUSES: Final = {
     "TIMED_OUT": "timedOut",
     "ABORTED": "aborted",
 }
+UNSUCCESSFUL: Final = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
 
 
 @dataclass(frozen=True, slots=True)
 class MapRunView:
-    """A Map Run as DescribeMapRun reports it: the record and its child executions by status."""
+    """A Map Run as DescribeMapRun reports it: the record and its child executions, grouped
+    (`MapRunTally`)."""
 
     record: MapRunRecord
-    counts: dict[str, int]
+    tallies: tuple[MapRunTally, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Child executions by status."""
+        out: dict[str, int] = {}
+        for tally in self.tallies:
+            out[tally.status] = out.get(tally.status, 0) + tally.executions
+        return out
 
     @property
     def machine_arn(self) -> str:
         """The child executions' state machine: `stateMachine:MACHINE/LABEL`."""
         return map_run_machine_arn(self.record.arn)
+
+
+def _express_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"express#{name}"))
 
 
 def map_run_machine_arn(map_run_arn: str) -> str:
@@ -84,7 +100,8 @@ class MapRunOperations(NestedOperations):
         machine_name = start.machine_arn.split(":stateMachine:", 1)[1]
         express = start.execution_type == "EXPRESS"
         if express:
-            arn = self._arn("express", machine_name, start.name, str(uuid.uuid4()))
+            # the UUID drawn from the child's name: the Map Run's redrive finds it again
+            arn = self._arn("express", machine_name, start.name, _express_id(start.name))
         else:
             arn = self._arn("execution", machine_name, start.name)
         record = ExecutionRecord(
@@ -100,6 +117,7 @@ class MapRunOperations(NestedOperations):
             parent_token=start.token,
             parent_pattern=MAP_RUN,
             map_run_arn=start.map_run_arn,
+            item_count=start.item_count,
             trace_header=start.trace_header,
         )
         await self.load_revision(revision)
@@ -113,9 +131,67 @@ class MapRunOperations(NestedOperations):
                     self.worker.adopt_started(stored)
                 else:
                     self.worker.poke(claim=True, events=False)
+        if not created and stored.status in UNSUCCESSFUL and stored.parent_token != start.token:
+            return await self._redrive_map_child(stored, start)
         # Found (a start retried after a lost worker): the child answers the token it has.
         answering = stored.parent_token if stored.parent_token != start.token else None
         return TaskSuccess(start_response(stored.arn, stored.start), token=answering)
+
+    async def _redrive_map_child(self, child: ExecutionRecord, start: ChildStart) -> TaskResult:
+        """The parent's redrive reached an item whose child execution failed, was aborted or
+        timed out: AWS redrives that child itself (same ARN; its history goes on with
+        ExecutionRedriven, from its failed state), and it answers the parent's new Task. One
+        that can no longer be redriven (closed past the redrivable period, or redriven the
+        most times) is not run again: its failure is the item's again (AWS, "Redriving Map
+        Runs": child workflow execution redrive behavior)."""
+        now = self.clock.now()
+        if child.machine_type == "EXPRESS":
+            return await self._restart_express_child(child, start)
+        stopped = child.stop if child.stop is not None else now
+        if now - stopped > REDRIVE_WINDOW_SECONDS or child.redrive_count >= MAX_REDRIVES:
+            return TaskFailure(child.error or "States.TaskFailed", child.cause)
+        updated = replace(
+            child,
+            status="RUNNING",
+            stop=None,
+            output=None,
+            error=None,
+            cause=None,
+            redrive_count=child.redrive_count + 1,
+            parent_token=start.token,
+        )
+        await self.journal.call(self.store.update_execution, updated, changed_at=now)
+        await self.journal.call(
+            self.store.post_event, child.arn, event_to_json(Redrive(now, start.token))
+        )
+        self.runtime.forget(child.arn)
+        if self.worker.only is not None:
+            self.worker.only.add(child.arn)  # `asl start` drives its children too
+        self.worker.poke()
+        return TaskSuccess(start_response(child.arn, child.start))
+
+    async def _restart_express_child(self, child: ExecutionRecord, start: ChildStart) -> TaskResult:
+        """An Express child cannot be redriven: AWS starts it again (StartExecution) from the
+        ItemProcessor's first state, under the same ARN, with no trace of the earlier run
+        ("you can't distinctly identify their individual redrives"): its history is replaced."""
+        now = self.clock.now()
+        updated = replace(
+            child,
+            status="RUNNING",
+            start=now,
+            stop=None,
+            output=None,
+            error=None,
+            cause=None,
+            state=None,
+            parent_token=start.token,
+        )
+        await self.journal.call(self.store.update_execution, updated, changed_at=now, restart=True)
+        self.runtime.forget(child.arn)
+        if self.worker.only is not None:
+            self.worker.only.add(child.arn)
+        self.worker.poke(claim=True, events=False)
+        return TaskSuccess(start_response(child.arn, now))
 
     async def describe_state_machine_for_execution(self, arn: str) -> MachineRecord:
         record = await self.describe_execution(arn)
@@ -142,9 +218,15 @@ class MapRunOperations(NestedOperations):
         record = await self.journal.call(self.store.get_map_run, arn)
         if not isinstance(record, MapRunRecord):
             raise ResourceNotFound("ResourceNotFound", f"Resource not found: '{arn}'")
-        counts = await self.journal.call(self.store.map_run_counts, arn, record.redrive_date)
-        assert isinstance(counts, dict)
-        return MapRunView(record, counts)
+        tallies = await self.journal.call(
+            self.store.map_run_tallies,
+            arn,
+            record.redrive_date,
+            self.clock.now() - REDRIVE_WINDOW_SECONDS,
+            MAX_REDRIVES,
+        )
+        assert isinstance(tallies, list)
+        return MapRunView(record, tuple(tallies))
 
     async def list_map_runs(
         self, execution_arn: str, *, limit: int = 100, offset: int = 0
@@ -251,17 +333,63 @@ class MapRunOperations(NestedOperations):
         )
 
 
-def map_run_counts(view: MapRunView) -> dict[str, int]:
-    """AWS's itemCounts/executionCounts: children by status; the items not started yet are
-    pending; resultsWritten counts what a ResultWriter wrote (none without one)."""
-    counts = {name: view.counts.get(status, 0) for status, name in COUNTED_STATUSES.items()}
+@dataclass(frozen=True, slots=True)
+class MapRunCounts:
+    """DescribeMapRun's `itemCounts` (items) and `executionCounts` (child executions: one per
+    item, or per ItemBatcher batch)."""
+
+    items: dict[str, int]
+    executions: dict[str, int]
+
+
+def map_run_counts(view: MapRunView) -> MapRunCounts:
+    """AWS's itemCounts and executionCounts (API reference, MapRunItemCounts and
+    MapRunExecutionCounts; "Redriving Map Runs"):
+
+    - running, succeeded, failed, timedOut, aborted: the child executions in that status (and
+      the items they ran); pending: not started yet.
+    - While a redriven Map Run runs, an unsuccessful child not redriven yet (closed before the
+      redrive) is pending again and counted in `pendingRedrive`; once the run closes,
+      pendingRedrive is 0 and such a child counts in its status again.
+    - failuresNotRedrivable: unsuccessful Standard children that can no longer be redriven
+      (closed past the 14-day redrivable period, or redriven 1,000 times).
+    - resultsWritten: once the run's results were written (its ResultWriter's files, or the
+      Map's output: AWS counts those too, e.g. 2 of 2 for a Map without a ResultWriter),
+      every child that ran; 0 before, or when the run failed without writing them.
+    """
+    record = view.record
+    redriving = record.status == "RUNNING" and record.redrive_date is not None
+    return MapRunCounts(
+        _counts(view.tallies, record.total_items, redriving, record.results_written, items=True),
+        _counts(
+            view.tallies, record.total_executions, redriving, record.results_written, items=False
+        ),
+    )
+
+
+def _counts(
+    tallies: tuple[MapRunTally, ...], total: int, redriving: bool, written: bool, *, items: bool
+) -> dict[str, int]:
+    counts = dict.fromkeys(COUNTED_STATUSES.values(), 0)
+    pending_redrive = not_redrivable = 0
+    for tally in tallies:
+        n = tally.items if items else tally.executions
+        if redriving and tally.stale:
+            pending_redrive += n
+            continue
+        name = COUNTED_STATUSES.get(tally.status)
+        if name is not None:
+            counts[name] += n
+        if tally.stuck:
+            not_redrivable += n
     started = sum(counts.values())
-    total = max(view.record.total_items, started)
+    total = max(total, started + pending_redrive)
+    ran = started - counts["running"]
     return {
         "pending": total - started,
         **counts,
         "total": total,
-        "resultsWritten": 0,
-        "failuresNotRedrivable": 0,
-        "pendingRedrive": 0,
+        "resultsWritten": ran if written else 0,
+        "failuresNotRedrivable": not_redrivable,
+        "pendingRedrive": pending_redrive,
     }

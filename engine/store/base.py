@@ -141,8 +141,10 @@ class ExecutionRecord:
     parent_token: str | None = None
     parent_pattern: str | None = None
     # A Distributed Map item's child execution: the Map Run it belongs to (ListExecutions
-    # with mapRunArn; its parent link above has the pattern "mapRun").
+    # with mapRunArn; its parent link above has the pattern "mapRun"), and how many items it
+    # ran (one, or the items of its ItemBatcher batch: ListExecutions' itemCount).
     map_run_arn: str | None = None
+    item_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,9 @@ class ChildStop:
 class MapRunRecord:
     """A Distributed Map's Map Run (DescribeMapRun): the row its parent's commits write. The
     item and execution counts are not kept here: they are its child executions, counted by
-    status (`Store.map_run_counts`)."""
+    status (`Store.map_run_tallies`); here are only the totals (items, and child executions:
+    batches with an ItemBatcher) and whether the run's results were written (by its
+    ResultWriter, or as the Map's output), which AWS's `resultsWritten` counts."""
 
     arn: str
     execution_arn: str  # the parent execution
@@ -243,6 +247,22 @@ class MapRunRecord:
     tolerated_failure_percentage: float
     redrive_count: int = 0
     redrive_date: float | None = None
+    total_executions: int = 0
+    results_written: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunTally:
+    """The child executions of a Map Run that share a status and both flags, and the items
+    they ran: `stale`, unsuccessful and closed before the Map Run's redrive (waiting to be
+    redriven); `stuck`, unsuccessful and no longer redrivable (a Standard child closed before
+    the redrivable period, or redriven the most times allowed)."""
+
+    status: str
+    stale: bool
+    stuck: bool
+    executions: int
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,11 +336,19 @@ class Lease:
 class TriggerStore(Protocol):
     """The outbox of status-change events and the delivery cursor of each destination.
 
-    Every store writes a Standard execution's status changes (its creation as RUNNING, its
-    close, a redrive, the stop of a pending execution) to the outbox in the same transaction
-    as the change itself: an event exists exactly when its change was committed. Delivery is
-    at least once: a destination's cursor moves only past events it has finished with.
+    While some destination is registered (has a cursor), every store writes a Standard
+    execution's status changes (its creation as RUNNING, its close, a redrive, the stop of a
+    pending execution) to the outbox in the same transaction as the change itself: an event
+    exists exactly when its change was committed. With no destination nothing is written (as
+    EventBridge drops the events no rule matches): a start or close costs no event. Delivery
+    is at least once: a destination's cursor moves only past events it has finished with.
     """
+
+    def register_destination(self, destination: str) -> int:
+        """Register `destination` (again: nothing changes) and return its cursor. A new one
+        starts at the outbox's end: it gets the event of every change committed after this
+        call commits, in this process or any other sharing the store, and none before."""
+        ...
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         """Outbox events with `seq` above the given one, ascending, at most `limit`."""
@@ -445,11 +473,15 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         `map_run_arn`: the child executions of that Map Run (then `machine_arn` is ignored)."""
         ...
 
-    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+    def update_execution(
+        self, record: ExecutionRecord, *, changed_at: float | None = None, restart: bool = False
+    ) -> None:
         """Replace an execution's row (redrive, Express restart, stop of a pending one).
 
         With `changed_at`, the record's status is a status change made at that time, and (for
-        a Standard execution) its event goes to the outbox in the same transaction.
+        a Standard execution) its event goes to the outbox in the same transaction. With
+        `restart`, its history is dropped too: it runs again from its start, under its ARN (an
+        Express child of a redriven Map Run).
         """
         ...
 
@@ -567,10 +599,12 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         """Replace a Map Run's row (UpdateMapRun); commits write theirs with `Commit.map_runs`."""
         ...
 
-    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
-        """How many child executions of the Map Run are in each status. `since` (a redriven
-        run's redrive date): only the children that succeeded or started since then count (a
-        redrive runs the failed items again, in new children)."""
+    def map_run_tallies(
+        self, arn: str, redriven: float | None, expired: float, max_redrives: int
+    ) -> list[MapRunTally]:
+        """The Map Run's child executions grouped by status, `stale` (unsuccessful and stopped
+        before `redriven`, the run's redrive date) and `stuck` (unsuccessful, Standard, and
+        stopped before `expired` or redriven `max_redrives` times), with their items."""
         ...
 
     # -- retention -------------------------------------------------------------------------------

@@ -210,6 +210,8 @@ def result_from_json(value: dict[str, JSON]) -> TaskResult:
 def event_to_json(event: Event) -> dict[str, JSON]:
     """Events that cross process boundaries through a store's inbox."""
     if isinstance(event, Redrive):
+        if event.parent_token is not None:
+            return {"kind": "redrive", "now": event.now, "parent_token": event.parent_token}
         return {"kind": "redrive", "now": event.now}
     if isinstance(event, StopRequested):
         return {"kind": "stop", "error": event.error, "cause": event.cause, "now": event.now}
@@ -257,7 +259,8 @@ def event_from_json(value: JSON) -> Event:
     kind = value.get("kind")
     now = float(cast(float, value.get("now", 0.0)))
     if kind == "redrive":
-        return Redrive(now)
+        token = value.get("parent_token")
+        return Redrive(now, token if isinstance(token, str) else None)
     if kind == "stop":
         error, cause = value.get("error"), value.get("cause")
         return StopRequested(

@@ -19,6 +19,7 @@ import bisect
 import heapq
 import itertools
 import json
+import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -34,6 +35,7 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     MapRunRecord,
+    MapRunTally,
     OutboxEvent,
     ScheduleRecord,
     StoredEvent,
@@ -46,6 +48,7 @@ from engine.store.status_events import emits_events, status_change_event
 from engine.values import JSON
 
 OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
+UNSUCCESSFUL_STATUSES = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
 """Statuses of executions that are not closed (purge keeps them whatever their stop time)."""
 RUNNING = "RUNNING"
 
@@ -235,12 +238,17 @@ class MemoryStore:
         del page[limit:]
         return page, page_token(page[-1].start, page[-1].arn)
 
-    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+    def update_execution(
+        self, record: ExecutionRecord, *, changed_at: float | None = None, restart: bool = False
+    ) -> None:
         with self._lock:
             if record.arn not in self._executions:
                 raise StoreError(f"execution {record.arn} does not exist")
             self._executions[record.arn] = record
             self._snapshots.pop(record.arn, None)
+            if restart:
+                self._history.pop(record.arn, None)
+                self._event_ids.pop(record.arn, None)
             if changed_at is not None:
                 self._announce(record, changed_at)
 
@@ -511,8 +519,9 @@ class MemoryStore:
 
     # -- status-change events --------------------------------------------------------------------
     def _announce(self, record: ExecutionRecord, changed_at: float) -> None:
-        """Queue the status-change event of `record` (under the caller's lock: one change)."""
-        if emits_events(record):
+        """Queue the status-change event of `record` (under the caller's lock: one change),
+        when some destination is registered to receive it."""
+        if self._cursors and emits_events(record):
             event = status_change_event(record, changed_at)
             self._outbox.append(OutboxEvent(next(self._outbox_seq), record.arn, changed_at, event))
 
@@ -520,6 +529,11 @@ class MemoryStore:
         with self._lock:
             first = bisect.bisect_right(self._outbox, seq, key=lambda e: e.seq)
             return self._outbox[first : first + limit]
+
+    def register_destination(self, destination: str) -> int:
+        with self._lock:
+            end = self._outbox[-1].seq if self._outbox else 0
+            return self._cursors.setdefault(destination, end)
 
     def outbox_cursor(self, destination: str) -> int:
         with self._lock:
@@ -596,15 +610,25 @@ class MemoryStore:
         with self._lock:
             self._map_runs[record.arn] = record
 
-    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    def map_run_tallies(
+        self, arn: str, redriven: float | None, expired: float, max_redrives: int
+    ) -> list[MapRunTally]:
+        groups: dict[tuple[str, bool, bool], tuple[int, int]] = {}
         with self._lock:
             for e in self._executions.values():
-                if e.map_run_arn == arn and (
-                    since is None or e.status == "SUCCEEDED" or e.start >= since
-                ):
-                    counts[e.status] = counts.get(e.status, 0) + 1
-        return counts
+                if e.map_run_arn != arn:
+                    continue
+                unsuccessful = e.status in UNSUCCESSFUL_STATUSES
+                stopped = e.stop if e.stop is not None else math.inf
+                stale = unsuccessful and redriven is not None and stopped < redriven
+                stuck = (
+                    unsuccessful
+                    and e.machine_type == "STANDARD"
+                    and (stopped < expired or e.redrive_count >= max_redrives)
+                )
+                executions, items = groups.get((e.status, stale, stuck), (0, 0))
+                groups[e.status, stale, stuck] = (executions + 1, items + (e.item_count or 1))
+        return [MapRunTally(*key, *value) for key, value in groups.items()]
 
     def purge(self, closed_before: float) -> int:
         with self._lock:

@@ -140,6 +140,8 @@ executions = Table(
     # A Distributed Map's child execution (migration 0007): its Map Run, counted by status.
     Column("map_run_arn", _ARN),
     Index("ix_executions_map_run", "map_run_arn", "status"),
+    # The items it ran: one, or its ItemBatcher batch's (migration 0011).
+    Column("item_count", Integer),
 )
 
 # A Distributed Map's Map Runs (migration 0007; store/base.py MapRunRecord), written by the
@@ -158,6 +160,10 @@ map_runs = Table(
     Column("tolerated_failure_percentage", Double, nullable=False),
     Column("redrive_count", Integer, nullable=False),
     Column("redrive_date", Double),
+    # Child executions in all (batches with an ItemBatcher), and whether the run's results
+    # were written (migration 0011): DescribeMapRun's executionCounts total and resultsWritten.
+    Column("total_executions", Integer, nullable=False, server_default="0"),
+    Column("results_written", Boolean, nullable=False, server_default=false()),
 )
 
 history = Table(

@@ -68,6 +68,7 @@ from engine.store.base import (
     Lease,
     MachineRecord,
     MapRunRecord,
+    MapRunTally,
     OutboxEvent,
     ScheduleRecord,
     StoredEvent,
@@ -80,7 +81,13 @@ from engine.store.base import (
     database_reason,
 )
 from engine.store.batch import CommitPlan, write_outbox
-from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
+from engine.store.memory import (
+    OPEN_STATUSES,
+    RUNNING,
+    UNSUCCESSFUL_STATUSES,
+    page_token,
+    read_page_token,
+)
 from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
 from engine.store.snapshots import SnapshotEncoder
@@ -94,6 +101,8 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 """How long a SQLite writer waits for another process's write lock before failing."""
 
 _BEGIN: Final = "asl_begin"  # execution option: how a SQLite transaction begins
+
+_ANY_DESTINATION: Final = "SELECT 1 FROM outbox_cursors LIMIT 1"
 
 _RETRIES: Final = 5
 """Times a transaction PostgreSQL aborted as a serialization failure or deadlock is rerun."""
@@ -222,6 +231,10 @@ class SqlStore:
             .returning(t.executions.c.arn)
         )
         self._insert_leases = t.leases.insert()
+        # Whether some destination is registered: status-change events are written only then.
+        # SQLite: once seen, stays true (registrations are never removed, and writers are
+        # serialised); until then each writing transaction looks (`_announcing`).
+        self._destinations = False
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -252,6 +265,23 @@ class SqlStore:
             array = bindparam(None, list(keys), type_=postgresql.ARRAY(Text), unique=True)
             return column == any_(array)
         return column.in_(_padded(keys))
+
+    def _announcing(self, conn: Connection) -> bool:
+        """Whether this write transaction must write status-change events: some destination
+        is registered (`register_destination`). Asked only by a transaction with a change to
+        announce. SQLite serialises writers (BEGIN IMMEDIATE), so the answer holds until the
+        commit. PostgreSQL asks every time: the read holds a share lock on outbox_cursors
+        until the commit, which a new registration waits for (`register_destination`), so no
+        change committed after a registration goes without its event."""
+        if self._destinations:
+            return True
+        if self._postgres:
+            return conn.exec_driver_sql(_ANY_DESTINATION).first() is not None
+        # the driver's own cursor: SQLAlchemy's result set-up would cost ten times the query
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._destinations = driver.execute(_ANY_DESTINATION).fetchone() is not None
+        return self._destinations
 
     def _wake_others(self, conn: Connection, kind: str) -> None:
         """PostgreSQL: tell the workers of other processes (`listen`) that work appeared."""
@@ -421,7 +451,7 @@ class SqlStore:
         with self._tx(write=True) as conn:
             results = self._create_in(conn, records, lease)
             if plan is not None:
-                plan.run(conn)
+                plan.run(conn, self._announcing)
                 if plan.posted:  # a nested execution's answer or stop: its worker delivers it
                     self._wake_others(conn, EVENTS)
             return results
@@ -459,7 +489,7 @@ class SqlStore:
             for index in first.values()
             if records[index].arn in created and emits_events(records[index])
         ]
-        if announced:
+        if announced and self._announcing(conn):
             write_outbox(conn, [(r, r.start) for r in announced])
         taken = [arn for arn in first if arn not in created]
         if taken:
@@ -509,21 +539,25 @@ class SqlStore:
         del page[limit:]
         return page, page_token(page[-1].start, page[-1].arn)
 
-    def update_execution(self, record: ExecutionRecord, *, changed_at: float | None = None) -> None:
+    def update_execution(
+        self, record: ExecutionRecord, *, changed_at: float | None = None, restart: bool = False
+    ) -> None:
         row = to_row(record, t.executions)
         del row["arn"]
         stmt = update(t.executions).where(t.executions.c.arn == record.arn).values(**row)
         with self._tx(write=True) as conn:
             if conn.execute(stmt).rowcount != 1:
                 raise StoreError(f"execution {record.arn} does not exist")
-            if changed_at is not None and emits_events(record):
+            if restart:
+                conn.execute(delete(t.history).where(t.history.c.execution_arn == record.arn))
+            if changed_at is not None and emits_events(record) and self._announcing(conn):
                 write_outbox(conn, [(record, changed_at)])
 
     def commit(self, commits: Sequence[Commit]) -> None:
         if commits:
             plan = CommitPlan(commits, self._snapshots)
             with self._tx(write=True) as conn:
-                plan.run(conn)
+                plan.run(conn, self._announcing)
                 if plan.posted:  # a nested execution's answer or stop: its worker delivers it
                     self._wake_others(conn, EVENTS)
 
@@ -818,6 +852,26 @@ class SqlStore:
         query = select(t.outbox).where(o.seq > seq).order_by(o.seq).limit(limit)
         return self._all(OutboxEvent, query)
 
+    def register_destination(self, destination: str) -> int:
+        c = t.outbox_cursors.c
+        mine = select(c.seq).where(c.destination == destination)
+        with self._tx(write=True) as conn:
+            if self._postgres:
+                # Wait until every transaction that found no destination (`_announcing` holds
+                # its share lock to the end) has committed, and hold back the next ones until
+                # this commits: then the outbox's end below is final, and every later change
+                # sees this destination. Taken first: two registrations never deadlock.
+                conn.exec_driver_sql("LOCK TABLE outbox_cursors IN ACCESS EXCLUSIVE MODE")
+            found = conn.execute(mine).scalar()
+            if found is None:
+                end = conn.execute(select(func.coalesce(func.max(t.outbox.c.seq), 0))).scalar()
+                stmt = self._insert(t.outbox_cursors).values(destination=destination, seq=end)
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=["destination"]))  # type: ignore[attr-defined]
+                found = conn.execute(mine).scalar()
+        if not self._postgres:
+            self._destinations = True
+        return int(found) if found is not None else 0
+
     def outbox_cursor(self, destination: str) -> int:
         c = t.outbox_cursors.c
         with self._tx() as conn:
@@ -914,14 +968,37 @@ class SqlStore:
         with self._tx(write=True) as conn:
             self._upsert(conn, t.map_runs, to_row(record, t.map_runs))
 
-    def map_run_counts(self, arn: str, since: float | None = None) -> dict[str, int]:
+    def map_run_tallies(
+        self, arn: str, redriven: float | None, expired: float, max_redrives: int
+    ) -> list[MapRunTally]:
         e = t.executions.c
-        query = select(e.status, func.count()).where(e.map_run_arn == arn)
-        if since is not None:
-            query = query.where(or_(e.status == "SUCCEEDED", e.start >= since))
-        query = query.group_by(e.status)
+        unsuccessful = e.status.in_(sorted(UNSUCCESSFUL_STATUSES))
+        # integers, not booleans: grouped and compared the same on SQLite and PostgreSQL
+        stale = case(
+            (and_(unsuccessful, e.stop < (redriven if redriven is not None else -1.0)), 1),
+            else_=0,
+        )
+        stuck = case(
+            (
+                and_(
+                    unsuccessful,
+                    e.machine_type == "STANDARD",
+                    or_(e.stop < expired, e.redrive_count >= max_redrives),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+        query = (
+            select(e.status, stale, stuck, func.count(), func.sum(func.coalesce(e.item_count, 1)))
+            .where(e.map_run_arn == arn)
+            .group_by(e.status, stale, stuck)
+        )
         with self._tx() as conn:
-            return {str(status): int(count) for status, count in conn.execute(query)}
+            return [
+                MapRunTally(str(status), bool(is_stale), bool(is_stuck), int(n), int(items))
+                for status, is_stale, is_stuck, n, items in conn.execute(query)
+            ]
 
     def purge(self, closed_before: float) -> int:
         e = t.executions.c

@@ -209,3 +209,89 @@ def test_map_runs_over_rest(server: LiveServer, sfn: Any) -> None:
         history = http.get(f"/v1/executions/{child}/history").json()["events"]
         assert history[-1]["type"] == "ExecutionSucceeded"
         assert http.get(f"/v1/map-runs/{run_arn}").json()["status"] == "SUCCEEDED"
+
+
+BATCHED_MAP = json.loads(json.dumps(WAITING_MAP))
+BATCHED_MAP["States"]["Fan"].update(
+    {"Label": "Batches", "ItemBatcher": {"MaxItemsPerBatch": 2}, "ToleratedFailureCount": 2}
+)
+
+
+def counts(**given: int) -> dict[str, int]:
+    """DescribeMapRun's itemCounts or executionCounts: `given`, the others 0."""
+    names = ("pending", "running", "succeeded", "failed", "timedOut", "aborted", "total")
+    extras = ("resultsWritten", "failuresNotRedrivable", "pendingRedrive")
+    return {name: given.get(name, 0) for name in names + extras}
+
+
+def test_batches_count_items_and_a_redrive_redrives_the_failed_children(
+    server: LiveServer, sfn: Any
+) -> None:
+    """Six items in batches of two (three child executions), one at a time, two failed items
+    tolerated: itemCounts count items, executionCounts children. The second failed batch
+    fails the Map; the parent's redrive redrives both failed children themselves (same ARN,
+    ExecutionRedriven in their history), the second pending redrive while the first runs."""
+    arn = machine(sfn, "batched-waiters", BATCHED_MAP)
+    started = sfn.start_execution(
+        stateMachineArn=arn, name="p", input=json.dumps({"items": [1, 2, 3, 4, 5, 6]})
+    )
+    execution = started["executionArn"]
+    [first] = tokens(1)
+    run_arn = sfn.list_map_runs(executionArn=execution)["mapRuns"][0]["mapRunArn"]
+    running = sfn.describe_map_run(mapRunArn=run_arn)
+    assert running["itemCounts"] == counts(pending=4, running=2, total=6)
+    assert running["executionCounts"] == counts(pending=2, running=1, total=3)
+    sfn.send_task_failure(taskToken=first, error="Nope", cause="batch 0")  # 2 items: tolerated
+    [second] = tokens(1)
+    sfn.send_task_failure(taskToken=second, error="Nope", cause="batch 1")  # 4 items: too many
+    assert server.wait(execution) == "FAILED"
+    failed = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (failed["status"], failed["redriveCount"]) == ("FAILED", 0)
+    # failed without a ResultWriter: no results written
+    assert failed["itemCounts"] == counts(pending=2, failed=4, total=6)
+    assert failed["executionCounts"] == counts(pending=1, failed=2, total=3)
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert sorted((c["status"], c["itemCount"]) for c in children) == [("FAILED", 2)] * 2
+    failed_arns = sorted(c["executionArn"] for c in children)
+
+    sfn.redrive_execution(executionArn=execution)
+    [third] = tokens(1)  # the first failed child, redriven; the second waits for its turn
+    redriving = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (redriving["status"], redriving["redriveCount"]) == ("RUNNING", 1)
+    assert isinstance(redriving["redriveDate"], datetime)
+    assert redriving["itemCounts"] == counts(pending=4, running=2, total=6, pendingRedrive=2)
+    assert redriving["executionCounts"] == counts(pending=2, running=1, total=3, pendingRedrive=1)
+    sfn.send_task_success(taskToken=third, output="{}")
+    [fourth] = tokens(1)  # the second failed child, redriven
+    sfn.send_task_success(taskToken=fourth, output="{}")
+    [fifth] = tokens(1)  # the batch that never started, in a new child
+    sfn.send_task_success(taskToken=fifth, output="{}")
+    assert server.wait(execution) == "SUCCEEDED"
+    closed = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (closed["status"], closed["redriveCount"]) == ("SUCCEEDED", 1)
+    assert closed["itemCounts"] == counts(succeeded=6, total=6, resultsWritten=6)
+    assert closed["executionCounts"] == counts(succeeded=3, total=3, resultsWritten=3)
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert len(children) == 3
+    assert set(failed_arns) < {c["executionArn"] for c in children}
+    for child_arn in failed_arns:
+        child = sfn.describe_execution(executionArn=child_arn)
+        assert (child["status"], child["redriveCount"]) == ("SUCCEEDED", 1)
+        events = sfn.get_execution_history(executionArn=child_arn)["events"]
+        assert [e["type"] for e in events] == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskFailed",
+            "ExecutionFailed",
+            "ExecutionRedriven",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]

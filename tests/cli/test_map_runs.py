@@ -64,7 +64,10 @@ def test_list_describe_and_update_a_map_run(cli: Cli) -> None:
         "status       SUCCEEDED",
         "concurrency  2",
         "tolerated    0 failures, 0%",
-        "items        3 total, 0 pending, 0 running, 3 succeeded, 0 failed, 0 timedOut, 0 aborted",
+        "items        3 total, 0 pending, 0 running, 3 succeeded, 0 failed, 0 timedOut, "
+        "0 aborted, 3 resultsWritten",
+        "executions   3 total, 0 pending, 0 running, 3 succeeded, 0 failed, 0 timedOut, "
+        "0 aborted, 3 resultsWritten",
     ]
 
     children = cli("list", "--machine", "fan", "--json")

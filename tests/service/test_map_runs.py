@@ -11,7 +11,7 @@ import pytest
 from engine.errors import InvalidRequest, ResourceNotFound
 from engine.runtime.clock import VirtualClock
 from engine.service import Service
-from engine.service.map_runs import map_run_counts
+from engine.service.map_runs import MapRunCounts, map_run_counts
 from engine.values import JSON
 from tests.service.helpers import (
     PREFIX,
@@ -52,6 +52,13 @@ def distributed(processor_states: dict[str, JSON], **map_fields: JSON) -> str:
 
 def items_input(items: JSON) -> str:
     return json.dumps({"items": items})
+
+
+def counts(**given: int) -> dict[str, int]:
+    """DescribeMapRun's itemCounts or executionCounts: `given`, the others 0."""
+    names = ("pending", "running", "succeeded", "failed", "timedOut", "aborted", "total")
+    extras = ("resultsWritten", "failuresNotRedrivable", "pendingRedrive")
+    return {name: given.get(name, 0) for name in names + extras}
 
 
 DOUBLE: dict[str, JSON] = {
@@ -118,18 +125,10 @@ def test_items_run_as_child_executions_with_their_own_history(every_store: Store
         assert view.record.execution_arn == started.arn
         assert view.record.start == T0
         assert view.record.stop is not None
-        assert map_run_counts(view) == {
-            "pending": 0,
-            "running": 0,
-            "succeeded": 3,
-            "failed": 0,
-            "timedOut": 0,
-            "aborted": 0,
-            "total": 3,
-            "resultsWritten": 0,
-            "failuresNotRedrivable": 0,
-            "pendingRedrive": 0,
-        }
+        # AWS counts the results returned without a ResultWriter as written (recorded:
+        # localstack test_sfn_api_map_run.py::test_list_map_runs_and_describe_map_run, 2 of 2)
+        expected = counts(succeeded=3, total=3, resultsWritten=3)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
         runs, following = await service.list_map_runs(started.arn)
         assert [r.arn for r in runs] == [map_run_arn]
         assert following is None
@@ -162,8 +161,9 @@ def test_a_failed_child_fails_the_map_with_its_error(every_store: StoreFactory) 
         view = await service.describe_map_run(runs[0].arn)
         assert view.record.status == "FAILED"
         assert view.record.max_concurrency == 1
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["pending"]) == (1, 1, 1)
+        # a Map Run that failed without a ResultWriter returned no results: none written
+        expected = counts(pending=1, succeeded=1, failed=1, total=3)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
 
     run(main, store=every_store(), clock=VirtualClock(T0))
 
@@ -183,8 +183,8 @@ def test_tolerated_failures_keep_the_map_running(every_store: StoreFactory) -> N
         runs, _ = await service.list_map_runs(started.arn)
         view = await service.describe_map_run(runs[0].arn)
         assert view.record.tolerated_failure_count == 3
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["total"]) == (3, 3, 6)
+        expected = counts(succeeded=3, failed=3, total=6, resultsWritten=6)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
         failed, _ = await service.list_map_run_executions(runs[0].arn, status="FAILED")
         assert len(failed) == 3
         assert {f.error for f in failed} == {"Odd"}
@@ -253,7 +253,9 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         runs, _ = await service.list_map_runs(started.arn)
         map_run_arn = runs[0].arn
         first = map_run_counts(await service.describe_map_run(map_run_arn))
-        assert (first["succeeded"], first["failed"], first["pending"]) == (1, 1, 2)
+        assert first.items == counts(pending=2, succeeded=1, failed=1, total=4)
+        failed_child = (await service.list_map_run_executions(map_run_arn, status="FAILED"))[0]
+        assert len(failed_child) == 1
 
         clock.advance_to(T0 + 60)
         await service.redrive_execution(started.arn)
@@ -270,10 +272,30 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         view = await service.describe_map_run(map_run_arn)
         assert (view.record.status, view.record.redrive_count) == ("SUCCEEDED", 1)
         assert view.record.redrive_date == T0 + 60
-        counts = map_run_counts(view)
-        assert (counts["succeeded"], counts["failed"], counts["total"]) == (4, 0, 4)
+        assert map_run_counts(view).items == counts(succeeded=4, total=4, resultsWritten=4)
         runs, _ = await service.list_map_runs(started.arn)
         assert [r.arn for r in runs] == [map_run_arn]
+        # AWS redrives the failed child itself: same ARN, its history goes on
+        children, _ = await service.list_map_run_executions(map_run_arn)
+        assert len(children) == 4
+        redriven_child = await service.describe_execution(failed_child[0].arn)
+        assert (redriven_child.status, redriven_child.redrive_count) == ("SUCCEEDED", 1)
+        assert redriven_child.output == 10
+        assert types(await service.get_history(redriven_child.arn)) == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "ExecutionFailed",
+            "ExecutionRedriven",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]
 
     clock = ManualClock(T0)
     run(
@@ -281,6 +303,132 @@ def test_a_redrive_reruns_only_failed_and_pending_children(every_store: StoreFac
         store=every_store(),
         clock=clock,
         functions={"fail_once_on_one": fail_once_on_one},
+    )
+
+
+def test_a_redrive_starts_failed_express_children_again_under_their_arn(
+    every_store: StoreFactory,
+) -> None:
+    """Express children cannot be redriven: AWS starts a failed one again from the
+    ItemProcessor's first state, under the same ARN, its earlier run not told apart."""
+    CALLS.clear()
+    lambda_state: dict[str, JSON] = {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_one", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    }
+    definition = json.loads(distributed(lambda_state, MaxConcurrency=1))
+    definition["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", json.dumps(definition))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        failed = await finish(service, started.arn)
+        assert failed.status == "FAILED"
+        [listed], _ = await service.list_map_runs(started.arn)
+        [failed_child], _ = await service.list_map_run_executions(listed.arn, status="FAILED")
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [0, 10, 20]
+        children, _ = await service.list_map_run_executions(listed.arn)
+        assert len(children) == 3
+        again = await service.describe_execution(failed_child.arn)
+        assert (again.status, again.redrive_count, again.start) == ("SUCCEEDED", 0, T0 + 60)
+        assert types(await service.get_history(again.arn)) == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]
+        expected = counts(succeeded=3, total=3, resultsWritten=3)
+        assert map_run_counts(await service.describe_map_run(listed.arn)) == MapRunCounts(
+            expected, expected
+        )
+
+    clock = ManualClock(T0)
+    run(
+        main,
+        store=every_store(),
+        clock=clock,
+        functions={"fail_once_on_one": fail_once_on_one},
+    )
+
+
+def fail_once_on_two(event: JSON, context: object) -> JSON:
+    """Fails its first call for 2 (the redrive's call succeeds)."""
+    assert isinstance(event, int)
+    CALLS[event] = CALLS.get(event, 0) + 1
+    if event == 2 and CALLS[event] == 1:
+        raise ValueError("two fails once")
+    return event * 10
+
+
+def test_a_child_past_its_redrivable_period_is_not_redriven(every_store: StoreFactory) -> None:
+    """Item 0 fails at once (tolerated), item 1 naps 15 days, item 2 fails the Map: item 0's
+    child closed more than 14 days before, so it cannot be redriven (failuresNotRedrivable)
+    and its failure stands when the parent is redriven; item 2's child is redriven."""
+    CALLS.clear()
+    processor: dict[str, JSON] = {
+        "Which": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$", "NumericEquals": 0, "Next": "Boom"},
+                {"Variable": "$", "NumericEquals": 1, "Next": "Nap"},
+            ],
+            "Default": "Call",
+        },
+        "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "item 0"},
+        "Nap": {"Type": "Wait", "Seconds": 15 * 24 * 3600, "End": True},
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fail_once_on_two", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        },
+    }
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(processor, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        [listed], _ = await service.list_map_runs(started.arn)
+        expected = counts(succeeded=1, failed=2, total=3, failuresNotRedrivable=1)
+        view = await service.describe_map_run(listed.arn)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
+        await service.redrive_execution(started.arn)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"Error": "Boom", "Cause": "item 0"}, 1, 20]
+        assert CALLS == {2: 2}
+        children, _ = await service.list_map_run_executions(listed.arn)
+        by_status = sorted((c.status, c.redrive_count) for c in children)
+        assert by_status == [("FAILED", 0), ("SUCCEEDED", 0), ("SUCCEEDED", 1)]
+        expected = counts(succeeded=2, failed=1, total=3, resultsWritten=3, failuresNotRedrivable=1)
+        view = await service.describe_map_run(listed.arn)
+        assert map_run_counts(view) == MapRunCounts(expected, expected)
+
+    run(
+        main,
+        store=every_store(),
+        clock=VirtualClock(T0),
+        functions={"fail_once_on_two": fail_once_on_two},
     )
 
 
