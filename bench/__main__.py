@@ -187,7 +187,8 @@ def memory_table(use: MemoryUse) -> str:
 
 
 def process_table(rows: Sequence[ProcessTime]) -> str:
-    headers = ["command (whole process)", "median", "min", "max", "runs", "target", "verdict"]
+    headers = ["command (whole process)", "median", "min", "max", "CPU", "runs", "target"]
+    headers.append("verdict")
     return format_table(
         headers,
         [
@@ -196,6 +197,7 @@ def process_table(rows: Sequence[ProcessTime]) -> str:
                 f"{row.median_ms:.0f} ms",
                 f"{min(row.runs_ms):.0f} ms",
                 f"{max(row.runs_ms):.0f} ms",
+                f"{row.cpu_median_ms:.0f} ms",
                 str(len(row.runs_ms)),
                 f"< {row.target_ms:.0f} ms",
                 row.verdict,
@@ -291,6 +293,7 @@ def _report(
                 "command": row.command,
                 "median_ms": row.median_ms,
                 "runs_ms": list(row.runs_ms),
+                "cpu_median_ms": row.cpu_median_ms,
                 "target_ms": row.target_ms,
                 "verdict": row.verdict,
             }

@@ -2,8 +2,13 @@
 
 Owns: timing `asl run` and `asl validate` of a one-state machine and of a 3-Pass machine as
 fresh processes (the venv's own `asl` script, found beside `sys.executable`), median of `runs`
-after one warm-up run that fills the OS file cache and the bytecode cache. Must never: time
-anything in-process (interpreter start and imports are the point here).
+after one warm-up run that fills the OS file cache and the bytecode cache, in wall time and in
+the child's CPU time (user + system, from `getrusage`: what other processes on a shared machine
+bend far less). Must never: time anything in-process (interpreter start and imports are the
+point here).
+
+Alone: `python -m bench.process_bench [--runs N]` prints this section only, with the load
+average.
 
 The target, 150 ms, is a start-up budget: for these machines nearly all of a process's time is
 imports, so each command must import only what it needs (tests/cli/test_cold_start.py checks
@@ -17,8 +22,10 @@ PYTHONPYCACHEPREFIX, so the benchmark writes nothing into the source tree.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +52,11 @@ class ProcessTime:
     median_ms: float
     runs_ms: tuple[float, ...]
     target_ms: float = TARGET_MS
+    cpu_ms: tuple[float, ...] = ()  # each run's CPU time (user + system), same order
+
+    @property
+    def cpu_median_ms(self) -> float:
+        return statistics.median(self.cpu_ms) if self.cpu_ms else float("nan")
 
     @property
     def verdict(self) -> str:
@@ -59,14 +71,25 @@ def asl_script() -> str:
     return str(script)
 
 
-def _time_command(command: list[str], runs: int, env: dict[str, str]) -> tuple[float, ...]:
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _time_command(
+    command: list[str], runs: int, env: dict[str, str]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Wall and CPU milliseconds of each of `runs` runs (the children are waited for one at a
+    time, so the growth of RUSAGE_CHILDREN across a run is that child's CPU time)."""
     subprocess.run(command, capture_output=True, check=True, env=env)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         subprocess.run(command, capture_output=True, check=True, env=env)
         times.append((time.perf_counter() - started) * 1000)
-    return tuple(times)
+        cpu.append((_children_cpu() - cpu_before) * 1000)
+    return tuple(times), tuple(cpu)
 
 
 def bench_process(*, runs: int = 10) -> list[ProcessTime]:
@@ -89,6 +112,29 @@ def bench_process(*, runs: int = 10) -> list[ProcessTime]:
         }
         rows = []
         for label, command in commands.items():
-            times = _time_command(command, runs, env)
-            rows.append(ProcessTime(label, statistics.median(times), times))
+            times, cpu = _time_command(command, runs, env)
+            rows.append(ProcessTime(label, statistics.median(times), times, cpu_ms=cpu))
     return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.process_bench", description="Section 3 alone: asl as processes."
+    )
+    parser.add_argument("--runs", type=int, default=20, help="runs per command (default 20)")
+    args = parser.parse_args()
+    print(f"load average (1 min) before: {os.getloadavg()[0]:.2f}")
+    rows = bench_process(runs=args.runs)
+    width = max(len(row.command) for row in rows)
+    print(f"{'command':<{width}}  {'median':>7}  {'min':>7}  {'CPU':>7}  target    verdict")
+    for row in rows:
+        print(
+            f"{row.command:<{width}}  {row.median_ms:4.0f} ms  {min(row.runs_ms):4.0f} ms  "
+            f"{row.cpu_median_ms:4.0f} ms  < {row.target_ms:.0f} ms  {row.verdict}"
+        )
+    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

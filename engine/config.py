@@ -84,6 +84,7 @@ from engine.backends.python import (
 )
 from engine.backends.registry import HTTP_INVOKE, BackendRegistry, functions_registry
 from engine.backends.runner import FunctionRunner
+from engine.config_file import CONFIG_FILE, find_config  # re-exported: callers name them here
 from engine.definition.distributed import ITEM_READER_TASK, RESULT_WRITER_TASK
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskRequest, TaskResult
@@ -122,12 +123,8 @@ __all__ = [
     "with_functions",
 ]
 
-CONFIG_FILE: Final = "asl.toml"
 INVALID_CONFIG: Final = "InvalidConfig"
 """`InvalidRequest.code` of every configuration failure."""
-
-CONFIG_ENV: Final = "ASL_CONFIG"
-"""Environment variable naming the config file when no `--config` flag is given."""
 
 _SCHEMA_NAMES: Final = frozenset(
     {"AslConfig", "AwsConfig", "ConnectionConfig", "FaultConfig", "FunctionConfig"}
@@ -156,30 +153,6 @@ class ConfigProblem:
 
 
 # --------------------------------------------------------------------------- reading the file
-
-
-def find_config(explicit: str | None = None, *, cwd: Path | None = None) -> Path | None:
-    """The config file to use: `explicit`, else $ASL_CONFIG, else ./asl.toml, else
-    ./pyproject.toml when it has a [tool.asl] table; None when there is none."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    here = cwd or Path()  # relative to the working folder unless told otherwise
-    if (here / CONFIG_FILE).is_file():
-        return here / CONFIG_FILE
-    pyproject = here / "pyproject.toml"
-    if pyproject.is_file():
-        import tomllib  # here: most runs have no pyproject.toml to look into
-
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return None  # not ours to report: it may not be meant for us at all
-        if isinstance(data.get("tool"), dict) and "asl" in data["tool"]:
-            return pyproject
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,6 +714,8 @@ def open_task_backends(
     functions: Mapping[str, Handler] | None = None,
     backends: Mapping[str, Backend] | None = None,
     mock_config: MockConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> TaskBackends:
     """The backends of `config` (a checked config, or the path of a file to load) with the
     Python `functions` given in code or on the command line; `backends` (exact ARNs or `*`
@@ -749,12 +724,14 @@ def open_task_backends(
     mapping already serves it; a mock config answers the states its test cases mock first;
     last, with `[aws]` or an AWS_ENDPOINT_URL variable, the AWS backend serves the service
     integrations nothing else maps, and Lambda functions not defined here
-    (docs/integrations.md). Raises `InvalidRequest`."""
+    (docs/integrations.md). `environ` is the environment to read AWS_ENDPOINT_URL from (an
+    Engine building its backends on the first Task passes the one it was created in); default,
+    the process's. Raises `InvalidRequest`."""
     if isinstance(config, str | Path):
         config = load_config(Path(config))
     connections = build_connections(config)
     built = build_function_backends(config, functions=functions)
-    settings = aws_settings(config)
+    settings = aws_settings(config, environ)
     aws: AwsBackend | None = None
     lambda_backend: Backend = built.lambda_backend
     if settings.enabled:

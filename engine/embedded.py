@@ -21,21 +21,11 @@ Mocked service integrations (Step Functions Local's mock config; docs/mock-confi
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from engine.backends.base import Backend
-from engine.backends.functions import LambdaBackend
-from engine.backends.mocked import check_test_case
-from engine.backends.nested import (
-    START_EXECUTION_PATTERN,
-    ChildStart,
-    StartExecutionBackend,
-    start_failure,
-)
-from engine.config import ConfigSource, open_task_backends
 from engine.definition.compile import Machine, compile_machine
 from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.definition.validate import iter_diagnostics, validate_text
@@ -46,6 +36,7 @@ from engine.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from engine.ids import random_uuid4
 from engine.interpreter.frames import ExecutionInfo
 from engine.interpreter.history import HistoryEvent, format_time
 from engine.interpreter.messages import TaskCallback
@@ -66,7 +57,12 @@ from engine.values import (
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
+    from engine.backends.base import Backend
+    from engine.backends.functions import LambdaBackend
+    from engine.backends.mocked import MockedBackends
     from engine.backends.mocks import MockConfig
+    from engine.backends.nested import ChildStart
+    from engine.config import ConfigSource, TaskBackends
     from engine.metrics import EngineMetrics
 
 REGION = "us-east-1"
@@ -94,6 +90,8 @@ class StoredMachine:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
+    """How an execution ended: status, output or error and cause, and its history."""
+
     execution_arn: str
     name: str
     status: str
@@ -165,15 +163,64 @@ class Engine:
         self.region = region
         self.account = account
         self.seed = seed
-        self._backends = open_task_backends(config, functions, backends, mock_config)
-        self.mocks = self._backends.mocks  # mocked responses in front of the registry
         self._runtime: Runtime | None = None
         # Every machine loaded here, by ARN: what a `states:startExecution` Task can start.
         self.machines: dict[str, LoadedMachine] = {}
         self._find_machine = find_machine
-        registry = self._backends.registry
+        self._task_backends: TaskBackends | None = None
+        self._deferred: Callable[[], TaskBackends] | None = None
+        if (
+            config is None
+            and not backends
+            and mock_config is None
+            and not any(key.startswith("AWS_ENDPOINT_URL") for key in os.environ)
+        ):
+            # Nothing configured can fail: the backends (engine.config, the Lambda, Python and
+            # registry modules) are built on the first Task, as the same environment would
+            # have built them here; a run of a machine without Tasks never imports them
+            # (`asl run`'s start-up: bench/process_bench.py, tests/cli/test_cold_start.py).
+            environ, handlers = dict(os.environ), dict(functions or {})  # as they are now
+            self._deferred = lambda: self._open_backends(None, handlers, None, None, environ)
+        else:
+            self._open_backends(config, functions, backends, mock_config, None)
+
+    def _open_backends(
+        self,
+        config: ConfigSource,
+        functions: Mapping[str, Callable[..., object]] | None,
+        backends: Mapping[str, Backend] | None,
+        mock_config: MockConfig | None,
+        environ: Mapping[str, str] | None,
+    ) -> TaskBackends:
+        from engine.backends.nested import START_EXECUTION_PATTERN, StartExecutionBackend
+        from engine.config import open_task_backends
+
+        opened = open_task_backends(config, functions, backends, mock_config, environ=environ)
+        registry = opened.registry
         if START_EXECUTION_PATTERN not in registry.resources:  # an operator's mapping wins
             registry.register(START_EXECUTION_PATTERN, StartExecutionBackend(self))
+        self._task_backends = opened
+        return opened
+
+    @property
+    def _backends(self) -> TaskBackends:
+        if self._task_backends is None:
+            assert self._deferred is not None
+            self._deferred()
+            assert self._task_backends is not None
+        return self._task_backends
+
+    @property
+    def mocks(self) -> MockedBackends:
+        """Mocked responses in front of the registry: the resolver of the runtime's Tasks."""
+        return self._backends.mocks
+
+    def _resolve_task(self, resource: str) -> Backend | None:
+        return self._backends.mocks.resolve(resource)
+
+    def _closed(self, execution_arn: str) -> None:
+        if self._task_backends is not None:  # never built: no mock counted anything
+            self._task_backends.mocks.forget(execution_arn)
 
     @classmethod
     def for_testing(cls, **kwargs: object) -> Engine:
@@ -210,9 +257,9 @@ class Engine:
     def runtime(self) -> Runtime:
         if self._runtime is None:
             self._runtime = Runtime(
-                self.mocks.resolve,
+                self._resolve_task,
                 clock=self.clock,
-                on_closed=self.mocks.forget,
+                on_closed=self._closed,
             )
         return self._runtime
 
@@ -253,6 +300,8 @@ class Engine:
         `parent` is set for a child started by a parent's `states:startExecution` Task.
         """
         if test_case is not None:
+            from engine.backends.mocked import check_test_case
+
             check_test_case(
                 self.mocks.config, machine.name, test_case, f"{machine.arn}#{test_case}"
             )
@@ -263,12 +312,12 @@ class Engine:
                 "InvalidExecutionInput",
                 f"The execution input exceeds the {PAYLOAD_LIMIT_BYTES} bytes limit.",
             )
-        execution_name = name or str(uuid.uuid4())
+        execution_name = name or random_uuid4()
         check_name(execution_name, "execution name")
         kind = "express" if machine.machine_type == "EXPRESS" else "execution"
         arn = f"arn:aws:states:{self.region}:{self.account}:{kind}:{machine.name}:{execution_name}"
         if kind == "express":
-            arn += f":{uuid.uuid4()}"
+            arn += f":{random_uuid4()}"
         existing = self.runtime.executions.get(arn)
         if existing is not None:
             # AWS (StartExecution, Standard): the name and input of a RUNNING execution give
@@ -291,7 +340,7 @@ class Engine:
             start_time=self.clock.now(),
             role_arn=f"arn:aws:iam::{self.account}:role/asl-engine",
             execution_type=machine.machine_type,
-            seed=self.seed if self.seed is not None else uuid.uuid4().int & 0xFFFFFFFF,
+            seed=self.seed if self.seed is not None else int.from_bytes(os.urandom(4)),
             test_case=test_case,
             parent_execution_arn=parent.parent_arn if parent else None,
             parent_token=parent.token if parent else None,
@@ -303,6 +352,8 @@ class Engine:
     async def start_child(self, start: ChildStart) -> TaskResult:
         """`ChildExecutions`: start the child a parent's `states:startExecution` Task asks for,
         among the machines loaded here (`asl run --machine-file`)."""
+        from engine.backends.nested import start_failure  # a child's Task loaded it already
+
         machine = self.machines.get(start.machine_arn)
         if machine is None and self._find_machine is not None:
             found = self._find_machine(start.machine_arn)
@@ -402,4 +453,5 @@ class Engine:
     async def aclose(self) -> None:
         if self._runtime is not None:
             await self._runtime.aclose()
-        await self._backends.aclose()
+        if self._task_backends is not None:
+            await self._task_backends.aclose()

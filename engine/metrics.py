@@ -16,6 +16,7 @@ clock in tests, real time in a server.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -56,6 +57,18 @@ _LAMBDA_CLOSED: Final = {
 
 MACHINE = ("state_machine_arn",)
 FUNCTION_ARN = ("lambda_function_arn",)
+
+
+@dataclass(slots=True)
+class _MachineMetrics:
+    """One state machine's labelled children of EngineMetrics' per-machine metrics, each
+    made when first counted (as `labels()` would: no series at 0 is exported)."""
+
+    arn: str
+    started: Counter | None = None
+    transitions: Counter | None = None
+    closed: dict[str, Counter] = field(default_factory=dict)  # by the closing event's type
+    execution_time: Histogram | None = None
 
 
 class EngineMetrics:
@@ -144,6 +157,7 @@ class EngineMetrics:
             buckets=LAG_SECONDS,
             registry=r,
         )
+        self._machines: dict[str, _MachineMetrics] = {}  # by state machine ARN
         # Lambda tasks in flight: (execution ARN, event id) -> (function ARN, scheduled, started)
         self._lambdas: dict[tuple[str, int], tuple[str, float, float | None]] = {}
         self._live = _LiveMetrics()
@@ -165,18 +179,35 @@ class EngineMetrics:
     # -- RuntimeObserver ----------------------------------------------------------------------
 
     def history(self, info: ExecutionInfo, events: Sequence[HistoryEvent]) -> None:
-        machine = info.state_machine_arn
+        machine = self._machines.get(info.state_machine_arn)
+        if machine is None:
+            machine = self._machine(info.state_machine_arn)
         for event in events:
             kind = event.type
             handle = _HANDLERS.get(kind)
             if handle is not None:
                 handle(self, info, event)
             elif kind.endswith("StateEntered"):
-                self.transitions.labels(machine).inc()
+                transitions = machine.transitions
+                if transitions is None:
+                    transitions = machine.transitions = self.transitions.labels(machine.arn)
+                transitions.inc()
             elif kind in _CLOSED:
-                self.closed[_CLOSED[kind]].labels(machine).inc()
-                self.execution_time.labels(machine).observe(event.timestamp - info.start_time)
+                closed = machine.closed.get(kind)
+                if closed is None:
+                    closed = machine.closed[kind] = self.closed[_CLOSED[kind]].labels(machine.arn)
+                closed.inc()
+                took = machine.execution_time
+                if took is None:
+                    took = machine.execution_time = self.execution_time.labels(machine.arn)
+                took.observe(event.timestamp - info.start_time)
                 self._forget(info.execution_arn)
+
+    def _machine(self, arn: str) -> _MachineMetrics:
+        """The labelled children of one state machine's metrics, looked up once: `labels()`
+        per event (a lock and a tuple key each) cost more than the counting."""
+        machine = self._machines[arn] = _MachineMetrics(arn)
+        return machine
 
     def committed(self, seconds: float, steps: int) -> None:
         self.commit_latency.observe(seconds)
@@ -194,7 +225,12 @@ class EngineMetrics:
     # -- history events -----------------------------------------------------------------------
 
     def _execution_started(self, info: ExecutionInfo, event: HistoryEvent) -> None:
-        self.started.labels(info.state_machine_arn).inc()
+        machine = self._machines.get(info.state_machine_arn)
+        if machine is None:
+            machine = self._machine(info.state_machine_arn)
+        if machine.started is None:
+            machine.started = self.started.labels(machine.arn)
+        machine.started.inc()
 
     def _lambda_scheduled(self, info: ExecutionInfo, event: HistoryEvent) -> None:
         resource = event.details.get("resource") if event.details else None

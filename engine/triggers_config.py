@@ -78,6 +78,16 @@ def open_event_destinations(
     return built
 
 
+def event_destination_names(config: AslConfig | None) -> list[str]:
+    """The names the destinations of `[events]` are delivered and registered under
+    (`webhook:NAME`, `eventbridge`: the built destinations' `name`), without building them or
+    reading a secret: every process reading the config registers them with the store."""
+    if config is None:
+        return []
+    names = [f"webhook:{name}" for name in config.events.webhooks]
+    return [*names, "eventbridge"] if config.events.eventbridge is not None else names
+
+
 def _policy(config: RetryConfig) -> RetryPolicy:
     from engine.runtime.outbox import RetryPolicy
 

@@ -18,6 +18,7 @@ ENGINE = Path(__file__).resolve().parents[1] / "engine"
 # DESIGN.md's, bottom up; the CLI and the test kit are interfaces, on top.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "engine.values": (),
+    "engine.ids": (),
     # DefinitionInvalid names the Diagnostic type it carries (a TYPE_CHECKING import only)
     "engine.errors": ("engine.definition.diagnostics",),
     "engine.names": ("engine.errors",),
@@ -34,6 +35,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "engine.interpreter": (
         "engine.interpreter",
         "engine.definition",
+        "engine.ids",
         "engine.values",
         "engine.errors",
     ),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import TypeVar
 
@@ -389,3 +390,59 @@ def test_stopping_an_execution_cancels_its_blocking_handlers_call() -> None:
     assert (result.status, result.error, result.cause) == ("ABORTED", "Stopped", "by the test")
     assert running == 0
     assert "LambdaFunctionSucceeded" not in [e.type for e in result.events]
+
+
+# ------------------------------------------------- backends built on the first Task (cold start)
+
+SNS_PUBLISH = {
+    "StartAt": "Publish",
+    "States": {
+        "Publish": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111111111111:t", "Message": "m"},
+            "End": True,
+        }
+    },
+}
+SNS_UNSERVED = (
+    "FAILED",
+    "States.Runtime",
+    "No backend serves resource 'arn:aws:states:::sns:publish'. Map it to a function in "
+    'asl.toml ([resources] "arn:aws:states:::sns:publish" = "NAME", with [functions.NAME] '
+    "defining it), or mock this state with a mock config (--mock-config FILE or "
+    "SFN_MOCK_CONFIG). Or call an AWS endpoint (LocalStack, moto's server): set [aws] "
+    "endpoint_url in asl.toml or AWS_ENDPOINT_URL (docs/integrations.md).",
+)
+
+
+def one_task(resource: str) -> Mapping[str, JSON]:
+    return as_definition(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": True}}}
+    )
+
+
+def test_backends_built_on_the_first_task_use_the_environment_of_the_engines_creation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a config the Engine builds its backends on the first Task (start-up time), from
+    what it was given and the environment as it was when it was created: a variable set later
+    changes nothing, as when the backends were built in the constructor."""
+    for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(key)
+    handlers: dict[str, Callable[..., object]] = {"echo": lambda event, context: event}
+    engine = Engine(clock=VirtualClock(T0), seed=1, functions=handlers)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    handlers["late"] = lambda event, context: "late"
+
+    async def main(engine: Engine) -> tuple[object, ...]:
+        sns = await engine.run(engine.load(as_definition(SNS_PUBLISH), name="sns"), {})
+        echo = engine.load(one_task(f"{LAMBDA}echo"), name="echo")
+        late = engine.load(one_task(f"{LAMBDA}late"), name="late")
+        return (
+            (sns.status, sns.error, sns.cause),
+            (await engine.run(echo, {"a": 1})).output,
+            (await engine.run(late, {})).error,
+        )
+
+    assert run(main, engine) == (SNS_UNSERVED, {"a": 1}, "Lambda.ResourceNotFoundException")

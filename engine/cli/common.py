@@ -123,10 +123,12 @@ def add_functions_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_functions(sources: list[str]) -> dict[str, Callable[..., object]]:
+    functions: dict[str, Callable[..., object]] = {}
+    if not sources:
+        return functions  # no --functions: the Python backend's modules stay unloaded
     from engine.backends.python import load_functions as load
     from engine.errors import EngineError
 
-    functions: dict[str, Callable[..., object]] = {}
     for source in sources:
         try:
             functions.update(load(source))
@@ -147,14 +149,16 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 def config_of(args: argparse.Namespace) -> AslConfig | None:
     """The checked config for a command, or None when there is none. A config with problems
     is a usage error listing them."""
-    from engine.config import find_config, load_config
-    from engine.errors import EngineError
+    from engine.config_file import find_config
 
     if not hasattr(args, "config"):
         return None  # a command that runs no Task (describe, history, ...)
     path = find_config(args.config)
     if path is None:
         return None
+    from engine.config import load_config  # with a file only: it loads every backend module
+    from engine.errors import EngineError
+
     try:
         return load_config(path)
     except EngineError as exc:

@@ -18,15 +18,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar, dataclass_transform
 
 from engine.definition.diagnostics import Diagnostic, join_pointer
-from engine.definition.distributed import (
-    DISTRIBUTED_FIELDS,
-    DistributedSpec,
-    DistributedSyntaxError,
-    compile_distributed,
-)
 from engine.definition.jsonata_value import JsonataValue
 from engine.definition.paths import Path, PathNoMatch, compile_path, compile_reference_path
 from engine.definition.placeholders import placeholder_in, unresolved_fields
@@ -38,6 +32,7 @@ from engine.values import JSON
 
 if TYPE_CHECKING:
     from engine.definition.choice import ChoiceRule
+    from engine.definition.distributed import DistributedSpec
 
 # Choice rules (choice.py) and intrinsic calls (intrinsics.py) are compiled by modules imported
 # where the first one is met: a machine without them never loads them (start-up time).
@@ -80,6 +75,20 @@ JSONATA_FIELDS: Mapping[str, tuple[str, ...]] = {
 _STATES_CONTEXT = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
 
 
+_State = TypeVar("_State")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+def _state_class(cls: type[_State]) -> type[_State]:
+    """A compiled state's class: frozen to the type checker (mypy rejects any assignment to a
+    field), a plain slotted dataclass at run time. `frozen=True` would generate and compile
+    `__hash__`, `__setattr__` and `__delattr__` and a slower `__init__` for each of the nine
+    classes, their ~210 fields in all: about 5 % of `asl run`'s start-up (33 M of ~630 M
+    instructions, bench/process_bench.py). Equality and repr stay a dataclass's; a state was
+    never hashable (its `raw` is a dict) and still is not."""
+    return dataclass(slots=True, kw_only=True)(cls)
+
+
 class Expression(Protocol):
     """Anything that yields a value from the state's data: a path or an intrinsic call."""
 
@@ -107,6 +116,8 @@ class PathExpression:
 
 @dataclass(frozen=True, slots=True)
 class Retrier:
+    """One Retry entry: the errors it matches and its back-off."""
+
     error_equals: tuple[str, ...]
     interval_seconds: float = 1.0
     max_attempts: int = 3
@@ -117,6 +128,8 @@ class Retrier:
 
 @dataclass(frozen=True, slots=True)
 class Catcher:
+    """One Catch entry: the errors it matches, where it goes and what it keeps."""
+
     error_equals: tuple[str, ...]
     next: str
     result_path: Path | None
@@ -127,7 +140,7 @@ class Catcher:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class State:
     """Fields every state has. Subclasses add the fields of their `Type`."""
 
@@ -158,8 +171,10 @@ class State:
         return self.next is None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class PassState(State):
+    """A Pass state: passes its input (or `Result`) on, shaped by its paths."""
+
     result: JSON = None
     has_result: bool = False
     parameters: Template | None = None
@@ -171,8 +186,10 @@ def _is_dollar(path: Path | None) -> bool:
     return path is not None and path.root == "data" and path.steps == ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class TaskState(State):
+    """A Task state: a resource to call, with its timeouts, Retry and Catch."""
+
     resource: str
     parameters: Template | None = None
     result_selector: Template | None = None
@@ -239,6 +256,8 @@ class TaskState(State):
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:
+    """One Choices rule (JSONPath) or Condition (JSONata) and the state it goes to."""
+
     rule: ChoiceRule | None
     next: str
     condition: JSON = None
@@ -250,27 +269,33 @@ class ChoiceBranch:
     output_value: JsonataValue | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ChoiceState(State):
+    """A Choice state: its branches in order, and the Default."""
+
     choices: tuple[ChoiceBranch, ...] = ()
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class WaitState(State):
+    """A Wait state: seconds or a timestamp, given or read from the input."""
+
     seconds: JSON = None
     timestamp: JSON = None
     seconds_path: Path | None = None
     timestamp_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class SucceedState(State):
-    pass
+    """A Succeed state: ends the execution (or its branch) successfully."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class FailState(State):
+    """A Fail state: ends the execution (or its branch) with an error and a cause."""
+
     error: JSON = None
     cause: JSON = None
     error_path: Expression | None = None
@@ -286,8 +311,10 @@ class Graph:
     states: Mapping[str, State]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@_state_class
 class ParallelState(State):
+    """A Parallel state: its branches, run together on the same input."""
+
     branches: tuple[Graph, ...] = ()
     parameters: Template | None = None
     arguments: JSON = None
@@ -297,8 +324,16 @@ class ParallelState(State):
     catch: tuple[Catcher, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _no_distributed_io() -> DistributedSpec:
+    from engine.definition.distributed import DistributedSpec
+
+    return DistributedSpec()
+
+
+@_state_class
 class MapState(State):
+    """A Map state, inline or Distributed: its item processor and how items reach it."""
+
     processor: Graph
     distributed: bool = False
     execution_type: str = "STANDARD"
@@ -315,7 +350,7 @@ class MapState(State):
     tolerated_failure_count: int | None = None
     tolerated_failure_count_path: Path | None = None
     tolerated_raw: Mapping[str, JSON] = field(default_factory=dict)
-    io: DistributedSpec = field(default_factory=DistributedSpec)  # ItemReader, Batcher, Writer
+    io: DistributedSpec = field(default_factory=_no_distributed_io)  # ItemReader, Batcher, Writer
     result_selector: Template | None = None
     result_path: Path | None = None
     retry: tuple[Retrier, ...] = ()
@@ -717,6 +752,14 @@ class _Compiler:
         max_concurrency = raw.get("MaxConcurrency", 0)
         tolerated_pct = _opt_number(raw.get("ToleratedFailurePercentage"))
         tolerated_count = raw.get("ToleratedFailureCount")
+        # The Distributed Map's module (and its spec classes) load with the first Map: a
+        # machine without one never imports them (`asl run`'s start-up).
+        from engine.definition.distributed import (
+            DISTRIBUTED_FIELDS,
+            DistributedSyntaxError,
+            compile_distributed,
+        )
+
         try:
             io = compile_distributed(raw, loc, jsonpath)
         except DistributedSyntaxError as exc:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.definition.validate_choice import check_choices
-from engine.definition.validate_distributed import check_distributed
 from engine.definition.validate_fields import (
     INVALID_LABEL_NAME,
     INVALID_RESOURCE,
@@ -48,8 +47,6 @@ from engine.definition.validate_fields import (
     unsupported,
     warning,
 )
-from engine.definition.validate_http import check_http_task, is_http_task
-from engine.definition.validate_integrations import check_integration
 from engine.values import JSON, type_name
 
 GraphWalker = Callable[[JSON, str, str, str], Diagnostics]
@@ -532,6 +529,11 @@ def _exclusive(state: dict[str, JSON], loc: str, *names: str) -> Diagnostics:
 
 
 def _check_task(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnostics:
+    # The HTTP Task's and the service integrations' rules (and the AWS service catalogue they
+    # read) load with the first Task: a machine without one never imports them (start-up).
+    from engine.definition.validate_http import check_http_task, is_http_task
+    from engine.definition.validate_integrations import check_integration
+
     if "Resource" not in state:
         yield required(["Resource"], loc)
     elif is_http_task(state["Resource"]):
@@ -616,6 +618,10 @@ def _check_map(state: dict[str, JSON], loc: str, ctx: StateContext) -> Diagnosti
     distributed = isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
     if distributed and isinstance(config, dict) and "ExecutionType" not in config:
         yield required(["ExecutionType"], ptr(ptr(loc, "ItemProcessor"), "ProcessorConfig"))
+    # A Map's ItemReader, ItemBatcher and ResultWriter rules: loaded with the first Map, so
+    # a machine without one never imports the Distributed Map modules (start-up time).
+    from engine.definition.validate_distributed import check_distributed
+
     yield from check_distributed(state, loc, ctx.query_language)
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import random
 import traceback
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -63,6 +62,7 @@ from engine.errors import (
     STATES_TIMEOUT,
     StatesError,
 )
+from engine.ids import uuid4_text
 from engine.interpreter.dataflow import apply_result_path
 from engine.interpreter.failures import Failure, in_state_cause
 from engine.interpreter.frames import (
@@ -152,6 +152,8 @@ ENGINE_FAULT_PREFIX = "An internal error occurred in asl-engine"
 
 @immutable
 class StepResult:
+    """What one step returns: the new state, the events to record, the commands to run."""
+
     state: ExecutionState
     events: tuple[HistoryEvent, ...]
     commands: tuple[Command, ...]
@@ -228,6 +230,8 @@ _REDRIVABLE = frozenset(
 
 @immutable
 class Done:
+    """A state finished: its output and the state to go to (None: the end)."""
+
     output: JSON
     next: str | None
     # Variables the state's Assign set; they take effect when the state exits (variables.py).
@@ -239,11 +243,13 @@ class Done:
 
 @immutable
 class Blocked:
-    pass
+    """A state waits for a message (a task result, a timer, its children)."""
 
 
 @immutable
 class Failed:
+    """A state failed: Retry and Catch decide what happens next."""
+
     failure: Failure
     # Recorded only when the failure is final (AWS writes no MapStateFailed before a retry).
     closing_event: str | None = None
@@ -365,7 +371,7 @@ class Step:
         return made
 
     def new_uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return uuid4_text(self.rng.getrandbits(128))
 
     def emit(
         self,

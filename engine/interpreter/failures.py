@@ -19,6 +19,8 @@ from engine.values import immutable
 
 @immutable
 class Failure:
+    """An error name and cause, as a state fails with it (`States.*`, a task's, a Fail state's)."""
+
     error: str
     cause: str | None = None
 

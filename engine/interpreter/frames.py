@@ -46,6 +46,8 @@ class ExecutionStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ExecutionInfo:
+    """What an execution was started with: its names, input, type and parent."""
+
     execution_arn: str
     name: str
     state_machine_arn: str
@@ -94,6 +96,8 @@ def _arn_field(arn: str, index: int, default: str) -> str:
 
 @dataclass(slots=True)
 class Frame:
+    """Where one path of an execution is: the main path, a Parallel branch or a Map item."""
+
     frame_id: str
     parent_id: str | None
     graph_key: str
@@ -177,6 +181,8 @@ Frame.clone = _namespace["clone"]  # type: ignore[assignment, method-assign]
 
 @immutable
 class ExecutionState:
+    """An execution between two steps: its start, its frames and its status."""
+
     info: ExecutionInfo
     frames: Mapping[str, Frame]
     status: ExecutionStatus = ExecutionStatus.RUNNING

@@ -28,6 +28,8 @@ Details = dict[str, DetailValue]
 
 @immutable
 class HistoryEvent:
+    """One event of an execution's history, as GetExecutionHistory returns it."""
+
     id: int
     previous_event_id: int
     timestamp: float

@@ -113,6 +113,8 @@ Event = (
 
 @immutable
 class InvokeTask:
+    """Command: call the backend of a Task (its id answers with TaskFinished)."""
+
     frame_id: str
     task_id: str
     request: TaskRequest
@@ -130,17 +132,23 @@ class ScheduleActivity:
 
 @immutable
 class CancelTask:
+    """Command: cancel a running Task call (a timeout, a stop, a failed sibling)."""
+
     task_id: str
 
 
 @immutable
 class StartTimer:
+    """Command: wake this execution with TimerFired at `due`."""
+
     timer_id: str
     due: float
 
 
 @immutable
 class CancelTimer:
+    """Command: drop a timer that is no longer needed."""
+
     timer_id: str
 
 

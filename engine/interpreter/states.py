@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
@@ -29,7 +28,6 @@ from engine.definition.compile import (
     TaskState,
     WaitState,
 )
-from engine.definition.distributed import ITEM_READER_TASK, RESULT_WRITER_TASK, transform_results
 from engine.definition.jsonata_value import QueryEvaluationError
 from engine.definition.paths import PathNoMatch
 from engine.definition.scope import Scope
@@ -652,6 +650,9 @@ def _read_items(run: Step, frame: Frame, state: MapState, scope: Scope) -> Outco
     except QueryEvaluationError as exc:
         return Failed(run.evaluation_failure(frame, state, exc), "MapStateFailed")
     frame.effective_input = effective
+    # Loaded with the Map's definition (compile.py): only a Distributed Map gets here.
+    from engine.definition.distributed import ITEM_READER_TASK
+
     _map_io_command(run, frame, state, "read", ITEM_READER_TASK, request)
     return BLOCKED
 
@@ -746,6 +747,9 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     """Hand the child runs' records to the ResultWriter; the Map completes (or fails with
     `pending`) when the runtime answers. A WriterConfig without a Resource only shapes the
     Map's own result (AWS: "Only WriterConfig", a preview)."""
+    # Loaded with the Map's definition (compile.py): only a Distributed Map gets here.
+    from engine.definition.distributed import RESULT_WRITER_TASK, transform_results
+
     scope = run.scope(frame, state)
     parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
     entries = _result_entries(run, frame, state)
@@ -1033,6 +1037,8 @@ def child_name(frame: Frame, index: int) -> str:
     names them, drawn from the Map Run and the item, so the result files name it too, and a
     redrive of the Map Run finds it again (AWS redrives the failed child itself, same ARN:
     "Redriving Map Runs", child workflow execution redrive behavior)."""
+    import uuid  # here: a Distributed Map's children only (engine/ids.py says why)
+
     key = f"{frame.map_run_arn}#{index}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 

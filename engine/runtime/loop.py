@@ -26,7 +26,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.backends.base import Backend, BackendResolver, Cancellable, StartInvoke
-from engine.backends.registry import unconfigured_resource_failure
 from engine.definition.compile import Machine
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.core import StepResult, engine_fault, step
@@ -104,7 +103,7 @@ class Runtime:
         journal: Journal | None = None,
         crash: CrashPoints | None = None,
         redelivery: Redelivery | None = None,
-        on_unconfigured: Callable[[str], TaskFailure] = unconfigured_resource_failure,
+        on_unconfigured: Callable[[str], TaskFailure] | None = None,
         on_closed: Callable[[str], None] | None = None,
     ) -> None:
         self.resolver = resolver
@@ -114,6 +113,9 @@ class Runtime:
         self.crash = crash or CrashPoints()
         self.redelivery = redelivery or Redelivery()
         self.executions: dict[str, ExecutionRecord] = {}
+        # None: the registry's failure, which names how to serve the resource (imported at the
+        # first unserved Task, not at start-up: a machine without Tasks never needs the
+        # registry, its ARN parsing and regexes; bench/process_bench.py)
         self._on_unconfigured = on_unconfigured
         self._on_closed = on_closed
         # Told (and awaited) before an execution is dropped because the store refused its
@@ -146,6 +148,13 @@ class Runtime:
         self.settled = asyncio.Event()
         self._driver: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
+
+    def _unconfigured(self, resource: str) -> TaskFailure:
+        if self._on_unconfigured is not None:
+            return self._on_unconfigured(resource)
+        from engine.backends.registry import unconfigured_resource_failure
+
+        return unconfigured_resource_failure(resource)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -650,7 +659,7 @@ class Runtime:
         async def call() -> None:
             result: TaskResult
             if backend is None:
-                result = self._on_unconfigured(command.request.resource)
+                result = self._unconfigured(command.request.resource)
             else:
                 result = await _invoke_safely(backend, command.request)
                 express = record.state.info.execution_type == "EXPRESS"

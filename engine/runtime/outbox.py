@@ -20,6 +20,12 @@ it holds the destination's lease in the store (renewed every round, LEASE_SECOND
 processes sharing a store never interleave one execution's events; when a holder dies,
 another takes over at its stored cursor once the lease lapses. The back-off waits on the
 runtime's clock: with a virtual clock no test waits for real.
+
+The store writes events only while some destination is registered (every process reading
+the config registers its `[events]` as it opens, engine/service/base.py; a pump registers its
+destination before its first lease too): a destination gets every change committed after its
+registration, none from before it, as an EventBridge rule gets the events after its creation.
+With no destination configured no event is written: a start or close pays nothing for them.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ class _Pump:
         self._call = call
         self._clock = clock
         self.cursor: int | None = None  # as stored; None until loaded
+        self.registered = False  # the store writes this destination's events (`register`)
         self._read_mark = 0
         self._outstanding: set[int] = set()
         self._queues: dict[str, collections.deque[OutboxEvent]] = {}
@@ -108,6 +115,9 @@ class _Pump:
     async def hold(self) -> bool:
         """Take or renew this process's lease on the destination. Without it, drop what was
         read (the holder delivers it) and start again from the stored cursor when it comes."""
+        if not self.registered:
+            await self._call(self._store.register_destination, self.destination.name)
+            self.registered = True
         held = await self._call(
             self._store.lease_destination,
             self.destination.name,

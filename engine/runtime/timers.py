@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 @dataclass(order=True, frozen=True, slots=True)
 class Timer:
+    """A due time for one execution's timer; timers order by due time, then by creation."""
+
     due: float
     sequence: int
     execution_arn: str = field(compare=False)

@@ -145,7 +145,8 @@ class ServiceBase:
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)
         self._log_files = OpenFiles()
-        self._open_execution_logs()
+        self._execution_log = self._open_execution_logs()
+        self._logging = False  # whether the execution log observes the runtime yet
         if tracing_wanted():
             self.enable_tracing()
         # Status-change events go out from processes that drive executions (`asl serve`,
@@ -158,6 +159,14 @@ class ServiceBase:
         self.events = OutboxDispatcher(
             store, destinations, call=self.journal.call, clock=self.clock
         )
+        # Every process reading the config (an API-only one, `asl start --detach` too)
+        # registers its destinations before any execution starts: the store writes status
+        # events only for registered destinations, from their registration on.
+        if self._backends.config is not None:
+            from engine.triggers_config import event_destination_names
+
+            for name in event_destination_names(self._backends.config):
+                store.register_destination(name)
         # Queue sources ([sources]) feed executions into processes that drive them.
         self.sources: list[SourceRunner] = []
         if self.config.worker:
@@ -199,13 +208,23 @@ class ServiceBase:
             return cached[0]
         record = self.store.get_machine(machine_arn)
         if record is not None:
-            self._machine_cache[machine_arn] = (record, time.monotonic() + MACHINE_CACHE_SECONDS)
+            self._remember_machine(record, time.monotonic() + MACHINE_CACHE_SECONDS)
         return record
 
-    def _open_execution_logs(self) -> None:
-        """Honour machines' loggingConfiguration (engine/execution_log.py), where
-        `[execution_logs]` says; a machine logging at OFF (the default) costs a cache look-up
-        per step."""
+    def _remember_machine(self, record: MachineRecord, expires: float) -> None:
+        """Cache a machine record read from the store. Every execution this process runs has
+        its machine read here first (a start, an adoption), so this is where a machine that
+        logs turns the execution log on."""
+        self._machine_cache[record.arn] = (record, expires)
+        if record.logging_level != "OFF" and not self._logging:
+            self._logging = True
+            self.runtime.observer = add_observer(self.runtime.observer, self._execution_log)
+
+    def _open_execution_logs(self) -> ExecutionLog:
+        """The log honouring machines' loggingConfiguration (engine/execution_log.py), where
+        `[execution_logs]` says. Registered as an observer only once a machine that logs is
+        read (`_remember_machine`): until then, with every machine at OFF (the default), a
+        step pays nothing for it."""
         config = self._backends.config
         sink: Sink = logging_sink(DEFAULT_LOGGER)  # without a file: [execution_logs]'s default
         groups: dict[str, Sink] = {}
@@ -218,8 +237,7 @@ class ServiceBase:
             else:
                 sink = logging_sink(logs.logger)
             groups = {arn: self._log_files.sink(folder / p) for arn, p in logs.log_groups.items()}
-        log = ExecutionLog(self._log_settings_of, sink, groups)
-        self.runtime.observer = add_observer(self.runtime.observer, log)
+        return ExecutionLog(self._log_settings_of, sink, groups)
 
     def _log_settings_of(self, machine_arn: str) -> LogSettings | None:
         """A machine's loggingConfiguration, from the cache `_machine` fills (a read on the
@@ -407,7 +425,7 @@ class ServiceBase:
         finally:
             self._machine_reads.pop(arn, None)
         if record is not None:
-            self._machine_cache[arn] = (record, now + MACHINE_CACHE_SECONDS)
+            self._remember_machine(record, now + MACHINE_CACHE_SECONDS)
         future.set_result(record)
         return record
 

@@ -336,11 +336,19 @@ class Lease:
 class TriggerStore(Protocol):
     """The outbox of status-change events and the delivery cursor of each destination.
 
-    Every store writes a Standard execution's status changes (its creation as RUNNING, its
-    close, a redrive, the stop of a pending execution) to the outbox in the same transaction
-    as the change itself: an event exists exactly when its change was committed. Delivery is
-    at least once: a destination's cursor moves only past events it has finished with.
+    While some destination is registered (has a cursor), every store writes a Standard
+    execution's status changes (its creation as RUNNING, its close, a redrive, the stop of a
+    pending execution) to the outbox in the same transaction as the change itself: an event
+    exists exactly when its change was committed. With no destination nothing is written (as
+    EventBridge drops the events no rule matches): a start or close costs no event. Delivery
+    is at least once: a destination's cursor moves only past events it has finished with.
     """
+
+    def register_destination(self, destination: str) -> int:
+        """Register `destination` (again: nothing changes) and return its cursor. A new one
+        starts at the outbox's end: it gets the event of every change committed after this
+        call commits, in this process or any other sharing the store, and none before."""
+        ...
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         """Outbox events with `seq` above the given one, ascending, at most `limit`."""

@@ -9,7 +9,7 @@ what a commit means (base.py's `Commit` does).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from sqlalchemy import BindParameter, Connection, Executable, bindparam, delete, select, update
@@ -254,7 +254,9 @@ class CommitPlan:
             row["b_state"] = encode(c.state)
             self.closes_with_state.append(row)
 
-    def run(self, conn: Connection) -> None:
+    def run(self, conn: Connection, announcing: Callable[[Connection], bool]) -> None:
+        """Write the batch in the caller's transaction; `announcing(conn)` says whether the
+        closes' status-change events are wanted (some destination is registered)."""
         if self.events_only and len(_known(conn, self.events_only)) != len(self.events_only):
             self._unknown_execution(conn)
         found = _write_snapshots(conn, self.states) if self.states else 0
@@ -269,7 +271,8 @@ class CommitPlan:
             self._unknown_execution(conn)
         if self.closed:
             _drop_runtime_rows(conn, self.closed)
-            _announce_closes(conn, self.closed)
+            if announcing(conn):
+                _announce_closes(conn, self.closed)
         for replace_stmt, rows in self.replaces:
             if rows:
                 conn.execute(replace_stmt, rows)

@@ -519,8 +519,9 @@ class MemoryStore:
 
     # -- status-change events --------------------------------------------------------------------
     def _announce(self, record: ExecutionRecord, changed_at: float) -> None:
-        """Queue the status-change event of `record` (under the caller's lock: one change)."""
-        if emits_events(record):
+        """Queue the status-change event of `record` (under the caller's lock: one change),
+        when some destination is registered to receive it."""
+        if self._cursors and emits_events(record):
             event = status_change_event(record, changed_at)
             self._outbox.append(OutboxEvent(next(self._outbox_seq), record.arn, changed_at, event))
 
@@ -528,6 +529,11 @@ class MemoryStore:
         with self._lock:
             first = bisect.bisect_right(self._outbox, seq, key=lambda e: e.seq)
             return self._outbox[first : first + limit]
+
+    def register_destination(self, destination: str) -> int:
+        with self._lock:
+            end = self._outbox[-1].seq if self._outbox else 0
+            return self._cursors.setdefault(destination, end)
 
     def outbox_cursor(self, destination: str) -> int:
         with self._lock:

@@ -102,6 +102,8 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 
 _BEGIN: Final = "asl_begin"  # execution option: how a SQLite transaction begins
 
+_ANY_DESTINATION: Final = "SELECT 1 FROM outbox_cursors LIMIT 1"
+
 _RETRIES: Final = 5
 """Times a transaction PostgreSQL aborted as a serialization failure or deadlock is rerun."""
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock
@@ -229,6 +231,10 @@ class SqlStore:
             .returning(t.executions.c.arn)
         )
         self._insert_leases = t.leases.insert()
+        # Whether some destination is registered: status-change events are written only then.
+        # SQLite: once seen, stays true (registrations are never removed, and writers are
+        # serialised); until then each writing transaction looks (`_announcing`).
+        self._destinations = False
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -259,6 +265,23 @@ class SqlStore:
             array = bindparam(None, list(keys), type_=postgresql.ARRAY(Text), unique=True)
             return column == any_(array)
         return column.in_(_padded(keys))
+
+    def _announcing(self, conn: Connection) -> bool:
+        """Whether this write transaction must write status-change events: some destination
+        is registered (`register_destination`). Asked only by a transaction with a change to
+        announce. SQLite serialises writers (BEGIN IMMEDIATE), so the answer holds until the
+        commit. PostgreSQL asks every time: the read holds a share lock on outbox_cursors
+        until the commit, which a new registration waits for (`register_destination`), so no
+        change committed after a registration goes without its event."""
+        if self._destinations:
+            return True
+        if self._postgres:
+            return conn.exec_driver_sql(_ANY_DESTINATION).first() is not None
+        # the driver's own cursor: SQLAlchemy's result set-up would cost ten times the query
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._destinations = driver.execute(_ANY_DESTINATION).fetchone() is not None
+        return self._destinations
 
     def _wake_others(self, conn: Connection, kind: str) -> None:
         """PostgreSQL: tell the workers of other processes (`listen`) that work appeared."""
@@ -428,7 +451,7 @@ class SqlStore:
         with self._tx(write=True) as conn:
             results = self._create_in(conn, records, lease)
             if plan is not None:
-                plan.run(conn)
+                plan.run(conn, self._announcing)
                 if plan.posted:  # a nested execution's answer or stop: its worker delivers it
                     self._wake_others(conn, EVENTS)
             return results
@@ -466,7 +489,7 @@ class SqlStore:
             for index in first.values()
             if records[index].arn in created and emits_events(records[index])
         ]
-        if announced:
+        if announced and self._announcing(conn):
             write_outbox(conn, [(r, r.start) for r in announced])
         taken = [arn for arn in first if arn not in created]
         if taken:
@@ -527,14 +550,14 @@ class SqlStore:
                 raise StoreError(f"execution {record.arn} does not exist")
             if restart:
                 conn.execute(delete(t.history).where(t.history.c.execution_arn == record.arn))
-            if changed_at is not None and emits_events(record):
+            if changed_at is not None and emits_events(record) and self._announcing(conn):
                 write_outbox(conn, [(record, changed_at)])
 
     def commit(self, commits: Sequence[Commit]) -> None:
         if commits:
             plan = CommitPlan(commits, self._snapshots)
             with self._tx(write=True) as conn:
-                plan.run(conn)
+                plan.run(conn, self._announcing)
                 if plan.posted:  # a nested execution's answer or stop: its worker delivers it
                     self._wake_others(conn, EVENTS)
 
@@ -828,6 +851,26 @@ class SqlStore:
         o = t.outbox.c
         query = select(t.outbox).where(o.seq > seq).order_by(o.seq).limit(limit)
         return self._all(OutboxEvent, query)
+
+    def register_destination(self, destination: str) -> int:
+        c = t.outbox_cursors.c
+        mine = select(c.seq).where(c.destination == destination)
+        with self._tx(write=True) as conn:
+            if self._postgres:
+                # Wait until every transaction that found no destination (`_announcing` holds
+                # its share lock to the end) has committed, and hold back the next ones until
+                # this commits: then the outbox's end below is final, and every later change
+                # sees this destination. Taken first: two registrations never deadlock.
+                conn.exec_driver_sql("LOCK TABLE outbox_cursors IN ACCESS EXCLUSIVE MODE")
+            found = conn.execute(mine).scalar()
+            if found is None:
+                end = conn.execute(select(func.coalesce(func.max(t.outbox.c.seq), 0))).scalar()
+                stmt = self._insert(t.outbox_cursors).values(destination=destination, seq=end)
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=["destination"]))  # type: ignore[attr-defined]
+                found = conn.execute(mine).scalar()
+        if not self._postgres:
+            self._destinations = True
+        return int(found) if found is not None else 0
 
     def outbox_cursor(self, destination: str) -> int:
         c = t.outbox_cursors.c

@@ -53,10 +53,27 @@ ECHO_TASK = {
         }
     },
 }
+DISTRIBUTED_MAP = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Echo",
+                "States": {"Echo": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
 YAML_PASS = "StartAt: One\nStates:\n  One:\n    Type: Pass\n    End: true\n"
 
-# What neither command may import for a JSONPath machine without a config file: the config
-# schema (pydantic), JSONata, YAML, the HTTP stack and the stores.
+# What neither command may import for a JSONPath machine without Task or Map states and without
+# a config file: the config schema (pydantic), JSONata, YAML, the HTTP stack, the stores, the
+# task backends and the config module that builds them (built on the first Task), the Task
+# and Distributed Map rules and modules (loaded with the first Task or Map), the observability
+# sinks (loaded when asked for) and the AWS SDK.
 NEVER = frozenset(
     {
         "pydantic",
@@ -88,6 +105,33 @@ NEVER = frozenset(
         "engine.cli.serve",  # the other commands' modules: only the command's own is built
         "engine.cli.db",
         "engine.cli.executions",
+        "tomllib",  # a config file's reader: none here (engine/config_file.py looks for one)
+        "engine.config",  # the backends a config builds, on the first Task (engine/embedded.py)
+        "engine.backends.functions",
+        "engine.backends.python",
+        "engine.backends.runner",
+        "engine.backends.pool",
+        "engine.backends.lambda_arn",
+        "engine.backends.registry",
+        "engine.backends.mocked",
+        "engine.backends.nested",
+        "engine.backends.aws_endpoints",
+        "engine.backends.aws_sdk",
+        "engine.backends.http_task",
+        "engine.backends.map_io",
+        "engine.definition.distributed",  # with the first Map state
+        "engine.definition.validate_distributed",
+        "engine.definition.validate_integrations",  # with the first Task state
+        "engine.definition.validate_http",
+        "engine.definition.aws_services",
+        "engine.definition.choice",  # with the first Choice state
+        "engine.definition.intrinsics",  # with the first intrinsic call
+        "engine.metrics",  # observability: only when configured
+        "prometheus_client",
+        "engine.tracing",
+        "opentelemetry",
+        "engine.execution_log",
+        "engine.logformat",
     }
 )
 # `asl validate` must not start the runtime either (engine/cli/validate.py).
@@ -117,7 +161,11 @@ def imported(stderr: str) -> set[str]:
 def run_asl(entry: str, args: list[str], folder: Path) -> tuple[int, str, str, set[str]]:
     """One `asl` process in `folder`; its exit status, stdout, the stderr lines that are not
     the import report, and the modules it imported."""
-    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in VARIABLES and not k.startswith("AWS_ENDPOINT_URL")  # would build [aws]
+    }
     env.update(PYTHONPROFILEIMPORTTIME="1", ASL_HOME=str(folder / "home"))
     done = subprocess.run(
         [*ENTRY_POINTS[entry], *args],
@@ -220,6 +268,36 @@ def test_a_config_file_still_configures_the_run_with_pydantic(tmp_path: Path) ->
     )
     assert (code, out, err) == (0, summary("cold", "echo", {"a": 1}), "")
     assert {"pydantic", "engine.config_schema", "re2"} <= modules
+    assert {"engine.config", "engine.backends.registry", "engine.backends.python"} <= modules
+    assert "engine.definition.validate_integrations" in modules  # the Task's rules
+
+
+def test_a_task_without_a_config_file_builds_the_backends_on_its_first_call(
+    tmp_path: Path,
+) -> None:
+    """No config: the Engine defers its backends, and the first Task builds them (the same
+    detector sees them, so the absence above is not a broken report)."""
+    path = write(tmp_path, "echo.asl.json", ECHO_TASK)
+    code, out, err, modules = run_asl(
+        "asl",
+        ["run", path, "--name", "cold", "--input", '{"a": 1}', "--functions", FUNCTIONS],
+        tmp_path,
+    )
+    assert (code, out, err) == (0, summary("cold", "echo", {"a": 1}), "")
+    assert {"engine.config", "engine.backends.functions", "engine.backends.registry"} <= modules
+    assert {"pydantic", "tomllib"}.isdisjoint(modules)
+
+
+def test_a_distributed_map_loads_the_distributed_map_modules(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.asl.json", DISTRIBUTED_MAP)
+    code, out, err, modules = run_asl(
+        "asl", ["run", path, "--name", "cold", "--input", "[1, 2]"], tmp_path
+    )
+    assert (code, out, err) == (0, summary("cold", "d", [1, 2]), "")
+    assert {"engine.definition.distributed", "engine.definition.validate_distributed"} <= modules
+    code, out, err, modules = run_asl("asl", ["validate", path], tmp_path)
+    assert (code, out, err) == (0, "d.asl.json: valid (0 errors, 0 warnings)\n", "")
+    assert {"engine.definition.distributed", "engine.definition.validate_distributed"} <= modules
 
 
 def test_a_broken_config_file_is_still_reported_the_same_way(tmp_path: Path) -> None:

@@ -134,6 +134,66 @@ def test_the_default_destination_is_a_python_logger(caplog: pytest.LogCaptureFix
     assert logged == [("ERROR", "ExecutionFailed")]
 
 
+def test_logging_switched_on_later_logs_the_next_executions(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Until a machine that logs is read, no execution log watches the runtime (a step pays
+    nothing for it); a machine created OFF and updated to log is logged from then on."""
+
+    async def main() -> None:
+        async with Service(MemoryStore(), clock=VirtualClock(T0)) as service:
+            await service.create_state_machine("m", FAILS)
+            quiet = await service.start_execution(MACHINE + "m", name="quiet")
+            await service.wait_for(quiet.arn)
+            assert service.runtime.observer is None
+            await service.update_state_machine(
+                MACHINE + "m", logging_level="FATAL", log_destinations=[f"{GROUP}m:*"]
+            )
+            loud = await service.start_execution(MACHINE + "m", name="loud")
+            await service.wait_for(loud.arn)
+
+    with caplog.at_level(logging.INFO, logger="asl.execution"):
+        asyncio.run(main())
+    logged = [
+        json.loads(r.getMessage())["execution_arn"].rsplit(":", 1)[1]
+        for r in caplog.records
+        if r.name == "asl.execution"
+    ]
+    assert logged == ["loud"]
+
+
+def test_a_worker_logs_the_executions_it_adopts(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """An execution started by an API-only process and driven by another process's worker:
+    the worker reads the machine as it adopts the execution, and logs it."""
+    url = f"sqlite:///{tmp_path}/asl.db"
+
+    async def main() -> None:
+        from engine.store.open import open_store
+
+        api_store, worker_store = open_store(url), open_store(url)
+        api = Service(api_store, clock=VirtualClock(T0), config=ServiceConfig(worker=False))
+        await api.create_state_machine(
+            "m", FAILS, logging_level="FATAL", log_destinations=[f"{GROUP}m:*"]
+        )
+        started = await api.start_execution(MACHINE + "m", name="adopted")
+        await api.aclose()
+        worker = Service(worker_store, clock=VirtualClock(T0))
+        await worker.worker.run_until_idle()
+        await worker.aclose()
+        assert worker_store.get_execution(started.arn).status == "FAILED"  # type: ignore[union-attr]
+        api_store.close()
+        worker_store.close()
+
+    with caplog.at_level(logging.INFO, logger="asl.execution"):
+        asyncio.run(main())
+    logged = [
+        json.loads(r.getMessage())["type"] for r in caplog.records if r.name == "asl.execution"
+    ]
+    assert logged == ["ExecutionFailed"]
+
+
 def test_a_level_without_a_destination_is_refused() -> None:
     async def main() -> None:
         async with Service(MemoryStore(), clock=VirtualClock(T0)) as service:

@@ -5,7 +5,9 @@ What must hold (issue 19): every event arrives, each signature verifies, the eve
 execution arrive in order (a failing event holds back its own execution's later events, not
 others'), an event failing `max_attempts` times goes to the dead-letter file and the rest
 flows on, and a restarted dispatcher resumes at its stored cursor. The back-off waits on a
-virtual clock, so the test asserts the exact schedule without waiting.
+virtual clock, so the test asserts the exact schedule without waiting. The store writes events
+only for registered destinations: each test registers its destination before the executions
+run, as a service does when it opens.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from engine.backends.aws_endpoints import AwsSettings
 from engine.runtime.clock import VirtualClock
 from engine.runtime.destinations import EventBridge, Webhook, signature
 from engine.runtime.outbox import Destination, OutboxDispatcher, RetryPolicy
+from engine.service import Service, ServiceConfig
 from engine.store.base import Commit, Store
 from engine.store.memory import MemoryStore
 from engine.store.open import open_store
@@ -32,8 +35,10 @@ from tests.webhook_receiver import SECRET, Receiver, receiver
 __all__ = ["receiver"]  # the fixture
 
 
-def run_executions(store: Store, names: list[str]) -> None:
-    """Each execution starts, then closes: two events each, interleaved across executions."""
+def run_executions(store: Store, names: list[str], destination: str = "webhook:orders") -> None:
+    """Each execution starts, then closes: two events each, interleaved across executions
+    (the destination registered first, so that the store writes them)."""
+    store.register_destination(destination)
     for i, name in enumerate(names):
         store.create_execution(execution(name, start=T0 + i))
     for i, name in enumerate(names):
@@ -160,7 +165,7 @@ def test_eventbridge_put_events_reach_a_rule_target(moto_endpoint: str, tmp_path
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
 
     store = MemoryStore()
-    run_executions(store, ["e-1"])
+    run_executions(store, ["e-1"], destination="eventbridge")
     settings = AwsSettings(
         endpoint_url=moto_endpoint,
         region=REGION,
@@ -186,6 +191,43 @@ def test_eventbridge_put_events_reach_a_rule_target(moto_endpoint: str, tmp_path
     }
     assert [b["resources"] for b in bodies] == [[arn_of("e-1")]] * 2
     assert not (tmp_path / "eb.jsonl").exists()
+
+
+def test_a_service_registers_its_destinations_as_it_opens(
+    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`asl serve` / `asl worker` register the config's destinations before any execution
+    runs, so none of their changes goes unrecorded; a store nobody listens to records none."""
+    config = tmp_path / "asl.toml"
+    config.write_text(
+        f'[events.webhooks.orders]\nurl = "{receiver.url}"\nsecret_env = "HOOK_SECRET"\n'
+    )
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    quiet, listened = MemoryStore(), MemoryStore()
+
+    async def open_and_close(store: Store, functions_config: Path | None) -> None:
+        service = Service(
+            store, config=ServiceConfig(worker=True), functions_config=functions_config
+        )
+        await service.aclose()
+
+    asyncio.run(open_and_close(quiet, None))
+    asyncio.run(open_and_close(listened, config))
+    for store in (quiet, listened):
+        run_executions_unregistered(store, ["a"])
+    assert store_statuses(quiet) == []
+    assert store_statuses(listened) == ["RUNNING", "SUCCEEDED"]
+    assert listened.outbox_cursor("webhook:orders") == 0
+
+
+def run_executions_unregistered(store: Store, names: list[str]) -> None:
+    for i, name in enumerate(names):
+        store.create_execution(execution(name, start=T0 + i))
+        store.commit([Commit(arn_of(name), state=None, status="SUCCEEDED", stop=T0 + 10 + i)])
+
+
+def store_statuses(store: Store) -> list[str]:
+    return [e.event["detail"]["status"] for e in store.outbox_after(0, 10)]  # type: ignore[index]
 
 
 def test_one_process_at_a_time_delivers_to_a_destination(

@@ -1,4 +1,5 @@
-"""The `TriggerStore` contract: status-change events written with the change, cursors.
+"""The `TriggerStore` contract: status-change events written with the change, while some
+destination is registered, and cursors.
 
 Runs on every store of tests/store/test_contract.py (memory, SQLite, PostgreSQL when
 ASL_TEST_POSTGRES_URL is set). The event's shape is EventBridge's "Step Functions Execution
@@ -10,6 +11,8 @@ from __future__ import annotations
 import pytest
 
 from engine.store.base import Commit, OutboxEvent, Store, StoreError
+from engine.store.open import open_store
+from engine.store.sql import SqlStore
 from tests.store import test_contract as contract
 from tests.store.test_contract import MACHINE, T0, arn_of, execution
 
@@ -24,7 +27,61 @@ def events(store: Store) -> list[OutboxEvent]:
     return store.outbox_after(0, 1000)
 
 
-def test_a_standard_start_writes_the_running_event(store: Store) -> None:
+@pytest.fixture
+def watched(store: Store) -> Store:
+    """The store with a destination registered: it writes status-change events."""
+    assert store.register_destination("webhook:audit") == 0
+    return store
+
+
+def changes(store: Store, name: str, at: float) -> None:
+    """A start, a close and a redrive of the execution `name`: three status changes."""
+    store.create_executions([execution(name, start=at)])
+    store.commit([Commit(arn_of(name), state=None, status="FAILED", stop=at + 1, error="E")])
+    store.update_execution(execution(name, start=at, redrive_count=1), changed_at=at + 2)
+
+
+def test_no_destination_no_events(store: Store) -> None:
+    changes(store, "o-1", T0)
+    store.create_execution(execution("o-2"))
+    store.commit([Commit(arn_of("o-2"), state=None, status="SUCCEEDED", stop=T0 + 1, output=1)])
+    assert events(store) == []
+
+
+def test_a_destination_gets_every_change_after_its_registration(store: Store) -> None:
+    changes(store, "before", T0)  # nobody listens yet: not recorded
+    assert store.register_destination("webhook:a") == 0
+    changes(store, "after", T0 + 10)
+    assert [(e.execution_arn, e.event["detail"]["status"]) for e in events(store)] == [  # type: ignore[index]
+        (arn_of("after"), "RUNNING"),
+        (arn_of("after"), "FAILED"),
+        (arn_of("after"), "RUNNING"),
+    ]
+    # a destination registered later starts at the outbox's end; a registered one keeps its
+    # cursor when it registers again (a restarted process)
+    end = events(store)[-1].seq
+    assert store.register_destination("eventbridge") == end
+    store.set_outbox_cursor("webhook:a", end - 1)
+    assert store.register_destination("webhook:a") == end - 1
+    changes(store, "later", T0 + 20)
+    assert [e.execution_arn for e in store.outbox_after(end, 10)] == [arn_of("later")] * 3
+
+
+def test_a_registration_by_another_process_is_seen_by_the_next_change(store: Store) -> None:
+    if not isinstance(store, SqlStore):
+        pytest.skip("one process's memory store")
+    changes(store, "before", T0)  # this process saw no destination
+    other = open_store(store.engine.url.render_as_string(hide_password=False))
+    try:
+        other.register_destination("webhook:a")
+    finally:
+        other.close()
+    changes(store, "after", T0 + 10)
+    assert [e.execution_arn for e in events(store)] == [arn_of("after")] * 3
+
+
+def test_a_standard_start_writes_the_running_event(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("o-1"))
     [written] = events(store)
     assert written.execution_arn == ARN
@@ -58,7 +115,8 @@ def test_a_standard_start_writes_the_running_event(store: Store) -> None:
     }
 
 
-def test_express_executions_and_repeated_starts_write_nothing(store: Store) -> None:
+def test_express_executions_and_repeated_starts_write_nothing(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("x-1", machine_type="EXPRESS"))
     store.create_execution(execution("o-1"))
     store.create_execution(execution("o-1"))  # the same ARN: not created, no event
@@ -66,7 +124,8 @@ def test_express_executions_and_repeated_starts_write_nothing(store: Store) -> N
     assert [e.execution_arn for e in events(store)] == [ARN]
 
 
-def test_a_close_writes_its_event_in_the_commit(store: Store) -> None:
+def test_a_close_writes_its_event_in_the_commit(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("o-1"))
     store.commit([Commit(ARN, state={"s": 1})])  # a step that closes nothing: no event
     store.commit([Commit(ARN, state=None, status="SUCCEEDED", stop=T0 + 2, output={"ok": 1})])
@@ -82,7 +141,8 @@ def test_a_close_writes_its_event_in_the_commit(store: Store) -> None:
     assert detail["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
 
 
-def test_a_failure_and_its_redrive(store: Store) -> None:
+def test_a_failure_and_its_redrive(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("o-1"))
     store.commit(
         [Commit(ARN, state={"s": 1}, status="FAILED", stop=T0 + 3, error="Boom", cause="it broke")]
@@ -103,7 +163,8 @@ def test_a_failure_and_its_redrive(store: Store) -> None:
     assert again.event["id"] not in {e.event["id"] for e in events(store)[:2]}  # type: ignore[index]
 
 
-def test_a_refused_commit_writes_no_event(store: Store) -> None:
+def test_a_refused_commit_writes_no_event(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("o-1"))
     closing = Commit(ARN, state=None, status="SUCCEEDED", stop=T0 + 1, output=1)
     with pytest.raises(StoreError):
@@ -111,7 +172,8 @@ def test_a_refused_commit_writes_no_event(store: Store) -> None:
     assert [e.event["detail"]["status"] for e in events(store)] == ["RUNNING"]  # type: ignore[index]
 
 
-def test_reading_after_a_seq_in_order_and_pages(store: Store) -> None:
+def test_reading_after_a_seq_in_order_and_pages(watched: Store) -> None:
+    store = watched
     for i in range(5):
         store.create_execution(execution(f"o-{i}", start=T0 + i))
     every = events(store)
@@ -130,7 +192,8 @@ def test_cursors_are_per_destination_and_only_move_forward(store: Store) -> None
     assert (store.outbox_cursor("webhook:a"), store.outbox_cursor("eventbridge")) == (7, 2)
 
 
-def test_purge_drops_events_older_than_the_cutoff(store: Store) -> None:
+def test_purge_drops_events_older_than_the_cutoff(watched: Store) -> None:
+    store = watched
     store.create_execution(execution("old", start=T0))
     store.create_execution(execution("new", start=T0 + 100))
     store.purge(T0 + 50)
