@@ -320,6 +320,11 @@ def _print_map_runs(items: int) -> None:
                 f"{figures.items:,}",
                 f"{figures.seconds:.1f}",
                 f"{figures.items_per_second:,.0f}",
+                (
+                    f"{figures.first_tenth_per_second:,.0f} -> {figures.last_tenth_per_second:,.0f}"
+                    if figures.last_tenth_per_second
+                    else "- (done before a sample)"
+                ),
                 f"{figures.peak_rss_bytes / MIB:,.0f}",
                 f"< {RSS_TARGET_BYTES // MIB}",
                 "ok" if rss_ok else "MISS",
@@ -330,7 +335,19 @@ def _print_map_runs(items: int) -> None:
         "MaxConcurrency 40), Service on a VirtualClock, child process per store"
     )
     print(
-        format_table(["store", "items", "seconds", "items/s", "peak RSS MiB", "target", ""], rows)
+        format_table(
+            [
+                "store",
+                "items",
+                "seconds",
+                "items/s",
+                "first -> last 10 %",
+                "peak RSS MiB",
+                "target",
+                "",
+            ],
+            rows,
+        )
     )
 
 

@@ -54,6 +54,8 @@ class MapRunFigures:
     items: int
     seconds: float
     peak_rss_bytes: int
+    first_tenth_per_second: float = 0.0  # items/s over the first and the last 10 % of items
+    last_tenth_per_second: float = 0.0
 
     @property
     def items_per_second(self) -> float:
@@ -74,8 +76,12 @@ async def _run(items: int, store_url: str) -> dict[str, object]:
             name="bench",
             input_text=json.dumps({"items": _items(items)}, separators=(",", ":")),
         )
+        progress: list[tuple[float, int]] = []
+        sampler = asyncio.create_task(_sample(service, started.arn, started_at, progress))
         closed = await service.wait_for(started.arn)
         seconds = time.perf_counter() - started_at
+        sampler.cancel()
+        progress.append((seconds, items))
         runs, _ = await service.list_map_runs(started.arn)
         view = await service.describe_map_run(runs[0].arn)
     store.close()
@@ -83,7 +89,59 @@ async def _run(items: int, store_url: str) -> dict[str, object]:
     assert closed.output == {"count": items}, closed.output
     assert view.counts == {"SUCCEEDED": items}, view.counts
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"items": items, "seconds": seconds, "peak_rss_bytes": peak}
+    first, last = _tenths(progress, items)
+    return {
+        "items": items,
+        "seconds": seconds,
+        "peak_rss_bytes": peak,
+        "first_tenth_per_second": first,
+        "last_tenth_per_second": last,
+    }
+
+
+_SAMPLE_SECONDS = 0.5
+
+
+async def _sample(
+    service: object, execution_arn: str, started_at: float, progress: list[tuple[float, int]]
+) -> None:
+    """Every half second (wall clock, less often once counting takes long), how many children
+    have succeeded: the rate's trend."""
+    runs: list[object] = []
+    while not runs:
+        await asyncio.sleep(_SAMPLE_SECONDS)
+        runs, _ = await service.list_map_runs(execution_arn)  # type: ignore[attr-defined]
+    arn = runs[0].arn  # type: ignore[attr-defined]
+    while True:
+        asked = time.perf_counter()
+        view = await service.describe_map_run(arn)  # type: ignore[attr-defined]
+        now = time.perf_counter()
+        progress.append((now - started_at, view.counts.get("SUCCEEDED", 0)))
+        # The counts scan every child (and take the store's thread, which the commits wait
+        # for): at most a tenth of the time goes to them, however many children there are.
+        await asyncio.sleep(max(_SAMPLE_SECONDS, 10 * (now - asked)))
+
+
+def _tenths(progress: list[tuple[float, int]], items: int) -> tuple[float, float]:
+    """Items/s over the first and the last tenth of the items (from the samples around them)."""
+    tenth = items / 10
+
+    def when(count: float) -> float:
+        # the first sample at or past `count` (linear between it and the one before)
+        before = (0.0, 0)
+        for at, done in progress:
+            if done >= count:
+                if done == before[1]:
+                    return at
+                return before[0] + (at - before[0]) * (count - before[1]) / (done - before[1])
+            before = (at, done)
+        return before[0]
+
+    if len(progress) < 2:
+        return 0.0, 0.0
+    first = when(tenth)
+    last = when(items) - when(items - tenth)
+    return (tenth / first if first else 0.0), (tenth / last if last else 0.0)
 
 
 def bench_map_run(items: int, store: str, timeout: float = 600.0) -> MapRunFigures:
@@ -91,7 +149,14 @@ def bench_map_run(items: int, store: str, timeout: float = 600.0) -> MapRunFigur
     command = [sys.executable, "-m", "bench.map_run_bench", "--items", str(items), "--store", store]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return MapRunFigures(store, figures["items"], figures["seconds"], figures["peak_rss_bytes"])
+    return MapRunFigures(
+        store,
+        figures["items"],
+        figures["seconds"],
+        figures["peak_rss_bytes"],
+        figures["first_tenth_per_second"],
+        figures["last_tenth_per_second"],
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

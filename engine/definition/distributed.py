@@ -35,6 +35,7 @@ __all__ = [
     "ITEM_READER_RESOURCES",
     "ITEM_READER_TASK",
     "MANIFEST_TYPES",
+    "MAP_RESULTS_TASK",
     "OUTPUT_TYPES",
     "RESULT_WRITER_RESOURCE",
     "RESULT_WRITER_TASK",
@@ -54,6 +55,9 @@ ITEM_READER_TASK: Final = "asl:distributed-map:item-reader"
 """The resource of a Map's read request to the runtime (engine/interpreter/map_io.py builds it,
 engine/backends/map_io.py serves it): no ARN a definition can name (they start `arn:`)."""
 RESULT_WRITER_TASK: Final = "asl:distributed-map:result-writer"
+MAP_RESULTS_TASK: Final = "asl:distributed-map:results"
+"""The outputs of a Map's child executions that succeeded, gathered from the store when the
+Map ends (engine/service/map_results.py serves it)."""
 
 S3_GET_OBJECT: Final = "arn:aws:states:::s3:getObject"
 S3_LIST_OBJECTS_V2: Final = "arn:aws:states:::s3:listObjectsV2"

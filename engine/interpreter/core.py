@@ -488,6 +488,7 @@ class Step:
         (`parent_token`) when it closes (AWS, "Redriving Map Runs").
         """
         self.info = replace(self.info, redrive_count=self.info.redrive_count + 1)
+        _states.keep_for_redrive(self, self.frame(ROOT_FRAME))
         if parent_token is not None:
             self.info = replace(self.info, parent_token=parent_token)
         for frame_id in [f for f in self.frames if f != ROOT_FRAME]:

@@ -133,11 +133,10 @@ class Frame:
     silent: bool = False  # a Distributed Map child run: its events stay out of this history
     # Outputs (by item index) of the Map iterations that had succeeded when the Map failed;
     # a redrive re-runs only the others (AWS, "Redriving executions").
+    # A Map whose items run as child executions keeps, instead of an output, the redrive
+    # count the item's child succeeded in: the output is the child's, in the store
+    # (states.py `_stored`).
     kept_results: dict[str, JSON] = field(default_factory=dict)
-    # A Distributed Map's children that succeeded lately, folded into `kept_results` a few
-    # hundred at a time (states.py `_fold_child`): a step copies the dict it adds to, and
-    # copying every kept output per child made a Map's run quadratic in its items.
-    recent_results: dict[str, JSON] = field(default_factory=dict)
     redriving: bool = False
     # A Distributed Map's I/O (map_io.py): "read" while its ItemReader's items are read, "write"
     # while its ResultWriter writes; the Map Run's ARN; a child run's start and stop times.

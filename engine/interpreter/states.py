@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Final, TypeAlias
+from typing import TypeAlias
 
 from engine.definition.compile import (
     JSONATA,
@@ -613,12 +613,10 @@ def _begin_map(
     frame.failed = 0
     frame.child_ids = ()
     frame.phase = Phase.CHILDREN
-    _settle_results(frame)  # a Map stopped from outside (an abort) did not fold its last ones
     if frame.redriving and len(frame.kept_results) < len(items):
         frame.finished = len(frame.kept_results)  # a redrive re-runs only what did not succeed
     else:
         frame.kept_results = {}
-    frame.recent_results = {}
     frame.redriving = False
     if state.distributed:
         record_map_run(run, frame, "RUNNING")
@@ -679,6 +677,13 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     """The runtime answered a Map's read or write request (core.py routes it here)."""
     assert isinstance(state, MapState)
     kind, frame.map_io = frame.map_io, ""
+    if kind == "gather":
+        if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
+            return _gather_results(run, frame, state)  # reading again changes nothing
+        if isinstance(result, TaskFailure):
+            return Failed(Failure(result.error, result.cause), "MapStateFailed")
+        assert isinstance(result.output, list), "the Map's results are answered as a list"
+        return _finish_map(run, frame, state, result.output)
     if kind == "read":
         if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
             # Only a lost worker answers a read so (engine/runtime/worker.py): reading has no
@@ -693,7 +698,7 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
     if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
         # Lost with its worker: the files are written whole each time, so write them again.
         return _write_results(run, frame, state, pending)
-    _drop_children(run, frame, pending)
+    _drop_children(run, frame, state, pending)
     if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
         failure = Failure(result.error, result.cause)
         return _close_map_run(run, frame, state, failure, None, written=False)
@@ -756,7 +761,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     config = parameters["WriterConfig"]
     assert isinstance(config, dict)
     if parameters.get("Resource") is None:
-        _drop_children(run, frame, pending)
+        _drop_children(run, frame, state, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
         return _close_map_run(run, frame, state, pending, output, written=pending is None)
@@ -772,15 +777,14 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     return BLOCKED
 
 
-def _drop_children(run: Step, frame: Frame, pending: Failure | None) -> None:
+def _drop_children(run: Step, frame: Frame, state: MapState, pending: Failure | None) -> None:
     """The Map is done with its children: a failing Map keeps the outputs of those that
     succeeded (for a redrive), a succeeding one forgets its items."""
     if pending is None:
         frame.kept_results = {}
-        frame.recent_results = {}
         frame.items = ()
     else:
-        _keep_succeeded(run, frame)
+        _keep_succeeded(run, frame, state)
     run.remove_children(frame)
 
 
@@ -1005,31 +1009,36 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
     frame.child_ids = tuple(children)
 
 
-_RECENT_RESULTS: Final = 512
-"""Outputs a Map gathers in `Frame.recent_results` before it folds them into `kept_results`."""
+def _stored(run: Step, state: MapState) -> bool:
+    """Whether the Map's items run as child executions whose outputs stay in the store: the
+    Map then keeps no output (nor a record per child) in its own state, so a step's snapshot
+    does not grow with the items done, and gathers the outputs when it ends. With a
+    ResultWriter the children stay until the write (their records are its input)."""
+    return state.distributed and run.info.map_children and state.io.writer is None
 
 
 def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
-    """A child execution that succeeded leaves only its output (by item index, as a redrive
-    keeps them): the Map's state then holds the children in flight, not every child it ran,
-    so a step's snapshot does not grow with the items done. The output goes to the small
-    `recent_results` (copied here: `step` never writes to a value an earlier state holds),
-    and those to `kept_results` once there are `_RECENT_RESULTS`, so a child costs O(1)."""
-    recent = dict(frame.recent_results)
-    recent[str(child.index)] = child.output
-    frame.recent_results = recent
-    if len(recent) >= _RECENT_RESULTS:
-        _settle_results(frame)
+    """A child execution that succeeded leaves nothing in the Map's state: its output is the
+    child's, in the store (`_gather_results` reads it when the Map ends); the items it has
+    started and the children still here (running or failed) say which ones succeeded."""
     frame.child_ids = tuple(c for c in frame.child_ids if c != child.frame_id)
     run.frames.pop(child.frame_id, None)
     run.forget_frame(child.frame_id)
 
 
-def _settle_results(frame: Frame) -> None:
-    """Fold `recent_results` into `kept_results` (before anything reads the kept outputs)."""
-    if frame.recent_results:
-        frame.kept_results = {**frame.kept_results, **frame.recent_results}
-        frame.recent_results = {}
+def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
+    """Ask the runtime for the outputs of the children that succeeded, in item order (a
+    store read: engine/service/map_results.py); the Map waits for them (Phase.TASK)."""
+    from engine.definition.distributed import MAP_RESULTS_TASK
+
+    failed = sorted(run.frames[c].index for c in frame.child_ids if c in run.frames)
+    request: dict[str, JSON] = {
+        "MapRunArn": frame.map_run_arn,
+        "Count": len(frame.items),
+        "Skip": list(failed),
+    }
+    _map_io_command(run, frame, state, "gather", MAP_RESULTS_TASK, request)
+    return BLOCKED
 
 
 def child_name(frame: Frame, index: int) -> str:
@@ -1037,10 +1046,14 @@ def child_name(frame: Frame, index: int) -> str:
     names them, drawn from the Map Run and the item, so the result files name it too, and a
     redrive of the Map Run finds it again (AWS redrives the failed child itself, same ARN:
     "Redriving Map Runs", child workflow execution redrive behavior)."""
+    return map_child_name(frame.map_run_arn, index)
+
+
+def map_child_name(map_run_arn: str, index: int) -> str:
+    """`child_name` from its parts (the Map's results are gathered by these names)."""
     import uuid  # here: a Distributed Map's children only (engine/ids.py says why)
 
-    key = f"{frame.map_run_arn}#{index}"
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{map_run_arn}#{index}"))
 
 
 def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) -> Outcome:
@@ -1077,7 +1090,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
                 )
             if state.io.writer is not None:
                 return _write_results(run, frame, state, failure)
-            _keep_succeeded(run, frame)
+            _keep_succeeded(run, frame, state)
             run.remove_children(frame)
             if state.distributed:
                 run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
@@ -1085,7 +1098,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
             return Failed(failure, closing_event="MapStateFailed")
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
-    elif run.info.map_children and state.io.writer is None:
+    elif _stored(run, state):
         _fold_child(run, frame, child)
     if frame.started < len(frame.items):
         _start_iterations(run, frame, state)
@@ -1115,11 +1128,18 @@ def _item_total(state: MapState, runs: list[JSON]) -> int:
     return sum(_batch_size(batch) for batch in runs)
 
 
-def _keep_succeeded(run: Step, frame: Frame) -> None:
+def _keep_succeeded(run: Step, frame: Frame, state: MapState) -> None:
     """Keep the outputs of the iterations that succeeded before the Map failed (a redrive
-    re-runs only the others)."""
-    _settle_results(frame)
+    re-runs only the others). Child executions keep their outputs in the store: the Map
+    keeps which items succeeded (with the redrive count their child succeeded in)."""
     kept = dict(frame.kept_results)
+    if _stored(run, state):
+        # Every item started is a child here (running, failed or aborted) or succeeded.
+        others = {run.frames[c].index for c in frame.child_ids if c in run.frames}
+        for index in range(frame.started):
+            if index not in others and str(index) not in kept:
+                kept[str(index)] = frame.map_run_redrives
+        frame.started = 0  # counted: a later `keep_for_redrive` must not count them again
     for child_id in frame.child_ids:
         done = run.frames[child_id]
         if done.phase is Phase.SUCCEEDED:
@@ -1127,18 +1147,43 @@ def _keep_succeeded(run: Step, frame: Frame) -> None:
     frame.kept_results = kept
 
 
+def keep_for_redrive(run: Step, frame: Frame) -> None:
+    """A redrive (core.py `redrive`) is about to drop the frames below `frame`: a Distributed
+    Map stopped in the middle (aborted, timed out) first notes the items that succeeded, so
+    only the others run again."""
+    state = run.graph(frame).states.get(frame.state_name)
+    if isinstance(state, MapState) and _stored(run, state) and frame.started:
+        _keep_succeeded(run, frame, state)
+
+
 def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     if state.io.writer is not None:
         return _write_results(run, frame, state, None)
-    _settle_results(frame)
-    by_index: dict[int, JSON] = {int(i): output for i, output in frame.kept_results.items()}
+    if _stored(run, state):
+        return _gather_results(run, frame, state)
+    return _finish_map(run, frame, state, None)
+
+
+def _finish_map(run: Step, frame: Frame, state: MapState, gathered: list[JSON] | None) -> Outcome:
+    """The Map succeeded: its result is every item's output in item order (a failed one's
+    error output); `gathered`: the outputs of the children that succeeded, read from the
+    store, in item order (else they are the children's frames and `kept_results`)."""
+    by_index: dict[int, JSON] = {}
+    if gathered is None:
+        by_index = {int(i): output for i, output in frame.kept_results.items()}
     for child_id in frame.child_ids:
         child = run.frames[child_id]
         if child.phase is Phase.SUCCEEDED:
             by_index[child.index] = child.output
         elif child.failure is not None:
             by_index[child.index] = dict(child.failure.as_error_output())
-    outputs: list[JSON] = [by_index[i] for i in sorted(by_index)]
+    if gathered is not None:  # every item but those of the children here (`_gather_results`)
+        here = {run.frames[c].index for c in frame.child_ids if c in run.frames}
+        outputs = iter(gathered)
+        for index in range(len(frame.items)):
+            if index not in here:
+                by_index[index] = next(outputs)
+    outputs_in_order: list[JSON] = [by_index[i] for i in sorted(by_index)]
     run.remove_children(frame)
     frame.items = ()
     frame.kept_results = {}
@@ -1146,7 +1191,7 @@ def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
         run.emit(frame, "MapRunSucceeded")
         record_map_run(run, frame, "SUCCEEDED", written=True)
     run.emit(frame, "MapStateSucceeded")
-    return _complete_with_result(run, frame, state, outputs)
+    return _complete_with_result(run, frame, state, outputs_in_order)
 
 
 def record_map_run(run: Step, frame: Frame, status: str, *, written: bool = False) -> None:

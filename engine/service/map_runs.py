@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from engine.backends.nested import ChildStart
+from engine.definition.distributed import MAP_RESULTS_TASK
 from engine.errors import InvalidRequest, ResourceNotFound
 from engine.interpreter.messages import MapRunUpdate, Redrive
 from engine.interpreter.nested import MAP_RUN, start_response
@@ -24,6 +25,7 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
 from engine.service.checks import check_arn, check_json_input
 from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
+from engine.service.map_results import MapResultsBackend
 from engine.service.nested import NestedOperations
 from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
 from engine.store.codec import event_to_json
@@ -74,6 +76,13 @@ def map_run_machine_arn(map_run_arn: str) -> str:
 
 class MapRunOperations(NestedOperations):
     """Child executions of Distributed Maps and the Map Run operations."""
+
+    def _register_integrations(self) -> None:
+        super()._register_integrations()
+        # A Map's result, gathered from its children when it ends (a resource no definition
+        # can name): the store is the service's.
+        gather = MapResultsBackend(self.journal, self.store.map_run_outputs)
+        self._backends.registry.register(MAP_RESULTS_TASK, gather)
 
     async def start_child(self, start: ChildStart) -> TaskResult:
         if start.map_run_arn is None:

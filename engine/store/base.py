@@ -607,6 +607,11 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         stopped before `expired` or redriven `max_redrives` times), with their items."""
         ...
 
+    def map_run_outputs(self, arn: str) -> dict[str, JSON]:
+        """The outputs of the Map Run's child executions that succeeded, by execution name
+        (a Map gathers its result from them when it ends)."""
+        ...
+
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:
         """Delete executions closed before the time, with their history, and outbox events

@@ -21,6 +21,7 @@ of change (engine/store/batch.py).
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -999,6 +1000,12 @@ class SqlStore:
                 MapRunTally(str(status), bool(is_stale), bool(is_stuck), int(n), int(items))
                 for status, is_stale, is_stuck, n, items in conn.execute(query)
             ]
+
+    def map_run_outputs(self, arn: str) -> dict[str, JSON]:
+        e = t.executions.c
+        query = select(e.name, e.output).where(e.map_run_arn == arn, e.status == "SUCCEEDED")
+        with self._tx() as conn:
+            return {str(name): json.loads(output) for name, output in conn.execute(query)}
 
     def purge(self, closed_before: float) -> int:
         e = t.executions.c

@@ -549,3 +549,53 @@ def test_stopping_the_parent_aborts_the_map_run_and_its_children(
         await until(children_aborted)
 
     run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_a_redrive_after_a_stop_reruns_only_the_children_that_had_not_succeeded(
+    every_store: StoreFactory,
+) -> None:
+    tokens = Tokens()
+    states: dict[str, JSON] = {
+        "Quick": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "Done"}],
+            "Default": "Ask",
+        },
+        "Ask": callback_state(ResultPath=None, End=True),
+        "Done": {"Type": "Pass", "Result": "zero", "End": True},
+    }
+    store = every_store()
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(states))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        await tokens.next()
+        await tokens.next()
+
+        async def item_zero_folded() -> bool:  # the Map took item 0's answer
+            record = await service.describe_execution(started.arn)
+            snapshot = store.get_execution(record.arn)
+            assert snapshot is not None
+            state = snapshot.state
+            assert isinstance(state, dict)
+            frames = state["frames"]
+            assert isinstance(frames, dict)
+            root = frames["root"]
+            return isinstance(root, dict) and len(root["child_ids"]) == 2  # type: ignore[arg-type]
+
+        await until(item_zero_folded)
+        await service.stop_execution(started.arn, error="Enough", cause="stop")
+        await service.redrive_execution(started.arn)
+        for _ in range(2):
+            await service.send_task_success(await tokens.next(), "{}")
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == ["zero", 1, 2]
+        runs, _ = await service.list_map_runs(started.arn)
+        counts = (await service.describe_map_run(runs[0].arn)).counts
+        assert counts == {"SUCCEEDED": 3}  # item 0 ran once; 1 and 2 again (since the redrive)
+        assert tokens.queue.empty()
+
+    run(main, store=store, functions={"remember": tokens.remember}, clock=VirtualClock(T0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from threading import Barrier
 
 import pytest
@@ -1105,3 +1106,39 @@ def test_a_child_stop_reaches_the_running_child_of_that_token_only(store: Store)
     stored = store.get_execution(arn_of("kid"))
     assert stored is not None
     assert (stored.parent_arn, stored.parent_token) == (parent, "t1")
+
+
+def test_a_closed_execution_keeps_its_history_and_reopens_for_a_redrive(store: Store) -> None:
+    (arn,) = started(store, "a")
+    details = {"output": "\u00e9\ud800", "nested": {"z": 1, "a": [1.5, None]}}
+    opened = StoredEvent(arn, 1, 0, T0 + 0.125, "ExecutionStarted", details)
+    store.commit([Commit(arn, {"step": 1}, events=(opened,))])
+    failed = event(arn, 2, "ExecutionFailed")
+    store.commit([Commit(arn, {"step": 2}, events=(failed,), status="FAILED", stop=T0 + 2)])
+    assert store.get_history(arn) == [opened, failed]
+    assert store.get_history(arn, after_id=1) == [failed]
+    assert store.get_history(arn, reverse=True, limit=1) == [failed]
+    with pytest.raises(StoreError):  # its ids are still taken
+        store.commit([Commit(arn, None, events=(event(arn, 2),))])
+    record = store.get_execution(arn)
+    assert record is not None
+    store.update_execution(replace(record, status="RUNNING", stop=None))
+    store.commit([Commit(arn, {"step": 3}, events=(event(arn, 3, "ExecutionRedriven"),))])
+    assert [e.id for e in store.get_history(arn)] == [1, 2, 3]
+    assert store.get_history(arn)[0].details == details
+
+
+def test_map_run_outputs_are_the_succeeded_children_outputs_by_name(store: Store) -> None:
+    run = "arn:aws:states:us-east-1:111111111111:mapRun:order/Fan:r1"
+    for name, status, output in [
+        ("c0", "SUCCEEDED", {"n": 0}),
+        ("c1", "FAILED", None),
+        ("c2", "SUCCEEDED", [2, "two"]),
+        ("c3", "RUNNING", None),
+    ]:
+        arn = store.create_execution(execution(name, map_run_arn=run))[0].arn
+        if status != "RUNNING":
+            store.commit([Commit(arn, None, status=status, stop=T0 + 1, output=output)])
+    store.create_execution(execution("other", status="SUCCEEDED"))
+    assert store.map_run_outputs(run) == {"c0": {"n": 0}, "c2": [2, "two"]}
+    assert store.map_run_outputs(run + "-none") == {}
