@@ -126,11 +126,11 @@ def main() -> int:
     print(f"load average (1 min) before: {os.getloadavg()[0]:.2f}")
     rows = bench_process(runs=args.runs)
     width = max(len(row.command) for row in rows)
-    print(f"{'command':<{width}}  median  min     CPU     target  verdict")
+    print(f"{'command':<{width}}  {'median':>7}  {'min':>7}  {'CPU':>7}  target    verdict")
     for row in rows:
         print(
-            f"{row.command:<{width}}  {row.median_ms:4.0f} ms {min(row.runs_ms):4.0f} ms "
-            f"{row.cpu_median_ms:4.0f} ms < {row.target_ms:.0f} ms {row.verdict}"
+            f"{row.command:<{width}}  {row.median_ms:4.0f} ms  {min(row.runs_ms):4.0f} ms  "
+            f"{row.cpu_median_ms:4.0f} ms  < {row.target_ms:.0f} ms  {row.verdict}"
         )
     print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
     return 0

@@ -541,9 +541,18 @@ def _fast_path(root: Fast, names: tuple[str, ...]) -> Fast:
     return path
 
 
+_EXACT_INT: Final = 2**53
+"""JSONata's numbers are doubles: an int past 2**53 (an operand or a sum) is rounded there, and
+Python's exact ints would give another answer, so such values take the slow path."""
+
+
+def _big_int(value: object) -> bool:
+    return type(value) is int and not -_EXACT_INT <= value <= _EXACT_INT
+
+
 def _number(value: object) -> bool:
     kind = type(value)
-    return kind is int or kind is float
+    return kind is float or (kind is int and -_EXACT_INT <= cast(int, value) <= _EXACT_INT)
 
 
 def _fast_binary(operator: str, lhs: Fast, rhs: Fast) -> Fast | None:
@@ -554,12 +563,11 @@ def _fast_binary(operator: str, lhs: Fast, rhs: Fast) -> Fast | None:
             return _SLOW
         a = cast(float, left)
         b = cast(float, right)
-        if operator == "+":
-            return a + b
-        if operator == "-":
-            return a - b
-        if operator == "*":
-            return a * b
+        if operator in ("+", "-", "*"):
+            result = a + b if operator == "+" else a - b if operator == "-" else a * b
+            if type(result) is int and not -_EXACT_INT <= result <= _EXACT_INT:
+                return _SLOW
+            return result
         if b == 0:
             return _SLOW
         return a / b if operator == "/" else math.fmod(a, b)
@@ -569,6 +577,8 @@ def _fast_binary(operator: str, lhs: Fast, rhs: Fast) -> Fast | None:
         right = rhs(states, variables)
         scalar = (str, int, float, bool)
         if type(left) not in scalar or type(right) not in scalar:
+            return _SLOW
+        if _big_int(left) or _big_int(right):
             return _SLOW
         if operator == "=":
             return left == right and (type(left) is bool) == (type(right) is bool)

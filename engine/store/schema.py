@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     false,
 )
+from sqlalchemy import text as sql_text
 
 from engine.store.base import AliasRecord
 from engine.values import compact_encoder
@@ -137,9 +138,16 @@ executions = Table(
     Index("ix_executions_status_start", "status", "start"),
     Index("ix_executions_stop", "stop"),
     Index("ix_executions_parent_token", "parent_token"),
-    # A Distributed Map's child execution (migration 0007): its Map Run, counted by status.
+    # A Distributed Map's child execution (migration 0007): its Map Run, counted by status;
+    # indexed for children only (migration 0012: other executions wrote entries nobody reads).
     Column("map_run_arn", _ARN),
-    Index("ix_executions_map_run", "map_run_arn", "status"),
+    Index(
+        "ix_executions_map_run",
+        "map_run_arn",
+        "status",
+        sqlite_where=sql_text("map_run_arn IS NOT NULL"),
+        postgresql_where=sql_text("map_run_arn IS NOT NULL"),
+    ),
     # The items it ran: one, or its ItemBatcher batch's (migration 0011).
     Column("item_count", Integer),
 )
@@ -211,9 +219,11 @@ leases = Table(
     metadata,
     Column("execution_arn", _ARN, ForeignKey(_EXECUTION_FK), primary_key=True),
     Column("worker_id", Text, nullable=False),
-    Column("host", Text, nullable=False, index=True),
+    Column("host", Text, nullable=False),
     Column("pid", Integer, nullable=False),
     Column("expires", Double, nullable=False),
+    # a worker's dead-lease check lists its host's pids from the index alone (migration 0012)
+    Index("ix_leases_host_pid", "host", "pid"),
 )
 
 activities = Table(
