@@ -626,6 +626,13 @@ def _begin_map(
     return BLOCKED
 
 
+def _item(run: Step, frame: Frame, state: MapState, index: int) -> JSON:
+    """The input of the Map's child run `index`: its item with ItemSelector applied, or its
+    ItemBatcher batch (selected when the batches were made). The one way to an item."""
+    item = frame.items[index]
+    return item if state.io.batcher is not None else _child_input(run, frame, state, index, item)
+
+
 # -- Distributed Map I/O (map_io.py builds the values; the runtime does the reading/writing) ----
 
 
@@ -797,12 +804,10 @@ def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, 
     machine_arn = f"{run.info.state_machine_arn}/{label}"
     children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     entries: list[dict[str, JSON]] = []
-    for index, item in enumerate(frame.items):
+    for index in range(len(frame.items)):
         # the child execution's own name when items run as executions (one per attempt)
         name = child_name(frame, index) if run.info.map_children else run.new_uuid()
-        child_input = item if state.io.batcher is not None else None
-        if child_input is None:
-            child_input = _child_input(run, frame, state, index, item)
+        child_input = _item(run, frame, state, index)
         common: dict[str, object] = {
             "execution_arn": prefix + name,
             "state_machine_arn": machine_arn,
@@ -964,15 +969,11 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
     children = list(frame.child_ids)
     while frame.started < len(frame.items) and frame.running < limit:
         index = frame.started
-        item = frame.items[index]
         frame.started += 1
         if str(index) in frame.kept_results:
             continue
         frame.running += 1
-        # A batch is a child's input as it is: ItemSelector ran on each item already.
-        child_input = (
-            item if state.io.batcher is not None else _child_input(run, frame, state, index, item)
-        )
+        child_input = _item(run, frame, state, index)
         silent = frame.silent or state.distributed
         started = 0
         if not silent:
