@@ -370,7 +370,8 @@ class Engine:
                 "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'"
             )
         try:
-            child_input = parse_json(start.input_text)
+            # (never None here: only the durable service keeps a Map's items in its store)
+            child_input = parse_json(start.input_text if start.input_text is not None else "{}")
         except ValueError as exc:  # not JSON, or JSON the engine refuses (JsonRefused)
             return start_failure(
                 "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"

@@ -44,12 +44,13 @@ _PARAMETERS: Final = START_EXECUTION_PARAMETERS
 class ChildStart:
     """A child execution to start for a parent's Task.
 
-    `input_text` is the child's input as JSON text (StartExecution's `input`). `token` and
+    `input_text` is the child's input as JSON text (StartExecution's `input`); None for a
+    Distributed Map item whose input is in the store (its Map Run's `item_index`). `token` and
     `pattern` ("sync", "sync:2", "waitForTaskToken" or None for request-response) tell the
     child whom it answers when it closes (only `.sync` and `.sync:2` answer)."""
 
     machine_arn: str
-    input_text: str
+    input_text: str | None
     name: str | None
     parent_arn: str
     token: str | None
@@ -61,6 +62,7 @@ class ChildStart:
     processor_key: str | None = None
     execution_type: str = "STANDARD"
     item_count: int = 1
+    item_index: int = 0
     # The parent Task's W3C trace context when it is traced: the child's trace header, so its
     # spans join the parent's trace (docs/observability.md)
     trace_header: str | None = None
@@ -156,7 +158,8 @@ class StartExecutionBackend:
         machine_arn = map_run_arn.replace(":mapRun:", ":stateMachine:", 1).rsplit(":", 1)[0]
         start = ChildStart(
             machine_arn=machine_arn,
-            input_text=dumps(payload["Input"]),
+            # the item, unless it is in the store (states.py `_keep_items`)
+            input_text=dumps(payload["Input"]) if "Input" in payload else None,
             name=str(payload["Name"]),
             parent_arn=request.execution_arn,
             token=request.task_token,
@@ -165,6 +168,7 @@ class StartExecutionBackend:
             processor_key=str(payload["ProcessorKey"]),
             execution_type=str(payload["ExecutionType"]),
             item_count=int(cast(int, payload.get("ItemCount", 1))),
+            item_index=int(cast(int, payload["Index"])),
             trace_header=request.traceparent,
         )
         return await self._children.start_child(start)

@@ -122,6 +122,12 @@ class Frame:
     # Parallel branches / Map iterations.
     child_ids: tuple[str, ...] = ()
     items: tuple[JSON, ...] = ()
+    # A Map whose items run as child executions writes their inputs to the store once, when
+    # its run starts (states.py `_items_stored`): `items` then stays empty (but with a
+    # ResultWriter, whose records are made from them) and `batch_sizes` keeps the items of
+    # each ItemBatcher batch (the tolerated failures count items).
+    items_stored: bool = False
+    batch_sizes: tuple[int, ...] = ()
     started: int = 0
     running: int = 0
     finished: int = 0

@@ -184,6 +184,17 @@ class RecordMapRun:
 
 
 @immutable
+class StoreMapItems:
+    """A Distributed Map run as child executions started (or was redriven): the input of
+    each child run, in order (the item after ItemSelector, or the ItemBatcher batch), written
+    with the step's commit under the Map Run's ARN, where each child's start reads its own
+    (`Store.map_run_item`). Written once, not in every snapshot of the parent."""
+
+    map_run_arn: str
+    inputs: tuple[JSON, ...]
+
+
+@immutable
 class Finish:
     """The execution closed: SUCCEEDED (with output), FAILED, TIMED_OUT or ABORTED."""
 
@@ -201,5 +212,6 @@ Command = (
     | CancelTimer
     | StopChild
     | RecordMapRun
+    | StoreMapItems
     | Finish
 )

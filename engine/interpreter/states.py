@@ -70,6 +70,7 @@ from engine.interpreter.messages import (
     RecordMapRun,
     ScheduleActivity,
     StartTimer,
+    StoreMapItems,
 )
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.interpreter.variables import child_variables, evaluate_assign
@@ -604,16 +605,16 @@ def _begin_map(
         frame.map_run_start = run.now
         frame.map_run_redrives = 0
         frame.map_run_redriven_at = None
-    frame.items = tuple(items)
     frame.map_run_runs = len(items)
     frame.map_run_items = _item_total(state, items)
+    _keep_items(run, frame, state, items)
     frame.started = 0
     frame.running = 0
     frame.finished = 0
     frame.failed = 0
     frame.child_ids = ()
     frame.phase = Phase.CHILDREN
-    if frame.redriving and len(frame.kept_results) < len(items):
+    if frame.redriving and len(frame.kept_results) < frame.map_run_runs:
         frame.finished = len(frame.kept_results)  # a redrive re-runs only what did not succeed
     else:
         frame.kept_results = {}
@@ -626,9 +627,41 @@ def _begin_map(
     return BLOCKED
 
 
+def _items_stored(run: Step, state: MapState) -> bool:
+    """Whether the Map's items go to the store: they run as child executions (the durable
+    service), each of which reads its own input there when it starts. Not for an Express
+    parent: its steps are not committed (only its close), and it has no snapshot to keep
+    small."""
+    return state.distributed and run.info.map_children and run.info.execution_type == "STANDARD"
+
+
+def _keep_items(run: Step, frame: Frame, state: MapState, items: list[JSON]) -> None:
+    """Keep the Map's items (or batches) for its child runs: in the frame, or, for child
+    executions, in the store, written once with this step's commit (`StoreMapItems`): an
+    ItemReader's items are unbounded, and the frame is in every snapshot of the parent. A
+    ResultWriter's records are made from the items in the frame, so they stay there too."""
+    frame.items_stored = _items_stored(run, state)
+    if not frame.items_stored:
+        frame.items = tuple(items)
+        frame.batch_sizes = ()
+        return
+    inputs = tuple(
+        items
+        if state.io.batcher is not None
+        else (_child_input(run, frame, state, index, item) for index, item in enumerate(items))
+    )
+    run.commands.append(StoreMapItems(frame.map_run_arn, inputs))
+    frame.items = tuple(items) if state.io.writer is not None else ()
+    frame.batch_sizes = (
+        tuple(_batch_size(batch) for batch in items) if state.io.batcher is not None else ()
+    )
+
+
 def _item(run: Step, frame: Frame, state: MapState, index: int) -> JSON:
     """The input of the Map's child run `index`: its item with ItemSelector applied, or its
-    ItemBatcher batch (selected when the batches were made). The one way to an item."""
+    ItemBatcher batch. The one way to an item kept in the frame; a Map whose items are in the
+    store (`frame.items_stored`) has them here only with a ResultWriter, and the runtime reads
+    them by (Map Run ARN, index): `Store.map_run_item`."""
     item = frame.items[index]
     return item if state.io.batcher is not None else _child_input(run, frame, state, index, item)
 
@@ -790,6 +823,7 @@ def _drop_children(run: Step, frame: Frame, state: MapState, pending: Failure | 
     if pending is None:
         frame.kept_results = {}
         frame.items = ()
+        frame.batch_sizes = ()
     else:
         _keep_succeeded(run, frame, state)
     run.remove_children(frame)
@@ -804,7 +838,7 @@ def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, 
     machine_arn = f"{run.info.state_machine_arn}/{label}"
     children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     entries: list[dict[str, JSON]] = []
-    for index in range(len(frame.items)):
+    for index in range(frame.map_run_runs):
         # the child execution's own name when items run as executions (one per attempt)
         name = child_name(frame, index) if run.info.map_children else run.new_uuid()
         child_input = _item(run, frame, state, index)
@@ -965,15 +999,17 @@ def _map_tolerance(frame: Frame, state: MapState, data: JSON, scope: object, tot
 
 
 def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
-    limit = frame.max_concurrency or len(frame.items)
+    limit = frame.max_concurrency or frame.map_run_runs
     children = list(frame.child_ids)
-    while frame.started < len(frame.items) and frame.running < limit:
+    while frame.started < frame.map_run_runs and frame.running < limit:
         index = frame.started
         frame.started += 1
         if str(index) in frame.kept_results:
             continue
         frame.running += 1
-        child_input = _item(run, frame, state, index)
+        # In the store, the child's start reads it (a snapshot from before items were stored
+        # has them here, and its children carry them).
+        child_input = None if frame.items_stored else _item(run, frame, state, index)
         silent = frame.silent or state.distributed
         started = 0
         if not silent:
@@ -983,15 +1019,17 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
             # The item runs as a child execution, started and awaited by one Task
             # (compile.py `_child_graph`); the child's own history holds its states.
             graph_key, start_at = state.child_graph_key, MAP_RUN_CHILD_STATE
-            child_input = {
+            request: dict[str, JSON] = {
                 "MapRunArn": frame.map_run_arn,
                 "Name": child_name(frame, index),
                 "Index": index,
                 "ItemCount": _items_in(frame, state, index),
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
-                "Input": child_input,
             }
+            if not frame.items_stored:
+                request["Input"] = child_input
+            child_input = request
         child = Frame(
             frame_id=f"{frame.frame_id}/{frame.attempt}.{index}",
             parent_id=frame.frame_id,
@@ -1035,7 +1073,7 @@ def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
     failed = sorted(run.frames[c].index for c in frame.child_ids if c in run.frames)
     request: dict[str, JSON] = {
         "MapRunArn": frame.map_run_arn,
-        "Count": len(frame.items),
+        "Count": frame.map_run_runs,
         "Skip": list(failed),
     }
     _map_io_command(run, frame, state, "gather", MAP_RESULTS_TASK, request)
@@ -1101,9 +1139,9 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
         run.emit(frame, "MapIterationSucceeded", iteration)
     elif _stored(run, state):
         _fold_child(run, frame, child)
-    if frame.started < len(frame.items):
+    if frame.started < frame.map_run_runs:
         _start_iterations(run, frame, state)
-    if frame.finished < len(frame.items):
+    if frame.finished < frame.map_run_runs:
         return BLOCKED
     return _complete_map(run, frame, state)
 
@@ -1113,6 +1151,8 @@ def _items_in(frame: Frame, state: MapState, index: int) -> int:
     failures count items, as the Map's item count does)."""
     if state.io.batcher is None:
         return 1
+    if frame.items_stored:
+        return frame.batch_sizes[index]
     return _batch_size(frame.items[index])
 
 
@@ -1181,12 +1221,13 @@ def _finish_map(run: Step, frame: Frame, state: MapState, gathered: list[JSON] |
     if gathered is not None:  # every item but those of the children here (`_gather_results`)
         here = {run.frames[c].index for c in frame.child_ids if c in run.frames}
         outputs = iter(gathered)
-        for index in range(len(frame.items)):
+        for index in range(frame.map_run_runs):
             if index not in here:
                 by_index[index] = next(outputs)
     outputs_in_order: list[JSON] = [by_index[i] for i in sorted(by_index)]
     run.remove_children(frame)
     frame.items = ()
+    frame.batch_sizes = ()
     frame.kept_results = {}
     if state.distributed:
         run.emit(frame, "MapRunSucceeded")
@@ -1231,11 +1272,11 @@ def update_map_run(run: Step, frame: Frame, state: MapState, update: MapRunUpdat
     if frame.declared_failure_count > 0:
         limits.append(frame.declared_failure_count)
     if frame.declared_failure_percentage > 0:
-        limits.append(math.floor(len(frame.items) * frame.declared_failure_percentage / 100.0))
+        limits.append(math.floor(frame.map_run_runs * frame.declared_failure_percentage / 100.0))
     frame.tolerated_count = min(limits, default=0.0)
     frame.tolerance_set = bool(limits) or frame.tolerance_set
     record_map_run(run, frame, "RUNNING")
-    if frame.started < len(frame.items):
+    if frame.started < frame.map_run_runs:
         _start_iterations(run, frame, state)
 
 

@@ -31,6 +31,7 @@ from engine.interpreter.messages import (
     StartTimer,
     StopChild,
     StopRequested,
+    StoreMapItems,
     TaskCallback,
 )
 from engine.interpreter.nested import child_outcome
@@ -39,6 +40,7 @@ from engine.store.base import (
     ChildStop,
     Commit,
     Lease,
+    MapRunItems,
     MapRunRecord,
     ParentCallback,
     Store,
@@ -47,6 +49,7 @@ from engine.store.base import (
 )
 from engine.store.base import ExecutionRecord as StoredExecution
 from engine.store.codec import FrameCache, event_to_json, state_to_json, stored_event
+from engine.values import dumps
 
 if TYPE_CHECKING:
     from engine.interpreter.core import StepResult
@@ -317,6 +320,11 @@ class Journal:
                 for c in result.commands
                 if isinstance(c, RecordMapRun)
             ),
+            map_items=tuple(
+                MapRunItems(c.map_run_arn, tuple(dumps(i) for i in c.inputs))
+                for c in result.commands
+                if isinstance(c, StoreMapItems)
+            ),
         )
         if finish is None:
             return commit
@@ -341,6 +349,7 @@ class Journal:
             cause=finish.cause,
             child_stops=commit.child_stops,
             map_runs=commit.map_runs,
+            map_items=commit.map_items,
             callbacks=callbacks,
         )
 

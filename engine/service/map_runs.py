@@ -18,7 +18,7 @@ from typing import Final
 
 from engine.backends.nested import ChildStart
 from engine.definition.distributed import MAP_RESULTS_TASK
-from engine.errors import InvalidRequest, ResourceNotFound
+from engine.errors import STATES_RUNTIME, InvalidRequest, ResourceNotFound
 from engine.interpreter.messages import MapRunUpdate, Redrive
 from engine.interpreter.nested import MAP_RUN, start_response
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
@@ -113,13 +113,23 @@ class MapRunOperations(NestedOperations):
             arn = self._arn("express", machine_name, start.name, _express_id(start.name))
         else:
             arn = self._arn("execution", machine_name, start.name)
+        input_text = start.input_text
+        if input_text is None:  # the item is in the store, written when the Map Run started
+            input_text = await self.journal.call(
+                self.store.map_run_item, start.map_run_arn, start.item_index
+            )
+            if input_text is None:
+                return TaskFailure(
+                    STATES_RUNTIME,
+                    f"Item {start.item_index} of Map Run {start.map_run_arn} is not stored.",
+                )
         record = ExecutionRecord(
             arn=arn,
             machine_arn=start.machine_arn,
             revision_id=revision,
             name=start.name,
             machine_type="EXPRESS" if express else "STANDARD",
-            input=check_json_input(start.input_text),
+            input=check_json_input(input_text),
             status="RUNNING",
             start=self.clock.now(),
             parent_arn=start.parent_arn,

@@ -252,6 +252,17 @@ class MapRunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MapRunItems:
+    """The inputs of a Map Run's child runs, in order, as JSON texts: written once, with the
+    commit of the step that started (or redrove) the run, replacing any written before; each
+    child's start reads its own (`Store.map_run_item`). Kept for the parent's life: a redrive
+    runs the failed items again; purged with the parent's history."""
+
+    arn: str
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MapRunTally:
     """The child executions of a Map Run that share a status and both flags, and the items
     they ran: `stale`, unsuccessful and closed before the Map Run's redrive (waiting to be
@@ -282,6 +293,7 @@ class Commit:
     callbacks: tuple[ParentCallback, ...] = ()  # applied after the rest of the commit
     child_stops: tuple[ChildStop, ...] = ()
     map_runs: tuple[MapRunRecord, ...] = ()  # Map Runs started, changed or closed (upserts)
+    map_items: tuple[MapRunItems, ...] = ()  # Map Runs' items, written when the run starts
     status: str | None = None  # set when the execution closed
     stop: float | None = None
     output: JSON = None
@@ -610,6 +622,16 @@ class Store(TriggerStore, ScheduleStore, Protocol):
     def map_run_outputs(self, arn: str) -> dict[str, JSON]:
         """The outputs of the Map Run's child executions that succeeded, by execution name
         (a Map gathers its result from them when it ends)."""
+        ...
+
+    def map_run_item(self, arn: str, index: int) -> str | None:
+        """The input (JSON text) of the Map Run's child run `index` (`Commit.map_items`), or
+        None when the run has no such item."""
+        ...
+
+    def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
+        """The inputs (JSON texts) of the Map Run's child runs `start` to `stop` (excluded),
+        in order; fewer past its last."""
         ...
 
     # -- retention -------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ class CommitPlan:
         self.callbacks: list[tuple[str, str, str]] = []
         self.child_stops: list[tuple[str, str]] = []
         self.map_runs: dict[str, dict[str, object]] = {}  # the last row per Map Run
+        self.map_items: dict[str, tuple[str, ...]] = {}  # the last items per Map Run
         arns, ids, previous, stamps, types, details = self.events
         timers: dict[tuple[str, str], TimerRecord | None] = {}
         tokens: dict[str, TokenRecord | None] = {}
@@ -208,6 +209,8 @@ class CommitPlan:
             self.child_stops.extend((stop.token, encode(stop.payload)) for stop in c.child_stops)
             for run in c.map_runs:
                 self.map_runs[run.arn] = to_row(run, t.map_runs)
+            for items in c.map_items:
+                self.map_items[items.arn] = items.inputs
             if c.status is not None:
                 # closing drops the execution's runtime rows, including those this batch added
                 for key in [k for k in timers if k[0] == arn]:
@@ -280,6 +283,17 @@ class CommitPlan:
             arns = sorted(self.map_runs)
             conn.execute(delete(t.map_runs).where(t.map_runs.c.arn.in_(arns)))
             conn.execute(t.map_runs.insert(), [self.map_runs[a] for a in arns])
+        if self.map_items:  # a redriven run's items replace those it started with
+            arns = sorted(self.map_items)
+            items = t.map_run_items
+            conn.execute(delete(items).where(items.c.map_run_arn.in_(arns)))
+            rows = [
+                {"map_run_arn": arn, "idx": index, "input": text}
+                for arn in arns
+                for index, text in enumerate(self.map_items[arn])
+            ]
+            if rows:
+                conn.execute(items.insert(), rows)
         self.posted = _post_nested(conn, self.callbacks, self.child_stops)
 
     def _unknown_execution(self, conn: Connection) -> None:

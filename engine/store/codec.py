@@ -39,7 +39,7 @@ from engine.values import JSON
 
 FORMAT_VERSION = 1
 
-_TUPLE_FIELDS = frozenset({"retry_attempts", "child_ids", "items"})
+_TUPLE_FIELDS = frozenset({"retry_attempts", "child_ids", "items", "batch_sizes"})
 
 
 def failure_to_json(failure: Failure | None) -> JSON:

@@ -110,6 +110,7 @@ class MemoryStore:
         self._aliases: dict[str, AliasRecord] = {}
         self._executions: dict[str, ExecutionRecord] = {}
         self._map_runs: dict[str, MapRunRecord] = {}
+        self._map_items: dict[str, tuple[str, ...]] = {}  # JSON texts, by Map Run
         # Snapshots newer than the record in `_executions`, folded in when the record is read:
         # rebuilding a frozen record per commit (dataclasses.replace) would dominate `commit`.
         self._snapshots: dict[str, JSON] = {}
@@ -382,6 +383,8 @@ class MemoryStore:
                     self.post_event(child.arn, stop.payload)
         for run in c.map_runs:
             self._map_runs[run.arn] = run
+        for items in c.map_items:
+            self._map_items[items.arn] = items.inputs
 
     def _close(self, arn: str) -> None:
         """A closed execution keeps its row and history; its runtime state goes, with any
@@ -695,6 +698,15 @@ class MemoryStore:
                 if e.map_run_arn == arn and e.status == "SUCCEEDED"
             }
 
+    def map_run_item(self, arn: str, index: int) -> str | None:
+        with self._lock:
+            items = self._map_items.get(arn, ())
+            return items[index] if 0 <= index < len(items) else None
+
+    def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
+        with self._lock:
+            return list(self._map_items.get(arn, ())[max(start, 0) : max(stop, 0)])
+
     def purge(self, closed_before: float) -> int:
         with self._lock:
             self._outbox = [e for e in self._outbox if e.time >= closed_before]
@@ -712,6 +724,7 @@ class MemoryStore:
             del self._executions[arn]
             for run in [r.arn for r in self._map_runs.values() if r.execution_arn == arn]:
                 del self._map_runs[run]
+                self._map_items.pop(run, None)
             self._snapshots.pop(arn, None)
             self._history.pop(arn, None)
             self._claim_marks.pop(arn, None)

@@ -174,6 +174,16 @@ map_runs = Table(
     Column("results_written", Boolean, nullable=False, server_default=false()),
 )
 
+# The inputs of a Map Run's child runs (migration 0013; store/base.py MapRunItems): written
+# once when the run starts, read by each child's start; purged with the Map Run's row.
+map_run_items = Table(
+    "map_run_items",
+    metadata,
+    Column("map_run_arn", _ARN, primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("input", Text, nullable=False),  # JSON
+)
+
 history = Table(
     "history",
     metadata,

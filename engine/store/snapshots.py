@@ -7,8 +7,10 @@ previous snapshot when it is the very same object. Must never: hold more than th
 each execution's latest snapshot, or change what is stored.
 
 Why: a Distributed Map's parent commits a snapshot for every child that answers, and its state
-holds the Map's input and items (the execution input: 100,000 items is megabytes of text), and
-for a Map run in process (or a failed one, for its redrive) the outputs kept so far.
+holds the Map's input (the execution input, up to 256 KiB), the items of a Map that keeps them
+(since issue 16 a Standard parent's child executions read theirs from the store's
+map_run_items instead), and for a Map run in process (or a failed one, for its redrive) the
+outputs kept so far.
 Encoding all of it for each batch written made a Map of N items cost O(N^2). The interpreter
 copies a frame before it writes to it (interpreter/frames.py) and treats JSON values as
 immutable, and codec.state_to_json hands back a frame's encoded dict unchanged while the frame

@@ -1007,6 +1007,23 @@ class SqlStore:
         with self._tx() as conn:
             return {str(name): json.loads(output) for name, output in conn.execute(query)}
 
+    def map_run_item(self, arn: str, index: int) -> str | None:
+        i = t.map_run_items.c
+        query = select(i.input).where(i.map_run_arn == arn, i.idx == index)
+        with self._tx() as conn:
+            text = conn.execute(query).scalar_one_or_none()
+        return None if text is None else str(text)
+
+    def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
+        i = t.map_run_items.c
+        query = (
+            select(i.input)
+            .where(i.map_run_arn == arn, i.idx >= start, i.idx < stop)
+            .order_by(i.idx)
+        )
+        with self._tx() as conn:
+            return [str(text) for text in conn.execute(query).scalars()]
+
     def purge(self, closed_before: float) -> int:
         e = t.executions.c
         closed = select(e.arn).where(
@@ -1014,6 +1031,10 @@ class SqlStore:
         )
         with self._tx(write=True) as conn:
             conn.execute(delete(t.outbox).where(t.outbox.c.time < closed_before))
+            # before their Map Runs' rows, which say whose they are
+            runs = select(t.map_runs.c.arn).where(t.map_runs.c.execution_arn.in_(closed))
+            items = t.map_run_items
+            conn.execute(delete(items).where(items.c.map_run_arn.in_(runs)))
             for table in _EXECUTION_CHILDREN:
                 conn.execute(delete(table).where(table.c.execution_arn.in_(closed)))
             return conn.execute(delete(t.executions).where(e.arn.in_(closed))).rowcount

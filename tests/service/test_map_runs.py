@@ -12,7 +12,7 @@ from engine.errors import InvalidRequest, ResourceNotFound
 from engine.runtime.clock import VirtualClock
 from engine.service import Service
 from engine.service.map_runs import MapRunCounts, map_run_counts
-from engine.values import JSON
+from engine.values import JSON, dumps
 from tests.service.helpers import (
     PREFIX,
     T0,
@@ -599,3 +599,38 @@ def test_a_redrive_after_a_stop_reruns_only_the_children_that_had_not_succeeded(
         assert tokens.queue.empty()
 
     run(main, store=store, functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_the_items_are_in_the_store_not_in_the_parents_snapshot(every_store: StoreFactory) -> None:
+    odd = [False, True, False]
+    items: JSON = [{"odd": o} for o in odd]
+    selected: list[JSON] = [{"odd": o, "at": i} for i, o in enumerate(odd)]
+    selector: JSON = {"odd.$": "$$.Map.Item.Value.odd", "at.$": "$$.Map.Item.Index"}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(FAIL_ODD, MaxConcurrency=1, ItemSelector=selector)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert (closed.status, closed.error) == ("FAILED", "Odd")
+        runs, _ = await service.list_map_runs(started.arn)
+        arn = runs[0].arn
+        # each child run's input (ItemSelector applied) is a row of the Map Run's items
+        stored = [service.store.map_run_item(arn, i) for i in range(4)]
+        assert stored == [*(dumps(s) for s in selected), None]
+        children, _ = await service.list_map_run_executions(arn)
+        assert sorted((c.input for c in children), key=str) == sorted(selected[:2], key=str)
+        # the failed parent's snapshot (a redrive resumes from it) keeps none of them
+        record = service.store.get_execution(started.arn)
+        assert record is not None
+        assert isinstance(record.state, dict)
+        frames = record.state["frames"]
+        assert isinstance(frames, dict)
+        fan = frames["root"]
+        assert isinstance(fan, dict)
+        assert (fan["items"], fan["items_stored"], fan["batch_sizes"]) == ([], True, [])
+
+    run(main, store=every_store(), clock=VirtualClock(T0))

@@ -26,6 +26,8 @@ from engine.store.base import (
     ExecutionRecord,
     Lease,
     MachineRecord,
+    MapRunItems,
+    MapRunRecord,
     ParentCallback,
     Store,
     StoredEvent,
@@ -1142,3 +1144,38 @@ def test_map_run_outputs_are_the_succeeded_children_outputs_by_name(store: Store
     store.create_execution(execution("other", status="SUCCEEDED"))
     assert store.map_run_outputs(run) == {"c0": {"n": 0}, "c2": [2, "two"]}
     assert store.map_run_outputs(run + "-none") == {}
+
+
+def _map_run(arn: str, execution_arn: str) -> MapRunRecord:
+    return MapRunRecord(arn, execution_arn, "RUNNING", T0, None, 3, 0, 0, 0.0)
+
+
+def test_map_run_items_are_written_once_read_by_index_and_purged_with_the_parent(
+    store: Store,
+) -> None:
+    parent, other = started(store, "parent", "other")
+    run, kept = (f"arn:aws:states:us-east-1:111111111111:mapRun:order/Fan:{n}" for n in "ab")
+    items = MapRunItems(run, ('{"id":"a"}', "[1,2]", '"c"'))
+    store.commit(
+        [
+            Commit(parent, {"v": 1}, map_runs=(_map_run(run, parent),), map_items=(items,)),
+            Commit(
+                other,
+                {"v": 1},
+                map_runs=(_map_run(kept, other),),
+                map_items=(MapRunItems(kept, ("1",)),),
+            ),
+        ]
+    )
+    assert [store.map_run_item(run, i) for i in range(4)] == ['{"id":"a"}', "[1,2]", '"c"', None]
+    assert store.map_run_item(run + "-none", 0) is None
+    assert store.map_run_items(run, 1, 9) == ["[1,2]", '"c"']
+    assert store.map_run_items(run, 0, 0) == []
+    # a redriven run's items replace those it started with
+    store.commit([Commit(parent, {"v": 2}, map_items=(MapRunItems(run, ("{}",)),))])
+    assert [store.map_run_item(run, i) for i in range(2)] == ["{}", None]
+    store.commit([Commit(parent, None, status="FAILED", stop=T0 + 10)])
+    assert store.map_run_item(run, 0) == "{}"  # kept while the parent's history is
+    assert store.purge(closed_before=T0 + 20) == 1
+    assert store.map_run_item(run, 0) is None
+    assert store.map_run_item(kept, 0) == "1"

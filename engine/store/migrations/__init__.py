@@ -18,7 +18,7 @@ from engine.store.sql import create_sql_engine, writer
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD: Final = "0012"
+HEAD: Final = "0013"
 """The newest revision in versions/ (a test pins it to Alembic's head)."""
 
 _LOCK_KEY: Final = 0x61736C  # "asl": the PostgreSQL advisory lock serialising migrations
