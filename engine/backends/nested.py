@@ -63,6 +63,7 @@ class ChildStart:
     execution_type: str = "STANDARD"
     item_count: int = 1
     item_index: int = 0
+    items_version: int = 0  # the Map Run's redrives: each writes its items again
     # The parent Task's W3C trace context when it is traced: the child's trace header, so its
     # spans join the parent's trace (docs/observability.md)
     trace_header: str | None = None
@@ -169,6 +170,7 @@ class StartExecutionBackend:
             execution_type=str(payload["ExecutionType"]),
             item_count=int(cast(int, payload.get("ItemCount", 1))),
             item_index=int(cast(int, payload["Index"])),
+            items_version=int(cast(int, payload.get("Redrives", 0))),
             trace_header=request.traceparent,
         )
         return await self._children.start_child(start)

@@ -1027,7 +1027,9 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
                 "ProcessorKey": state.processor.key,
                 "ExecutionType": state.execution_type,
             }
-            if not frame.items_stored:
+            if frame.items_stored:  # which writing of the items (a redrive writes them again)
+                request["Redrives"] = frame.map_run_redrives
+            else:
                 request["Input"] = child_input
             child_input = request
         child = Frame(

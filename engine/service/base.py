@@ -141,6 +141,8 @@ class ServiceBase:
         self._started: dict[str, ExecutionRecord] = {}
         # parent execution -> its revision, for starting its Distributed Map's children
         self._map_parents: dict[str, str] = {}
+        # (Map Run, its redrives) -> the first index and the texts of a window of its items
+        self._map_items: dict[tuple[str, int], tuple[int, list[str]]] = {}
         self._retention: asyncio.Task[None] | None = None
         self.retention = Supervisor("the retention job", _log)
         self._starts = StartBatcher(self.journal, store, self.worker)

@@ -33,6 +33,13 @@ from engine.store.codec import event_to_json
 _PARENTS_REMEMBERED: Final = 1024
 """Parent executions whose revision is kept, so a child's start reads no parent record."""
 
+_ITEM_WINDOW: Final = 256
+"""Items of a Map Run read at once for its children's starts: children start in item order,
+and one store read each cost ~150 us on SQLite (a third more CPU per child at 20,000)."""
+
+_ITEM_WINDOWS_REMEMBERED: Final = 64
+"""Map Runs whose current window of items is kept."""
+
 COUNTED_STATUSES: Final = {
     "RUNNING": "running",
     "SUCCEEDED": "succeeded",
@@ -99,6 +106,25 @@ class MapRunOperations(NestedOperations):
             cache[parent_arn] = revision
         return revision
 
+    async def _map_item(self, start: ChildStart) -> str | None:
+        """The child's input from its Map Run's items in the store, read a window at a time.
+        A run's items change only when a redrive writes them again, so a window is kept under
+        the run's redrive count and never goes stale."""
+        assert start.map_run_arn is not None
+        key, index = (start.map_run_arn, start.items_version), start.item_index
+        window = self._map_items.get(key)
+        if window is None or not window[0] <= index < window[0] + len(window[1]):
+            texts = await self.journal.call(
+                self.store.map_run_items, start.map_run_arn, index, index + _ITEM_WINDOW
+            )
+            if not texts:
+                return None
+            self._map_items.pop(key, None)
+            if len(self._map_items) >= _ITEM_WINDOWS_REMEMBERED:
+                del self._map_items[next(iter(self._map_items))]
+            window = self._map_items[key] = (index, texts)
+        return window[1][index - window[0]]
+
     async def _start_map_child(self, start: ChildStart) -> TaskResult:
         """One item of a Map Run as a child execution; the item's Task waits for its close."""
         assert start.map_run_arn is not None
@@ -115,9 +141,7 @@ class MapRunOperations(NestedOperations):
             arn = self._arn("execution", machine_name, start.name)
         input_text = start.input_text
         if input_text is None:  # the item is in the store, written when the Map Run started
-            input_text = await self.journal.call(
-                self.store.map_run_item, start.map_run_arn, start.item_index
-            )
+            input_text = await self._map_item(start)
             if input_text is None:
                 return TaskFailure(
                     STATES_RUNTIME,

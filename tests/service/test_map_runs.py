@@ -634,3 +634,34 @@ def test_the_items_are_in_the_store_not_in_the_parents_snapshot(every_store: Sto
         assert (fan["items"], fan["items_stored"], fan["batch_sizes"]) == ([], True, [])
 
     run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_children_read_their_items_across_the_services_windows(every_store: StoreFactory) -> None:
+    """More items than one read of the store's items takes (256): each child gets its own."""
+    selector: JSON = {"n.$": "$$.Map.Item.Value.n", "at.$": "$$.Map.Item.Index"}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(DOUBLE, MaxConcurrency=50, ItemSelector=selector)
+        )
+        items = [{"n": n % 7} for n in range(600)]
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input(items)
+        )
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"n": 2 * (n % 7)} for n in range(600)]
+        runs, _ = await service.list_map_runs(started.arn)
+        inputs: list[JSON] = []
+        token: str | None = None
+        while True:
+            page, token = await service.list_map_run_executions(
+                runs[0].arn, limit=100, next_token=token
+            )
+            inputs.extend(c.input for c in page)
+            if token is None:
+                break
+        expected: list[JSON] = [{"n": at % 7, "at": at} for at in range(600)]
+        assert sorted(inputs, key=lambda i: i["at"]) == expected  # type: ignore[index]
+
+    run(main, store=every_store(), clock=VirtualClock(T0))
