@@ -39,10 +39,12 @@ class ExecutionOperations(MachineOperations):
         alias = await self.describe_alias(arn)
         version = alias.routing[0][0]
         if len(alias.routing) > 1:
-            # Weighted routing: deterministic per call is not required by AWS; draw by weight.
+            # Weighted routing: deterministic per call is not required by AWS; draw by weight,
+            # from the OS (the module's shared generator is the user's: a caller seeding it, or
+            # Hypothesis checking that nobody draws from it, must not see the engine's draws).
             import random
 
-            pick = random.uniform(0, 100)  # noqa: S311  (routing, not security)
+            pick = random.SystemRandom().uniform(0, 100)
             cumulative = 0
             for candidate, weight in alias.routing:
                 cumulative += weight

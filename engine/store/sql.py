@@ -106,6 +106,9 @@ _BEGIN: Final = "asl_begin"  # execution option: how a SQLite transaction begins
 
 _ANY_DESTINATION: Final = "SELECT 1 FROM outbox_cursors LIMIT 1"
 
+_JITTER: Final = random.SystemRandom()
+"""Retry jitter from the OS, not from `random`'s shared generator (the user's to seed: a test
+seeding it, or Hypothesis checking that nothing draws from it, must not see a store's draws)."""
 _RETRIES: Final = 5
 """Times a transaction PostgreSQL aborted as a serialization failure or deadlock is rerun."""
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock
@@ -443,7 +446,7 @@ class SqlStore:
             except StoreError as exc:
                 if attempt == _RETRIES or not _retryable(exc.__cause__):
                     raise
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311  (jitter)
+                time.sleep(_JITTER.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create_executions(
