@@ -797,11 +797,11 @@ def _children_request(run: Step, frame: Frame, state: MapState) -> dict[str, JSO
     step is still RUNNING there). Every other item is a child execution in the store."""
     here = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     pending: dict[str, JSON] = {}
-    for index in range(frame.started, len(frame.items)):
+    for index in range(frame.started, frame.map_run_runs):
         if str(index) not in frame.kept_results:
             pending[str(index)] = _result_entry(run, frame, state, index, None)
     return {
-        "Count": len(frame.items),
+        "Count": frame.map_run_runs,
         "ExecutionType": state.execution_type,
         "Pending": pending,
         "Here": {str(i): _result_entry(run, frame, state, i, child) for i, child in here.items()},
@@ -825,7 +825,7 @@ def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, 
     children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     return [
         _result_entry(run, frame, state, index, children.get(index))
-        for index in range(len(frame.items))
+        for index in range(frame.map_run_runs)
     ]
 
 
