@@ -4,20 +4,24 @@ child executions: time, items/s and peak RSS, on the memory store and on SQLite.
 Owns: a child process per store (`python -m bench.map_run_bench --items N --store S`) that runs
 one parent execution through a `Service` on a VirtualClock, waits for it, checks its output and
 its Map Run's counts, and prints one JSON line; and the parent-side `bench_map_run` that runs
-it. A child keeps the peak RSS figure (ru_maxrss) its own. Must never: leave the child running
-(it is killed at its deadline).
+it. A child keeps the peak RSS figure (ru_maxrss) its own. With `--result-writer` the Map also
+has a ResultWriter (every child's record to S3: moto's server, started in a process of its own
+unless AWS_ENDPOINT_URL names one, so its copy of the files is not in the child's RSS). Must
+never: leave the child (or the moto server) running (it is killed at its deadline).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +66,30 @@ class MapRunFigures:
         return self.items / self.seconds if self.seconds else 0.0
 
 
-async def _run(items: int, store_url: str) -> dict[str, object]:
+WRITER_BUCKET = "bench-results"
+
+
+def _writer_machine() -> dict[str, object]:
+    """MAP_MACHINE writing every child's record (Transformation NONE) to S3."""
+    machine = json.loads(json.dumps(MAP_MACHINE))
+    fan = machine["States"]["Fan"]
+    del fan["ResultSelector"]  # the Map's result is then the manifest's location
+    fan["ResultWriter"] = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": WRITER_BUCKET, "Prefix": "bench"},
+    }
+    return machine  # type: ignore[no-any-return]
+
+
+async def _run(items: int, store_url: str, result_writer: bool = False) -> dict[str, object]:
     from engine.runtime.clock import VirtualClock
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
     store = open_store(store_url)
+    definition = _writer_machine() if result_writer else MAP_MACHINE
     async with Service(store, clock=VirtualClock(), config=ServiceConfig(seed=1)) as service:
-        machine, _ = await service.create_state_machine("fan", json.dumps(MAP_MACHINE))
+        machine, _ = await service.create_state_machine("fan", json.dumps(definition))
         started_at = time.perf_counter()
         started = await service.start_execution(
             machine.arn,
@@ -86,7 +106,11 @@ async def _run(items: int, store_url: str) -> dict[str, object]:
         view = await service.describe_map_run(runs[0].arn)
     store.close()
     assert closed.status == "SUCCEEDED", closed.cause
-    assert closed.output == {"count": items}, closed.output
+    if result_writer:
+        assert isinstance(closed.output, dict), closed.output
+        assert set(closed.output) == {"MapRunArn", "ResultWriterDetails"}, closed.output
+    else:
+        assert closed.output == {"count": items}, closed.output
     assert view.counts == {"SUCCEEDED": items}, view.counts
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     first, last = _tenths(progress, items)
@@ -144,9 +168,13 @@ def _tenths(progress: list[tuple[float, int]], items: int) -> tuple[float, float
     return (tenth / first if first else 0.0), (tenth / last if last else 0.0)
 
 
-def bench_map_run(items: int, store: str, timeout: float = 600.0) -> MapRunFigures:
+def bench_map_run(
+    items: int, store: str, timeout: float = 600.0, *, result_writer: bool = False
+) -> MapRunFigures:
     """Run the child for one store ("memory" or "sqlite") and read its figures."""
     command = [sys.executable, "-m", "bench.map_run_bench", "--items", str(items), "--store", store]
+    if result_writer:
+        command.append("--result-writer")
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return MapRunFigures(
@@ -163,11 +191,67 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.map_run_bench")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument(
+        "--result-writer",
+        action="store_true",
+        help="write every child's record to S3 (moto's server: AWS_ENDPOINT_URL, else one started)",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         url = "memory://" if args.store == "memory" else f"sqlite:///{Path(folder) / 'map.db'}"
-        figures = asyncio.run(_run(args.items, url))
+        if args.result_writer:
+            stack.enter_context(_s3_bucket(WRITER_BUCKET))
+        figures = asyncio.run(_run(args.items, url, args.result_writer))
     print(json.dumps(figures))
+
+
+@contextlib.contextmanager
+def _s3_bucket(name: str) -> Iterator[None]:
+    """A bucket `name` at AWS_ENDPOINT_URL, or at a moto server started for the run (in a
+    process of its own: its copy of the result files stays out of this process's RSS)."""
+    import os
+    import socket
+    import urllib.request
+
+    import boto3
+
+    server: subprocess.Popen[bytes] | None = None
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:  # until it answers
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    try:
+        from botocore.exceptions import ClientError
+
+        s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+        try:
+            s3.create_bucket(Bucket=name)
+        except ClientError as exc:  # a server of the caller's that has it already
+            if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+                raise
+        yield
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

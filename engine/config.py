@@ -58,7 +58,7 @@ function that `sources` (or `--functions`) defines. Relative paths are relative 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeAlias
@@ -103,6 +103,7 @@ if TYPE_CHECKING:
         HttpParametersConfig,
         LambdaConfig,
     )
+    from engine.values import JSON
 
 __all__ = [
     "CONFIG_FILE",
@@ -632,11 +633,21 @@ class DeferredMapIo:
         self.backend: MapIoBackend | None = None
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
+        return await self._backend().invoke(request)
+
+    async def write_records(
+        self, request: TaskRequest, records: Iterable[Mapping[str, JSON]]
+    ) -> TaskResult:
+        """A ResultWriter's write whose records are read as they are written
+        (engine/backends/map_io.py `write_records`)."""
+        return await self._backend().write_records(request, records)
+
+    def _backend(self) -> MapIoBackend:
         if self.backend is None:
             from engine.backends.map_io import MapIoBackend
 
             self.backend = MapIoBackend(self._settings)
-        return await self.backend.invoke(request)
+        return self.backend
 
     def close(self) -> None:
         if self.backend is not None:

@@ -14,6 +14,7 @@ table gets the refusal naming what to configure, not a silent empty list.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from engine.backends.aws_calls import AwsCalls
@@ -50,6 +51,15 @@ class MapIoBackend(AwsCalls):
             return TaskFailure(STATES_RUNTIME, f"No Map I/O resource '{request.resource}'.")
         return await self._submit(call)
 
+    async def write_records(
+        self, request: TaskRequest, records: Iterable[Mapping[str, JSON]]
+    ) -> TaskResult:
+        """Write the results of a writer request whose records are given apart (the service
+        reads them from the store: engine/service/map_results.py). `records` is iterated on
+        the pool thread, as the files are written."""
+        payload = request.payload if isinstance(request.payload, dict) else {}
+        return await self._submit(functools.partial(self._write, payload, request.region, records))
+
     # ------------------------------------------------------------------ on a pool thread
 
     def _s3(self, region: str) -> BaseClient | TaskFailure:
@@ -68,11 +78,16 @@ class MapIoBackend(AwsCalls):
         except ItemReaderError as exc:
             return TaskFailure(STATES_ITEM_READER_FAILED, str(exc))
 
-    def _write(self, payload: dict[str, JSON], region: str) -> Outcome:
+    def _write(
+        self,
+        payload: dict[str, JSON],
+        region: str,
+        records: Iterable[Mapping[str, JSON]] | None = None,
+    ) -> Outcome:
         client = self._s3(region)
         if isinstance(client, TaskFailure):
             return TaskFailure(STATES_RESULT_WRITER_FAILED, client.cause)
         try:
-            return Returned(0, write_results(client, payload))
+            return Returned(0, write_results(client, payload, records))
         except ResultWriterError as exc:
             return TaskFailure(STATES_RESULT_WRITER_FAILED, str(exc))

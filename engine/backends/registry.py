@@ -97,6 +97,14 @@ class BackendRegistry:
             self._exact[resource] = backend
         self._cache.clear()
 
+    def replace(self, resource: str, backend: Backend) -> None:
+        """Serve the exact `resource`, already mapped, with `backend` instead (a service
+        putting its store in front of an internal resource: engine/service/map_runs.py)."""
+        if resource not in self._exact:
+            raise InvalidRequest(INVALID_BACKEND_MAPPING, f"Resource '{resource}' is not mapped.")
+        self._exact[resource] = backend
+        self._cache.clear()
+
     def register_lambda(self, backend: Backend) -> None:
         """Serve every Lambda ARN and every `lambda:invoke` integration (`.waitForTaskToken`
         included) with `backend`: `LAMBDA_PATTERNS`."""

@@ -13,7 +13,9 @@ The reader request is `{"Resource", "Parameters", "ReaderConfig"}` with every fi
 (States.ItemReaderFailed). The writer request is `{"Resource", "Parameters", "WriterConfig",
 "MapRunArn", "Results"}` where Results are the records below in item order; its answer is the
 Map's result `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` (AWS guide,
-"ResultWriter (Map)").
+"ResultWriter (Map)"). When the items run as child executions (a store), `"Children"` (states.py
+`_children_request`) replaces Results: the service reads the records from the store
+(engine/service/map_results.py); a Resource of null then asks for the Map's shaped result.
 """
 
 from __future__ import annotations
@@ -203,6 +205,9 @@ def child_arns(execution_arn: str, machine_name: str, label: str, express: bool)
     return f"{head}:{kind}:{machine_name}/{label}:"
 
 
+_UNSUCCESSFUL: Final = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
+
+
 def result_entry(
     *,
     execution_arn: str,
@@ -215,11 +220,13 @@ def result_entry(
     cause: str | None = None,
     start: float,
     stop: float | None,
+    redrive_count: int = 0,
 ) -> dict[str, JSON]:
     """One child run as a result file lists it: DescribeExecution's fields (AWS guide,
-    "ResultWriter (Map)", the SUCCEEDED_0.json and FAILED_0.json examples)."""
+    "ResultWriter (Map)", the SUCCEEDED_0.json and FAILED_0.json examples); `redrive_count`
+    the child execution's (one more each time a redrive of the Map Run redrove it)."""
     entry: dict[str, JSON] = {}
-    if status == "FAILED" or status == "ABORTED":
+    if status in _UNSUCCESSFUL:
         if cause is not None:
             entry["Cause"] = cause
         if error is not None:
@@ -231,7 +238,7 @@ def result_entry(
     if status == "SUCCEEDED":
         entry["Output"] = dumps(output)
         entry["OutputDetails"] = {"Included": True}
-    entry["RedriveCount"] = 0
+    entry["RedriveCount"] = redrive_count
     if status == "SUCCEEDED":
         entry["RedriveStatus"] = "NOT_REDRIVABLE"
         entry["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"

@@ -736,13 +736,16 @@ def complete_map_io(run: Step, frame: Frame, state: State, result: TaskResult) -
         return _begin_map(run, frame, state, frame.effective_input, items)
     pending, frame.failure = frame.failure, None
     if isinstance(result, TaskFailure) and result.error == STATES_TASK_FAILED:
-        # Lost with its worker: the files are written whole each time, so write them again.
+        # Lost with its worker: the files are written whole each time (from the children's
+        # records in the store, with child executions), so write them again.
         return _write_results(run, frame, state, pending)
     _drop_children(run, frame, state, pending)
     if isinstance(result, TaskFailure):  # the write failed: that is the Map Run's failure
         failure = Failure(result.error, result.cause)
         return _close_map_run(run, frame, state, failure, None, written=False)
-    return _close_map_run(run, frame, state, pending, result.output, written=True)
+    # "shape": a WriterConfig without a Resource, its records read from the store
+    written = kind == "write" or pending is None
+    return _close_map_run(run, frame, state, pending, result.output, written=written)
 
 
 def _close_map_run(
@@ -797,24 +800,52 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
 
     scope = run.scope(frame, state)
     parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
+    frame.failure = pending  # until the write (or the shaping) is answered
+    if _stored(run, state):
+        # The children's records are in the store: the request names them, and the service
+        # reads them page by page as it writes (engine/service/map_results.py), so neither
+        # this state nor the request grows with the items.
+        request: dict[str, JSON] = {
+            **parameters,
+            "MapRunArn": frame.map_run_arn,
+            "Children": _children_request(run, frame, state),
+        }
+        kind = "write" if parameters.get("Resource") is not None else "shape"
+        _map_io_command(run, frame, state, kind, RESULT_WRITER_TASK, request)
+        return BLOCKED
     entries = _result_entries(run, frame, state)
     config = parameters["WriterConfig"]
     assert isinstance(config, dict)
     if parameters.get("Resource") is None:
+        frame.failure = None
         _drop_children(run, frame, state, pending)
         transformation = str(config.get("Transformation", "COMPACT"))
         output = transform_results(entries, transformation)
         return _close_map_run(run, frame, state, pending, output, written=pending is None)
     # The children stay until the write is answered: a write lost with its worker is made
     # again from them (complete_map_io).
-    frame.failure = pending
-    request: dict[str, JSON] = {
-        **parameters,
-        "MapRunArn": frame.map_run_arn,
-        "Results": list(entries),
-    }
+    request = {**parameters, "MapRunArn": frame.map_run_arn, "Results": list(entries)}
     _map_io_command(run, frame, state, "write", RESULT_WRITER_TASK, request)
     return BLOCKED
+
+
+def _children_request(run: Step, frame: Frame, state: MapState) -> dict[str, JSON]:
+    """What the service needs besides the store to list a Map Run's child executions in item
+    order (engine/service/map_results.py): how many; the records of the items never started
+    (PENDING, as the parent alone knows them); the records of the children still here (failed
+    or aborted) for when the store has no closed record of theirs (a child aborted by this
+    step is still RUNNING there). Every other item is a child execution in the store."""
+    here = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
+    pending: dict[str, JSON] = {}
+    for index in range(frame.started, frame.map_run_runs):
+        if str(index) not in frame.kept_results:
+            pending[str(index)] = _result_entry(run, frame, state, index, None)
+    return {
+        "Count": frame.map_run_runs,
+        "ExecutionType": state.execution_type,
+        "Pending": pending,
+        "Here": {str(i): _result_entry(run, frame, state, i, child) for i, child in here.items()},
+    }
 
 
 def _drop_children(run: Step, frame: Frame, state: MapState, pending: Failure | None) -> None:
@@ -831,61 +862,64 @@ def _drop_children(run: Step, frame: Frame, state: MapState, pending: Failure | 
 
 def _result_entries(run: Step, frame: Frame, state: MapState) -> list[dict[str, JSON]]:
     """Every item's child run as a result record, in item order: SUCCEEDED, FAILED, ABORTED,
-    or PENDING for the ones never started."""
+    or PENDING for the ones never started (the runs inside this execution: no store)."""
+    children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
+    return [
+        _result_entry(run, frame, state, index, children.get(index))
+        for index in range(frame.map_run_runs)
+    ]
+
+
+def _result_entry(
+    run: Step, frame: Frame, state: MapState, index: int, child: Frame | None
+) -> dict[str, JSON]:
+    """Item `index`'s run as a result record, from its frame `child` (None: it is not here,
+    so it succeeded before, `kept_results`, or never started)."""
     label = state.label or state.name
     express = state.execution_type == "EXPRESS"
     prefix = map_io.child_arns(run.info.execution_arn, run.info.state_machine_name, label, express)
     machine_arn = f"{run.info.state_machine_arn}/{label}"
-    children = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
-    entries: list[dict[str, JSON]] = []
-    for index in range(frame.map_run_runs):
-        # the child execution's own name when items run as executions (one per attempt)
-        name = child_name(frame, index) if run.info.map_children else run.new_uuid()
-        child_input = _item(run, frame, state, index)
-        common: dict[str, object] = {
-            "execution_arn": prefix + name,
-            "state_machine_arn": machine_arn,
-            "name": name,
-            "child_input": child_input,
-        }
-        child = children.get(index)
-        if child is None:
-            kept = frame.kept_results.get(str(index))
-            if str(index) in frame.kept_results:
-                entry = map_io.result_entry(
-                    **common,  # type: ignore[arg-type]
-                    status="SUCCEEDED",
-                    output=kept,
-                    start=frame.entered_time,
-                    stop=frame.entered_time,
-                )
-            else:
-                entry = map_io.result_entry(
-                    **common,  # type: ignore[arg-type]
-                    status="PENDING",
-                    start=run.now,
-                    stop=None,
-                )
-        elif child.phase is Phase.SUCCEEDED:
-            entry = map_io.result_entry(
+    # the child execution's own name when items run as executions (one per attempt)
+    name = child_name(frame, index) if run.info.map_children else run.new_uuid()
+    child_input = _item(run, frame, state, index)
+    common: dict[str, object] = {
+        "execution_arn": prefix + name,
+        "state_machine_arn": machine_arn,
+        "name": name,
+        "child_input": child_input,
+    }
+    if child is None:
+        if str(index) in frame.kept_results:
+            return map_io.result_entry(
                 **common,  # type: ignore[arg-type]
                 status="SUCCEEDED",
-                output=child.output,
-                start=child.started_time,
-                stop=child.stopped_time or run.now,
+                output=frame.kept_results[str(index)],
+                start=frame.entered_time,
+                stop=frame.entered_time,
             )
-        else:
-            failure = child.failure
-            entry = map_io.result_entry(
-                **common,  # type: ignore[arg-type]
-                status="FAILED" if child.phase is Phase.FAILED else "ABORTED",
-                error=failure.error if failure is not None else None,
-                cause=failure.cause if failure is not None else None,
-                start=child.started_time,
-                stop=child.stopped_time or run.now,
-            )
-        entries.append(entry)
-    return entries
+        return map_io.result_entry(
+            **common,  # type: ignore[arg-type]
+            status="PENDING",
+            start=run.now,
+            stop=None,
+        )
+    if child.phase is Phase.SUCCEEDED:
+        return map_io.result_entry(
+            **common,  # type: ignore[arg-type]
+            status="SUCCEEDED",
+            output=child.output,
+            start=child.started_time,
+            stop=child.stopped_time or run.now,
+        )
+    failure = child.failure
+    return map_io.result_entry(
+        **common,  # type: ignore[arg-type]
+        status="FAILED" if child.phase is Phase.FAILED else "ABORTED",
+        error=failure.error if failure is not None else None,
+        cause=failure.cause if failure is not None else None,
+        start=child.started_time,
+        stop=child.stopped_time or run.now,
+    )
 
 
 def _map_items(state: MapState, data: JSON, scope: object) -> list[JSON]:
@@ -1052,10 +1086,10 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
 
 def _stored(run: Step, state: MapState) -> bool:
     """Whether the Map's items run as child executions whose outputs stay in the store: the
-    Map then keeps no output (nor a record per child) in its own state, so a step's snapshot
-    does not grow with the items done, and gathers the outputs when it ends. With a
-    ResultWriter the children stay until the write (their records are its input)."""
-    return state.distributed and run.info.map_children and state.io.writer is None
+    Map then keeps no output (nor a record per child that succeeded) in its own state, so a
+    step's snapshot does not grow with the items done, and gathers the outputs when it ends,
+    or its ResultWriter reads the children's records from the store as it writes them."""
+    return state.distributed and run.info.map_children
 
 
 def _fold_child(run: Step, frame: Frame, child: Frame) -> None:

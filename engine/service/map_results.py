@@ -11,16 +11,32 @@ outputs are the children's, stored with them, so the Map reads them once, at its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Protocol
 
 from engine.errors import STATES_RUNTIME
+from engine.interpreter.map_io import result_entry
 from engine.interpreter.states import map_child_name
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
+from engine.store.base import ExecutionRecord
 from engine.values import JSON
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from engine.runtime.journal import Journal
+
+PAGE: Final = 500
+"""Children read from the store at once while a ResultWriter writes (one query a page)."""
+
+_CLOSED: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+ChildArn = Callable[[str, str, bool], str]
+"""(map run ARN, child name, express) -> the child execution's ARN (map_runs.py)."""
+
+ReadChildren = Callable[[str, Sequence[str]], dict[str, ExecutionRecord]]
+"""Store.map_run_children."""
 
 
 class MapResultsBackend:
@@ -60,3 +76,132 @@ def in_item_order(
             )
         gathered.append(outputs[name])
     return TaskSuccess(gathered)
+
+
+class RecordsWriter(Protocol):
+    """What writes a ResultWriter's files from records read apart (config.py DeferredMapIo)."""
+
+    async def invoke(self, request: TaskRequest) -> TaskResult: ...
+
+    async def write_records(
+        self, request: TaskRequest, records: Iterable[Mapping[str, JSON]]
+    ) -> TaskResult: ...
+
+
+class ChildGone(Exception):
+    """An item's child execution is not in the store (purged) nor known to the parent."""
+
+
+class MapResultWriter:
+    """Serves RESULT_WRITER_TASK under a store: a request naming the Map Run's children gets
+    their records from the store; any other goes to `writer` as it is."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        children: ReadChildren,
+        child_arn: ChildArn,
+        writer: RecordsWriter,
+    ) -> None:
+        self._journal = journal
+        self._children = children  # Store.map_run_children
+        self._child_arn = child_arn
+        self._writer = writer
+
+    async def invoke(self, request: TaskRequest) -> TaskResult:
+        payload = request.payload
+        if not isinstance(payload, dict) or not isinstance(payload.get("Children"), dict):
+            return await self._writer.invoke(request)
+        loop = asyncio.get_running_loop()
+
+        def read_page(map_run_arn: str, arns: Sequence[str]) -> dict[str, ExecutionRecord]:
+            # on the writer's thread: the store is read on the journal's, in order with the
+            # commits queued before (the children's closing ones among them)
+            call = self._journal.call(self._children, map_run_arn, arns)
+            return asyncio.run_coroutine_threadsafe(call, loop).result()
+
+        records = child_records(payload, read_page, self._child_arn)
+        if payload.get("Resource") is not None:
+            return await self._writer.write_records(request, _guarded(records))
+        try:
+            return await asyncio.to_thread(_shaped, payload, records)
+        except ChildGone as exc:
+            return TaskFailure(STATES_RUNTIME, str(exc))
+
+
+def _shaped(payload: Mapping[str, JSON], records: Iterator[dict[str, JSON]]) -> TaskResult:
+    """A ResultWriter with only a WriterConfig: the records shaped as the Map's result."""
+    from engine.definition.distributed import transform_results
+
+    config = payload.get("WriterConfig")
+    transformation = config.get("Transformation", "COMPACT") if isinstance(config, dict) else None
+    return TaskSuccess(transform_results(list(records), str(transformation or "COMPACT")))
+
+
+def _guarded(records: Iterator[dict[str, JSON]]) -> Iterator[dict[str, JSON]]:
+    """`records`, a child gone failing the write (States.ResultWriterFailed) with its cause."""
+    from engine.backends.result_writer import ResultWriterError
+
+    try:
+        yield from records
+    except ChildGone as exc:
+        raise ResultWriterError(str(exc)) from None
+
+
+def child_records(
+    payload: Mapping[str, JSON],
+    read_page: Callable[[str, Sequence[str]], dict[str, ExecutionRecord]],
+    child_arn: ChildArn,
+) -> Iterator[dict[str, JSON]]:
+    """Every item's record in item order (engine/interpreter/map_io.py `result_entry`): the
+    parent's own for the items never started (`Pending`); else the child execution's, read
+    from the store `PAGE` children at a time, once closed; else the parent's (`Here`: a child
+    the Map aborted, still running in the store). Raises ChildGone for a child in neither."""
+    from engine.service.map_runs import map_run_machine_arn
+
+    map_run_arn = str(payload["MapRunArn"])
+    children = payload["Children"]
+    assert isinstance(children, dict), "states.py `_children_request` builds it"
+    count, pending, here = children["Count"], children["Pending"], children["Here"]
+    assert isinstance(count, int)
+    assert isinstance(pending, dict)
+    assert isinstance(here, dict)
+    express = children.get("ExecutionType") == "EXPRESS"
+    machine_arn = map_run_machine_arn(map_run_arn)
+    # the ARN the parent names its children by (states.py `_result_entry`): for EXPRESS
+    # without the execution's own suffix, as before the children were read from the store
+    kind = "express" if express else "execution"
+    machine_part = machine_arn.split(":stateMachine:", 1)[1]
+    prefix = f"{map_run_arn.split(':mapRun:', 1)[0]}:{kind}:{machine_part}:"
+    for begin in range(0, count, PAGE):
+        indices = range(begin, min(count, begin + PAGE))
+        names = {i: map_child_name(map_run_arn, i) for i in indices if str(i) not in pending}
+        arns = {i: child_arn(map_run_arn, name, express) for i, name in names.items()}
+        records = read_page(map_run_arn, list(arns.values())) if arns else {}
+        for index in indices:
+            key = str(index)
+            entry = pending.get(key)
+            if entry is None:
+                record = records.get(arns[index])
+                if record is not None and record.status in _CLOSED:
+                    entry = result_entry(
+                        execution_arn=prefix + names[index],
+                        state_machine_arn=machine_arn,
+                        name=names[index],
+                        status=record.status,
+                        child_input=record.input,
+                        output=record.output,
+                        error=record.error,
+                        cause=record.cause,
+                        start=record.start,
+                        stop=record.stop,
+                        redrive_count=record.redrive_count,
+                    )
+                else:
+                    entry = here.get(key)
+            if not isinstance(entry, dict):
+                raise ChildGone(
+                    f"The record of item {index} of the Map Run '{map_run_arn}' is gone: its "
+                    "child execution is no longer stored."
+                )
+            yield entry

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from engine.backends.nested import ChildStart
-from engine.definition.distributed import MAP_RESULTS_TASK
+from engine.definition.distributed import MAP_RESULTS_TASK, RESULT_WRITER_TASK
 from engine.errors import STATES_RUNTIME, InvalidRequest, ResourceNotFound
 from engine.interpreter.messages import MapRunUpdate, Redrive
 from engine.interpreter.nested import MAP_RUN, start_response
@@ -25,7 +25,7 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
 from engine.service.checks import check_arn, check_json_input
 from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
-from engine.service.map_results import MapResultsBackend
+from engine.service.map_results import MapResultsBackend, MapResultWriter
 from engine.service.nested import NestedOperations
 from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
 from engine.store.codec import event_to_json
@@ -90,6 +90,20 @@ class MapRunOperations(NestedOperations):
         # can name): the store is the service's.
         gather = MapResultsBackend(self.journal, self.store.map_run_outputs)
         self._backends.registry.register(MAP_RESULTS_TASK, gather)
+        # A ResultWriter's records: the children's, read from the store as the files are
+        # written (S3 through the config's map I/O backend).
+        if self._backends.map_io is not None:
+            map_io = self._backends.map_io
+            children = self.store.map_run_children
+            writer = MapResultWriter(self.journal, children, self._map_child_arn, map_io)
+            self._backends.registry.replace(RESULT_WRITER_TASK, writer)
+
+    def _map_child_arn(self, map_run_arn: str, name: str, express: bool) -> str:
+        """The ARN of the Map Run's child execution named `name` (as `_start_map_child`)."""
+        machine_name = map_run_machine_arn(map_run_arn).split(":stateMachine:", 1)[1]
+        if express:
+            return self._arn("express", machine_name, name, _express_id(name))
+        return self._arn("execution", machine_name, name)
 
     async def start_child(self, start: ChildStart) -> TaskResult:
         if start.map_run_arn is None:

@@ -634,6 +634,12 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         in order; fewer past its last."""
         ...
 
+    def map_run_children(self, map_run_arn: str, arns: Sequence[str]) -> dict[str, ExecutionRecord]:
+        """The Map Run's child executions among `arns`, by ARN, without their interpreter state
+        (`state` None): one page of its children in item order, as its ResultWriter reads them
+        (engine/service/map_results.py); an ARN that is not the Map Run's child is left out."""
+        ...
+
     # -- retention -------------------------------------------------------------------------------
     def purge(self, closed_before: float) -> int:
         """Delete executions closed before the time, with their history, and outbox events

@@ -707,6 +707,15 @@ class MemoryStore:
         with self._lock:
             return list(self._map_items.get(arn, ())[max(start, 0) : max(stop, 0)])
 
+    def map_run_children(self, map_run_arn: str, arns: Sequence[str]) -> dict[str, ExecutionRecord]:
+        found: dict[str, ExecutionRecord] = {}
+        with self._lock:
+            for arn in arns:
+                record = self._executions.get(arn)
+                if record is not None and record.map_run_arn == map_run_arn:
+                    found[arn] = replace(record, state=None)
+        return found
+
     def purge(self, closed_before: float) -> int:
         with self._lock:
             self._outbox = [e for e in self._outbox if e.time >= closed_before]

@@ -1179,3 +1179,42 @@ def test_map_run_items_are_written_once_read_by_index_and_purged_with_the_parent
     assert store.purge(closed_before=T0 + 20) == 1
     assert store.map_run_item(run, 0) is None
     assert store.map_run_item(kept, 0) == "1"
+
+
+def test_map_run_children_are_read_by_arn_without_their_state(store: Store) -> None:
+    run = "arn:aws:states:us-east-1:111111111111:mapRun:order/Fan:r1"
+    arns = [
+        store.create_execution(execution(f"c{i}", map_run_arn=run, item_count=2))[0].arn
+        for i in range(3)
+    ]
+    store.commit([Commit(arns[0], {"step": 1}, status="SUCCEEDED", stop=T0 + 1, output=[0])])
+    store.commit([Commit(arns[1], {"step": 1}, status="FAILED", stop=T0 + 2, error="E", cause="c")])
+    record = store.get_execution(arns[1])
+    assert record is not None
+    store.update_execution(replace(record, redrive_count=1))
+    other = store.create_execution(execution("other", map_run_arn=run + "-other"))[0].arn
+    # a page in the asked order, any length (past the store's IN slices), unknown ARNs left out
+    wanted = [arns[1], "arn:aws:states:us-east-1:111111111111:execution:none", other, arns[0]]
+    found = store.map_run_children(run, wanted * 300)
+    assert sorted(found) == sorted([arns[0], arns[1]])
+    succeeded, failed = found[arns[0]], found[arns[1]]
+    assert (succeeded.status, succeeded.output, succeeded.stop, succeeded.state) == (
+        "SUCCEEDED",
+        [0],
+        T0 + 1,
+        None,
+    )
+    assert (succeeded.input, succeeded.item_count, succeeded.redrive_count) == (
+        {"order": "c0"},
+        2,
+        0,
+    )
+    assert (failed.status, failed.error, failed.cause, failed.redrive_count, failed.state) == (
+        "FAILED",
+        "E",
+        "c",
+        1,
+        None,
+    )
+    assert store.map_run_children(run, [arns[2]])[arns[2]].status == "RUNNING"
+    assert store.map_run_children(run, []) == {}
