@@ -196,12 +196,38 @@ def test_express_starts_are_two_executions(sessions: EngineSession | ServiceSess
     )
 
 
+# FAN_OUT with the Right branch waiting a (virtual) second first: the two branches' Lambda
+# calls run at once on the handler threads, so which answer is recorded first is a race on
+# AWS as here; after the Wait, Left's failure is in before Right's call starts, and one
+# history order is the only one.
+FAN_OUT_IN_TURN: dict[str, JSON] = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                FAN_OUT["States"]["Both"]["Branches"][0],  # type: ignore[index]
+                {
+                    "StartAt": "Later",
+                    "States": {
+                        "Later": {"Type": "Wait", "Seconds": 1, "Next": "Right"},
+                        "Right": task("echo", End=True),
+                    },
+                },
+            ],
+            "Next": "Done",
+        },
+        "Done": {"Type": "Pass", "Result": "ok", "End": True},
+    },
+}
+
+
 def test_the_service_history_reads_like_the_engines(
     asl_engine: EngineSession, asl_service: ServiceSession
 ) -> None:
-    on_engine = asl_engine.run(asl_engine.load(FAN_OUT, name="fan"), {"x": 1})
+    on_engine = asl_engine.run(asl_engine.load(FAN_OUT_IN_TURN, name="fan"), {"x": 1})
     TRIES.clear()
-    arn = asl_service.start(asl_service.create(FAN_OUT, name="fan"), {"x": 1})
+    arn = asl_service.start(asl_service.create(FAN_OUT_IN_TURN, name="fan"), {"x": 1})
     record = asl_service.result(arn)
     history = asl_service.history(arn)
     assert_succeeded(record, "ok")
