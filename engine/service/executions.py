@@ -213,16 +213,32 @@ class ExecutionOperations(MachineOperations):
             why = "Express executions cannot be redriven"
         elif record.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
             why = f"the execution is {record.status}"
-        elif record.stop is not None and self.clock.now() - record.stop > REDRIVE_WINDOW_SECONDS:
-            why = "the execution closed more than 14 days ago"
-        elif record.redrive_count >= MAX_REDRIVES:
-            why = f"the execution was redriven {MAX_REDRIVES} times"
+        elif (past := self._past_redrives(record)) is not None:
+            why = past
         elif record.state is None:
             why = "the execution never started"
         if why is not None:
             raise InvalidRequest(
                 "ExecutionNotRedrivable", f"Execution '{arn}' cannot be redriven: {why}."
             )
+        return await self._redrive(record)
+
+    def _past_redrives(self, record: ExecutionRecord) -> str | None:
+        """Why a closed Standard execution can no longer be redriven (AWS: closed more than
+        14 days ago, or redriven 1,000 times), or None."""
+        if record.stop is not None and self.clock.now() - record.stop > REDRIVE_WINDOW_SECONDS:
+            return "the execution closed more than 14 days ago"
+        if record.redrive_count >= MAX_REDRIVES:
+            return f"the execution was redriven {MAX_REDRIVES} times"
+        return None
+
+    async def _redrive(
+        self, record: ExecutionRecord, parent_token: str | None = None
+    ) -> ExecutionRecord:
+        """Run a closed execution again from its failed state: RUNNING, one more redrive, and
+        ExecutionRedriven (its Redrive event). `parent_token`: a Map Run's child answers the
+        parent's new Task for its item when it closes again (map_runs.py)."""
+        now = self.clock.now()
         updated = replace(
             record,
             status="RUNNING",
@@ -231,15 +247,16 @@ class ExecutionOperations(MachineOperations):
             error=None,
             cause=None,
             redrive_count=record.redrive_count + 1,
+            parent_token=record.parent_token if parent_token is None else parent_token,
         )
         # changed_at: the redrive is a status change, announced with it (status events)
-        await self.journal.call(self.store.update_execution, updated, changed_at=self.clock.now())
+        await self.journal.call(self.store.update_execution, updated, changed_at=now)
         await self.journal.call(
-            self.store.post_event, arn, event_to_json(Redrive(self.clock.now()))
+            self.store.post_event, record.arn, event_to_json(Redrive(now, parent_token))
         )
         # The closed run's record may still be in the runtime until the worker's next tick:
         # drop it now, or a wait_for right after this would return the closed run's finish.
-        self.runtime.forget(arn)
+        self.runtime.forget(record.arn)
         self.worker.poke()
         return updated
 

@@ -19,7 +19,7 @@ from typing import Final
 from engine.backends.nested import ChildStart
 from engine.definition.distributed import MAP_RESULTS_TASK, RESULT_WRITER_TASK
 from engine.errors import STATES_RUNTIME, InvalidRequest, ResourceNotFound
-from engine.interpreter.messages import MapRunUpdate, Redrive
+from engine.interpreter.messages import MapRunUpdate
 from engine.interpreter.nested import MAP_RUN, start_response
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
@@ -28,7 +28,6 @@ from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
 from engine.service.map_results import MapResultsBackend, MapResultWriter
 from engine.service.nested import NestedOperations
 from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
-from engine.store.codec import event_to_json
 
 _PARENTS_REMEMBERED: Final = 1024
 """Parent executions whose revision is kept, so a child's start reads no parent record."""
@@ -201,30 +200,13 @@ class MapRunOperations(NestedOperations):
         that can no longer be redriven (closed past the redrivable period, or redriven the
         most times) is not run again: its failure is the item's again (AWS, "Redriving Map
         Runs": child workflow execution redrive behavior)."""
-        now = self.clock.now()
         if child.machine_type == "EXPRESS":
             return await self._restart_express_child(child, start)
-        stopped = child.stop if child.stop is not None else now
-        if now - stopped > REDRIVE_WINDOW_SECONDS or child.redrive_count >= MAX_REDRIVES:
+        if self._past_redrives(child) is not None:
             return TaskFailure(child.error or "States.TaskFailed", child.cause)
-        updated = replace(
-            child,
-            status="RUNNING",
-            stop=None,
-            output=None,
-            error=None,
-            cause=None,
-            redrive_count=child.redrive_count + 1,
-            parent_token=start.token,
-        )
-        await self.journal.call(self.store.update_execution, updated, changed_at=now)
-        await self.journal.call(
-            self.store.post_event, child.arn, event_to_json(Redrive(now, start.token))
-        )
-        self.runtime.forget(child.arn)
         if self.worker.only is not None:
             self.worker.only.add(child.arn)  # `asl start` drives its children too
-        self.worker.poke()
+        await self._redrive(child, parent_token=start.token)
         return TaskSuccess(start_response(child.arn, child.start))
 
     async def _restart_express_child(self, child: ExecutionRecord, start: ChildStart) -> TaskResult:
