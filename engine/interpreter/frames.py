@@ -141,7 +141,7 @@ class Frame:
     # a redrive re-runs only the others (AWS, "Redriving executions").
     # A Map whose items run as child executions keeps, instead of an output, the redrive
     # count the item's child succeeded in: the output is the child's, in the store
-    # (states.py `_stored`).
+    # (states.py `_outputs_stored`).
     kept_results: dict[str, JSON] = field(default_factory=dict)
     redriving: bool = False
     # A Distributed Map's I/O (map_io.py): "read" while its ItemReader's items are read, "write"

@@ -632,7 +632,7 @@ def _items_stored(run: Step, state: MapState) -> bool:
     service), each of which reads its own input there when it starts. Not for an Express
     parent: its steps are not committed (only its close), and it has no snapshot to keep
     small."""
-    return state.distributed and run.info.map_children and run.info.execution_type == "STANDARD"
+    return _outputs_stored(run, state) and run.info.execution_type == "STANDARD"
 
 
 def _keep_items(run: Step, frame: Frame, state: MapState, items: list[JSON]) -> None:
@@ -801,7 +801,7 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
     scope = run.scope(frame, state)
     parameters = map_io.writer_parameters(state, frame.effective_input, scope, run.now)
     frame.failure = pending  # until the write (or the shaping) is answered
-    if _stored(run, state):
+    if _outputs_stored(run, state):
         # The children's records are in the store: the request names them, and the service
         # reads them page by page as it writes (engine/service/map_results.py), so neither
         # this state nor the request grows with the items.
@@ -1084,7 +1084,7 @@ def _start_iterations(run: Step, frame: Frame, state: MapState) -> None:
     frame.child_ids = tuple(children)
 
 
-def _stored(run: Step, state: MapState) -> bool:
+def _outputs_stored(run: Step, state: MapState) -> bool:
     """Whether the Map's items run as child executions whose outputs stay in the store: the
     Map then keeps no output (nor a record per child that succeeded) in its own state, so a
     step's snapshot does not grow with the items done, and gathers the outputs when it ends,
@@ -1173,7 +1173,7 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
             return Failed(failure, closing_event="MapStateFailed")
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
-    elif _stored(run, state):
+    elif _outputs_stored(run, state):
         _fold_child(run, frame, child)
     if frame.started < frame.map_run_runs:
         _start_iterations(run, frame, state)
@@ -1210,7 +1210,7 @@ def _keep_succeeded(run: Step, frame: Frame, state: MapState) -> None:
     re-runs only the others). Child executions keep their outputs in the store: the Map
     keeps which items succeeded (with the redrive count their child succeeded in)."""
     kept = dict(frame.kept_results)
-    if _stored(run, state):
+    if _outputs_stored(run, state):
         # Every item started is a child here (running, failed or aborted) or succeeded.
         others = {run.frames[c].index for c in frame.child_ids if c in run.frames}
         for index in range(frame.started):
@@ -1229,14 +1229,14 @@ def keep_for_redrive(run: Step, frame: Frame) -> None:
     Map stopped in the middle (aborted, timed out) first notes the items that succeeded, so
     only the others run again."""
     state = run.graph(frame).states.get(frame.state_name)
-    if isinstance(state, MapState) and _stored(run, state) and frame.started:
+    if isinstance(state, MapState) and _outputs_stored(run, state) and frame.started:
         _keep_succeeded(run, frame, state)
 
 
 def _complete_map(run: Step, frame: Frame, state: MapState) -> Outcome:
     if state.io.writer is not None:
         return _write_results(run, frame, state, None)
-    if _stored(run, state):
+    if _outputs_stored(run, state):
         return _gather_results(run, frame, state)
     return _finish_map(run, frame, state, None)
 
