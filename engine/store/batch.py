@@ -8,11 +8,19 @@ what a commit means (base.py's `Commit` does).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from sqlalchemy import BindParameter, Connection, Executable, bindparam, delete, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Executable,
+    and_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from engine.store import schema as t
@@ -24,7 +32,7 @@ from engine.store.base import (
     TimerRecord,
     TokenRecord,
 )
-from engine.store.schema import JSON_COLUMNS, encode, storable_text, to_row
+from engine.store.schema import encode, storable_text, to_row
 from engine.store.snapshots import SnapshotEncoder
 from engine.store.status_events import emits_events, status_change_event
 from engine.values import JSON
@@ -306,35 +314,8 @@ def _announce_closes(conn: Connection, closed: list[str]) -> None:
     """The status-change events of the batch's closes, from the rows just written (a close
     carries no name, input or start: the row has them); Standard executions only."""
     e = t.executions.c
-    query = select(*(e[name] for name in _ANNOUNCED_FIELDS)).where(
-        e.arn.in_(closed), e.machine_type == "STANDARD"
-    )
-    records = []
-    for row in conn.execute(query):
-        m = row._mapping
-        values = {n: json.loads(m[n]) if n in JSON_COLUMNS else m[n] for n in _ANNOUNCED_FIELDS}
-        records.append(ExecutionRecord(**values))
+    records = t.records_without_state(conn, and_(e.arn.in_(closed), e.machine_type == "STANDARD"))
     write_outbox(conn, [(r, r.stop if r.stop is not None else r.start) for r in records])
-
-
-# What an event reports of a closed execution: its row without the (large) snapshot.
-_ANNOUNCED_FIELDS: Final = (
-    "arn",
-    "machine_arn",
-    "revision_id",
-    "name",
-    "machine_type",
-    "input",
-    "status",
-    "start",
-    "stop",
-    "output",
-    "error",
-    "cause",
-    "redrive_count",
-    "version_arn",
-    "alias_arn",
-)
 
 
 def write_outbox(conn: Connection, changes: Sequence[tuple[ExecutionRecord, float]]) -> None:

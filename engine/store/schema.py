@@ -22,19 +22,24 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
+    Connection,
     Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     Row,
+    Select,
     Table,
     Text,
     false,
+    literal,
+    select,
 )
 from sqlalchemy import text as sql_text
 
-from engine.store.base import AliasRecord
+from engine.store.base import AliasRecord, ExecutionRecord
 from engine.values import compact_encoder
 
 # Named constraints: later migrations (SQLite's batch mode in particular) address them by name.
@@ -356,6 +361,15 @@ def to_row(record: object, table: Table) -> dict[str, object]:
         elif hasattr(record, name):
             row[name] = getattr(record, name)
     return row
+
+
+def records_without_state(conn: Connection, where: ColumnElement[bool]) -> list[ExecutionRecord]:
+    """The executions `where` selects, read without their snapshot (`state` None): the
+    largest column, which a status-change event or a result record does not need."""
+    columns = [c for c in executions.c if c.name != "state"]
+    query: Select[tuple[object, ...]] = select(*columns, literal("null").label("state"))
+    query = query.where(where)
+    return [from_row(ExecutionRecord, row) for row in conn.execute(query)]
 
 
 def from_row(cls: type[_R], row: Row[tuple[object, ...]]) -> _R:

@@ -48,7 +48,6 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    literal,
     make_url,
     or_,
     select,
@@ -1030,16 +1029,11 @@ class SqlStore:
 
     def map_run_children(self, map_run_arn: str, arns: Sequence[str]) -> dict[str, ExecutionRecord]:
         e = t.executions.c
-        # every column but the snapshot, which a result record does not need (and is large)
-        columns = [c for c in t.executions.c if c.name != "state"]
         found: dict[str, ExecutionRecord] = {}
         with self._tx() as conn:
             for part in _slices(arns):
-                query: Select[tuple[object, ...]] = select(
-                    *columns, literal("null").label("state")
-                ).where(self._among(e.arn, part), e.map_run_arn == map_run_arn)
-                for row in conn.execute(query):
-                    record = from_row(ExecutionRecord, row)
+                where = and_(self._among(e.arn, part), e.map_run_arn == map_run_arn)
+                for record in t.records_without_state(conn, where):
                     found[record.arn] = record
         return found
 
