@@ -188,7 +188,7 @@ class StoreMapItems:
     """A Distributed Map run as child executions started (or was redriven): the input of
     each child run, in order (the item after ItemSelector, or the ItemBatcher batch), written
     with the step's commit under the Map Run's ARN, where each child's start reads its own
-    (`Store.map_run_item`). Written once, not in every snapshot of the parent."""
+    (`Store.map_run_items`). Written once, not in every snapshot of the parent."""
 
     map_run_arn: str
     inputs: tuple[JSON, ...]

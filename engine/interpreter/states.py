@@ -661,7 +661,7 @@ def _item(run: Step, frame: Frame, state: MapState, index: int) -> JSON:
     """The input of the Map's child run `index`: its item with ItemSelector applied, or its
     ItemBatcher batch. The one way to an item kept in the frame; a Map whose items are in the
     store (`frame.items_stored`) has them here only with a ResultWriter, and the runtime reads
-    them by (Map Run ARN, index): `Store.map_run_item`."""
+    them by (Map Run ARN, index): `Store.map_run_items`."""
     item = frame.items[index]
     return item if state.io.batcher is not None else _child_input(run, frame, state, index, item)
 

@@ -255,7 +255,7 @@ class MapRunRecord:
 class MapRunItems:
     """The inputs of a Map Run's child runs, in order, as JSON texts: written once, with the
     commit of the step that started (or redrove) the run, replacing any written before; each
-    child's start reads its own (`Store.map_run_item`). Kept for the parent's life: a redrive
+    child's start reads its own (`Store.map_run_items`). Kept for the parent's life: a redrive
     runs the failed items again; purged with the parent's history."""
 
     arn: str
@@ -622,11 +622,6 @@ class Store(TriggerStore, ScheduleStore, Protocol):
     def map_run_outputs(self, arn: str) -> dict[str, JSON]:
         """The outputs of the Map Run's child executions that succeeded, by execution name
         (a Map gathers its result from them when it ends)."""
-        ...
-
-    def map_run_item(self, arn: str, index: int) -> str | None:
-        """The input (JSON text) of the Map Run's child run `index` (`Commit.map_items`), or
-        None when the run has no such item."""
         ...
 
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:

@@ -698,11 +698,6 @@ class MemoryStore:
                 if e.map_run_arn == arn and e.status == "SUCCEEDED"
             }
 
-    def map_run_item(self, arn: str, index: int) -> str | None:
-        with self._lock:
-            items = self._map_items.get(arn, ())
-            return items[index] if 0 <= index < len(items) else None
-
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         with self._lock:
             return list(self._map_items.get(arn, ())[max(start, 0) : max(stop, 0)])

@@ -1010,13 +1010,6 @@ class SqlStore:
         with self._tx() as conn:
             return {str(name): json.loads(output) for name, output in conn.execute(query)}
 
-    def map_run_item(self, arn: str, index: int) -> str | None:
-        i = t.map_run_items.c
-        query = select(i.input).where(i.map_run_arn == arn, i.idx == index)
-        with self._tx() as conn:
-            text = conn.execute(query).scalar_one_or_none()
-        return None if text is None else str(text)
-
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         i = t.map_run_items.c
         query = (

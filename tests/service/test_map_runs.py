@@ -619,8 +619,8 @@ def test_the_items_are_in_the_store_not_in_the_parents_snapshot(every_store: Sto
         runs, _ = await service.list_map_runs(started.arn)
         arn = runs[0].arn
         # each child run's input (ItemSelector applied) is a row of the Map Run's items
-        stored = [service.store.map_run_item(arn, i) for i in range(4)]
-        assert stored == [*(dumps(s) for s in selected), None]
+        stored = service.store.map_run_items(arn, 0, 4)
+        assert stored == [dumps(s) for s in selected]
         children, _ = await service.list_map_run_executions(arn)
         assert sorted((c.input for c in children), key=str) == sorted(selected[:2], key=str)
         # the failed parent's snapshot (a redrive resumes from it) keeps none of them
