@@ -14,6 +14,7 @@ at each level): `[aws.endpoints] <service>`, `AWS_ENDPOINT_URL_<SERVICE>`, `[aws
 from __future__ import annotations
 
 import os
+import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -182,9 +183,32 @@ class AwsClients:
             read_timeout=60,
             retries={"mode": "standard", "max_attempts": 3},
         )
-        return session.create_client(
+        client = session.create_client(
             service, region_name=region, endpoint_url=endpoint, config=config, **keys
         )
+        _jitter_from_the_os(client)
+        return client
+
+
+_OS_RANDOM: Final = random.SystemRandom()
+
+
+def _jitter_from_the_os(client: BaseClient) -> None:
+    """Give the client's retry backoff the OS's generator.
+
+    botocore's standard retry mode draws its jitter from `random`'s shared generator
+    (`ExponentialBackoff(random=random.random)`), here on pool threads: a retried call would
+    move a user's seeded sequence under them (and trips Hypothesis's check that a strategy
+    leaves `random` alone). botocore has no setting for it, so the one backoff object its
+    `register_retry_handler` made is reached through the emitter's unique-id registry.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    emitter = getattr(client.meta.events, "_emitter", None)
+    entry = getattr(emitter, "_unique_id_handlers", {}).get(f"retry-config-{service}") or {}
+    handler = getattr(entry.get("handler"), "__self__", None)
+    backoff = getattr(getattr(handler, "_retry_policy", None), "_retry_backoff", None)
+    if backoff is not None and hasattr(backoff, "_random"):
+        backoff._random = _OS_RANDOM.random
 
 
 def _has_credentials(session: Session) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.backends.aws_endpoints import AwsSettings, env_var_for, is_real_aws
+from engine.backends.aws_endpoints import AwsClients, AwsSettings, env_var_for, is_real_aws
 from engine.errors import STATES_RUNTIME
 from engine.interpreter.tasks import TaskFailure
 
@@ -97,3 +97,24 @@ def test_real_aws_is_refused_unless_allowed() -> None:
     allowed = AwsSettings(configured=True, allow_real_aws=True, environ={})
     assert allowed.refusal("sqs", None) is None
     assert allowed.refusal("sqs", real) is None
+
+
+def test_a_retried_call_leaves_the_shared_random_generator_alone() -> None:
+    # botocore's standard retries draw their jitter from `random`'s shared generator unless
+    # the client is given the OS's; a retried call on a pool thread then moved a user's seeded
+    # sequence (and failed a Hypothesis test running beside it in CI).
+    import random
+    import socket
+
+    from botocore.exceptions import EndpointConnectionError
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clients = AwsClients(AwsSettings(environ={}))
+    client = clients.client("sqs", f"http://127.0.0.1:{port}", "us-east-1")
+    random.seed(7)
+    before = random.getstate()
+    with pytest.raises(EndpointConnectionError):
+        client.list_queues()
+    assert random.getstate() == before
