@@ -25,9 +25,17 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
 from engine.service.checks import check_arn, check_json_input
 from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
+from engine.service.executions import redriven_filter
 from engine.service.map_results import MapResultsBackend, MapResultWriter
 from engine.service.nested import NestedOperations
-from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
+from engine.store.base import (
+    PENDING_REDRIVE,
+    ExecutionRecord,
+    MachineRecord,
+    MapRunRecord,
+    MapRunTally,
+    is_pending_redrive,
+)
 
 _PARENTS_REMEMBERED: Final = 1024
 """Parent executions whose revision is kept, so a child's start reads no parent record."""
@@ -359,17 +367,31 @@ class MapRunOperations(NestedOperations):
         status: str | None = None,
         limit: int = 100,
         next_token: str | None = None,
+        redrive_filter: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
-        """ListExecutions with `mapRunArn`: the Map Run's child executions."""
-        await self.describe_map_run(map_run_arn)
-        return await self.journal.call(
+        """ListExecutions with `mapRunArn`: the Map Run's child executions. While a redriven
+        run runs, an unsuccessful child that closed before the redrive is PENDING_REDRIVE (the
+        status AWS lists it with, and filters on; DescribeMapRun counts it in pendingRedrive):
+        it is listed so, and not under its closed status. `redrive_filter`: REDRIVEN (the
+        children redriven at least once) or NOT_REDRIVEN."""
+        redriven = redriven_filter(redrive_filter)
+        run = (await self.describe_map_run(map_run_arn)).record
+        redrive_date = run.redrive_date if run.status == "RUNNING" else None
+        records, token = await self.journal.call(
             self.store.list_executions,
             "",
             status=status,
             limit=limit,
             after=next_token,
             map_run_arn=map_run_arn,
+            redriven=redriven,
+            pending_redrive_before=redrive_date,
         )
+        shown = [
+            replace(r, status=PENDING_REDRIVE) if is_pending_redrive(r, redrive_date) else r
+            for r in records
+        ]
+        return shown, token
 
 
 @dataclass(frozen=True, slots=True)

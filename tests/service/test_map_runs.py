@@ -665,3 +665,66 @@ def test_children_read_their_items_across_the_services_windows(every_store: Stor
         assert sorted(inputs, key=lambda i: i["at"]) == expected  # type: ignore[index]
 
     run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_children_pending_redrive_are_listed_with_that_status(every_store: StoreFactory) -> None:
+    """While a redriven Map Run runs, its unsuccessful children not redriven yet are listed
+    as PENDING_REDRIVE (and filtered so, not as FAILED), as DescribeMapRun counts them;
+    redrive_filter keeps the children redriven (REDRIVEN) or not (NOT_REDRIVEN). A machine's
+    listing refuses PENDING_REDRIVE, as AWS does."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        await service.send_task_failure(await tokens.next(), error="Nope", cause="item 0")
+        await service.send_task_failure(await tokens.next(), error="Nope", cause="item 1")
+        assert (await finish(service, started.arn)).status == "FAILED"
+        [map_run], _ = await service.list_map_runs(started.arn)
+
+        async def listed(**filters: str) -> list[tuple[str, str]]:
+            children, _ = await service.list_map_run_executions(map_run.arn, **filters)
+            return sorted((c.arn, c.status) for c in children)
+
+        failed = await listed(status="FAILED")
+        assert len(failed) == 2
+        assert await listed(status="PENDING_REDRIVE") == []  # no redrive runs
+        children = (await service.list_map_run_executions(map_run.arn))[0]
+        by_item = {c.input: c.arn for c in children}
+        item0, item1 = by_item[0], by_item[1]
+
+        clock.advance_to(T0 + 60)  # the children closed before the redrive
+        await service.redrive_execution(started.arn)
+        answer = await tokens.next()  # item 0's child, redriven; item 1's waits
+        assert await listed(status="PENDING_REDRIVE") == [(item1, "PENDING_REDRIVE")]
+        assert await listed(status="FAILED") == []
+        assert await listed(status="RUNNING") == [(item0, "RUNNING")]
+        assert await listed(redrive_filter="REDRIVEN") == [(item0, "RUNNING")]
+        assert await listed(redrive_filter="NOT_REDRIVEN") == [(item1, "PENDING_REDRIVE")]
+        view = map_run_counts(await service.describe_map_run(map_run.arn))
+        assert view.executions == counts(pending=2, running=1, total=3, pendingRedrive=1)
+        with pytest.raises(InvalidRequest) as refused:
+            await service.list_executions(machine.arn, status="PENDING_REDRIVE")
+        assert refused.value.code == "ValidationException"
+        with pytest.raises(InvalidRequest):
+            await service.list_map_run_executions(map_run.arn, redrive_filter="SOMETIMES")
+        assert (await service.list_executions(machine.arn, redrive_filter="REDRIVEN"))[0] == [
+            await service.describe_execution(started.arn)
+        ]
+
+        await service.send_task_success(answer, "{}")
+        await service.send_task_success(await tokens.next(), "{}")  # item 1's, redriven
+        await service.send_task_success(await tokens.next(), "{}")  # item 2's, new
+        assert (await finish(service, started.arn)).status == "SUCCEEDED"
+        assert await listed(redrive_filter="REDRIVEN") == sorted(
+            [(item0, "SUCCEEDED"), (item1, "SUCCEEDED")]
+        )
+        assert await listed(status="PENDING_REDRIVE") == []
+
+    clock = ManualClock(T0)
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
