@@ -95,7 +95,8 @@ class MapRunOperations(NestedOperations):
         super()._register_integrations()
         # A Map's result, gathered from its children when it ends (a resource no definition
         # can name): the store is the service's.
-        gather = MapResultsBackend(self.journal, self.store.map_run_outputs)
+        store = self.store
+        gather = MapResultsBackend(self.journal, store.map_run_outputs, store.map_run_failures)
         self._backends.registry.register(MAP_RESULTS_TASK, gather)
         # A ResultWriter's records: the children's, read from the store as the files are
         # written (S3 through the config's map I/O backend).
@@ -195,8 +196,13 @@ class MapRunOperations(NestedOperations):
                     self.worker.adopt_started(stored)
                 else:
                     self.worker.poke(claim=True, events=False)
-        if not created and stored.status in UNSUCCESSFUL and stored.parent_token != start.token:
-            return await self._redrive_map_child(stored, start)
+        if not created and stored.parent_token != start.token:
+            if stored.status in UNSUCCESSFUL:
+                return await self._redrive_map_child(stored, start)
+            if stored.status == "SUCCEEDED":
+                # A redrive asks every item's child again (the Map kept none: states.py
+                # `_fold_child`): one that succeeded is not run again, its output is the item's.
+                return TaskSuccess(stored.output, final=True)
         # Found (a start retried after a lost worker): the child answers the token it has.
         answering = stored.parent_token if stored.parent_token != start.token else None
         return TaskSuccess(start_response(stored.arn, stored.start), token=answering)

@@ -646,6 +646,12 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         (a Map gathers its result from them when it ends)."""
         ...
 
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        """The Map Run's child executions that closed unsuccessfully (FAILED, TIMED_OUT,
+        ABORTED), by execution name: (status, error, cause). A Map that tolerated their
+        failures gathers their error outputs from them when it ends."""
+        ...
+
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         """The inputs (JSON texts) of the Map Run's child runs `start` to `stop` (excluded),
         in order; fewer past its last."""

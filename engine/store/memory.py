@@ -707,6 +707,14 @@ class MemoryStore:
                 if e.map_run_arn == arn and e.status == "SUCCEEDED"
             }
 
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        with self._lock:
+            return {
+                e.name: (e.status, e.error, e.cause)
+                for e in self._executions.values()
+                if e.map_run_arn == arn and e.status in UNSUCCESSFUL_STATUSES
+            }
+
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         with self._lock:
             return list(self._map_items.get(arn, ())[max(start, 0) : max(stop, 0)])

@@ -1019,6 +1019,17 @@ class SqlStore:
         with self._tx() as conn:
             return {str(name): json.loads(output) for name, output in conn.execute(query)}
 
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        e = t.executions.c
+        query = select(e.name, e.status, e.error, e.cause).where(
+            e.map_run_arn == arn, e.status.in_(sorted(UNSUCCESSFUL_STATUSES))
+        )
+        with self._tx() as conn:
+            return {
+                str(name): (str(status), error, cause)
+                for name, status, error, cause in conn.execute(query)
+            }
+
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         i = t.map_run_items.c
         query = (

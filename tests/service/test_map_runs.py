@@ -728,3 +728,96 @@ def test_children_pending_redrive_are_listed_with_that_status(every_store: Store
 
     clock = ManualClock(T0)
     run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
+
+
+def test_failed_children_leave_the_parents_state_like_succeeded_ones(
+    every_store: StoreFactory,
+) -> None:
+    """Every child fails, every failure tolerated: the parent forgets each failed child as it
+    answers (its snapshot holds the Map's frame and the one child running, never the failed
+    ones), and the Map's result is every item's error output, in item order, read from the
+    children in the store when it ends."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+    store = every_store()
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailurePercentage=100)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+
+        async def parent_frames() -> int:
+            record = store.get_execution(started.arn)
+            assert record is not None
+            assert isinstance(record.state, dict)
+            frames = record.state["frames"]
+            assert isinstance(frames, dict)
+            return len(frames)
+
+        for index in range(4):
+            token = await tokens.next()
+            assert await parent_frames() == 2  # the Map's, and the child running
+            cause = None if index == 2 else f"item {index}"
+            await service.send_task_failure(token, error=f"E{index}", cause=cause)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [
+            {"Error": "E0", "Cause": "item 0"},
+            {"Error": "E1", "Cause": "item 1"},
+            {"Error": "E2"},
+            {"Error": "E3", "Cause": "item 3"},
+        ]
+        assert await parent_frames() == 1
+        [map_run], _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(map_run.arn)
+        assert view.counts == {"FAILED": 4}
+        assert map_run_counts(view).items == counts(failed=4, total=4, resultsWritten=4)
+
+    run(main, store=store, functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_a_redrive_after_tolerated_failures_reruns_only_the_unsuccessful_children(
+    every_store: StoreFactory,
+) -> None:
+    """A tolerated failure (item 0) and a success (item 1) are forgotten by the parent; item
+    2's failure exceeds the tolerance. The redrive asks every item's child again: item 1's
+    succeeded, so its output is the item's at once (not run again); items 0 and 2 are
+    redriven, item 3 starts."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        await service.send_task_failure(await tokens.next(), error="E0", cause="tolerated")
+        await service.send_task_success(await tokens.next(), '{"item": 1}')
+        await service.send_task_failure(await tokens.next(), error="E2", cause="one too many")
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        [map_run], _ = await service.list_map_runs(started.arn)
+        assert (await service.describe_map_run(map_run.arn)).counts == {
+            "FAILED": 2,
+            "SUCCEEDED": 1,
+        }
+
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        for item in (0, 2, 3):  # item 1's child is not asked for a token again
+            await service.send_task_success(await tokens.next(), json.dumps({"item": item}))
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"item": 0}, {"item": 1}, {"item": 2}, {"item": 3}]
+        assert tokens.queue.empty()
+        children, _ = await service.list_map_run_executions(map_run.arn)
+        redrives = {c.input: c.redrive_count for c in children}
+        assert redrives == {0: 1, 1: 0, 2: 1, 3: 0}
+
+    clock = ManualClock(T0)
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
