@@ -821,3 +821,38 @@ def test_a_redrive_after_tolerated_failures_reruns_only_the_unsuccessful_childre
 
     clock = ManualClock(T0)
     run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
+
+
+def test_children_aborted_after_the_redrive_began_are_redriven(every_store: StoreFactory) -> None:
+    """The parent is stopped and at once redriven: its children's aborts (posted with the
+    parent's close) may land after the redriven Map found them still running. Each such
+    child, once aborted, is redriven like the others (same ARN, ExecutionRedriven), and the
+    redriven Map succeeds with every item; its abort is never an item's failure."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        for _ in range(4):
+            await tokens.next()
+        await service.stop_execution(started.arn, error="Enough", cause="stop")
+        await service.redrive_execution(started.arn)
+        for _ in range(4):
+            await service.send_task_success(await tokens.next(), '"again"')
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == ["again"] * 4
+        [map_run], _ = await service.list_map_runs(started.arn)
+        children, _ = await service.list_map_run_executions(map_run.arn)
+        assert sorted((c.status, c.redrive_count) for c in children) == [("SUCCEEDED", 1)] * 4
+        for child in children:
+            history = types(await service.get_history(child.arn))
+            redriven = history.index("ExecutionRedriven")
+            assert history[redriven - 1 :: len(history)] == ["ExecutionAborted"]
+            assert history[-1] == "ExecutionSucceeded"
+        assert tokens.queue.empty()
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
