@@ -1146,6 +1146,60 @@ def test_map_run_outputs_are_the_succeeded_children_outputs_by_name(store: Store
     assert store.map_run_outputs(run + "-none") == {}
 
 
+def test_map_run_failures_are_the_unsuccessful_children_by_name(store: Store) -> None:
+    run = "arn:aws:states:us-east-1:111111111111:mapRun:order/Fan:r1"
+    for name, status, error, cause in [
+        ("c0", "SUCCEEDED", None, None),
+        ("c1", "FAILED", "E1", "one"),
+        ("c2", "TIMED_OUT", None, None),
+        ("c3", "ABORTED", None, "stopped"),
+        ("c4", "RUNNING", None, None),
+    ]:
+        arn = store.create_execution(execution(name, map_run_arn=run))[0].arn
+        if status != "RUNNING":
+            store.commit([Commit(arn, None, status=status, stop=T0 + 1, error=error, cause=cause)])
+    store.create_execution(execution("other", status="FAILED", error="X"))
+    assert store.map_run_failures(run) == {
+        "c1": ("FAILED", "E1", "one"),
+        "c2": ("TIMED_OUT", None, None),
+        "c3": ("ABORTED", None, "stopped"),
+    }
+    assert store.map_run_failures(run + "-none") == {}
+
+
+def test_map_run_children_pending_redrive_and_redrive_filter(store: Store) -> None:
+    """`pending_redrive_before`: an unsuccessful child closed before it is PENDING_REDRIVE to
+    the status filter (and not its own status); `redriven` keeps those redriven or not."""
+    run = "arn:aws:states:us-east-1:111111111111:mapRun:order/Fan:r1"
+    for name, status, stop, redrives in [
+        ("early", "FAILED", T0 + 1, 0),
+        ("late", "FAILED", T0 + 20, 1),
+        ("aborted", "ABORTED", T0 + 2, 2),
+        ("ok", "SUCCEEDED", T0 + 3, 0),
+        ("running", "RUNNING", None, 1),
+    ]:
+        store.create_execution(
+            execution(name, map_run_arn=run, status=status, stop=stop, redrive_count=redrives)
+        )
+
+    def names(**filters: object) -> list[str]:
+        page, _ = store.list_executions("", map_run_arn=run, **filters)  # type: ignore[arg-type]
+        return sorted(r.name for r in page)
+
+    redrive = T0 + 10
+    assert names(status="PENDING_REDRIVE", pending_redrive_before=redrive) == ["aborted", "early"]
+    assert names(status="PENDING_REDRIVE") == []
+    assert names(status="FAILED", pending_redrive_before=redrive) == ["late"]
+    assert names(status="FAILED") == ["early", "late"]
+    assert names(status="ABORTED", pending_redrive_before=redrive) == []
+    assert names(status="RUNNING", pending_redrive_before=redrive) == ["running"]
+    assert names(redriven=True) == ["aborted", "late", "running"]
+    assert names(redriven=False) == ["early", "ok"]
+    assert names(redriven=False, status="PENDING_REDRIVE", pending_redrive_before=redrive) == [
+        "early"
+    ]
+
+
 def _map_run(arn: str, execution_arn: str) -> MapRunRecord:
     return MapRunRecord(arn, execution_arn, "RUNNING", T0, None, 3, 0, 0, 0.0)
 
