@@ -832,9 +832,10 @@ def _write_results(run: Step, frame: Frame, state: MapState, pending: Failure | 
 def _children_request(run: Step, frame: Frame, state: MapState) -> dict[str, JSON]:
     """What the service needs besides the store to list a Map Run's child executions in item
     order (engine/service/map_results.py): how many; the records of the items never started
-    (PENDING, as the parent alone knows them); the records of the children still here (failed
-    or aborted) for when the store has no closed record of theirs (a child aborted by this
-    step is still RUNNING there). Every other item is a child execution in the store."""
+    (PENDING, as the parent alone knows them); the records of the children still here (those
+    this step aborted, still RUNNING in the store; one whose start failed; the one whose
+    failure failed the Map) for when the store has no closed record of theirs. Every other
+    item is a child execution in the store."""
     here = {run.frames[c].index: run.frames[c] for c in frame.child_ids if c in run.frames}
     pending: dict[str, JSON] = {}
     for index in range(frame.started, frame.map_run_runs):
@@ -1116,8 +1117,9 @@ def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
 
 
 def _gather_results(run: Step, frame: Frame, state: MapState) -> Outcome:
-    """Ask the runtime for the outputs of the children that succeeded, in item order (a
-    store read: engine/service/map_results.py); the Map waits for them (Phase.TASK)."""
+    """Ask the runtime for the outputs of the children, in item order (a store read:
+    engine/service/map_results.py; a tolerated failure's error output too), but for the
+    children still here (`Skip`: their frames have them); the Map waits (Phase.TASK)."""
     from engine.definition.distributed import MAP_RESULTS_TASK
 
     failed = sorted(run.frames[c].index for c in frame.child_ids if c in run.frames)
