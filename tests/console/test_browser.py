@@ -271,6 +271,10 @@ def test_each_poll_appends_the_new_events_only(server: str, page: Any) -> None:
         ("13", "TaskStateExited"),
         ("14", "ExecutionSucceeded"),
     ]
+    # the last polls brought AskAgain only: Ask's details are still those of its own poll
+    page.click("g.state[data-name='Ask']")
+    page.wait_for_selector("#state-details .state-output")
+    assert json.loads(page.inner_text("#state-details .state-output")) == {"n": 1}
     afters = [int(url.rsplit("after=", 1)[1]) if "after=" in url else 0 for url in polls]
     assert afters[0] == 0
     assert all(a >= 5 for a in afters[1:])
