@@ -56,7 +56,7 @@ _HISTORY_PAGE: Final = 5_000
 """Events read from the store at a time (a first poll of a long history reads several)."""
 _WATCHED_MOST: Final = 16
 """Running executions whose statuses are kept between polls, the least recently polled
-dropped first (each holds a few dozen bytes per event: about 1 MB at 25,000 events)."""
+dropped first (each holds about 100 bytes per event: 2.6 MB at 25,000 events)."""
 _WATCHED_STATUSES: Final = frozenset({"RUNNING", "PENDING_REDRIVE"})
 """The statuses the page polls on (console.js `schedule`): a closed execution is not kept."""
 

@@ -12,6 +12,7 @@ counts its entries. Must never: run anything, or read a store (the caller hands 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -60,8 +61,8 @@ class StatusFold:
     and folds only the new events of a long history, not the whole of it again.
 
     It remembers each event's kind and state (an event's `previousEventId` may name any earlier
-    one), so it grows with the history: a few dozen bytes an event. Events at or before
-    `last_id` are skipped, so feeding overlapping reads (two polls racing) is harmless.
+    one), so it grows with the history: about 100 bytes an event (2.6 MB at 25,000). Events at
+    or before `last_id` are skipped, so feeding overlapping reads (two polls racing) is harmless.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -90,7 +91,7 @@ class StatusFold:
             if not isinstance(event_id, int) or event_id <= self.last_id:
                 continue
             self.last_id = event_id
-            kinds[event_id] = kind
+            kinds[event_id] = kind = sys.intern(kind)  # one copy of each kind kept
             name = owner.get(previous) if isinstance(previous, int) else None
             if kind.endswith("StateEntered"):
                 details = event.get("stateEnteredEventDetails")
