@@ -277,7 +277,7 @@ def test_each_poll_appends_the_new_events_only(server: str, page: Any) -> None:
     assert json.loads(page.inner_text("#state-details .state-output")) == {"n": 1}
     afters = [int(url.rsplit("after=", 1)[1]) if "after=" in url else 0 for url in polls]
     assert afters[0] == 0
-    assert all(a >= 5 for a in afters[1:])
+    assert all(a > 0 for a in afters[1:])  # (the page may open before event 5 is written)
     assert afters[1:] == sorted(afters[1:])
     assert {5, 11} <= set(afters)
 
