@@ -142,7 +142,7 @@ def make_console_router(service: Service) -> APIRouter:
         only the events written since the one before it: a long history is read once, not
         once a poll."""
         record = await service.describe_execution(arn)  # before the events: see _Watched
-        entry = watched.pop(record.arn, None)
+        entry = watched.get(record.arn)  # shared by polls racing (two tabs): see feed
         if entry is None:
             machine = await service.describe_state_machine_for_execution(arn)
             entry = _Watched(
@@ -154,8 +154,11 @@ def make_console_router(service: Service) -> APIRouter:
         entry.feed(events)
         if record.status in _WATCHED_STATUSES:  # the page polls it again: keep it, newest last
             watched[record.arn] = entry
+            watched.move_to_end(record.arn)
             while len(watched) > _WATCHED_MOST:
                 watched.popitem(last=False)
+        else:
+            watched.pop(record.arn, None)
         graph = entry.fold.graph
         machine = entry.machine
         body: dict[str, JSON] = {
