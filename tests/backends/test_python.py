@@ -35,7 +35,7 @@ from engine.backends.runner import Outcome, Returned
 from engine.errors import InvalidRequest
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.values import JSON
-from tests.backends.calls import VIAS, call_via
+from tests.backends.calls import VIAS, call_via, settle
 from tests.backends.fixtures import handlers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "handlers.py"
@@ -896,10 +896,12 @@ def test_past_max_abandoned_a_hung_handler_keeps_its_thread_and_says_so(
     async def scenario() -> tuple[TaskResult, PoolStats, TaskResult, PoolStats]:
         short = FunctionSettings(timeout=0.2)
         backend = PythonFunctionBackend(
-            {"hang": hang, "quick": quick},
+            {"hang": hang, "quick": quick, "ping": quick},
             max_workers=1,
             max_abandoned=1,
-            settings={"hang": short, "quick": short},
+            # `ping` shows the pool serves again: its timeout is not under test (with the
+            # 0.2 s one, a loaded machine could time it out)
+            settings={"hang": short, "quick": short, "ping": FunctionSettings(timeout=MAX_TIMEOUT)},
         )
         try:
             for n in range(2):  # the first thread is abandoned; the second is not
@@ -907,14 +909,12 @@ def test_past_max_abandoned_a_hung_handler_keeps_its_thread_and_says_so(
             starved = await backend.invoke(request(ARN + "quick", 1))
             at_cap = backend.pool_stats()
             release.set()
-            for _ in range(100):  # the handlers return: the pool has its thread back
-                if backend.pool_stats().abandoned == 0:
-                    break
-                await asyncio.sleep(0.01)
+            # the handlers return and the pool has its thread back: waited for, not timed
+            await settle(lambda: backend.pool_stats().abandoned == 0)
             return (
                 starved,
                 at_cap,
-                await backend.invoke(request(ARN + "quick", 2)),
+                await backend.invoke(request(ARN + "ping", 2)),
                 backend.pool_stats(),
             )
         finally:
@@ -1010,10 +1010,8 @@ def test_pool_accounting_survives_calls_timing_out_at_every_moment(
             results = await asyncio.gather(*calls)
             # The abandoned handlers return (within 30 ms unloaded) and their threads settle:
             # waited for, however long the machine takes (pytest's timeout ends a real leak).
+            await settle(lambda: backend.pool_stats().abandoned == backend.pool_stats().busy == 0)
             settled = backend.pool_stats()
-            while settled.abandoned or settled.busy:
-                await asyncio.sleep(0.001)
-                settled = backend.pool_stats()
             return results, settled, await call_via(backend, via, request(ARN + "ping", 0.0))
         finally:
             backend.close()
