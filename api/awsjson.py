@@ -43,6 +43,7 @@ from api.shapes import (
 )
 from engine.errors import EngineError
 from engine.service import DEFAULT_ROLE, Service, split_qualified
+from engine.service.executions import REDRIVE_FILTERS
 from engine.service.map_runs import map_run_counts
 from engine.service.teststate import FIELD_VALIDATION_MODES, INSPECTION_LEVELS, TestStateRequest
 from engine.shapes import map_run_fields, map_run_summary
@@ -373,15 +374,20 @@ async def list_executions(ctx: Context, params: Params) -> Result:
         )
     limit = params.integer("maxResults", minimum=0, maximum=MAX_PAGE) or DEFAULT_PAGE
     status = params.enum("statusFilter", STATUSES)
+    redrive_filter = params.enum("redriveFilter", REDRIVE_FILTERS)
     next_token = params.string("nextToken", max_length=3096)
     if map_run_arn is not None:
         records, token = await ctx.service.list_map_run_executions(
-            map_run_arn, status=status, limit=limit, next_token=next_token
+            map_run_arn,
+            status=status,
+            limit=limit,
+            next_token=next_token,
+            redrive_filter=redrive_filter,
         )
     else:
         assert arn is not None
         records, token = await ctx.service.list_executions(
-            arn, status=status, limit=limit, next_token=next_token
+            arn, status=status, limit=limit, next_token=next_token, redrive_filter=redrive_filter
         )
     return _with_token({"executions": [execution_item(r) for r in records]}, token)
 

@@ -40,6 +40,7 @@ from engine.values import MAX_NESTING_DEPTH, JsonRefused, parse_json
 MachineType = Literal["STANDARD", "EXPRESS"]
 LogLevel = Literal["ALL", "ERROR", "FATAL", "OFF"]
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+RedriveFilter = Literal["REDRIVEN", "NOT_REDRIVEN"]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"description": "Invalid request (`__type` names the AWS error)"},
@@ -580,16 +581,19 @@ def make_router(service: Service) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         next_token: Annotated[str | None, Query(max_length=3096)] = None,
         name: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+        redrive_filter: RedriveFilter | None = None,
     ) -> ExecutionList:
         """ListExecutions, newest first; pass `next_token` for the next page. `name` keeps the
         executions whose name contains it, ignoring case (pass the same `name` with
-        `next_token`)."""
+        `next_token`). `redrive_filter`: REDRIVEN or NOT_REDRIVEN. PENDING_REDRIVE is a Map
+        Run child's status: a machine's listing refuses it (ValidationException)."""
         records, token = await service.list_executions(
             await machine_arn(machine),
             status=status,
             limit=limit,
             next_token=next_token,
             name=name,
+            redrive_filter=redrive_filter,
         )
         return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 
@@ -664,6 +668,21 @@ def make_router(service: Service) -> APIRouter:
         tags=["executions"],
         response_model=Execution,
     )
+
+    @router.get("/map-runs/{arn:path}/executions", tags=["map runs"])
+    async def list_map_run_executions(
+        arn: str,
+        status: Status | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next_token: Annotated[str | None, Query(max_length=3096)] = None,
+        redrive_filter: RedriveFilter | None = None,
+    ) -> ExecutionList:
+        """ListExecutions with mapRunArn: the Map Run's child executions, newest first;
+        `status` PENDING_REDRIVE: those waiting for the running redrive of the Map Run."""
+        records, token = await service.list_map_run_executions(
+            arn, status=status, limit=limit, next_token=next_token, redrive_filter=redrive_filter
+        )
+        return ExecutionList(executions=[_summary(r) for r in records], next_token=token)
 
     @router.get("/map-runs/{arn:path}", tags=["map runs"])
     async def describe_map_run(arn: str) -> MapRun:

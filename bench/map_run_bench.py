@@ -81,13 +81,30 @@ def _writer_machine() -> dict[str, object]:
     return machine  # type: ignore[no-any-return]
 
 
-async def _run(items: int, store_url: str, result_writer: bool = False) -> dict[str, object]:
+def _failing_machine(definition: dict[str, object]) -> dict[str, object]:
+    """`definition` with a processor that always fails, every failure tolerated: the Map
+    succeeds, its result every item's error output (or the result files' FAILED records)."""
+    machine = json.loads(json.dumps(definition))
+    fan = machine["States"]["Fan"]
+    fan["ToleratedFailurePercentage"] = 100
+    fan["ItemProcessor"]["StartAt"] = "Boom"
+    fan["ItemProcessor"]["States"] = {
+        "Boom": {"Type": "Fail", "Error": "Bench.Failed", "Cause": "every item fails"}
+    }
+    return machine  # type: ignore[no-any-return]
+
+
+async def _run(
+    items: int, store_url: str, result_writer: bool = False, failing: bool = False
+) -> dict[str, object]:
     from engine.runtime.clock import VirtualClock
     from engine.service import Service, ServiceConfig
     from engine.store.open import open_store
 
     store = open_store(store_url)
     definition = _writer_machine() if result_writer else MAP_MACHINE
+    if failing:
+        definition = _failing_machine(definition)
     async with Service(store, clock=VirtualClock(), config=ServiceConfig(seed=1)) as service:
         machine, _ = await service.create_state_machine("fan", json.dumps(definition))
         started_at = time.perf_counter()
@@ -111,7 +128,7 @@ async def _run(items: int, store_url: str, result_writer: bool = False) -> dict[
         assert set(closed.output) == {"MapRunArn", "ResultWriterDetails"}, closed.output
     else:
         assert closed.output == {"count": items}, closed.output
-    assert view.counts == {"SUCCEEDED": items}, view.counts
+    assert view.counts == {"FAILED" if failing else "SUCCEEDED": items}, view.counts
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     first, last = _tenths(progress, items)
     return {
@@ -140,7 +157,8 @@ async def _sample(
         asked = time.perf_counter()
         view = await service.describe_map_run(arn)  # type: ignore[attr-defined]
         now = time.perf_counter()
-        progress.append((now - started_at, view.counts.get("SUCCEEDED", 0)))
+        counts = view.counts
+        progress.append((now - started_at, counts.get("SUCCEEDED", 0) + counts.get("FAILED", 0)))
         # The counts scan every child (and take the store's thread, which the commits wait
         # for): at most a tenth of the time goes to them, however many children there are.
         await asyncio.sleep(max(_SAMPLE_SECONDS, 10 * (now - asked)))
@@ -169,12 +187,19 @@ def _tenths(progress: list[tuple[float, int]], items: int) -> tuple[float, float
 
 
 def bench_map_run(
-    items: int, store: str, timeout: float = 600.0, *, result_writer: bool = False
+    items: int,
+    store: str,
+    timeout: float = 600.0,
+    *,
+    result_writer: bool = False,
+    failing: bool = False,
 ) -> MapRunFigures:
     """Run the child for one store ("memory" or "sqlite") and read its figures."""
     command = [sys.executable, "-m", "bench.map_run_bench", "--items", str(items), "--store", store]
     if result_writer:
         command.append("--result-writer")
+    if failing:
+        command.append("--failing")
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return MapRunFigures(
@@ -196,12 +221,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="write every child's record to S3 (moto's server: AWS_ENDPOINT_URL, else one started)",
     )
+    parser.add_argument(
+        "--failing",
+        action="store_true",
+        help="every child fails (a Fail state), every failure tolerated (100%%)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         url = "memory://" if args.store == "memory" else f"sqlite:///{Path(folder) / 'map.db'}"
         if args.result_writer:
             stack.enter_context(_s3_bucket(WRITER_BUCKET))
-        figures = asyncio.run(_run(args.items, url, args.result_writer))
+        figures = asyncio.run(_run(args.items, url, args.result_writer, args.failing))
     print(json.dumps(figures))
 
 

@@ -571,6 +571,8 @@ class Step:
             self.emit(frame, "TaskSubmitted", submitted_details)
             if result.token is not None:
                 frame.task_token = result.token  # the answer comes with this one
+                # a Map Run's child started before the redrive of its Map (map_runs.py)
+                frame.awaits_earlier_child = state.resource == MAP_RUN_CHILD_RESOURCE
             return
         frame.task_token = None
         if frame.timeout_timer_id is not None or frame.heartbeat_timer_id is not None:
@@ -599,6 +601,16 @@ class Step:
         self._cancel_task_timers(frame)
         state = self.graph(frame).states[frame.state_name]
         assert isinstance(state, TaskState)
+        if frame.awaits_earlier_child:
+            frame.awaits_earlier_child = False
+            if isinstance(result, TaskFailure):
+                # The child was still running when its Map was redriven (its abort by the
+                # failed run not done yet, or its work not): it closed unsuccessfully after
+                # the redrive began, so it is redriven as the others were. The start made
+                # again finds it closed and redrives it (AWS, "Redriving Map Runs": every
+                # unsuccessful child of the Map Run is redriven).
+                _states.run_task(self, frame, state)
+                return
         if self._settle_outcome(frame, state, lambda: complete_task(self, frame, state, result)):
             self.runnable.append(frame_id)
 

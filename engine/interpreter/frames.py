@@ -118,6 +118,10 @@ class Frame:
     # its child execution's close (which answers it as a callback)
     task_token: str | None = None
     heartbeat_seconds: float = 0.0
+    # A redriven Map's item whose child execution was still running (started by the Map's
+    # run before the redrive) waits for that child's answer; if it fails, the item's start
+    # is made again, which redrives the child (core.py `_task_callback`).
+    awaits_earlier_child: bool = False
     effective_input: JSON = None
     # Parallel branches / Map iterations.
     child_ids: tuple[str, ...] = ()

@@ -126,6 +126,12 @@ def child_description(
     return out
 
 
+def child_failure(status: str, error: str | None, cause: str | None) -> TaskFailure:
+    """What a Distributed Map item's Task gets when its child execution closes unsuccessfully:
+    the child's own error and cause (States.Timeout for a timeout without an error)."""
+    return TaskFailure(error or _STATUS_ERRORS.get(status, STATES_TASK_FAILED), cause)
+
+
 def child_outcome(
     info: ExecutionInfo,
     status: str,
@@ -141,7 +147,7 @@ def child_outcome(
     if info.parent_pattern == MAP_RUN:
         if status == "SUCCEEDED":
             return TaskSuccess(output)
-        return TaskFailure(error or _STATUS_ERRORS.get(status, STATES_TASK_FAILED), cause)
+        return child_failure(status, error, cause)
     if status == "SUCCEEDED":
         description = child_description(
             info, status, output, error, cause, stop_date, as_json=info.parent_pattern == SYNC2

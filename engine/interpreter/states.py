@@ -1092,10 +1092,24 @@ def _outputs_stored(run: Step, state: MapState) -> bool:
     return state.distributed and run.info.map_children
 
 
+def _failed_as_execution(failure: Failure | None) -> bool:
+    """Whether an item's failure is its child execution's (stored with it, so the Map can
+    forget the item), not its start's: a start the service refused (`StepFunctions.*`, as
+    AWS names them) or could not make (`States.Runtime`) left no closed child to read the
+    error from. A child that failed with States.Runtime itself stays too: kept, it is only
+    less memory saved."""
+    return failure is not None and not (
+        failure.error == STATES_RUNTIME or failure.error.startswith("StepFunctions.")
+    )
+
+
 def _fold_child(run: Step, frame: Frame, child: Frame) -> None:
-    """A child execution that succeeded leaves nothing in the Map's state: its output is the
-    child's, in the store (`_gather_results` reads it when the Map ends); the items it has
-    started and the children still here (running or failed) say which ones succeeded."""
+    """A child execution that closed leaves nothing in the Map's state: its output (or its
+    error and cause) is the child's, in the store (`_gather_results` reads them when the Map
+    ends, a ResultWriter its record); the Map keeps only counts (`finished`, `failed`), so
+    its state does not grow with the items, whatever the tolerated failures. A redrive asks
+    every item's child again: the service answers one that succeeded with its output at once
+    (engine/service/map_runs.py), and redrives the others."""
     frame.child_ids = tuple(c for c in frame.child_ids if c != child.frame_id)
     run.frames.pop(child.frame_id, None)
     run.forget_frame(child.frame_id)
@@ -1171,6 +1185,8 @@ def _map_child_finished(run: Step, frame: Frame, state: MapState, child: Frame) 
                 run.emit(frame, "MapRunFailed", {"error": failure.error, "cause": failure.cause})
                 record_map_run(run, frame, "FAILED")
             return Failed(failure, closing_event="MapStateFailed")
+        if _outputs_stored(run, state) and _failed_as_execution(child.failure):
+            _fold_child(run, frame, child)
     elif not quiet:
         run.emit(frame, "MapIterationSucceeded", iteration)
     elif _outputs_stored(run, state):
@@ -1207,16 +1223,13 @@ def _item_total(state: MapState, runs: list[JSON]) -> int:
 
 def _keep_succeeded(run: Step, frame: Frame, state: MapState) -> None:
     """Keep the outputs of the iterations that succeeded before the Map failed (a redrive
-    re-runs only the others). Child executions keep their outputs in the store: the Map
-    keeps which items succeeded (with the redrive count their child succeeded in)."""
-    kept = dict(frame.kept_results)
+    re-runs only the others). Child executions keep their outcomes in the store, and the
+    Map forgot the children that closed (`_fold_child`): it keeps nothing, and its redrive
+    asks each item's child again (the service answers a succeeded one with its output)."""
     if _outputs_stored(run, state):
-        # Every item started is a child here (running, failed or aborted) or succeeded.
-        others = {run.frames[c].index for c in frame.child_ids if c in run.frames}
-        for index in range(frame.started):
-            if index not in others and str(index) not in kept:
-                kept[str(index)] = frame.map_run_redrives
-        frame.started = 0  # counted: a later `keep_for_redrive` must not count them again
+        frame.started = 0  # nothing to count again in a later `keep_for_redrive`
+        return
+    kept = dict(frame.kept_results)
     for child_id in frame.child_ids:
         done = run.frames[child_id]
         if done.phase is Phase.SUCCEEDED:

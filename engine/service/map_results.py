@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 from engine.errors import STATES_RUNTIME
+from engine.interpreter.failures import Failure
 from engine.interpreter.map_io import result_entry
+from engine.interpreter.nested import child_failure
 from engine.interpreter.states import map_child_name
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
 from engine.store.base import ExecutionRecord
@@ -39,43 +41,72 @@ ReadChildren = Callable[[str, Sequence[str]], dict[str, ExecutionRecord]]
 """Store.map_run_children."""
 
 
-class MapResultsBackend:
-    """Reads a Map Run's succeeded children's outputs through the service's journal."""
+Failures = Callable[[str], dict[str, tuple[str, str | None, str | None]]]
+"""Store.map_run_failures: (status, error, cause) of the unsuccessful children, by name."""
 
-    def __init__(self, journal: Journal, outputs: Callable[[str], dict[str, JSON]]) -> None:
+
+class MapResultsBackend:
+    """Reads a Map Run's children's outputs (and the error outputs of those whose failures it
+    tolerated) through the service's journal."""
+
+    def __init__(
+        self, journal: Journal, outputs: Callable[[str], dict[str, JSON]], failures: Failures
+    ) -> None:
         self._journal = journal
         self._outputs = outputs  # Store.map_run_outputs
+        self._failures = failures
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
         payload = request.payload
         assert isinstance(payload, dict), "states.py `_gather_results` builds the request"
         map_run_arn = str(payload["MapRunArn"])
         outputs = await self._journal.call(self._outputs, map_run_arn)
-        return in_item_order(map_run_arn, payload, outputs)
+        count, skip = payload["Count"], payload["Skip"]
+        assert isinstance(count, int)
+        assert isinstance(skip, list)
+        failures: dict[str, tuple[str, str | None, str | None]] = {}
+        if len(outputs) < count - len(skip):  # some failed: a second read, only then
+            failures = await self._journal.call(self._failures, map_run_arn)
+        return in_item_order(map_run_arn, payload, outputs, failures)
 
 
 def in_item_order(
-    map_run_arn: str, payload: Mapping[str, JSON], outputs: dict[str, JSON]
+    map_run_arn: str,
+    payload: Mapping[str, JSON],
+    outputs: dict[str, JSON],
+    failures: Mapping[str, tuple[str, str | None, str | None]] | None = None,
 ) -> TaskResult:
-    """The outputs by item index, leaving out `Skip` (the failed items, whose error outputs the
-    Map has). An item's child keeps its name through redrives (states.py `child_name`)."""
+    """The outputs by item index, leaving out `Skip` (the failed items whose error outputs the
+    Map has); a child that closed unsuccessfully gives its error output, `{"Error", "Cause"}`
+    as its item's Task got them (engine/interpreter/nested.py `child_outcome`). An item's
+    child keeps its name through redrives (states.py `child_name`)."""
     count, skip = payload["Count"], payload["Skip"]
     assert isinstance(count, int)
     assert isinstance(skip, list)
     skipped = set(skip)
+    failed = failures or {}
     gathered: list[JSON] = []
     for index in range(count):
         if index in skipped:
             continue
         name = map_child_name(map_run_arn, index)
-        if name not in outputs:
+        if name in outputs:
+            gathered.append(outputs[name])
+        elif name in failed:
+            gathered.append(error_output(*failed[name]))
+        else:
             return TaskFailure(
                 STATES_RUNTIME,
                 f"The output of item {index} of the Map Run '{map_run_arn}' is gone: its "
                 "child execution is no longer stored.",
             )
-        gathered.append(outputs[name])
     return TaskSuccess(gathered)
+
+
+def error_output(status: str, error: str | None, cause: str | None) -> JSON:
+    """A failed item's error output, from its child execution's close (its Task's failure)."""
+    outcome = child_failure(status, error, cause)
+    return dict(Failure(outcome.error, outcome.cause).as_error_output())
 
 
 class RecordsWriter(Protocol):

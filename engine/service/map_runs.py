@@ -25,9 +25,17 @@ from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
 from engine.service.base import CHILD_REVISION_MARK
 from engine.service.checks import check_arn, check_json_input
 from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
+from engine.service.executions import redriven_filter
 from engine.service.map_results import MapResultsBackend, MapResultWriter
 from engine.service.nested import NestedOperations
-from engine.store.base import ExecutionRecord, MachineRecord, MapRunRecord, MapRunTally
+from engine.store.base import (
+    PENDING_REDRIVE,
+    ExecutionRecord,
+    MachineRecord,
+    MapRunRecord,
+    MapRunTally,
+    is_pending_redrive,
+)
 
 _PARENTS_REMEMBERED: Final = 1024
 """Parent executions whose revision is kept, so a child's start reads no parent record."""
@@ -87,7 +95,8 @@ class MapRunOperations(NestedOperations):
         super()._register_integrations()
         # A Map's result, gathered from its children when it ends (a resource no definition
         # can name): the store is the service's.
-        gather = MapResultsBackend(self.journal, self.store.map_run_outputs)
+        store = self.store
+        gather = MapResultsBackend(self.journal, store.map_run_outputs, store.map_run_failures)
         self._backends.registry.register(MAP_RESULTS_TASK, gather)
         # A ResultWriter's records: the children's, read from the store as the files are
         # written (S3 through the config's map I/O backend).
@@ -187,8 +196,13 @@ class MapRunOperations(NestedOperations):
                     self.worker.adopt_started(stored)
                 else:
                     self.worker.poke(claim=True, events=False)
-        if not created and stored.status in UNSUCCESSFUL and stored.parent_token != start.token:
-            return await self._redrive_map_child(stored, start)
+        if not created and stored.parent_token != start.token:
+            if stored.status in UNSUCCESSFUL:
+                return await self._redrive_map_child(stored, start)
+            if stored.status == "SUCCEEDED":
+                # A redrive asks every item's child again (the Map kept none: states.py
+                # `_fold_child`): one that succeeded is not run again, its output is the item's.
+                return TaskSuccess(stored.output, final=True)
         # Found (a start retried after a lost worker): the child answers the token it has.
         answering = stored.parent_token if stored.parent_token != start.token else None
         return TaskSuccess(start_response(stored.arn, stored.start), token=answering)
@@ -359,17 +373,31 @@ class MapRunOperations(NestedOperations):
         status: str | None = None,
         limit: int = 100,
         next_token: str | None = None,
+        redrive_filter: str | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
-        """ListExecutions with `mapRunArn`: the Map Run's child executions."""
-        await self.describe_map_run(map_run_arn)
-        return await self.journal.call(
+        """ListExecutions with `mapRunArn`: the Map Run's child executions. While a redriven
+        run runs, an unsuccessful child that closed before the redrive is PENDING_REDRIVE (the
+        status AWS lists it with, and filters on; DescribeMapRun counts it in pendingRedrive):
+        it is listed so, and not under its closed status. `redrive_filter`: REDRIVEN (the
+        children redriven at least once) or NOT_REDRIVEN."""
+        redriven = redriven_filter(redrive_filter)
+        run = (await self.describe_map_run(map_run_arn)).record
+        redrive_date = run.redrive_date if run.status == "RUNNING" else None
+        records, token = await self.journal.call(
             self.store.list_executions,
             "",
             status=status,
             limit=limit,
             after=next_token,
             map_run_arn=map_run_arn,
+            redriven=redriven,
+            pending_redrive_before=redrive_date,
         )
+        shown = [
+            replace(r, status=PENDING_REDRIVE) if is_pending_redrive(r, redrive_date) else r
+            for r in records
+        ]
+        return shown, token
 
 
 @dataclass(frozen=True, slots=True)

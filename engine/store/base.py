@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from engine.errors import EngineError
 from engine.values import JSON
@@ -262,6 +262,21 @@ class MapRunItems:
     inputs: tuple[str, ...]
 
 
+UNSUCCESSFUL_STATUSES: Final = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
+PENDING_REDRIVE: Final = "PENDING_REDRIVE"
+
+
+def is_pending_redrive(record: ExecutionRecord, redrive_date: float | None) -> bool:
+    """Whether a Map Run's child is waiting to be redriven: unsuccessful, and closed before
+    the redrive of its Map Run that is running (`redrive_date`, None when none is)."""
+    return (
+        redrive_date is not None
+        and record.status in UNSUCCESSFUL_STATUSES
+        and record.stop is not None
+        and record.stop < redrive_date
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MapRunTally:
     """The child executions of a Map Run that share a status and both flags, and the items
@@ -479,10 +494,17 @@ class Store(TriggerStore, ScheduleStore, Protocol):
         after: str | None = None,
         name: str | None = None,
         map_run_arn: str | None = None,
+        redriven: bool | None = None,
+        pending_redrive_before: float | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         """Newest first; `after` is the opaque token returned by the previous page; `name`
         keeps the executions whose name contains it, ignoring case (the console's search).
-        `map_run_arn`: the child executions of that Map Run (then `machine_arn` is ignored)."""
+        `map_run_arn`: the child executions of that Map Run (then `machine_arn` is ignored).
+        `redriven`: only those redriven at least once (True) or never (False) (AWS's
+        redriveFilter). `pending_redrive_before`: the redrive date of the Map Run while its
+        redriven run runs; an unsuccessful child that closed before it is waiting to be
+        redriven, and `status` matches it as PENDING_REDRIVE, not as its own status
+        (`is_pending_redrive`; the `stale` of `MapRunTally`)."""
         ...
 
     def update_execution(
@@ -622,6 +644,12 @@ class Store(TriggerStore, ScheduleStore, Protocol):
     def map_run_outputs(self, arn: str) -> dict[str, JSON]:
         """The outputs of the Map Run's child executions that succeeded, by execution name
         (a Map gathers its result from them when it ends)."""
+        ...
+
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        """The Map Run's child executions that closed unsuccessfully (FAILED, TIMED_OUT,
+        ABORTED), by execution name: (status, error, cause). A Map that tolerated their
+        failures gathers their error outputs from them when it ends."""
         ...
 
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:

@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 from engine.errors import InvalidRequest
 from engine.store.base import (
+    PENDING_REDRIVE,
+    UNSUCCESSFUL_STATUSES,
     ActivityRecord,
     ActivityTask,
     AliasRecord,
@@ -45,6 +47,7 @@ from engine.store.base import (
     TimerRecord,
     TokenRecord,
     VersionRecord,
+    is_pending_redrive,
 )
 from engine.store.packed import PackedHistory, pack_history, unpack_history
 from engine.store.status_events import emits_events, status_change_event
@@ -53,7 +56,6 @@ from engine.values import JSON
 OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 """Statuses of executions that are not closed (purge keeps them whatever their stop time)."""
 RUNNING = "RUNNING"
-UNSUCCESSFUL_STATUSES = frozenset({"FAILED", "ABORTED", "TIMED_OUT"})
 
 
 class _Queued(NamedTuple):
@@ -245,9 +247,15 @@ class MemoryStore:
         after: str | None = None,
         name: str | None = None,
         map_run_arn: str | None = None,
+        redriven: bool | None = None,
+        pending_redrive_before: float | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         bound = read_page_token(after) if after is not None else None
         wanted = name.lower() if name is not None else None
+
+        def shown_status(e: ExecutionRecord) -> str:
+            return PENDING_REDRIVE if is_pending_redrive(e, pending_redrive_before) else e.status
+
         with self._lock:
             rows = [
                 self._record(e.arn)
@@ -257,7 +265,8 @@ class MemoryStore:
                     if map_run_arn is None
                     else e.map_run_arn == map_run_arn
                 )
-                and (status is None or e.status == status)
+                and (status is None or shown_status(e) == status)
+                and (redriven is None or (e.redrive_count > 0) == redriven)
                 and (wanted is None or wanted in e.name.lower())
                 and (bound is None or newest_first(e) < bound)
             ]
@@ -696,6 +705,14 @@ class MemoryStore:
                 e.name: e.output
                 for e in self._executions.values()
                 if e.map_run_arn == arn and e.status == "SUCCEEDED"
+            }
+
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        with self._lock:
+            return {
+                e.name: (e.status, e.error, e.cause)
+                for e in self._executions.values()
+                if e.map_run_arn == arn and e.status in UNSUCCESSFUL_STATUSES
             }
 
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:

@@ -60,6 +60,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.store import schema as t
 from engine.store.base import (
+    PENDING_REDRIVE,
+    UNSUCCESSFUL_STATUSES,
     ActivityRecord,
     ActivityTask,
     AliasRecord,
@@ -82,13 +84,7 @@ from engine.store.base import (
     database_reason,
 )
 from engine.store.batch import CommitPlan, write_outbox
-from engine.store.memory import (
-    OPEN_STATUSES,
-    RUNNING,
-    UNSUCCESSFUL_STATUSES,
-    page_token,
-    read_page_token,
-)
+from engine.store.memory import OPEN_STATUSES, RUNNING, page_token, read_page_token
 from engine.store.notify import CLAIM, EVENTS, Listener, notify
 from engine.store.schema import encode, from_row, to_row
 from engine.store.snapshots import SnapshotEncoder
@@ -522,13 +518,26 @@ class SqlStore:
         after: str | None = None,
         name: str | None = None,
         map_run_arn: str | None = None,
+        redriven: bool | None = None,
+        pending_redrive_before: float | None = None,
     ) -> tuple[list[ExecutionRecord], str | None]:
         e = t.executions.c
         query = select(t.executions).where(
             e.machine_arn == machine_arn if map_run_arn is None else e.map_run_arn == map_run_arn
         )
-        if status is not None:
+        # as base.is_pending_redrive: unsuccessful, closed before the running redrive
+        waiting = and_(
+            e.status.in_(sorted(UNSUCCESSFUL_STATUSES)),
+            e.stop < (pending_redrive_before if pending_redrive_before is not None else -1.0),
+        )
+        if status == PENDING_REDRIVE:
+            query = query.where(waiting)
+        elif status is not None:
             query = query.where(e.status == status)
+            if status in UNSUCCESSFUL_STATUSES and pending_redrive_before is not None:
+                query = query.where(or_(e.stop.is_(None), e.stop >= pending_redrive_before))
+        if redriven is not None:
+            query = query.where(e.redrive_count > 0 if redriven else e.redrive_count == 0)
         if name is not None:
             # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not;
             # autoescape makes % and _ in the search match themselves
@@ -1009,6 +1018,17 @@ class SqlStore:
         query = select(e.name, e.output).where(e.map_run_arn == arn, e.status == "SUCCEEDED")
         with self._tx() as conn:
             return {str(name): json.loads(output) for name, output in conn.execute(query)}
+
+    def map_run_failures(self, arn: str) -> dict[str, tuple[str, str | None, str | None]]:
+        e = t.executions.c
+        query = select(e.name, e.status, e.error, e.cause).where(
+            e.map_run_arn == arn, e.status.in_(sorted(UNSUCCESSFUL_STATUSES))
+        )
+        with self._tx() as conn:
+            return {
+                str(name): (str(status), error, cause)
+                for name, status, error, cause in conn.execute(query)
+            }
 
     def map_run_items(self, arn: str, start: int, stop: int) -> list[str]:
         i = t.map_run_items.c

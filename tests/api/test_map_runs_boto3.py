@@ -295,3 +295,100 @@ def test_batches_count_items_and_a_redrive_redrives_the_failed_children(
             "TaskStateExited",
             "ExecutionSucceeded",
         ]
+
+
+def test_pending_redrive_children_are_listed_by_map_run(server: LiveServer, sfn: Any) -> None:
+    """ListExecutions with mapRunArn and statusFilter PENDING_REDRIVE lists the unsuccessful
+    children waiting for the running redrive of their Map Run (as DescribeMapRun counts them
+    in pendingRedrive), with that status; redriveFilter keeps the children redriven or not.
+    With a stateMachineArn, PENDING_REDRIVE is refused (ValidationException), on AWS JSON
+    and on REST alike."""
+    arn = machine(sfn, "pending-redrive", BATCHED_MAP)
+    started = sfn.start_execution(
+        stateMachineArn=arn, name="p", input=json.dumps({"items": [1, 2, 3, 4, 5, 6]})
+    )
+    execution = started["executionArn"]
+    [first] = tokens(1)
+    run_arn = sfn.list_map_runs(executionArn=execution)["mapRuns"][0]["mapRunArn"]
+    sfn.send_task_failure(taskToken=first, error="Nope", cause="batch 0")
+    [second] = tokens(1)
+    sfn.send_task_failure(taskToken=second, error="Nope", cause="batch 1")
+    assert server.wait(execution) == "FAILED"
+    # failed, not redriven yet: nothing waits for a redrive
+    assert (
+        sfn.list_executions(mapRunArn=run_arn, statusFilter="PENDING_REDRIVE")["executions"] == []
+    )
+    by_start = sorted(
+        sfn.list_executions(mapRunArn=run_arn, statusFilter="FAILED")["executions"],
+        key=lambda c: c["startDate"],
+    )
+    assert [c["itemCount"] for c in by_start] == [2, 2]
+    batch0, batch1 = (c["executionArn"] for c in by_start)
+    assert sfn.list_executions(mapRunArn=run_arn, redriveFilter="REDRIVEN")["executions"] == []
+
+    sfn.redrive_execution(executionArn=execution)
+    [third] = tokens(1)  # batch 0's child, redriven; batch 1's waits for its turn
+
+    def listed(**filters: str) -> list[tuple[str, str]]:
+        page = sfn.list_executions(mapRunArn=run_arn, **filters)["executions"]
+        return [(c["executionArn"], c["status"]) for c in page]
+
+    assert listed(statusFilter="PENDING_REDRIVE") == [(batch1, "PENDING_REDRIVE")]
+    assert listed(statusFilter="FAILED") == []
+    assert listed(statusFilter="RUNNING") == [(batch0, "RUNNING")]
+    assert listed(redriveFilter="REDRIVEN") == [(batch0, "RUNNING")]
+    assert listed(redriveFilter="NOT_REDRIVEN") == [(batch1, "PENDING_REDRIVE")]
+    assert listed(statusFilter="PENDING_REDRIVE", redriveFilter="REDRIVEN") == []
+    counted = sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]
+    assert counted["pendingRedrive"] == len(listed(statusFilter="PENDING_REDRIVE")) == 1
+    with httpx.Client(base_url=server.url) as http:
+        rest = http.get(f"/v1/map-runs/{run_arn}/executions", params={"status": "PENDING_REDRIVE"})
+        assert [(c["arn"], c["status"]) for c in rest.json()["executions"]] == [
+            (batch1, "PENDING_REDRIVE")
+        ]
+        refused = http.get(
+            "/v1/machines/pending-redrive/executions", params={"status": "PENDING_REDRIVE"}
+        )
+        assert (refused.status_code, refused.json()["__type"]) == (400, "ValidationException")
+        redriven = http.get(
+            f"/v1/map-runs/{run_arn}/executions", params={"redrive_filter": "REDRIVEN"}
+        )
+        assert [c["arn"] for c in redriven.json()["executions"]] == [batch0]
+
+    sfn.send_task_success(taskToken=third, output="{}")
+    [fourth] = tokens(1)  # batch 1's child, redriven
+    assert listed(statusFilter="PENDING_REDRIVE") == []
+    sfn.send_task_success(taskToken=fourth, output="{}")
+    [fifth] = tokens(1)
+    sfn.send_task_success(taskToken=fifth, output="{}")
+    assert server.wait(execution) == "SUCCEEDED"
+    assert sorted(listed(redriveFilter="REDRIVEN")) == sorted(
+        [(batch0, "SUCCEEDED"), (batch1, "SUCCEEDED")]
+    )
+    assert len(listed(redriveFilter="NOT_REDRIVEN")) == 1  # the batch never started before
+
+
+def test_pending_redrive_needs_a_map_run(server: LiveServer, sfn: Any) -> None:
+    """AWS: "If you provide a stateMachineArn and a PENDING_REDRIVE statusFilter, the API
+    returns a validation exception"; an unknown redriveFilter is refused too."""
+    arn = machine(sfn, "no-pending-redrive", WAITING_MAP)
+    assert error_of(
+        lambda: sfn.list_executions(stateMachineArn=arn, statusFilter="PENDING_REDRIVE")
+    ) == ("ValidationException", 400)
+    assert error_of(lambda: sfn.list_executions(statusFilter="PENDING_REDRIVE")) == (
+        "ValidationException",
+        400,
+    )
+    assert (
+        sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")["executions"] == []
+    )
+    with httpx.Client(base_url=server.url) as http:
+        bad = http.post(
+            "/",
+            headers={
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": "AWSStepFunctions.ListExecutions",
+            },
+            json={"stateMachineArn": arn, "redriveFilter": "SOMETIMES"},
+        )
+        assert (bad.status_code, bad.json()["__type"]) == (400, "ValidationException")

@@ -6,12 +6,14 @@ shapes (engine/interpreter/nested.py cites the recordings)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from engine.definition.compile import MAP_RUN_CHILD_RESOURCE
 from engine.errors import STATES_TASK_FAILED
-from engine.interpreter.frames import ExecutionInfo
-from engine.interpreter.messages import CancelTimer, Finish, StopChild, TaskCallback
+from engine.interpreter.frames import ExecutionInfo, ExecutionStatus
+from engine.interpreter.messages import CancelTimer, Finish, InvokeTask, StopChild, TaskCallback
 from engine.interpreter.nested import abandoned_cause, answered_by, child_outcome
 from engine.interpreter.tasks import TaskFailure, TaskSuccess
 from tests.interpreter.helpers import EXECUTION_ARN, T0, Harness, event_types
@@ -177,3 +179,81 @@ def test_answered_by_names_an_earlier_attempts_token_only() -> None:
     assert answered_by(Start(), token="new", **link) is None
     assert answered_by(Start(), token="old", parent_arn="other", pattern="sync") is None
     assert answered_by(Start(), token=None, **link) is None
+
+
+MAP_RUN_CHILDREN = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def map_child_start(harness: Harness) -> InvokeTask:
+    task = harness.only_task()
+    assert task.request.resource == MAP_RUN_CHILD_RESOURCE
+    return task
+
+
+def test_a_child_running_since_before_the_redrive_is_started_again_when_it_fails() -> None:
+    """A redriven Map found its item's child still running, started by the Map's run before
+    the redrive (the service answers the start with that child's token): if the child then
+    fails, the item's start is made again (the service redrives the closed child) instead of
+    the failure being the item's; the redriven child's answer is the item's."""
+    harness = Harness.of(MAP_RUN_CHILDREN, [7])
+    harness.state = replace(
+        harness.state, info=replace(harness.state.info, map_children=True, redrive_count=1)
+    )
+    harness.start()
+    first = map_child_start(harness)
+    kid = {"ExecutionArn": KID, "StartDate": 1_700_000_000_000}
+    harness.answer(first, TaskSuccess(kid, token="before-the-redrive"))
+    aborted = harness.feed(TaskCallback("before-the-redrive", TaskFailure("Aborted"), T0 + 5))
+    assert harness.status is ExecutionStatus.RUNNING
+    again = map_child_start(harness)
+    assert again.request.payload == first.request.payload  # the same child, by name
+    assert again.request.task_token not in (None, "before-the-redrive")
+    assert event_types(aborted.events) == []  # a Map Run's child runs stay out of its history
+    harness.answer(again, TaskSuccess(kid))
+    token = again.request.task_token
+    assert token is not None
+    harness.feed(TaskCallback(token, TaskSuccess({"n": 7}), T0 + 6))
+    gather = harness.only_task()
+    harness.answer(gather, TaskSuccess([{"n": 7}]))
+    assert harness.finish == Finish("SUCCEEDED", output=[{"n": 7}])
+
+
+def test_a_child_running_since_before_the_redrive_answers_its_item_when_it_succeeds() -> None:
+    harness = Harness.of(MAP_RUN_CHILDREN, [7])
+    harness.state = replace(harness.state, info=replace(harness.state.info, map_children=True))
+    harness.start()
+    kid = {"ExecutionArn": KID, "StartDate": 1_700_000_000_000}
+    harness.answer(map_child_start(harness), TaskSuccess(kid, token="before-the-redrive"))
+    harness.feed(TaskCallback("before-the-redrive", TaskSuccess({"n": 7}), T0 + 5))
+    gather = harness.only_task()
+    assert gather.request.resource != MAP_RUN_CHILD_RESOURCE
+    harness.answer(gather, TaskSuccess([{"n": 7}]))
+    assert harness.finish == Finish("SUCCEEDED", output=[{"n": 7}])
+
+
+def test_a_childs_own_failure_is_its_items() -> None:
+    """Only a child adopted from before the redrive is asked again: a child this run started
+    fails its item (here the one failure fails the Map)."""
+    harness = Harness.of(MAP_RUN_CHILDREN, [7])
+    harness.state = replace(harness.state, info=replace(harness.state.info, map_children=True))
+    harness.start()
+    start = map_child_start(harness)
+    harness.answer(start, TaskSuccess({"ExecutionArn": KID, "StartDate": 1_700_000_000_000}))
+    token = start.request.task_token
+    assert token is not None
+    harness.feed(TaskCallback(token, TaskFailure("Boom", "no"), T0 + 5))
+    assert harness.status is ExecutionStatus.FAILED
+    assert harness.tasks == {}

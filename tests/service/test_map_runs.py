@@ -665,3 +665,194 @@ def test_children_read_their_items_across_the_services_windows(every_store: Stor
         assert sorted(inputs, key=lambda i: i["at"]) == expected  # type: ignore[index]
 
     run(main, store=every_store(), clock=VirtualClock(T0))
+
+
+def test_children_pending_redrive_are_listed_with_that_status(every_store: StoreFactory) -> None:
+    """While a redriven Map Run runs, its unsuccessful children not redriven yet are listed
+    as PENDING_REDRIVE (and filtered so, not as FAILED), as DescribeMapRun counts them;
+    redrive_filter keeps the children redriven (REDRIVEN) or not (NOT_REDRIVEN). A machine's
+    listing refuses PENDING_REDRIVE, as AWS does."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2])
+        )
+        await service.send_task_failure(await tokens.next(), error="Nope", cause="item 0")
+        await service.send_task_failure(await tokens.next(), error="Nope", cause="item 1")
+        assert (await finish(service, started.arn)).status == "FAILED"
+        [map_run], _ = await service.list_map_runs(started.arn)
+
+        async def listed(**filters: str) -> list[tuple[str, str]]:
+            children, _ = await service.list_map_run_executions(map_run.arn, **filters)
+            return sorted((c.arn, c.status) for c in children)
+
+        failed = await listed(status="FAILED")
+        assert len(failed) == 2
+        assert await listed(status="PENDING_REDRIVE") == []  # no redrive runs
+        children = (await service.list_map_run_executions(map_run.arn))[0]
+        by_item = {c.input: c.arn for c in children}
+        item0, item1 = by_item[0], by_item[1]
+
+        clock.advance_to(T0 + 60)  # the children closed before the redrive
+        await service.redrive_execution(started.arn)
+        answer = await tokens.next()  # item 0's child, redriven; item 1's waits
+        assert await listed(status="PENDING_REDRIVE") == [(item1, "PENDING_REDRIVE")]
+        assert await listed(status="FAILED") == []
+        assert await listed(status="RUNNING") == [(item0, "RUNNING")]
+        assert await listed(redrive_filter="REDRIVEN") == [(item0, "RUNNING")]
+        assert await listed(redrive_filter="NOT_REDRIVEN") == [(item1, "PENDING_REDRIVE")]
+        view = map_run_counts(await service.describe_map_run(map_run.arn))
+        assert view.executions == counts(pending=2, running=1, total=3, pendingRedrive=1)
+        with pytest.raises(InvalidRequest) as refused:
+            await service.list_executions(machine.arn, status="PENDING_REDRIVE")
+        assert refused.value.code == "ValidationException"
+        with pytest.raises(InvalidRequest):
+            await service.list_map_run_executions(map_run.arn, redrive_filter="SOMETIMES")
+        assert (await service.list_executions(machine.arn, redrive_filter="REDRIVEN"))[0] == [
+            await service.describe_execution(started.arn)
+        ]
+
+        await service.send_task_success(answer, "{}")
+        await service.send_task_success(await tokens.next(), "{}")  # item 1's, redriven
+        await service.send_task_success(await tokens.next(), "{}")  # item 2's, new
+        assert (await finish(service, started.arn)).status == "SUCCEEDED"
+        assert await listed(redrive_filter="REDRIVEN") == sorted(
+            [(item0, "SUCCEEDED"), (item1, "SUCCEEDED")]
+        )
+        assert await listed(status="PENDING_REDRIVE") == []
+
+    clock = ManualClock(T0)
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
+
+
+def test_failed_children_leave_the_parents_state_like_succeeded_ones(
+    every_store: StoreFactory,
+) -> None:
+    """Every child fails, every failure tolerated: the parent forgets each failed child as it
+    answers (its snapshot holds the Map's frame and the one child running, never the failed
+    ones), and the Map's result is every item's error output, in item order, read from the
+    children in the store when it ends."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+    store = every_store()
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailurePercentage=100)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+
+        async def parent_frames() -> int:
+            record = store.get_execution(started.arn)
+            assert record is not None
+            assert isinstance(record.state, dict)
+            frames = record.state["frames"]
+            assert isinstance(frames, dict)
+            return len(frames)
+
+        for index in range(4):
+            token = await tokens.next()
+            assert await parent_frames() == 2  # the Map's, and the child running
+            cause = None if index == 2 else f"item {index}"
+            await service.send_task_failure(token, error=f"E{index}", cause=cause)
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [
+            {"Error": "E0", "Cause": "item 0"},
+            {"Error": "E1", "Cause": "item 1"},
+            {"Error": "E2"},
+            {"Error": "E3", "Cause": "item 3"},
+        ]
+        assert await parent_frames() == 1
+        [map_run], _ = await service.list_map_runs(started.arn)
+        view = await service.describe_map_run(map_run.arn)
+        assert view.counts == {"FAILED": 4}
+        assert map_run_counts(view).items == counts(failed=4, total=4, resultsWritten=4)
+
+    run(main, store=store, functions={"remember": tokens.remember}, clock=VirtualClock(T0))
+
+
+def test_a_redrive_after_tolerated_failures_reruns_only_the_unsuccessful_children(
+    every_store: StoreFactory,
+) -> None:
+    """A tolerated failure (item 0) and a success (item 1) are forgotten by the parent; item
+    2's failure exceeds the tolerance. The redrive asks every item's child again: item 1's
+    succeeded, so its output is the item's at once (not run again); items 0 and 2 are
+    redriven, item 3 starts."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine(
+            "fan", distributed(ask, MaxConcurrency=1, ToleratedFailureCount=1)
+        )
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        await service.send_task_failure(await tokens.next(), error="E0", cause="tolerated")
+        await service.send_task_success(await tokens.next(), '{"item": 1}')
+        await service.send_task_failure(await tokens.next(), error="E2", cause="one too many")
+        failed = await finish(service, started.arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        [map_run], _ = await service.list_map_runs(started.arn)
+        assert (await service.describe_map_run(map_run.arn)).counts == {
+            "FAILED": 2,
+            "SUCCEEDED": 1,
+        }
+
+        clock.advance_to(T0 + 60)
+        await service.redrive_execution(started.arn)
+        for item in (0, 2, 3):  # item 1's child is not asked for a token again
+            await service.send_task_success(await tokens.next(), json.dumps({"item": item}))
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == [{"item": 0}, {"item": 1}, {"item": 2}, {"item": 3}]
+        assert tokens.queue.empty()
+        children, _ = await service.list_map_run_executions(map_run.arn)
+        redrives = {c.input: c.redrive_count for c in children}
+        assert redrives == {0: 1, 1: 0, 2: 1, 3: 0}
+
+    clock = ManualClock(T0)
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=clock)
+
+
+def test_children_aborted_after_the_redrive_began_are_redriven(every_store: StoreFactory) -> None:
+    """The parent is stopped and at once redriven: its children's aborts (posted with the
+    parent's close) may land after the redriven Map found them still running. Each such
+    child, once aborted, is redriven like the others (same ARN, ExecutionRedriven), and the
+    redriven Map succeeds with every item; its abort is never an item's failure."""
+    tokens = Tokens()
+    ask = {"Ask": callback_state(End=True)}
+
+    async def main(service: Service) -> None:
+        machine, _ = await service.create_state_machine("fan", distributed(ask))
+        started = await service.start_execution(
+            machine.arn, name="p", input_text=items_input([0, 1, 2, 3])
+        )
+        for _ in range(4):
+            await tokens.next()
+        await service.stop_execution(started.arn, error="Enough", cause="stop")
+        await service.redrive_execution(started.arn)
+        for _ in range(4):
+            await service.send_task_success(await tokens.next(), '"again"')
+        closed = await finish(service, started.arn)
+        assert closed.status == "SUCCEEDED", closed.cause
+        assert closed.output == ["again"] * 4
+        [map_run], _ = await service.list_map_runs(started.arn)
+        children, _ = await service.list_map_run_executions(map_run.arn)
+        assert sorted((c.status, c.redrive_count) for c in children) == [("SUCCEEDED", 1)] * 4
+        for child in children:
+            history = types(await service.get_history(child.arn))
+            redriven = history.index("ExecutionRedriven")
+            assert history[redriven - 1 :: len(history)] == ["ExecutionAborted"]
+            assert history[-1] == "ExecutionSucceeded"
+        assert tokens.queue.empty()
+
+    run(main, store=every_store(), functions={"remember": tokens.remember}, clock=VirtualClock(T0))
