@@ -452,7 +452,9 @@ def _boto3_map_runs(sfn: Any, arn: str) -> tuple[JSON, ...]:
         token: str | None = None
         while True:
             page = sfn.list_executions(
-                mapRunArn=run["mapRunArn"], maxResults=1000, **({"nextToken": token} if token else {})
+                mapRunArn=run["mapRunArn"],
+                maxResults=1000,
+                **({"nextToken": token} if token else {}),
             )
             children.extend(child["status"] for child in page["executions"])
             token = page.get("nextToken")

@@ -53,7 +53,9 @@ def check_map_agreement(
     failures = []
     for path in paths:
         outcomes = path.run_all(cases)
-        for index, (machine, want, got) in enumerate(zip(generated, expected, outcomes, strict=True)):
+        for index, (machine, want, got) in enumerate(
+            zip(generated, expected, outcomes, strict=True)
+        ):
             differs = disagreement(want, got, unordered=machine.unordered)
             first = runs_seen[index]
             if differs is None and got.map_runs is not None:

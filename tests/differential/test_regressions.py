@@ -83,6 +83,47 @@ REGRESSIONS: dict[str, tuple[Case, str]] = {
         ),
         "FAILED",
     ),
+    # test_distributed_paths.py: a Distributed Map inside a Parallel branch failed on every
+    # durable path (States.Runtime, "Definition revision ...#/States/P/Branches/0/States/M/
+    # ItemProcessor not found"): its children's definition is cut out of the parent's at
+    # that JSON pointer, and the cut did not step through the Branches list.
+    "distributed-map-in-a-parallel-branch": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Parallel",
+                            "Branches": [
+                                {
+                                    "StartAt": "M",
+                                    "States": {
+                                        "M": {
+                                            "Type": "Map",
+                                            "ItemsPath": "$.items",
+                                            "ItemProcessor": {
+                                                "ProcessorConfig": {
+                                                    "Mode": "DISTRIBUTED",
+                                                    "ExecutionType": "STANDARD",
+                                                },
+                                                "StartAt": "D",
+                                                "States": {"D": {"Type": "Pass", "End": True}},
+                                            },
+                                            "End": True,
+                                        }
+                                    },
+                                }
+                            ],
+                            "End": True,
+                        }
+                    },
+                }
+            ),
+            {"items": [1, 2]},
+        ),
+        "SUCCEEDED",
+    ),
 }
 
 

@@ -140,12 +140,32 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
         states["Caught"] = {"Type": "Pass", "End": True}
         features.add("Map.Catch")
     map_state["End"] = True
-    definition: dict[str, JSON] = {"Comment": "distributed", "StartAt": start, "States": states}
+    graph: dict[str, JSON] = {"StartAt": start, "States": states}
+    wrapped = draw(st.booleans())
+    if wrapped:  # the Map one level down: a Parallel's branch, beside a Pass
+        features.add("Map.in_Parallel")
+        graph = {
+            "StartAt": "Outer",
+            "States": {
+                "Outer": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        graph,
+                        {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
+                    ],
+                    "End": True,
+                }
+            },
+        }
+    definition: dict[str, JSON] = {"Comment": "distributed", **graph}
 
     inline: dict[str, JSON] | None = None
     if not batch:
         twin = json.loads(json.dumps(definition))
-        twin_map = twin["States"]["Map"]
+        twin_states = (
+            twin["States"]["Outer"]["Branches"][0]["States"] if wrapped else twin["States"]
+        )
+        twin_map = twin_states["Map"]
         twin_map["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
         twin_map.pop("Label", None)
         inline = twin
