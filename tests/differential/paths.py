@@ -155,7 +155,7 @@ class ServicePath(OneByOne):
                 )
                 closed = await asyncio.wait_for(service.wait_for(started.arn), BOUND_SECONDS)
                 events = await service.get_history(started.arn, limit=1_000_000)
-                map_runs = await service_map_runs(service, started.arn)
+                map_runs = await service_map_runs(service, started.arn, settle=True)
             from engine.cli.shapes import event_shape
 
             return Outcome(
@@ -170,9 +170,16 @@ class ServicePath(OneByOne):
         return asyncio.run(main())
 
 
-async def service_map_runs(service: Service, execution_arn: str) -> tuple[JSON, ...]:
+async def service_map_runs(
+    service: Service, execution_arn: str, *, settle: bool = False
+) -> tuple[JSON, ...]:
     """The execution's Map Runs, oldest first, as ListMapRuns, DescribeMapRun and
-    ListExecutions with mapRunArn show them (`asl map-run` prints the same shapes)."""
+    ListExecutions with mapRunArn show them (`asl map-run` prints the same shapes).
+
+    `settle`: first wait for every child to close. A Map that fails stops its running
+    children through their inbox, in its closing commit; the worker delivers the stops after
+    the parent closed (as AWS stops them after the Map Run failed), so a child may still be
+    RUNNING when the parent is seen closed. A worker run `--until-idle` has delivered them."""
     from engine.cli.common import iso
     from engine.service.map_runs import map_run_counts
     from engine.shapes import map_run_fields
@@ -180,18 +187,21 @@ async def service_map_runs(service: Service, execution_arn: str) -> tuple[JSON, 
     runs, _ = await service.list_map_runs(execution_arn, limit=1000)
     seen = []
     for record in reversed(runs):  # ListMapRuns: newest first
-        view = await service.describe_map_run(record.arn)
-        counts = map_run_counts(view)
-        described = map_run_fields(view.record, counts.items, counts.executions, iso)
         children: list[str] = []
         token: str | None = None
         while True:
             page, token = await service.list_map_run_executions(
                 record.arn, limit=1000, next_token=token
             )
-            children.extend(child.status for child in page)
+            for child in page:
+                if settle and child.status == "RUNNING":
+                    child = await asyncio.wait_for(service.wait_for(child.arn), BOUND_SECONDS)
+                children.append(child.status)
             if token is None:
                 break
+        view = await service.describe_map_run(record.arn)  # after the children settled
+        counts = map_run_counts(view)
+        described = map_run_fields(view.record, counts.items, counts.executions, iso)
         seen.append(map_run_seen(described, children))
     return tuple(seen)
 
@@ -447,7 +457,6 @@ def _boto3_map_runs(sfn: Any, arn: str) -> tuple[JSON, ...]:
     runs = sfn.list_map_runs(executionArn=arn, maxResults=1000)["mapRuns"]
     seen = []
     for run in reversed(runs):  # newest first
-        described = sfn.describe_map_run(mapRunArn=run["mapRunArn"])
         children: list[str] = []
         token: str | None = None
         while True:
@@ -456,10 +465,14 @@ def _boto3_map_runs(sfn: Any, arn: str) -> tuple[JSON, ...]:
                 maxResults=1000,
                 **({"nextToken": token} if token else {}),
             )
-            children.extend(child["status"] for child in page["executions"])
+            for child in page["executions"]:  # settled, as `service_map_runs` says
+                if child["status"] == "RUNNING":
+                    child = _poll_closed(sfn, child["executionArn"])
+                children.append(child["status"])
             token = page.get("nextToken")
             if not token:
                 break
+        described = sfn.describe_map_run(mapRunArn=run["mapRunArn"])  # once settled
         seen.append(map_run_seen(described, children))
     return tuple(seen)
 

@@ -124,6 +124,49 @@ REGRESSIONS: dict[str, tuple[Case, str]] = {
         ),
         "SUCCEEDED",
     ),
+    # test_distributed_paths.py: a Distributed Map in a Distributed Map's processor failed on
+    # every durable path (its children's revision, PARENT#POINTER#POINTER, was read as one
+    # pointer: "Definition revision ...#/States/O/ItemProcessor#/States/M/ItemProcessor not
+    # found"). Each `#` now starts the next level's pointer (a `#` in a state name is `~2`).
+    "distributed-map-in-a-distributed-map": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "O",
+                    "States": {
+                        "O": {
+                            "Type": "Map",
+                            "ItemsPath": "$.groups",
+                            "ItemProcessor": {
+                                "ProcessorConfig": {
+                                    "Mode": "DISTRIBUTED",
+                                    "ExecutionType": "STANDARD",
+                                },
+                                "StartAt": "M#1",
+                                "States": {
+                                    "M#1": {
+                                        "Type": "Map",
+                                        "ItemProcessor": {
+                                            "ProcessorConfig": {
+                                                "Mode": "DISTRIBUTED",
+                                                "ExecutionType": "EXPRESS",
+                                            },
+                                            "StartAt": "D",
+                                            "States": {"D": {"Type": "Pass", "End": True}},
+                                        },
+                                        "End": True,
+                                    }
+                                },
+                            },
+                            "End": True,
+                        }
+                    },
+                }
+            ),
+            {"groups": [[1, 2], [3]]},
+        ),
+        "SUCCEEDED",
+    ),
 }
 
 

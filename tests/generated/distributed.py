@@ -53,6 +53,8 @@ class MapMachine:
     inline: dict[str, JSON] | None
     features: frozenset[str]
     unordered: bool
+    items_fail: bool
+    """Some item's child fails (a Fail state, or gen_parity without a Retry that heals it)."""
 
     @property
     def text(self) -> str:
@@ -141,30 +143,44 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
         features.add("Map.Catch")
     map_state["End"] = True
     graph: dict[str, JSON] = {"StartAt": start, "States": states}
-    wrapped = draw(st.booleans())
-    if wrapped:  # the Map one level down: a Parallel's branch, beside a Pass
-        features.add("Map.in_Parallel")
-        graph = {
-            "StartAt": "Outer",
-            "States": {
-                "Outer": {
-                    "Type": "Parallel",
-                    "Branches": [
-                        graph,
-                        {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
-                    ],
-                    "End": True,
-                }
-            },
+    wrap = draw(st.sampled_from(["none", "Parallel", "INLINE", "DISTRIBUTED"]))
+    if wrap == "Parallel":  # the Map one level down: a Parallel's branch, beside a Pass
+        outer: dict[str, JSON] = {
+            "Type": "Parallel",
+            "Branches": [
+                graph,
+                {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
+            ],
+            "End": True,
         }
+    elif wrap != "none":  # in the processor of a Map over copies of the input's items
+        # Two copies fail alike, so which fails first does not change the outcome; but in
+        # an inline Map both Map Runs would be the parent's, and whether the second failed
+        # too or was aborted (and with it the parent's history) would not be fixed.
+        data["groups"] = [items] * (draw(st.integers(1, 2)) if wrap == "DISTRIBUTED" else 1)
+        config: dict[str, JSON] = {"Mode": wrap}
+        if wrap == "DISTRIBUTED":
+            config["ExecutionType"] = "STANDARD"
+        outer = {
+            "Type": "Map",
+            "ItemsPath": "$.groups",
+            "ItemSelector": {"items.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+            "ItemProcessor": {"ProcessorConfig": config, **graph},
+            "End": True,
+        }
+    if wrap != "none":
+        features.add(f"Map.in_{wrap}")
+        graph = {"StartAt": "Outer", "States": {"Outer": outer}}
     definition: dict[str, JSON] = {"Comment": "distributed", **graph}
 
     inline: dict[str, JSON] | None = None
     if not batch:
         twin = json.loads(json.dumps(definition))
-        twin_states = (
-            twin["States"]["Outer"]["Branches"][0]["States"] if wrapped else twin["States"]
-        )
+        twin_states = twin["States"]
+        if wrap == "Parallel":
+            twin_states = twin_states["Outer"]["Branches"][0]["States"]
+        elif wrap != "none":
+            twin_states = twin_states["Outer"]["ItemProcessor"]["States"]
         twin_map = twin_states["Map"]
         twin_map["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
         twin_map.pop("Label", None)
@@ -175,6 +191,7 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
         inline=inline,
         features=frozenset(features),
         unordered=_unordered(values, batch, failures),
+        items_fail=bool(_failing(values, batch, failures)),
     )
 
 
@@ -237,16 +254,20 @@ def _processor(
     return {"StartAt": order[0], "States": states}, failures
 
 
+def _failing(values: list[int], batch: int, failures: set[str]) -> dict[str, set[int]]:
+    """The failure kinds the items cause, each with the values that cause it (a batch fails
+    on its first item's value)."""
+    kinds: dict[str, set[int]] = {}
+    for value in values[::batch] if batch else values:
+        if "choice" in failures and value > TOO_BIG:
+            kinds.setdefault("choice", set()).add(value)
+        elif "task" in failures and value % 2 == 1:
+            kinds.setdefault("task", set()).add(value)
+    return kinds
+
+
 def _unordered(values: list[int], batch: int, failures: set[str]) -> bool:
     """Whether the first child to fail decides the cause: two failure kinds that can both
     happen, or gen_parity failing on two different values (its cause names the value)."""
-    firsts = values[::batch] if batch else values
-    kinds = set()
-    odd_values = set()
-    for value in firsts:
-        if "choice" in failures and value > TOO_BIG:
-            kinds.add("choice")
-        elif "task" in failures and value % 2 == 1:
-            kinds.add("task")
-            odd_values.add(value)
-    return len(kinds) > 1 or len(odd_values) > 1
+    kinds = _failing(values, batch, failures)
+    return len(kinds) > 1 or len(kinds.get("task", ())) > 1
