@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -33,11 +34,11 @@ from engine.definition.parse import DefinitionSyntaxError, parse_text
 from engine.graph import draw
 from engine.graph.model import build_graph
 from engine.graph.source import line_spans
-from engine.graph.status import state_statuses
+from engine.graph.status import StatusFold
 from engine.interpreter.history import format_time
 from engine.service import Service
 from engine.shapes import history_event
-from engine.store.base import MachineRecord
+from engine.store.base import MachineRecord, StoredEvent
 from engine.values import JSON
 
 __all__ = ["ASSETS", "PUBLIC_PATHS", "make_console_router"]
@@ -51,8 +52,13 @@ _ASSET_TYPES: Final = {
 PUBLIC_PATHS: Final = re.compile(r"^/console(/|/assets/[A-Za-z0-9_.-]+)?$")
 """GET paths served without the token: the page and its assets (no data in them)."""
 _EXECUTION_ARN: Final = re.compile(r"arn:aws:states:[a-z0-9-]+:\d{12}:execution:[^\s\"\\]+")
-_HISTORY_LIMIT: Final = 25_000
-"""AWS's most events an execution may have: the console reads an execution's whole history."""
+_HISTORY_PAGE: Final = 5_000
+"""Events read from the store at a time (a first poll of a long history reads several)."""
+_WATCHED_MOST: Final = 16
+"""Running executions whose statuses are kept between polls, the least recently polled
+dropped first (each holds about 100 bytes per event: 2.6 MB at 25,000 events)."""
+_WATCHED_STATUSES: Final = frozenset({"RUNNING", "PENDING_REDRIVE"})
+"""The statuses the page polls on (console.js `schedule`): a closed execution is not kept."""
 
 
 class GraphRequest(BaseModel):
@@ -124,17 +130,37 @@ def make_console_router(service: Service) -> APIRouter:
         ]
         return JsonAnswer(body)
 
+    watched: OrderedDict[str, _Watched] = OrderedDict()
+
     @router.get("/api/executions/{arn}")
     async def execution(arn: str, after: Annotated[int, Query(ge=0)] = 0) -> Response:
         """An execution as the page shows it: `after` is the last event id the page has; the
-        answer holds the events past it and every state's status (from the whole history)."""
-        record = await service.describe_execution(arn)
-        machine = await service.describe_state_machine_for_execution(arn)
-        stored = await service.get_history(arn, limit=_HISTORY_LIMIT)
+        answer holds the events past it, and the states whose status those events changed
+        (every state when `after` is 0).
+
+        A running execution's statuses are kept between polls (`_Watched`), so a poll reads
+        only the events written since the one before it: a long history is read once, not
+        once a poll."""
+        record = await service.describe_execution(arn)  # before the events: see _Watched
+        entry = watched.get(record.arn)  # shared by polls racing (two tabs): see feed
+        if entry is None:
+            machine = await service.describe_state_machine_for_execution(arn)
+            entry = _Watched(
+                record.arn, machine, StatusFold(build_graph(_parsed(machine.definition)))
+            )
+        start = min(after, entry.fold.last_id)
+        stored = await _history_after(service, arn, start)
         events = [history_event(e, format_time) for e in stored]
-        definition = _parsed(machine.definition)
-        graph = build_graph(definition)
-        statuses = state_statuses(graph, events)
+        entry.feed(events)
+        if record.status in _WATCHED_STATUSES:  # the page polls it again: keep it, newest last
+            watched[record.arn] = entry
+            watched.move_to_end(record.arn)
+            while len(watched) > _WATCHED_MOST:
+                watched.popitem(last=False)
+        else:
+            watched.pop(record.arn, None)
+        graph = entry.fold.graph
+        machine = entry.machine
         body: dict[str, JSON] = {
             "execution": {
                 "arn": record.arn,
@@ -164,10 +190,10 @@ def make_console_router(service: Service) -> APIRouter:
                     "iterations": list(s.iterations) if graph.nodes[key].type == "Map" else None,
                     "mapRun": s.map_run,
                 }
-                for key, s in statuses.items()
+                for key, s in entry.fold.statuses(changed_after=after).items()
             },
             "events": [e for e in events if isinstance(e["id"], int) and e["id"] > after],
-            "children": _children(record.arn, events),
+            "children": list(entry.children),
         }
         if after == 0:  # the drawing and source once; later polls only recolour
             body.update(await asyncio.to_thread(_drawn, machine.definition, machine.machine_type))
@@ -236,14 +262,47 @@ def _diagnostic(diagnostic: Diagnostic, lines: dict[str, JSON]) -> dict[str, JSO
     }
 
 
-def _children(own: str, events: list[dict[str, JSON]]) -> list[JSON]:
-    """Executions this one started (`states:startExecution` Tasks): every execution ARN its
-    Task events name, in order of appearance."""
-    found: list[JSON] = []
-    for event in events:
-        if not str(event.get("type", "")).startswith("Task"):
-            continue
-        for arn in _EXECUTION_ARN.findall(json.dumps(event)):
-            if arn != own and arn not in found:
-                found.append(arn)
-    return found
+class _Watched:
+    """What the console keeps of an execution between polls: its machine (the revision it
+    runs), each state's status folded from the events read so far, and its children.
+
+    Correct because an execution's history only grows, by increasing ids, and the handler
+    reads the execution's record before its events: a poll may see the record RUNNING and an
+    event that closed it, never the other way round (the page stops polling once it sees the
+    record closed, which would lose the last events). Many API processes each keep their
+    own: one that never saw the execution reads its history from the start once.
+    """
+
+    def __init__(self, arn: str, machine: MachineRecord, fold: StatusFold) -> None:
+        self.arn = arn
+        self.machine = machine
+        self.fold = fold
+        self.children: list[str] = []
+        """Executions this one started (`states:startExecution` Tasks): every execution ARN
+        its Task events name, in order of appearance."""
+
+    def feed(self, events: list[dict[str, JSON]]) -> None:
+        """Fold in the events past those already folded (no await: polls racing each feed a
+        read starting at or before `fold.last_id`, and the fold skips what it has)."""
+        last = self.fold.last_id
+        for event in events:
+            event_id = event.get("id")
+            if not isinstance(event_id, int) or event_id <= last:
+                continue
+            if not str(event.get("type", "")).startswith("Task"):
+                continue
+            for arn in _EXECUTION_ARN.findall(json.dumps(event)):
+                if arn != self.arn and arn not in self.children:
+                    self.children.append(arn)
+        self.fold.feed(events)
+
+
+async def _history_after(service: Service, arn: str, after: int) -> list[StoredEvent]:
+    """Every event of `arn` past id `after`, read a page at a time."""
+    events: list[StoredEvent] = []
+    while True:
+        page = await service.get_history(arn, after_id=after, limit=_HISTORY_PAGE)
+        events.extend(page)
+        if len(page) < _HISTORY_PAGE:
+            return events
+        after = page[-1].id

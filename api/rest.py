@@ -618,9 +618,25 @@ def make_router(service: Service) -> APIRouter:
         reverse: bool = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         next_token: Annotated[str | None, Query(max_length=1024)] = None,
+        after: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                lt=2**53,
+                description="only the events whose id is greater (oldest first): what a client "
+                "following a running execution sends with the last id it has",
+            ),
+        ] = None,
     ) -> Response:
-        """GetExecutionHistory, oldest first (or newest first with `reverse`)."""
-        after = decode_token(next_token, "history") if next_token is not None else 0
+        """GetExecutionHistory, oldest first (or newest first with `reverse`); with `after`,
+        only the events past that id, so a client can follow a running execution reading
+        only what is new (the last page has no `next_token`; the next read sends the last
+        event's id as `after`)."""
+        if after is not None and reverse:
+            raise ApiError("ValidationException", "after reads forward: it cannot go with reverse")
+        after = max(
+            after or 0, decode_token(next_token, "history") if next_token is not None else 0
+        )
         events = await service.get_history(arn, after_id=after, limit=limit + 1, reverse=reverse)
         page = events[:limit]
         token = encode_token("history", page[-1].id) if len(events) > limit else None

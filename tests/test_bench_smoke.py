@@ -228,3 +228,13 @@ def test_the_drain_benchmark_drains_every_queued_execution(tmp_path: Path) -> No
     assert min(row.per_second or 0.0, row.cpu_us or 0.0) > 0
     floor = sqlite_floor(str(tmp_path), 40, 3)
     assert (floor.per_second or 0.0) > 0
+
+
+def test_the_console_poll_measure_reports_a_page_that_kept_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.console_poll import main as console_poll
+
+    assert console_poll(["--events", "400", "--polls", "3", "--new", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "history 427 events (the page has 427); opening " in printed

@@ -2,8 +2,9 @@
 //
 // Pages are hash routes (#/machines, #/machines/ARN, #/executions/ARN, #/validate) drawn into
 // <main>. Reads go to the console's JSON under /console/api; start, stop and redrive go to the
-// REST API under /v1, as any client's would. A running execution is polled every 500 ms and
-// its graph recoloured in place (no reload). When the server wants a token, the user types it
+// REST API under /v1, as any client's would. A running execution is polled every 500 ms for
+// what is new only (the events past the last one shown, the states they changed), and its
+// graph recoloured in place (no reload). When the server wants a token, the user types it
 // once; it is kept in this tab's sessionStorage and sent as `Authorization: Bearer`.
 "use strict";
 
@@ -370,29 +371,40 @@ async function executionPage(arn) {
     showState();
   });
 
-  const render = () => {
+  // Each poll brings the events past the last one shown and the states they changed; render
+  // touches only those: the rows are appended, the changed states recoloured, and the outcome,
+  // the children and the selected state's details redrawn only when they differ.
+  let shownOutcome = null;
+  let shownChildren = null;
+  const render = (changed, events) => {
     const e = data.execution;
     statusCell.replaceChildren(badge(e.status));
     stopButton.disabled = e.status !== "RUNNING";
     redriveButton.disabled = !["FAILED", "ABORTED", "TIMED_OUT"].includes(e.status);
-    const boxes = [];
-    if (e.error || e.cause) {
-      boxes.push(el("div", { class: "error-box", role: "status" }, el("strong", {}, e.error || ""), el("pre", { tabindex: "0" }, e.cause || "")));
+    const outcomeKey = JSON.stringify([e.status, e.error, e.cause, e.output]);
+    if (outcomeKey !== shownOutcome) {
+      shownOutcome = outcomeKey;
+      const boxes = [];
+      if (e.error || e.cause) {
+        boxes.push(el("div", { class: "error-box", role: "status" }, el("strong", {}, e.error || ""), el("pre", { tabindex: "0" }, e.cause || "")));
+      }
+      if (e.status === "SUCCEEDED") boxes.push(el("h2", {}, "Output"), el("pre", { class: "panel", id: "execution-output", tabindex: "0" }, pretty(e.output)));
+      outcome.replaceChildren(...boxes);
     }
-    if (e.status === "SUCCEEDED") boxes.push(el("h2", {}, "Output"), el("pre", { class: "panel", id: "execution-output", tabindex: "0" }, pretty(e.output)));
-    outcome.replaceChildren(...boxes);
-    for (const [id, s] of Object.entries(data.states)) {
+    for (const [id, s] of Object.entries(changed)) {
       const node = graph.querySelector(`g.state[data-id="${CSS.escape(id)}"]`);
       if (!node) continue;
       for (const cls of [...node.classList]) if (cls.startsWith("status-")) node.classList.remove(cls);
       node.classList.add(`status-${s.status}`);
     }
-    for (const event of data.events) {
-      lastEvent = Math.max(lastEvent, event.id);
+    const rows = [];
+    for (const event of events) {
+      if (event.id <= lastEvent) continue; // already shown (a poll racing a Stop's)
+      lastEvent = event.id;
       const detailKey = Object.keys(event).find((k) => k.endsWith("EventDetails"));
       const detail = detailKey ? event[detailKey] : null;
       const name = detail && detail.name ? detail.name : "";
-      historyBody.append(
+      rows.push(
         el(
           "tr",
           { "data-event": event.id },
@@ -404,8 +416,13 @@ async function executionPage(arn) {
         )
       );
     }
-    children.replaceChildren(...data.children.map((c) => el("li", {}, el("a", { href: `#/executions/${enc(c)}` }, c))));
-    showState();
+    historyBody.append(...rows);
+    const childrenKey = JSON.stringify(data.children);
+    if (childrenKey !== shownChildren) {
+      shownChildren = childrenKey;
+      children.replaceChildren(...data.children.map((c) => el("li", {}, el("a", { href: `#/executions/${enc(c)}` }, c))));
+    }
+    if (selectedId && selectedId in changed) showState();
   };
 
   stopButton.addEventListener("click", async () => {
@@ -462,7 +479,7 @@ async function executionPage(arn) {
     ),
   ];
   main().replaceChildren(...parts.filter((part) => part !== null));
-  render();
+  render(states, data.events);
 
   let polling = false;
   async function poll(once) {
@@ -472,9 +489,10 @@ async function executionPage(arn) {
       const next = await api(`/console/api/executions/${enc(arn)}?after=${lastEvent}`);
       if (mine !== generation) return;
       const was = data.execution.status;
-      data = { ...data, execution: next.execution, states: next.states, events: next.events, children: next.children };
-      states = next.states;
-      render();
+      // only the states the new events changed come: merged into those the page has
+      states = { ...states, ...next.states };
+      data = { ...data, execution: next.execution, states, children: next.children };
+      render(next.states, next.events);
       if (was !== next.execution.status) announce(`Execution ${next.execution.status}`);
     } catch (error) {
       announce(`${error.type}: ${error.message}`);
@@ -488,8 +506,6 @@ async function executionPage(arn) {
     const status = data.execution.status;
     if (status === "RUNNING" || status === "PENDING_REDRIVE") setTimeout(() => poll(false), POLL_MS);
   }
-  // the first page's events are drawn; from now on only new ones come
-  data.events = [];
   schedule();
 }
 

@@ -182,8 +182,7 @@ def _worker(args: argparse.Namespace) -> int:
         if args.metrics_port is not None:
             _serve_metrics(service, args.metrics_host, args.metrics_port)
         if args.until_idle:
-            await service.worker.run_until_idle()
-            await service.events.deliver_pending()  # [events] destinations, before exiting
+            await service.run_until_idle()  # due schedule ticks too; events before exiting
             return EXIT_OK
         service.start()
         await _until_terminated()

@@ -26,9 +26,13 @@ def processor_definition(parent: Mapping[str, JSON], key: str) -> dict[str, JSON
     `key` names no object of `parent`."""
     node: JSON = dict(parent)
     for token in key.split("/")[1:]:
-        if not isinstance(node, dict):
+        # A Map inside a Parallel has its processor under `Branches/N/`: a list index.
+        if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        elif isinstance(node, dict):
+            node = node[_unescape(token)]
+        else:
             raise KeyError(key)
-        node = node[_unescape(token)]
     if not isinstance(node, dict):
         raise KeyError(key)
     definition: dict[str, JSON] = {k: v for k, v in node.items() if k not in _LEFT_OUT}

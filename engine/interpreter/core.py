@@ -251,11 +251,9 @@ class Failed:
     """A state failed: Retry and Catch decide what happens next."""
 
     failure: Failure
-    # Recorded only when the failure is final (AWS writes no MapStateFailed before a retry).
+    # Recorded only when the failure is final: AWS writes no MapStateFailed or
+    # ParallelStateFailed before a retry, but does before a Catch handles the error.
     closing_event: str | None = None
-    # ...and, when set, only when no Catch handles it either (AWS records no
-    # ParallelStateFailed for a caught branch failure: test_error_output/test_parallel_catch_error).
-    closing_only_uncaught: bool = False
 
 
 BLOCKED = Blocked()
@@ -785,13 +783,7 @@ class Step:
         if isinstance(outcome, Blocked):
             return False
         if isinstance(outcome, Failed):
-            return self._handle_failure(
-                frame,
-                state,
-                outcome.failure,
-                outcome.closing_event,
-                closing_only_uncaught=outcome.closing_only_uncaught,
-            )
+            return self._handle_failure(frame, state, outcome.failure, outcome.closing_event)
         if (
             outcome.output is not frame.state_input
             and not outcome.sized
@@ -822,8 +814,6 @@ class Step:
         state: State,
         failure: Failure,
         closing_event: str | None = None,
-        *,
-        closing_only_uncaught: bool = False,
     ) -> bool:
         """Retry, then Catch, then fail the frame (AWS's order: Retry is consulted first)."""
         if isinstance(state, TaskState | ParallelState | MapState):
@@ -845,7 +835,7 @@ class Step:
             if isinstance(state, TaskState | ParallelState | MapState)
             else None
         )
-        if closing_event is not None and not (closing_only_uncaught and catcher is not None):
+        if closing_event is not None:
             self.emit(frame, closing_event)
         if isinstance(state, TaskState | ParallelState | MapState) and catcher is not None:
             try:

@@ -173,17 +173,11 @@ class SingleStep(Step):
         state: State,
         failure: Failure,
         closing_event: str | None = None,
-        *,
-        closing_only_uncaught: bool = False,
     ) -> bool:
         if frame.frame_id != ROOT_FRAME:
-            return super()._handle_failure(
-                frame, state, failure, closing_event, closing_only_uncaught=closing_only_uncaught
-            )
+            return super()._handle_failure(frame, state, failure, closing_event)
         self.test.note_failure(state, failure)
-        moves_on = super()._handle_failure(
-            frame, state, failure, closing_event, closing_only_uncaught=closing_only_uncaught
-        )
+        moves_on = super()._handle_failure(frame, state, failure, closing_event)
         if frame.phase is Phase.TIMER:  # a Retry took it: no Catch handled the error
             self.test.error_details.pop("catchIndex", None)
         return moves_on

@@ -506,9 +506,9 @@ def _parallel_child_finished(
             if other != child.frame_id:
                 run.abort_frame(other)
         run.remove_children(frame)
-        return Failed(
-            child.failure, closing_event="ParallelStateFailed", closing_only_uncaught=True
-        )
+        # Recorded whether or not a Catch then handles the failure, like MapStateFailed
+        # (recorded case test_base_scenarios/test_parallel_state_catch).
+        return Failed(child.failure, closing_event="ParallelStateFailed")
     frame.finished += 1
     if frame.finished < len(frame.child_ids):
         return BLOCKED

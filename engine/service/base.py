@@ -64,7 +64,17 @@ if TYPE_CHECKING:
 _log = logging.getLogger("asl.service")
 
 CHILD_REVISION_MARK: Final = "#"
-"""`PARENT_REVISION#ITEM_PROCESSOR_POINTER`: the revision of a Distributed Map's children."""
+"""`PARENT_REVISION#ITEM_PROCESSOR_POINTER`: the revision of a Distributed Map's children.
+A Distributed Map in a child's processor adds a pointer into the child's definition
+(`PARENT_REVISION#POINTER#POINTER`), so a `#` in a pointer is written `~2`
+(`child_revision`; JSON pointers escape `~` as `~0`, so `~2` means nothing else)."""
+
+
+def child_revision(parent_revision: str, processor_key: str) -> str:
+    """The revision of the children of the Distributed Map whose processor is at
+    `processor_key` (a JSON pointer) in the definition of `parent_revision`."""
+    return f"{parent_revision}{CHILD_REVISION_MARK}{processor_key.replace('#', '~2')}"
+
 
 HEALTH_PROBE_SECONDS: Final = 2.0
 """How long a health probe waits for the store: a locked SQLite file or a lost PostgreSQL
@@ -361,17 +371,26 @@ class ServiceBase:
     def definition_text(self, revision_id: str) -> str | None:
         """A revision's definition text (on the store thread). `PARENT#POINTER` is the revision
         a Distributed Map's child executions run: the ItemProcessor at POINTER of the parent
-        revision's definition (engine/definition/processor.py), derived, never stored."""
-        parent, hashed, key = revision_id.partition(CHILD_REVISION_MARK)
+        revision's definition (engine/definition/processor.py), derived, never stored; a
+        Distributed Map in that processor adds its own pointer (`child_revision`)."""
+        parent, hashed, keys = revision_id.partition(CHILD_REVISION_MARK)
         text = self.store.get_definition(parent)
         if not hashed or text is None:
             return text
-        definition = parse_text(text)
-        assert isinstance(definition, dict)
+        parent_definition = parse_text(text)
+        assert isinstance(parent_definition, dict)
+        definition = parent_definition
         try:
-            return dumps(processor_definition(definition, key))
+            # one pointer per level of Distributed Maps (`child_revision`)
+            for key in keys.split(CHILD_REVISION_MARK):
+                definition = processor_definition(definition, key.replace("~2", "#"))
         except KeyError:
-            return None
+            # written before `child_revision` escaped `#`: one level, a `#` in a state name
+            try:
+                definition = processor_definition(parent_definition, keys)
+            except KeyError:
+                return None
+        return dumps(definition)
 
     def _compile_revision(self, revision_id: str, text: str | None) -> Machine:
         if text is None:

@@ -180,12 +180,16 @@ class ExecutionOperations(MachineOperations):
         return await self.wait_for(record.arn)
 
     async def wait_for(self, execution_arn: str, poll_seconds: float = 0.05) -> ExecutionRecord:
-        """Wait until an execution closes (driven here, or by another worker)."""
+        """Wait until an execution closes (driven here, or by another worker); its closed
+        record without the interpreter snapshot (`state` None), whichever way the close is
+        learnt: from the runtime's future with the record the start kept, or read back from
+        the store (the runtime already let go of it, another waiter took the kept record, or
+        another worker drove it). Which way depends on timing, so the value must not."""
         while True:
             if not self.config.worker:
                 record = await self.describe_execution(execution_arn)
                 if record.status != "RUNNING":
-                    return record
+                    return replace(record, state=None)
                 await asyncio.sleep(poll_seconds)
                 continue
             live = self.runtime.executions.get(execution_arn)
@@ -198,7 +202,7 @@ class ExecutionOperations(MachineOperations):
                 started = self._started.pop(execution_arn, None)
                 if started is None:
                     # the closing commit was written before the future resolved
-                    return await self.describe_execution(execution_arn)
+                    return replace(await self.describe_execution(execution_arn), state=None)
                 return replace(
                     started,
                     status=finish.status,
@@ -209,7 +213,7 @@ class ExecutionOperations(MachineOperations):
                 )
             record = await self.describe_execution(execution_arn)
             if record.status != "RUNNING":
-                return record
+                return replace(record, state=None)
             self.worker.poke()
             await asyncio.sleep(poll_seconds)
 

@@ -22,7 +22,7 @@ from engine.errors import STATES_RUNTIME, InvalidRequest, ResourceNotFound
 from engine.interpreter.messages import MapRunUpdate
 from engine.interpreter.nested import MAP_RUN, start_response
 from engine.interpreter.tasks import TaskFailure, TaskResult, TaskSuccess
-from engine.service.base import CHILD_REVISION_MARK
+from engine.service.base import child_revision
 from engine.service.checks import check_arn, check_json_input
 from engine.service.config import MAX_REDRIVES, REDRIVE_WINDOW_SECONDS
 from engine.service.executions import redriven_filter
@@ -152,8 +152,9 @@ class MapRunOperations(NestedOperations):
         assert start.map_run_arn is not None
         assert start.processor_key is not None
         assert start.name is not None
-        revision = f"{await self._parent_revision(start.parent_arn)}"
-        revision += f"{CHILD_REVISION_MARK}{start.processor_key}"
+        revision = child_revision(
+            await self._parent_revision(start.parent_arn), start.processor_key
+        )
         machine_name = start.machine_arn.split(":stateMachine:", 1)[1]
         express = start.execution_type == "EXPRESS"
         if express:

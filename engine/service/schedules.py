@@ -160,6 +160,15 @@ class ScheduleOperations(CallbackOperations):
             return None
         return started.arn
 
+    async def run_until_idle(self) -> list[str]:
+        """`asl worker --until-idle`: fire the ticks due now, drive every execution until
+        nothing is runnable or waiting, then deliver the pending status-change events of
+        `[events]`. The ARNs of the executions the ticks started."""
+        started = await self.fire_due_schedules()
+        await self.worker.run_until_idle()
+        await self.events.deliver_pending()
+        return started
+
     async def _schedule_loop(self) -> None:
         """Fire due ticks every SCHEDULE_POLL_SECONDS; supervised: a failing round backs off."""
         supervisor = Supervisor("the scheduler", _log)

@@ -137,6 +137,29 @@ def test_start_describe_history(client: TestClient) -> None:
     assert [e["name"] for e in listed["executions"]] == ["run1"]
 
 
+def test_history_after_an_event_id(client: TestClient) -> None:
+    create(client, "hello")
+    arn = client.post("/v1/machines/hello/executions", json={"name": "run1"}).json()["arn"]
+    assert wait(client, arn) == "SUCCEEDED"
+    url = f"/v1/executions/{arn}/history"
+
+    def ids(params: dict[str, object]) -> tuple[list[int], str | None]:
+        page = client.get(url, params=params).json()
+        return [e["id"] for e in page["events"]], page["nextToken"]
+
+    assert ids({"after": 0}) == ([1, 2, 3, 4], None)
+    assert ids({"after": 2}) == ([3, 4], None)
+    assert ids({"after": 4}) == ([], None)
+    assert ids({"after": 99}) == ([], None)
+    # paged as without it: the token goes on from the page's last event
+    events, token = ids({"after": 1, "limit": 2})
+    assert (events, token is not None) == ([2, 3], True)
+    assert ids({"after": 1, "limit": 2, "next_token": token}) == ([4], None)
+    for bad in ({"after": -1}, {"after": "x"}, {"after": 2**53}, {"after": 1, "reverse": True}):
+        refused = client.get(url, params=bad)
+        assert (refused.status_code, refused.json()["__type"]) == (400, "ValidationException")
+
+
 def test_idempotency_key(client: TestClient) -> None:
     create(client, "slow", WAIT_LONG)
     path = "/v1/machines/slow/executions"

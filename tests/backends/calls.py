@@ -9,6 +9,7 @@ the same.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from engine.backends.functions import LambdaBackend
 from engine.interpreter.tasks import TaskFailure, TaskRequest, TaskResult, TaskSuccess
@@ -32,3 +33,11 @@ async def call_via(backend: LambdaBackend, via: str, req: TaskRequest) -> TaskRe
     except asyncio.CancelledError:
         started.cancel()
         raise
+
+
+async def settle(condition: Callable[[], bool]) -> None:
+    """Wait until `condition` holds, for what pool threads do after a handler returned (their
+    accounting), which no event announces. No time limit of its own: however slow the machine,
+    the condition is waited for, and pytest's timeout ends a real hang."""
+    while not condition():  # noqa: ASYNC110 - the pool's threads announce nothing to await
+        await asyncio.sleep(0.001)

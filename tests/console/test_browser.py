@@ -197,6 +197,91 @@ def test_an_execution_is_watched_live_from_running_to_caught(
     screenshot(page, tmp_path, "execution")
 
 
+ASK_TWICE = {
+    "StartAt": "Ask",
+    "States": {
+        name: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "note", "Payload": {"token.$": "$$.Task.Token"}},
+            **following,
+        }
+        for name, following in (("Ask", {"Next": "AskAgain"}), ("AskAgain", {"End": True}))
+    },
+}
+
+
+def test_each_poll_appends_the_new_events_only(server: str, page: Any) -> None:
+    """Driven a step at a time by task tokens: the rows already shown stay (the same nodes),
+    new ones are appended in order, and every poll after the first asks for what is past the
+    last event the page has."""
+    created = httpx.post(f"{server}/v1/machines", json={"name": "ask", "definition": ASK_TWICE})
+    assert created.status_code == 201, created.text
+    started = httpx.post(f"{server}/v1/machines/ask/executions", json={"name": "a"})
+    execution = started.json()["arn"]
+    polls: list[str] = []
+    page.on(
+        "request", lambda r: polls.append(r.url) if "/console/api/executions/" in r.url else None
+    )
+    page.goto(f"{server}/console#/executions/{quote(execution, safe='')}")
+    page.wait_for_selector("#history tr[data-event='5'] td:text-is('TaskSubmitted')")
+    state(page, "Ask", "running")
+    # a mark on the rows shown: a row drawn again would lose it
+    page.evaluate("document.querySelectorAll('#history tbody tr').forEach(r => r.kept = true)")
+
+    def rows() -> list[tuple[str, str]]:
+        cells = page.locator("#history tbody tr td:nth-child(-n+2)").all_inner_texts()
+        return list(zip(cells[0::2], cells[1::2], strict=True))
+
+    answered = httpx.post(
+        f"{server}/v1/callbacks/success",
+        json={"taskToken": task_token(server, execution), "output": {"n": 1}},
+    )
+    assert answered.status_code == 204, answered.text
+    page.wait_for_selector("#history tr[data-event='11'] td:text-is('TaskSubmitted')")
+    state(page, "Ask", "succeeded")
+    state(page, "AskAgain", "running")
+    assert (
+        page.evaluate(
+            "[...document.querySelectorAll('#history tbody tr')].map(r => r.kept === true)"
+        )
+        == [True] * 5 + [False] * 6
+    )
+
+    answered = httpx.post(
+        f"{server}/v1/callbacks/success",
+        json={"taskToken": task_token(server, execution), "output": {"n": 2}},
+    )
+    assert answered.status_code == 204, answered.text
+    page.wait_for_selector("#execution-status [data-status='SUCCEEDED']")
+    state(page, "AskAgain", "succeeded")
+    assert rows() == [
+        ("1", "ExecutionStarted"),
+        ("2", "TaskStateEntered"),
+        ("3", "TaskScheduled"),
+        ("4", "TaskStarted"),
+        ("5", "TaskSubmitted"),
+        ("6", "TaskSucceeded"),
+        ("7", "TaskStateExited"),
+        ("8", "TaskStateEntered"),
+        ("9", "TaskScheduled"),
+        ("10", "TaskStarted"),
+        ("11", "TaskSubmitted"),
+        ("12", "TaskSucceeded"),
+        ("13", "TaskStateExited"),
+        ("14", "ExecutionSucceeded"),
+    ]
+    # the last polls brought AskAgain only: Ask's details are still those of its own poll
+    page.click("g.state[data-name='Ask']")
+    page.wait_for_selector("#state-details .state-output")
+    assert json.loads(page.inner_text("#state-details .state-output")) == {"n": 1}
+    afters = [int(url.rsplit("after=", 1)[1]) if "after=" in url else 0 for url in polls]
+    assert afters[0] == 0
+    assert all(a > 0 for a in afters[1:])  # (the page may open before event 5 is written)
+    assert afters[1:] == sorted(afters[1:])
+    assert {5, 11} <= set(afters)
+
+
 def test_a_running_execution_is_stopped_and_listed(server: str, page: Any, tmp_path: Path) -> None:
     arn = create_machine(server)
     for index in range(3):

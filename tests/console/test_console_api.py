@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.service import Service
-from tests.api.test_rest import PASS, create, make_client, wait
+from tests.api.test_rest import PASS, TOKENS, create, make_client, wait
+from tests.service.helpers import until
 
 BROKEN = (
     '{\n  "StartAt": "A",\n  "States": {\n    "A": {"Type": "Pass", "Next": "Nowhere"}\n  }\n}\n'
@@ -173,3 +174,93 @@ def test_child_executions_are_linked_both_ways(client: TestClient) -> None:
     assert body["children"] == [kid]
     described = client.get(f"/console/api/executions/{kid}").json()
     assert described["execution"]["parentArn"] == execution
+
+
+ASK_TWICE = {
+    "StartAt": "Ask",
+    "States": {
+        name: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "hand_out", "Payload": {"token.$": "$$.Task.Token"}},
+            **following,
+        }
+        for name, following in (("Ask", {"Next": "AskAgain"}), ("AskAgain", {"End": True}))
+    },
+}
+
+
+def history_until(client: TestClient, arn: str, count: int) -> None:
+    """Wait (bounded, no fixed sleep) until `arn`'s history holds `count` events."""
+    service: Service = client.service  # type: ignore[attr-defined]
+
+    async def written() -> bool:
+        return len(await service.get_history(arn)) >= count
+
+    assert client.portal is not None
+    client.portal.call(until, written)
+
+
+def test_each_poll_brings_only_the_new_events_and_the_states_they_changed(
+    client: TestClient,
+) -> None:
+    create(client, "ask", ASK_TWICE)
+    execution = client.post("/v1/machines/ask/executions", json={"name": "a"}).json()["arn"]
+    token = TOKENS.get(timeout=30)
+    history_until(client, execution, 5)  # waiting on Ask's token
+    first = client.get(f"/console/api/executions/{execution}").json()
+    assert [(e["id"], e["type"]) for e in first["events"]] == [
+        (1, "ExecutionStarted"),
+        (2, "TaskStateEntered"),
+        (3, "TaskScheduled"),
+        (4, "TaskStarted"),
+        (5, "TaskSubmitted"),
+    ]
+    assert {k: v["status"] for k, v in first["states"].items()} == {
+        "/States/Ask": "running",
+        "/States/AskAgain": "not-run",
+    }
+    nothing_new = client.get(f"/console/api/executions/{execution}?after=5").json()
+    assert (nothing_new["events"], nothing_new["states"]) == ([], {})
+    assert nothing_new["execution"]["status"] == "RUNNING"
+
+    sent = client.post("/v1/callbacks/success", json={"taskToken": token, "output": {"n": 1}})
+    assert sent.status_code == 204
+    token = TOKENS.get(timeout=30)
+    history_until(client, execution, 11)  # waiting on AskAgain's token
+    second = client.get(f"/console/api/executions/{execution}?after=5").json()
+    assert [(e["id"], e["type"]) for e in second["events"]] == [
+        (6, "TaskSucceeded"),
+        (7, "TaskStateExited"),
+        (8, "TaskStateEntered"),
+        (9, "TaskScheduled"),
+        (10, "TaskStarted"),
+        (11, "TaskSubmitted"),
+    ]
+    assert {k: (v["status"], v["output"]) for k, v in second["states"].items()} == {
+        "/States/Ask": ("succeeded", '{"n":1}'),
+        "/States/AskAgain": ("running", None),
+    }
+    assert "svg" not in second
+
+    sent = client.post("/v1/callbacks/success", json={"taskToken": token, "output": {"n": 2}})
+    assert sent.status_code == 204
+    assert wait(client, execution) == "SUCCEEDED"
+    last = client.get(f"/console/api/executions/{execution}?after=11").json()
+    assert [(e["id"], e["type"]) for e in last["events"]] == [
+        (12, "TaskSucceeded"),
+        (13, "TaskStateExited"),
+        (14, "ExecutionSucceeded"),
+    ]
+    assert {k: v["status"] for k, v in last["states"].items()} == {"/States/AskAgain": "succeeded"}
+    assert last["execution"]["output"] == {"n": 2}
+    # a page opened now (or one whose poll another API process served) gets all of it
+    whole = client.get(f"/console/api/executions/{execution}?after=0").json()
+    assert [e["id"] for e in whole["events"]] == list(range(1, 15))
+    assert {k: v["status"] for k, v in whole["states"].items()} == {
+        "/States/Ask": "succeeded",
+        "/States/AskAgain": "succeeded",
+    }
+    behind = client.get(f"/console/api/executions/{execution}?after=12").json()
+    assert [e["id"] for e in behind["events"]] == [13, 14]
+    assert list(behind["states"]) == ["/States/AskAgain"]

@@ -39,6 +39,9 @@ class Outcome:
     error: str | None
     cause: str | None
     history: tuple[HistoryLine, ...]
+    map_runs: tuple[JSON, ...] | None = None
+    """The execution's Map Runs, oldest first, as `map_run_seen` reduces them, on a path that
+    shows them (DescribeMapRun, ListExecutions with mapRunArn); None where a path has none."""
 
     @property
     def types(self) -> list[str]:
@@ -108,6 +111,78 @@ def canonical_tree(history: tuple[HistoryLine, ...]) -> JSON:
     return shape(0)
 
 
+MAP_RUN_FIELDS = (
+    "status",
+    "maxConcurrency",
+    "toleratedFailureCount",
+    "toleratedFailurePercentage",
+    "itemCounts",
+    "executionCounts",
+    "redriveCount",
+)
+"""What is compared of DescribeMapRun (not its ARNs and dates)."""
+
+
+def map_run_seen(described: Mapping[str, object], children: Iterable[str]) -> JSON:
+    """A Map Run as a path shows it: DescribeMapRun's `MAP_RUN_FIELDS` and the statuses of
+    its child executions (ListExecutions with its mapRunArn), sorted."""
+    seen: dict[str, JSON] = {key: json.loads(json.dumps(described[key])) for key in MAP_RUN_FIELDS}
+    seen["children"] = sorted(children)
+    return seen
+
+
+def map_run_problem(seen: JSON) -> str | None:
+    """Why one Map Run contradicts itself, or None: a closed run with children still
+    RUNNING, counts that do not add up to their total, or execution counts that are not its
+    children's statuses."""
+    assert isinstance(seen, dict)
+    status, children = seen["status"], seen["children"]
+    executions, items = seen["executionCounts"], seen["itemCounts"]
+    assert isinstance(children, list)
+    assert isinstance(executions, dict)
+    assert isinstance(items, dict)
+    if status != "RUNNING" and "RUNNING" in children:
+        return f"Map Run {status} with children RUNNING: {children}"
+    statuses = ("running", "succeeded", "failed", "timedOut", "aborted")
+    for name, counts in (("executionCounts", executions), ("itemCounts", items)):
+        parts = [counts[key] for key in ("pending", *statuses)]
+        if sum(parts) != counts["total"]:  # type: ignore[arg-type]
+            return f"{name} do not add up to their total: {counts}"
+    by_status = {key: children.count(key.upper()) for key in statuses if key != "timedOut"}
+    by_status["timedOut"] = children.count("TIMED_OUT")
+    if any(executions[key] != count for key, count in by_status.items()):
+        return f"executionCounts {executions} are not its children's statuses {children}"
+    return None
+
+
+def map_run_disagreement(reference: JSON, other: JSON) -> str | None:
+    """How one Map Run differs from the same Map Run on the reference path, or None.
+
+    Runs that ended as generated agree in full. A FAILED run whose children ran concurrently
+    may legitimately differ in which children were still running when the threshold was
+    passed (aborted) or had finished (succeeded, or failed too): then only its status, totals
+    and settings are compared (each is still checked against itself: `map_run_problem`)."""
+    problem = map_run_problem(other)
+    if problem is not None:
+        return problem
+    assert isinstance(reference, dict)
+    assert isinstance(other, dict)
+    if reference == other:
+        return None
+    exact = reference["status"] == "SUCCEEDED" or reference["maxConcurrency"] == 1
+    if exact:
+        return f"Map Run {other} != {reference}"
+    for key in MAP_RUN_FIELDS:
+        mine, theirs = other[key], reference[key]
+        if key.endswith("Counts"):
+            assert isinstance(mine, dict)
+            assert isinstance(theirs, dict)
+            mine, theirs = mine["total"], theirs["total"]
+        if mine != theirs:
+            return f"Map Run {key} {mine!r} != {theirs!r}"
+    return None
+
+
 def well_formed(outcome: Outcome) -> str | None:
     """Why a terminal outcome's history is malformed, or None."""
     if outcome.status not in TERMINAL:
@@ -138,6 +213,10 @@ def disagreement(reference: Outcome, other: Outcome, *, unordered: bool = False)
     problem = well_formed(other)
     if problem is not None:
         return problem
+    for seen in other.map_runs or ():
+        problem = map_run_problem(seen)
+        if problem is not None:
+            return problem
     if unordered:
         return None
     if other.status != reference.status:
@@ -148,4 +227,11 @@ def disagreement(reference: Outcome, other: Outcome, *, unordered: bool = False)
             return f"{field} {mine!r} != {theirs!r}"
     if canonical_tree(other.history) != canonical_tree(reference.history):
         return f"history {other.types} != {reference.types}"
+    if reference.map_runs is not None and other.map_runs is not None:
+        if len(other.map_runs) != len(reference.map_runs):
+            return f"{len(other.map_runs)} Map Runs != {len(reference.map_runs)}"
+        for mine, theirs in zip(other.map_runs, reference.map_runs, strict=True):
+            differs = map_run_disagreement(theirs, mine)
+            if differs is not None:
+                return differs
     return None

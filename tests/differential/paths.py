@@ -42,7 +42,7 @@ from engine.service import Service, ServiceConfig
 from engine.store.base import Store
 from engine.store.open import open_store
 from engine.values import JSON
-from tests.differential.outcome import Outcome, history_of
+from tests.differential.outcome import Outcome, history_of, map_run_seen
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = REPO / "tests" / "generated" / "handlers.py"
@@ -155,6 +155,7 @@ class ServicePath(OneByOne):
                 )
                 closed = await asyncio.wait_for(service.wait_for(started.arn), BOUND_SECONDS)
                 events = await service.get_history(started.arn, limit=1_000_000)
+                map_runs = await service_map_runs(service, started.arn, settle=True)
             from engine.cli.shapes import event_shape
 
             return Outcome(
@@ -163,9 +164,46 @@ class ServicePath(OneByOne):
                 closed.error,
                 closed.cause,
                 history_of(event_shape(event) for event in events),
+                map_runs,
             )
 
         return asyncio.run(main())
+
+
+async def service_map_runs(
+    service: Service, execution_arn: str, *, settle: bool = False
+) -> tuple[JSON, ...]:
+    """The execution's Map Runs, oldest first, as ListMapRuns, DescribeMapRun and
+    ListExecutions with mapRunArn show them (`asl map-run` prints the same shapes).
+
+    `settle`: first wait for every child to close. A Map that fails stops its running
+    children through their inbox, in its closing commit; the worker delivers the stops after
+    the parent closed (as AWS stops them after the Map Run failed), so a child may still be
+    RUNNING when the parent is seen closed. A worker run `--until-idle` has delivered them."""
+    from engine.cli.common import iso
+    from engine.service.map_runs import map_run_counts
+    from engine.shapes import map_run_fields
+
+    runs, _ = await service.list_map_runs(execution_arn, limit=1000)
+    seen = []
+    for record in reversed(runs):  # ListMapRuns: newest first
+        children: list[str] = []
+        token: str | None = None
+        while True:
+            page, token = await service.list_map_run_executions(
+                record.arn, limit=1000, next_token=token
+            )
+            for child in page:
+                if settle and child.status == "RUNNING":
+                    child = await asyncio.wait_for(service.wait_for(child.arn), BOUND_SECONDS)
+                children.append(child.status)
+            if token is None:
+                break
+        view = await service.describe_map_run(record.arn)  # after the children settled
+        counts = map_run_counts(view)
+        described = map_run_fields(view.record, counts.items, counts.executions, iso)
+        seen.append(map_run_seen(described, children))
+    return tuple(seen)
 
 
 # -- processes ------------------------------------------------------------------------------------
@@ -234,6 +272,7 @@ class Scratch:
             record = store.get_execution(arn)
             assert record is not None, f"no execution {arn}"
             events = store.get_history(arn, limit=1_000_000)
+            map_runs = asyncio.run(_stored_map_runs(store, arn))
         finally:
             store.close()
         from engine.cli.shapes import event_shape
@@ -244,7 +283,15 @@ class Scratch:
             record.error,
             record.cause,
             history_of(event_shape(event) for event in events),
+            map_runs,
         )
+
+
+async def _stored_map_runs(store: Store, arn: str) -> tuple[JSON, ...]:
+    """`service_map_runs` of a stored execution, through a Service that drives nothing (as
+    `asl map-run` reads them)."""
+    async with Service(store, config=ServiceConfig(worker=False)) as service:
+        return await service_map_runs(service, arn)
 
 
 def _checked(done: subprocess.CompletedProcess[str], *codes: int) -> str:
@@ -401,7 +448,33 @@ class ServePath(OneByOne):
             described.get("error"),
             described.get("cause"),
             history_of(events),
+            _boto3_map_runs(sfn, arn),
         )
+
+
+def _boto3_map_runs(sfn: Any, arn: str) -> tuple[JSON, ...]:
+    """ListMapRuns, DescribeMapRun and ListExecutions with mapRunArn through boto3."""
+    runs = sfn.list_map_runs(executionArn=arn, maxResults=1000)["mapRuns"]
+    seen = []
+    for run in reversed(runs):  # newest first
+        children: list[str] = []
+        token: str | None = None
+        while True:
+            page = sfn.list_executions(
+                mapRunArn=run["mapRunArn"],
+                maxResults=1000,
+                **({"nextToken": token} if token else {}),
+            )
+            for child in page["executions"]:  # settled, as `service_map_runs` says
+                if child["status"] == "RUNNING":
+                    child = _poll_closed(sfn, child["executionArn"])
+                children.append(child["status"])
+            token = page.get("nextToken")
+            if not token:
+                break
+        described = sfn.describe_map_run(mapRunArn=run["mapRunArn"])  # once settled
+        seen.append(map_run_seen(described, children))
+    return tuple(seen)
 
 
 def _poll_closed(sfn: Any, arn: str) -> dict[str, Any]:

@@ -83,6 +83,90 @@ REGRESSIONS: dict[str, tuple[Case, str]] = {
         ),
         "FAILED",
     ),
+    # test_distributed_paths.py: a Distributed Map inside a Parallel branch failed on every
+    # durable path (States.Runtime, "Definition revision ...#/States/P/Branches/0/States/M/
+    # ItemProcessor not found"): its children's definition is cut out of the parent's at
+    # that JSON pointer, and the cut did not step through the Branches list.
+    "distributed-map-in-a-parallel-branch": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Parallel",
+                            "Branches": [
+                                {
+                                    "StartAt": "M",
+                                    "States": {
+                                        "M": {
+                                            "Type": "Map",
+                                            "ItemsPath": "$.items",
+                                            "ItemProcessor": {
+                                                "ProcessorConfig": {
+                                                    "Mode": "DISTRIBUTED",
+                                                    "ExecutionType": "STANDARD",
+                                                },
+                                                "StartAt": "D",
+                                                "States": {"D": {"Type": "Pass", "End": True}},
+                                            },
+                                            "End": True,
+                                        }
+                                    },
+                                }
+                            ],
+                            "End": True,
+                        }
+                    },
+                }
+            ),
+            {"items": [1, 2]},
+        ),
+        "SUCCEEDED",
+    ),
+    # test_distributed_paths.py: a Distributed Map in a Distributed Map's processor failed on
+    # every durable path (its children's revision, PARENT#POINTER#POINTER, was read as one
+    # pointer: "Definition revision ...#/States/O/ItemProcessor#/States/M/ItemProcessor not
+    # found"). Each `#` now starts the next level's pointer (a `#` in a state name is `~2`).
+    "distributed-map-in-a-distributed-map": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "O",
+                    "States": {
+                        "O": {
+                            "Type": "Map",
+                            "ItemsPath": "$.groups",
+                            "ItemProcessor": {
+                                "ProcessorConfig": {
+                                    "Mode": "DISTRIBUTED",
+                                    "ExecutionType": "STANDARD",
+                                },
+                                "StartAt": "M#1",
+                                "States": {
+                                    "M#1": {
+                                        "Type": "Map",
+                                        "ItemProcessor": {
+                                            "ProcessorConfig": {
+                                                "Mode": "DISTRIBUTED",
+                                                "ExecutionType": "EXPRESS",
+                                            },
+                                            "StartAt": "D",
+                                            "States": {"D": {"Type": "Pass", "End": True}},
+                                        },
+                                        "End": True,
+                                    }
+                                },
+                            },
+                            "End": True,
+                        }
+                    },
+                }
+            ),
+            {"groups": [[1, 2], [3]]},
+        ),
+        "SUCCEEDED",
+    ),
 }
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from engine.embedded import Engine
 from engine.graph.model import build_graph
-from engine.graph.status import state_statuses
+from engine.graph.status import StatusFold, state_statuses
 from engine.runtime.clock import VirtualClock
 from engine.values import JSON
 
@@ -176,3 +176,79 @@ def test_a_distributed_map_names_its_map_run() -> None:
     assert isinstance(each.map_run, str)
     assert ":mapRun:" in each.map_run
     assert each.map_run.split(":mapRun:")[1].split("/")[1].startswith("Doubling:")
+
+
+def test_a_fold_fed_in_pieces_says_what_the_whole_history_says() -> None:
+    """The console's polls: any split of the history, reads overlapping (racing polls)."""
+    events = run(DEFINITION, {"kind": "fan", "items": [1, 2, 3]})
+    graph = build_graph(DEFINITION)
+    whole = state_statuses(graph, events)
+    for cut in range(len(events) + 1):
+        fold = StatusFold(graph)
+        fold.feed(events[:cut])
+        assert fold.last_id == cut
+        fold.feed(events[max(cut - 3, 0) :])  # from before the cut: the known ones are skipped
+        assert (cut, fold.statuses()) == (cut, whole)
+        assert fold.last_id == len(events)
+
+
+def test_a_fold_names_the_states_changed_after_an_event() -> None:
+    graph = build_graph(DEFINITION)
+    events = run(DEFINITION, {"kind": "fan", "items": [1, 2, 3]})
+    fold = StatusFold(graph)
+    fold.feed(events)
+    assert fold.statuses() == state_statuses(graph, events)  # every state, those not run too
+    assert fold.statuses(changed_after=len(events)) == {}
+    # the last events: Recover entered and left, then the execution succeeded
+    assert [e["type"] for e in events[-3:]] == [
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert list(fold.statuses(changed_after=len(events) - 3)) == ["/States/Recover"]
+    changed = fold.statuses(changed_after=len(events) - 4)
+    assert list(changed) == ["/States/Fan", "/States/Recover"]  # Fan left through its Catch
+    assert changed["/States/Fan"].status == "caught"
+
+
+def test_a_stopped_execution_changes_the_states_that_were_running() -> None:
+    graph = build_graph(
+        {
+            "StartAt": "Start",
+            "States": {
+                "Start": {"Type": "Pass", "Next": "Hold"},
+                "Hold": {"Type": "Wait", "Seconds": 5, "End": True},
+            },
+        }
+    )
+    fold = StatusFold(graph)
+    fold.feed(
+        [
+            {"id": 1, "previousEventId": 0, "type": "ExecutionStarted"},
+            {
+                "id": 2,
+                "previousEventId": 1,
+                "type": "PassStateEntered",
+                "stateEnteredEventDetails": {"name": "Start"},
+            },
+            {
+                "id": 3,
+                "previousEventId": 2,
+                "type": "PassStateExited",
+                "stateExitedEventDetails": {"name": "Start"},
+            },
+            {
+                "id": 4,
+                "previousEventId": 3,
+                "type": "WaitStateEntered",
+                "stateEnteredEventDetails": {"name": "Hold"},
+            },
+        ]
+    )
+    assert {k: v.status for k, v in fold.statuses(changed_after=3).items()} == {
+        "/States/Hold": "running"
+    }
+    fold.feed([{"id": 5, "previousEventId": 4, "type": "ExecutionAborted"}])
+    assert {k: v.status for k, v in fold.statuses(changed_after=4).items()} == {
+        "/States/Hold": "cancelled"
+    }

@@ -75,6 +75,7 @@ CAUGHT_EVENTS_PARALLEL = [
     "ParallelStateEntered",
     "ParallelStateStarted",
     "FailStateEntered",
+    "ParallelStateFailed",  # recorded before the Catch too (test_parallel_state_catch)
     "ParallelStateExited",
     "PassStateEntered",
     "PassStateExited",

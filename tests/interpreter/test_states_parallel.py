@@ -124,13 +124,60 @@ def test_a_failed_branch_is_caught_by_the_parallel() -> None:
         "LambdaFunctionStarted",
         "FailStateEntered",
         "TaskStateAborted",
-        # caught: AWS records no ParallelStateFailed (test_error_output/test_parallel_catch_error)
+        # caught: AWS still records ParallelStateFailed first (test_parallel_state_catch)
+        "ParallelStateFailed",
         "ParallelStateExited",
         "PassStateEntered",
         "PassStateExited",
         "ExecutionSucceeded",
     ]
     assert harness.tasks == {}
+
+
+def test_a_caught_parallel_failure_records_parallel_state_failed() -> None:
+    # AWS recording: LocalStack test_base_scenarios.py::test_parallel_state_catch (16-12-2023),
+    # template parallel_state_catch.json5. A caught failure still closes the Parallel with
+    # ParallelStateFailed before ParallelStateExited, as MapStateFailed does for a Map.
+    definition = {
+        "StartAt": "ParallelState",
+        "States": {
+            "ParallelState": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Branch1",
+                        "States": {
+                            "Branch1": {
+                                "Type": "Fail",
+                                "Error": "FailureType",
+                                "Cause": "Cause description",
+                            }
+                        },
+                    }
+                ],
+                "Catch": [{"ErrorEquals": ["FailureType"], "Next": "FinalCaught"}],
+                "Next": "Final",
+            },
+            "FinalCaught": {"Type": "Pass", "End": True},
+            "Final": {"Type": "Pass", "End": True},
+        },
+    }
+    harness = run_definition(definition, {})
+    assert harness.finish == Finish(
+        "SUCCEEDED", output={"Error": "FailureType", "Cause": "Cause description"}
+    )
+    assert event_types(harness.history) == [
+        "ExecutionStarted",
+        "ParallelStateEntered",
+        "ParallelStateStarted",
+        "FailStateEntered",
+        "ParallelStateFailed",
+        "ParallelStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    check_event_chain(harness.history)
 
 
 def test_a_failed_parallel_is_retried_as_a_whole() -> None:

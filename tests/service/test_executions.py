@@ -3,6 +3,7 @@ StopExecution."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -379,6 +380,39 @@ def test_describe_execution_checks_the_arn() -> None:
             "ExecutionDoesNotExist",
             f"Execution Does Not Exist: '{execution_arn('m', 'nope')}'",
         )
+
+    run(main)
+
+
+# -- waiting for an execution --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "way", ["kept-record", "second-waiter", "runtime-let-go"], ids=lambda way: way
+)
+def test_wait_for_returns_the_same_closed_record_however_it_learns_the_close(way: str) -> None:
+    """`wait_for` learns of a close from the runtime with the record its start kept, or reads
+    the store (a second waiter, or once the worker's round let go of the execution). Which way
+    is timing (the worker's round), so the record must not differ: it once carried the store's
+    interpreter snapshot on the second ways only, and a stop test compared it flakily."""
+
+    async def main(service: Service) -> None:
+        # a Wait (instant on the virtual clock): a step before the close, so a snapshot stored
+        machine, _ = await service.create_state_machine("m", WAIT_HOUR)
+        arn = (await service.start_execution(machine.arn, name="n")).arn
+        if way == "kept-record":
+            records = [await service.wait_for(arn)]
+        elif way == "second-waiter":
+            records = list(await asyncio.gather(service.wait_for(arn), service.wait_for(arn)))
+        else:
+            records = [await service.wait_for(arn)]
+            service.runtime.forget(arn)  # what the worker's round does once it closed
+            assert arn not in service.runtime.executions
+            records.append(await service.wait_for(arn))
+        stored = await service.describe_execution(arn)
+        assert stored.state is not None  # the store keeps the snapshot; wait_for leaves it out
+        assert stored.status == "SUCCEEDED"
+        assert records == [public(stored)] * len(records)
 
     run(main)
 

@@ -163,3 +163,25 @@ def test_pause_resume_delete_and_the_errors(tmp_path: Path) -> None:
 
     asyncio.run(main())
     store.close()
+
+
+def test_a_worker_run_until_idle_fires_the_due_tick_and_runs_it(tmp_path: Path) -> None:
+    # `asl worker --until-idle` (a cron job's worker) fired no schedule: ticks only fired from
+    # the long-running loop, so a due tick waited for a daemon.
+    store = open_store(f"sqlite:///{tmp_path}/a.db")
+    clock = VirtualClock(T0)
+
+    async def main() -> None:
+        await setup(store, clock)
+        clock.advance_to(T0 + 2 * MINUTE + 5)
+        worker = Service(store, clock=clock, config=ServiceConfig(worker=True))
+        [arn] = await worker.run_until_idle()
+        assert arn == f"{PREFIX}:execution:tick:every-20270101T0002Z"
+        done = await worker.describe_execution(arn)
+        assert (done.status, done.output) == ("SUCCEEDED", {"n": 1})
+        assert await worker.run_until_idle() == []  # the tick fired once
+        await worker.aclose()
+
+    asyncio.run(main())
+    assert names(store) == ["every-20270101T0002Z"]
+    store.close()
