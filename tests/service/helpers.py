@@ -24,7 +24,8 @@ T0 = 1_700_000_000.0
 PREFIX = "arn:aws:states:us-east-1:111111111111"
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 DEFAULT_ROLE = "arn:aws:iam::111111111111:role/asl-engine"
-BOUND_SECONDS = 60.0  # a hang guard only: a 600-child Map on SQLite took 7-8 s on a loaded CI-like machine
+# A hang guard only: a 600-child Map on SQLite took 7-8 s on a loaded machine.
+BOUND_SECONDS = 60.0
 
 
 def machine_arn(name: str) -> str:
