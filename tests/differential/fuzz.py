@@ -8,7 +8,8 @@ runs in process (`Engine`, the Service on memory, SQLite and, with ASL_TEST_POST
 PostgreSQL), and every K-th batch (default 5) also through every process path (`asl run`,
 `asl start` attached and detached, `asl serve` with boto3, a crashed and resumed worker). A
 disagreement is shrunk to a small machine by Hypothesis and printed, and the run exits 1;
-otherwise it prints how many machines it tried and exits 0. Task timeouts (real seconds) are included here, not in CI.
+otherwise it prints how many machines it tried and exits 0. Task timeouts (real seconds) are
+included here, not in CI.
 """
 
 from __future__ import annotations
