@@ -2,12 +2,14 @@
 
     python -m tests.differential.fuzz [--minutes M] [--process-every K] [--seed S]
 
-Generates machines until M minutes have passed (default 10): each runs in process (`Engine`,
-the Service on memory, SQLite and, with ASL_TEST_POSTGRES_URL, PostgreSQL), and every K-th
-batch (default 5) also through every process path (`asl run`, `asl start` attached and
-detached, `asl serve` with boto3, a crashed and resumed worker). A disagreement is shrunk to a
-small machine by Hypothesis and printed, and the run exits 1; otherwise it prints how many
-machines it tried and exits 0. Task timeouts (real seconds) are included here, not in CI.
+Generates machines until M minutes have passed (default 10), with each batch up to two built
+around a Distributed Map (tests/generated/distributed.py; their Map Runs compared too): each
+runs in process (`Engine`, the Service on memory, SQLite and, with ASL_TEST_POSTGRES_URL,
+PostgreSQL), and every K-th batch (default 5) also through every process path (`asl run`,
+`asl start` attached and detached, `asl serve` with boto3, a crashed and resumed worker). A
+disagreement is shrunk to a small machine by Hypothesis and printed, and the run exits 1;
+otherwise it prints how many machines it tried and exits 0. Task timeouts (real seconds) are
+included here, not in CI.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from tests.differential.paths import (
     open_path_store,
     serve,
 )
+from tests.differential.test_distributed_paths import check_map_agreement
+from tests.generated.distributed import MapMachine, distributed_maps
 from tests.generated.strategies import GeneratedMachine, machines
 from tests.store import postgres_schema, postgres_url
 
@@ -96,15 +100,23 @@ def main(argv: list[str] | None = None) -> int:
                 phases=[Phase.generate, Phase.shrink],
                 suppress_health_check=list(HealthCheck),
             )
-            @given(generated=batches, crash_at=st.integers(1, 6))
-            def fuzz(generated: list[GeneratedMachine], crash_at: int) -> None:
+            @given(
+                generated=batches,
+                maps=st.lists(distributed_maps(), max_size=2),
+                crash_at=st.integers(1, 6),
+            )
+            def fuzz(
+                generated: list[GeneratedMachine], maps: list[MapMachine], crash_at: int
+            ) -> None:
                 through_processes = next(examples) % max(1, args.process_every) == 0
                 crash.crash_at = crash_at
                 paths = [*services, *(processes if through_processes else [])]
                 check(generated, reference, paths)
-                budget.in_process += len(generated)
+                if maps:
+                    check_map_agreement(maps, reference, paths)
+                budget.in_process += len(generated) + len(maps)
                 if through_processes:
-                    budget.every_path += len(generated)
+                    budget.every_path += len(generated) + len(maps)
 
             chunk = 0
             while not budget.over:  # chunks of CHUNK examples, each from its own seed

@@ -127,7 +127,8 @@ def map_run_seen(described: Mapping[str, object], children: Iterable[str]) -> JS
     """A Map Run as a path shows it: DescribeMapRun's `MAP_RUN_FIELDS` and the statuses of
     its child executions (ListExecutions with its mapRunArn), sorted."""
     seen: dict[str, JSON] = {key: json.loads(json.dumps(described[key])) for key in MAP_RUN_FIELDS}
-    seen["children"] = sorted(children)
+    statuses: list[JSON] = sorted(children)
+    seen["children"] = statuses
     return seen
 
 

@@ -75,13 +75,14 @@ def check_map_agreement(
 
 
 def _map_runs_differ(reference: Outcome, other: Outcome, *, exact: bool) -> str | None:
-    """How many Map Runs, and (`exact`) each as outcome.py `map_run_disagreement` says."""
+    """How many Map Runs, and each as outcome.py `map_run_disagreement` says; nothing when
+    not `exact` (which child fails first may decide the error, and with it a Retry)."""
     assert reference.map_runs is not None
     assert other.map_runs is not None
-    if len(other.map_runs) != len(reference.map_runs):
-        return f"Map Runs {other.map_runs} != {reference.map_runs}"
     if not exact:
         return None
+    if len(other.map_runs) != len(reference.map_runs):
+        return f"Map Runs {other.map_runs} != {reference.map_runs}"
     for mine, theirs in zip(other.map_runs, reference.map_runs, strict=True):
         differs = map_run_disagreement(theirs, mine)
         if differs is not None:

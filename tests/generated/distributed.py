@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from engine.values import JSON
-from tests.generated.expressions import FUNCTION_ARN
+from tests.generated.expressions import FUNCTION_ARN, JSONATA, JSONPATH
 
 __all__ = ["MapMachine", "distributed_maps"]
 
@@ -75,6 +75,8 @@ class MapMachine:
 def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
     """A machine `Prep? -> Map -> (Caught)` whose Map is DISTRIBUTED; see the module docstring."""
     features: set[str] = set()
+    language = draw(st.sampled_from([JSONPATH, JSONATA]))
+    features.add(language)
     execution_type = draw(st.sampled_from(["STANDARD", "EXPRESS"]))
     features.add(f"Map.DISTRIBUTED.{execution_type}")
     values = draw(st.lists(st.integers(0, 6), min_size=1, max_size=max_items))
@@ -84,23 +86,20 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
     batch = draw(st.integers(0, 3))  # 0: no ItemBatcher
     batch_input = batch > 0 and draw(st.booleans())
     # What the processor reads its value from: the item, or a batch's first item.
-    value_path = "$.Items[0].value" if batch else "$.value"
+    value = ".Items[0].value" if batch else ".value"
 
-    processor, failures = _processor(draw, value_path, batch, batch_input, features)
-    map_state: dict[str, JSON] = {"Type": "Map", "ItemsPath": "$.items"}
+    processor, failures = _processor(draw, language, value, batch, batch_input, features)
+    map_state: dict[str, JSON] = {"Type": "Map", **_items(language, ".items")}
     if draw(st.booleans()):
-        selector: dict[str, JSON] = {
-            "value.$": "$$.Map.Item.Value.value",
-            "index.$": "$$.Map.Item.Index",
-        }
+        read = {"value": "$$.Map.Item.Value.value", "index": "$$.Map.Item.Index"}
         if draw(st.booleans()):
-            selector["tag.$"] = "$.tag"
-        map_state["ItemSelector"] = selector
+            read["tag"] = "$.tag"
+        map_state["ItemSelector"] = _reading(language, read)
         features.add("ItemSelector")
     if batch:
         batcher: dict[str, JSON] = {"MaxItemsPerBatch": batch}
         if batch_input:
-            batcher["BatchInput"] = {"tag.$": "$.tag", "fixed": 1}
+            batcher["BatchInput"] = _reading(language, {"tag": "$.tag"}, fixed=1)
         map_state["ItemBatcher"] = batcher
         features.add("ItemBatcher.BatchInput" if batch_input else "ItemBatcher")
     map_state["ItemProcessor"] = {
@@ -120,7 +119,7 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
         map_state["ToleratedFailurePercentage"] = draw(st.sampled_from([0, 25, 50, 100]))
         features.add("ToleratedFailurePercentage")
     if draw(st.booleans()):
-        map_state["ResultPath"] = "$.results"
+        map_state.update(_result_at(language, "results"))
     retried = draw(st.booleans())
     if retried:
         error = draw(
@@ -131,14 +130,18 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
     states: dict[str, JSON] = {}
     start = "Map"
     if draw(st.booleans()):
-        states["Prep"] = {"Type": "Pass", "Parameters": {"items.$": "$.items", "tag": "p"}}
-        states["Prep"]["Next"] = "Map"  # type: ignore[index]
+        prep = _reading(language, {"items": "$.items"}, tag="p")
+        field = "Output" if language == JSONATA else "Parameters"
+        states["Prep"] = {"Type": "Pass", field: prep, "Next": "Map"}
         start = "Prep"
     states["Map"] = map_state
     if draw(st.booleans()):
-        map_state["Catch"] = [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}
-        ]
+        catcher: dict[str, JSON] = {"ErrorEquals": ["States.ALL"], "Next": "Caught"}
+        if language == JSONATA:
+            catcher["Output"] = "{% $merge([$states.input, {'error': $states.errorOutput}]) %}"
+        else:
+            catcher["ResultPath"] = "$.error"
+        map_state["Catch"] = [catcher]
         states["Caught"] = {"Type": "Pass", "End": True}
         features.add("Map.Catch")
     map_state["End"] = True
@@ -163,8 +166,8 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
             config["ExecutionType"] = "STANDARD"
         outer = {
             "Type": "Map",
-            "ItemsPath": "$.groups",
-            "ItemSelector": {"items.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+            **_items(language, ".groups"),
+            "ItemSelector": _reading(language, {"items": "$$.Map.Item.Value", "tag": "$.tag"}),
             "ItemProcessor": {"ProcessorConfig": config, **graph},
             "End": True,
         }
@@ -172,6 +175,8 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
         features.add(f"Map.in_{wrap}")
         graph = {"StartAt": "Outer", "States": {"Outer": outer}}
     definition: dict[str, JSON] = {"Comment": "distributed", **graph}
+    if language == JSONATA:
+        definition = {"QueryLanguage": JSONATA, **definition}
 
     inline: dict[str, JSON] | None = None
     if not batch:
@@ -196,7 +201,12 @@ def distributed_maps(draw: st.DrawFn, max_items: int = 5) -> MapMachine:
 
 
 def _processor(
-    draw: st.DrawFn, value_path: str, batch: int, batch_input: bool, features: set[str]
+    draw: st.DrawFn,
+    language: str,
+    value: str,
+    batch: int,
+    batch_input: bool,
+    features: set[str],
 ) -> tuple[dict[str, JSON], set[str]]:
     """The ItemProcessor's StartAt and States, and how it may fail: "choice" (a Fail state for
     values above TOO_BIG), "task" (gen_parity on odd values, unless a Retry heals it)."""
@@ -214,44 +224,74 @@ def _processor(
         nxt = order[index + 1] if index + 1 < len(order) else None
         if name == "Check":
             assert nxt is not None
+            rule: dict[str, JSON] = {"Variable": f"${value}", "NumericGreaterThan": TOO_BIG}
+            if language == JSONATA:
+                rule = {"Condition": f"{{% $states.input{value} > {TOO_BIG} %}}"}
             states["Check"] = {
                 "Type": "Choice",
-                "Choices": [{"Variable": value_path, "NumericGreaterThan": TOO_BIG, "Next": "Big"}],
+                "Choices": [{**rule, "Next": "Big"}],
                 "Default": nxt,
             }
             states["Big"] = {"Type": "Fail", "Error": "TooBig", "Cause": "the value is too big"}
             failures.add("choice")
         elif name == "Work":
-            parameters: dict[str, JSON] = {
-                "value.$": value_path,
-                "attempt.$": "$$.State.RetryCount",
-            }
-            heals = draw(st.booleans())
-            if heals:
-                parameters["heal"] = 1
-            if batch:
-                parameters["count.$"] = "States.ArrayLength($.Items)"
+            read = {"value": f"${value}", "attempt": "$$.State.RetryCount"}
             if batch_input:
-                parameters["batch.$"] = "$.BatchInput"
+                read["batch"] = "$.BatchInput"
+            heals = draw(st.booleans())
+            parameters = _reading(language, read, **({"heal": 1} if heals else {}))
+            if batch and language == JSONATA:
+                parameters["count"] = "{% $count($states.input.Items) %}"
+            elif batch:
+                parameters["count.$"] = "States.ArrayLength($.Items)"
             task: dict[str, JSON] = {
                 "Type": "Task",
                 "Resource": FUNCTION_ARN + "gen_parity",
-                "Parameters": parameters,
-                "ResultPath": "$.work",
+                "Arguments" if language == JSONATA else "Parameters": parameters,
+                **_result_at(language, "work"),
             }
             if heals and draw(st.booleans()):
                 task["Retry"] = [{"ErrorEquals": ["OddValue"], "IntervalSeconds": 1}]
                 features.add("processor.Retry")
             else:
                 failures.add("task")
-            task["Next"] = nxt  # type: ignore[assignment]
+            task["Next"] = nxt
             states["Work"] = task
         else:
             done: dict[str, JSON] = {"Type": "Pass", "End": True}
             if draw(st.booleans()):
-                done["Parameters"] = {"seen.$": value_path}
+                seen = _reading(language, {"seen": f"${value}"})
+                done["Output" if language == JSONATA else "Parameters"] = seen
             states["Done"] = done
     return {"StartAt": order[0], "States": states}, failures
+
+
+def _items(language: str, key: str) -> dict[str, JSON]:
+    """The Map field that reads its items at `key` of the input."""
+    if language == JSONATA:
+        return {"Items": f"{{% $states.input{key} %}}"}
+    return {"ItemsPath": f"${key}"}
+
+
+def _reading(language: str, sources: dict[str, str], **fixed: JSON) -> dict[str, JSON]:
+    """An object whose fields read JSONPath `sources` (`$.x` of the input, `$$.y` of the
+    context), in the state's language, beside `fixed` values."""
+    built: dict[str, JSON] = {}
+    for key, source in sources.items():
+        if language == JSONPATH:
+            built[f"{key}.$"] = source
+        elif source.startswith("$$."):
+            built[key] = f"{{% $states.context{source[2:]} %}}"
+        else:
+            built[key] = f"{{% $states.input{source[1:]} %}}"
+    return {**built, **fixed}
+
+
+def _result_at(language: str, key: str) -> dict[str, JSON]:
+    """Where a state puts its result: at `key` of its input."""
+    if language == JSONATA:
+        return {"Output": f"{{% $merge([$states.input, {{'{key}': $states.result}}]) %}}"}
+    return {"ResultPath": f"$.{key}"}
 
 
 def _failing(values: list[int], batch: int, failures: set[str]) -> dict[str, set[int]]:
