@@ -92,7 +92,8 @@ def test_the_span_tree_of_a_task_a_parallel_and_a_catch() -> None:
     assert tree(spans) == {
         "traced": [
             {
-                "Both": [
+                # failed, then caught: AWS records ParallelStateFailed before the Catch
+                "Both (error)": [
                     {"A (error)": []},  # aborted: branch B failed while A waited
                     {"B (error)": [{FUNCTION + "boom (error)": []}]},
                 ]
