@@ -48,7 +48,9 @@ from engine.runtime.loop import Runtime
 from engine.runtime.observe import add_observer
 from engine.values import (
     JSON,
+    NO_INPUT,
     PAYLOAD_LIMIT_BYTES,
+    Omitted,
     dumps,
     parse_json,
     payload_size,
@@ -283,7 +285,7 @@ class Engine:
     def start(
         self,
         machine: LoadedMachine,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,
@@ -305,8 +307,8 @@ class Engine:
             check_test_case(
                 self.mocks.config, machine.name, test_case, f"{machine.arn}#{test_case}"
             )
-        if execution_input is None:
-            execution_input = {}
+        if isinstance(execution_input, Omitted):
+            execution_input = {}  # a given None is JSON null, as StartExecution's "null"
         if payload_size(execution_input) > PAYLOAD_LIMIT_BYTES:
             raise InvalidRequest(
                 "InvalidExecutionInput",
@@ -435,7 +437,7 @@ class Engine:
     async def run(
         self,
         machine: LoadedMachine,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,

@@ -8,6 +8,7 @@ module (everything imports this).
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
@@ -18,6 +19,18 @@ from typing import Final, TypeAlias, TypeVar, dataclass_transform
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 """A JSON value. Objects keep insertion order (AWS preserves key order in outputs)."""
+
+
+class Omitted(enum.Enum):
+    """An execution input the caller did not give. AWS's StartExecution then runs with `{}`,
+    while an input given as JSON `null` stays `null` (LocalStack's AWS recording
+    test_lambda_task.py::test_invoke_json_values[None]); `None` cannot say "not given"."""
+
+    INPUT = "omitted"
+
+
+NO_INPUT: Final = Omitted.INPUT
+"""The default of `execution_input` parameters: no input given, so `{}`."""
 
 PAYLOAD_LIMIT_BYTES = 256 * 1024
 """AWS's limit on a state's input/output and an execution's input: 256 KiB of UTF-8 text."""

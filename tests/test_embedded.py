@@ -94,6 +94,21 @@ def test_run_returns_the_result_with_history() -> None:
     ]
 
 
+def test_a_null_input_stays_null_and_no_input_is_an_empty_object() -> None:
+    # AWS recording: LocalStack test_lambda_task.py::test_invoke_json_values[None] (04-08-2023):
+    # StartExecution input "null" reaches the first state, the function and the output as
+    # null; an input left out is {} (StartExecution's default).
+    identity = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
+
+    async def main(engine: Engine) -> tuple[JSON, JSON]:
+        machine = engine.load(identity, name="identity")
+        given_null = await engine.run(machine, None)
+        left_out = await engine.run(machine)
+        return given_null.output, left_out.output
+
+    assert run(main) == (None, {})
+
+
 def test_as_json_has_exactly_the_describe_execution_keys() -> None:
     async def main(engine: Engine) -> ExecutionResult:
         return await engine.run(engine.load(PASS, name="order"), name="r")

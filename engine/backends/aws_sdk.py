@@ -210,7 +210,7 @@ class AwsBackend(AwsCalls):
             payload = body if isinstance(body, str) else dumps({} if body is None else body)
         else:
             passed = {"FunctionName": function.invoked_arn}
-            payload = dumps({} if request.payload is None else request.payload)
+            payload = dumps(request.payload)  # a null input is the event null (functions.py)
         passed["Payload"] = payload
 
         def failed(exc: Exception) -> TaskFailure:

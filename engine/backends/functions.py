@@ -485,8 +485,7 @@ class LambdaBackend:
             started + settings.timeout,  # deadline
             f"{self._log_day()}/[{version}]{log_stream_id()}",  # log_stream_name
             request.region,  # region
-            # A null input arrives as {} (an Invoke without a body), as in `_invoke_with_input`.
-            DEFAULT_DUMPS({} if payload is None else payload),  # event_text
+            DEFAULT_DUMPS(payload),  # event_text: a null input is the event null, see below
             False,  # raw_string
             request.traceparent,  # traceparent
         )
@@ -568,10 +567,13 @@ class LambdaBackend:
         """Call `function` with the state's effective input as the event; its response is the
         result (a function ARN as Resource, or a `[resources]` mapping)."""
         request_id = new_request_id()
-        # The event is always a JSON document, never raw text. A null input arrives as {} (an
-        # Invoke without a body), as LocalStack sends it.
-        payload = {} if request.payload is None else request.payload
-        outcome = await self._run(function, DEFAULT_DUMPS(payload), False, request_id, request)
+        # The event is always a JSON document, never raw text: the effective input as it is, a
+        # null one included (AWS recording test_lambda_task.py::test_invoke_json_values[None]:
+        # the function gets null and its null is the result). Only lambda:invoke turns a null
+        # Payload into {} (`_invoke_integration`).
+        outcome = await self._run(
+            function, DEFAULT_DUMPS(request.payload), False, request_id, request
+        )
         return _result(outcome, request_id, request.resource, _payload)
 
     async def _invoke_integration(self, request: TaskRequest) -> TaskResult:

@@ -414,19 +414,33 @@ class Step:
                 return plain
             plain = self._plain_scope = Scope(None, frame.variables, self.rng)
             return plain
-        context: dict[str, JSON] = {
+        info = self.info
+        execution: dict[str, JSON]
+        if info.execution_type == "EXPRESS":
+            # An Express execution cannot be redriven: no RedriveCount, and AWS's key order
+            # differs (LocalStack test_express_sync.py::test_query_runtime_memory).
+            execution = {
+                "Id": info.execution_arn,
+                "Input": info.input,
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "StartTime": _iso(info.start_time),
+            }
+        else:
             # Key order as AWS records it (context_object/test_context_object/test_output_path.p).
-            "Execution": {
-                "Id": self.info.execution_arn,
-                "Input": self.info.input,
-                "StartTime": _iso(self.info.start_time),
-                "Name": self.info.name,
-                "RoleArn": self.info.role_arn,
-                "RedriveCount": self.info.redrive_count,
-            },
+            execution = {
+                "Id": info.execution_arn,
+                "Input": info.input,
+                "StartTime": _iso(info.start_time),
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "RedriveCount": info.redrive_count,
+            }
+        context: dict[str, JSON] = {
+            "Execution": execution,
             "StateMachine": {
-                "Id": self.info.state_machine_arn,
-                "Name": self.info.state_machine_name,
+                "Id": info.state_machine_arn,
+                "Name": info.state_machine_name,
             },
             "State": _state_context(frame, state),
         }

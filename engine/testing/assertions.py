@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, TypeVar
 
-from engine.values import JSON
+from engine.values import JSON, NO_INPUT, Omitted
 
 if TYPE_CHECKING:
     from engine.embedded import ExecutionResult
@@ -76,7 +76,7 @@ class Starter(Protocol[M]):
     """What starts executions: an `EngineSession` or a `ServiceSession`."""
 
     def start(
-        self, machine: M, execution_input: JSON = None, *, name: str | None = None
+        self, machine: M, execution_input: JSON | Omitted = NO_INPUT, *, name: str | None = None
     ) -> str: ...
 
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from engine.values import JSON
+from engine.values import JSON, NO_INPUT, Omitted
 
 if TYPE_CHECKING:
     from engine.embedded import Engine, ExecutionResult, LoadedMachine
@@ -160,7 +160,7 @@ class EngineSession:
     def start(
         self,
         machine: LoadedMachine,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,
@@ -177,7 +177,7 @@ class EngineSession:
     def run(
         self,
         machine: LoadedMachine,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,
@@ -266,7 +266,7 @@ class ServiceSession:
     def start(
         self,
         machine: MachineRecord | str,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,
@@ -275,7 +275,7 @@ class ServiceSession:
         arn = machine if isinstance(machine, str) else machine.arn
         if test_case is not None:
             arn = f"{arn}#{test_case}"
-        text = json.dumps({} if execution_input is None else execution_input)
+        text = json.dumps({} if isinstance(execution_input, Omitted) else execution_input)
         record = self._loop.run(self.service.start_execution(arn, name=name, input_text=text))
         return record.arn
 
@@ -286,7 +286,7 @@ class ServiceSession:
     def run(
         self,
         machine: MachineRecord | str,
-        execution_input: JSON = None,
+        execution_input: JSON | Omitted = NO_INPUT,
         *,
         name: str | None = None,
         test_case: str | None = None,

@@ -6,6 +6,7 @@ or the exact error and cause. Recorded AWS cases are named where they confirm a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -15,15 +16,19 @@ from engine.errors import (
     STATES_RESULT_PATH_MATCH_FAILURE,
     STATES_RUNTIME,
 )
+from engine.interpreter.frames import new_execution
 from engine.interpreter.messages import Finish
 from engine.values import JSON, dumps
 from tests.interpreter.helpers import (
     EXECUTION_ARN,
     MACHINE_ARN,
+    T0,
     T0_ISO,
     Harness,
     chain,
+    compile_definition,
     event_types,
+    make_info,
     rendered,
     run_definition,
 )
@@ -204,6 +209,35 @@ def test_context_object_fields() -> None:
         }
     }
     assert harness.finish == Finish("SUCCEEDED", output={"name": "Second", "in": "v"})
+
+
+def test_an_express_context_object_has_no_redrive_count() -> None:
+    # AWS recording: LocalStack test_express_sync.py::test_query_runtime_memory (15-07-2024).
+    # An Express execution cannot be redriven: its $$.Execution has no RedriveCount, and AWS
+    # lists the keys Id, Input, Name, RoleArn, StartTime.
+    machine = compile_definition(chain(("First", {"Type": "Pass", "Parameters": {"ctx.$": "$$"}})))
+    info = dataclasses.replace(make_info({"k": "v"}), execution_type="EXPRESS")
+    harness = Harness(machine, new_execution(info, machine.root.start_at), now=T0)
+    harness.run()
+    assert harness.finish == Finish(
+        "SUCCEEDED",
+        output={
+            "ctx": {
+                "Execution": {
+                    "Id": EXECUTION_ARN,
+                    "Input": {"k": "v"},
+                    "Name": "test-run",
+                    "RoleArn": "arn:aws:iam::111111111111:role/asl-engine",
+                    "StartTime": T0_ISO,
+                },
+                "StateMachine": {"Id": MACHINE_ARN, "Name": "test-machine"},
+                "State": {"EnteredTime": T0_ISO, "Name": "First"},
+            }
+        },
+    )
+    output = rendered(harness.history[2])["output"]
+    execution = json.loads(str(output))["ctx"]["Execution"]
+    assert list(execution) == ["Id", "Input", "Name", "RoleArn", "StartTime"]
 
 
 def test_context_entered_time_follows_the_event_time() -> None:
