@@ -536,6 +536,9 @@ class Step:
             {"input": self.payload(self.info.input), "roleArn": self.info.role_arn},
             timestamp=self.info.start_time,
         )
+        # AWS links the first state's event to no event (previousEventId 0), not to
+        # ExecutionStarted: every recorded history does (LocalStack's AWS snapshots).
+        root.last_event_id = 0
         if self.machine.timeout_seconds is not None:
             self.timeout_timer_id = EXECUTION_TIMEOUT_TIMER
             self.commands.append(

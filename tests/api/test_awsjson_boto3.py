@@ -141,7 +141,7 @@ def test_create_start_describe_history(server: LiveServer, sfn: Any) -> None:
     events = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
     assert [(e["id"], e["previousEventId"], e["type"]) for e in events] == [
         (1, 0, "ExecutionStarted"),
-        (2, 1, "PassStateEntered"),
+        (2, 0, "PassStateEntered"),
         (3, 2, "PassStateExited"),
         (4, 3, "ExecutionSucceeded"),
     ]

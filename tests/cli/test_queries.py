@@ -173,7 +173,7 @@ def test_history_text_is_a_table(store: Store, reverse: bool) -> None:
     assert (done.code, done.err) == (0, "")
     header, *rows = done.lines()
     assert header == "  id  prev  timestamp                 type"
-    expected = [(1, 0, FAILED_TYPES[0]), (2, 1, FAILED_TYPES[1]), (3, 2, FAILED_TYPES[2])]
+    expected = [(1, 0, FAILED_TYPES[0]), (2, 0, FAILED_TYPES[1]), (3, 2, FAILED_TYPES[2])]
     if reverse:
         expected.reverse()
     assert len(rows) == len(expected)

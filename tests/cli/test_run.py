@@ -188,7 +188,7 @@ def test_run_json_with_history_adds_the_events_in_aws_shape(cli: Cli) -> None:
     events = result["events"]
     assert [(e["id"], e["previousEventId"], e["type"]) for e in events] == [
         (1, 0, "ExecutionStarted"),
-        (2, 1, "FailStateEntered"),
+        (2, 0, "FailStateEntered"),
         (3, 2, "ExecutionFailed"),
     ]
     for event in events:
@@ -213,7 +213,7 @@ def test_run_history_text_is_a_table_after_the_summary(cli: Cli) -> None:
     rows = lines[5:]
     assert [row[:46].split() for row in rows] == [
         ["1", "0", "ExecutionStarted"],
-        ["2", "1", "PassStateEntered"],
+        ["2", "0", "PassStateEntered"],
         ["3", "2", "PassStateExited"],
         ["4", "3", "ExecutionSucceeded"],
     ]

@@ -51,7 +51,7 @@ def test_start_on_a_pass_chain_emits_every_event_and_one_finish() -> None:
     result = harness.start()
     assert result.events == (
         HistoryEvent(1, 0, T0, "ExecutionStarted", {"input": Payload({"in": 0}), "roleArn": ROLE}),
-        HistoryEvent(2, 1, T0, "PassStateEntered", {"name": "One", "input": Payload({"in": 0})}),
+        HistoryEvent(2, 0, T0, "PassStateEntered", {"name": "One", "input": Payload({"in": 0})}),
         HistoryEvent(3, 2, T0, "PassStateExited", {"name": "One", "output": Payload({"n": 1})}),
         HistoryEvent(4, 3, T0, "PassStateEntered", {"name": "Two", "input": Payload({"n": 1})}),
         HistoryEvent(
@@ -88,7 +88,7 @@ def test_events_render_as_aws_shapes() -> None:
         },
         {
             "id": 2,
-            "previousEventId": 1,
+            "previousEventId": 0,
             "timestamp": "2023-11-14T22:13:20.000Z",
             "type": "PassStateEntered",
             "stateEnteredEventDetails": {

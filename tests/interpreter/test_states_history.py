@@ -121,7 +121,7 @@ def test_a_task_execution_history_as_aws_renders_it() -> None:
         },
         {
             "id": 2,
-            "previousEventId": 1,
+            "previousEventId": 0,
             "timestamp": start,
             "type": "TaskStateEntered",
             "stateEnteredEventDetails": {

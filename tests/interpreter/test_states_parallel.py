@@ -48,7 +48,7 @@ def test_branches_start_together_and_results_keep_branch_order() -> None:
     started = harness.start()
     assert [(e.id, e.previous_event_id, e.type) for e in started.events] == [
         (1, 0, "ExecutionStarted"),
-        (2, 1, "ParallelStateEntered"),
+        (2, 0, "ParallelStateEntered"),
         (3, 2, "ParallelStateStarted"),
         (4, 3, "TaskStateEntered"),
         (5, 4, "LambdaFunctionScheduled"),

@@ -120,7 +120,7 @@ def test_history_paging(
         everything = await service.get_history(arn)
         assert [(e.id, e.previous_event_id, e.type) for e in everything] == [
             (1, 0, "ExecutionStarted"),
-            (2, 1, "PassStateEntered"),
+            (2, 0, "PassStateEntered"),
             (3, 2, "PassStateExited"),
             (4, 3, "ExecutionSucceeded"),
         ]
