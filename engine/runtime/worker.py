@@ -733,8 +733,11 @@ class Worker:
             parent_execution_arn=record.parent_arn,
             parent_token=record.parent_token,
             parent_pattern=record.parent_pattern,
-            # the durable service runs a Distributed Map's items as child executions
-            map_children=True,
+            # The durable service runs a Standard parent's Distributed Map items as child
+            # executions. An Express parent's steps are not committed (only its close), so
+            # it has no Map Run to record and no committed step to start children from: its
+            # items run in it, as the in-process engine runs them (they waited forever).
+            map_children=record.machine_type == "STANDARD",
             map_run_arn=record.map_run_arn,
             **({"role_arn": role} if role else {}),
             # A fixed seed still gives every execution its own draws (task tokens, jitter).

@@ -167,6 +167,41 @@ REGRESSIONS: dict[str, tuple[Case, str]] = {
         ),
         "SUCCEEDED",
     ),
+    # make fuzz --seed 3: an Express parent's Distributed Map waited forever on every durable
+    # path (the Service, asl start, worker, serve): its items were started as child
+    # executions from steps an Express parent never commits. They now run in it, as the
+    # in-process engine and `asl run` run them.
+    "distributed-map-in-an-express-parent": (
+        Case(
+            json.dumps(
+                {
+                    "StartAt": "M",
+                    "States": {
+                        "M": {
+                            "Type": "Map",
+                            "ItemsPath": "$.items",
+                            "ItemProcessor": {
+                                "ProcessorConfig": {
+                                    "Mode": "DISTRIBUTED",
+                                    "ExecutionType": "EXPRESS",
+                                },
+                                "StartAt": "F",
+                                "States": {
+                                    "F": {"Type": "Fail", "Error": "Permanent", "Cause": "c"}
+                                },
+                            },
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                            "End": True,
+                        },
+                        "Caught": {"Type": "Pass", "End": True},
+                    },
+                }
+            ),
+            {"items": [1, 2, 3]},
+            "EXPRESS",
+        ),
+        "SUCCEEDED",
+    ),
 }
 
 
