@@ -164,7 +164,7 @@ def test_run_with_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert list(result) == [*RUN_KEYS, "events"]
     assert [(e["id"], e["previousEventId"], e["type"]) for e in result["events"]] == [
         (1, 0, "ExecutionStarted"),
-        (2, 1, "PassStateEntered"),
+        (2, 0, "PassStateEntered"),
         (3, 2, "PassStateExited"),
         (4, 3, "ExecutionSucceeded"),
     ]

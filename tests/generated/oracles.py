@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from engine.interpreter.history import HistoryEvent, Payload, details_key
@@ -214,6 +214,10 @@ def check_history(
     assert events[-1] is closing[0], f"the closing event is not last: {events[-1]}"
     assert CLOSING[closing[0].type] == status, f"{closing[0].type} but the status is {status}"
     assert events[0].type == "ExecutionStarted", events[0]
+    # AWS links the first state's Entered event to no event (previousEventId 0), and so an
+    # EvaluationFailed of that state, which links where its Entered does: read them as
+    # linked to ExecutionStarted, on the main thread
+    events = [events[0], *(replace(e, previous=e.previous or 1) for e in events[1:])]
     root = Thread(graph="", parent=None, last=1)
     threads = [root]
     thread_of: dict[int, Thread] = {1: root}
