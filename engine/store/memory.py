@@ -53,9 +53,9 @@ from engine.store.packed import PackedHistory, pack_history, unpack_history
 from engine.store.status_events import emits_events, status_change_event
 from engine.values import JSON
 
-OPEN_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
-"""Statuses of executions that are not closed (purge keeps them whatever their stop time)."""
 RUNNING = "RUNNING"
+OPEN_STATUSES = frozenset({RUNNING, PENDING_REDRIVE})
+"""Statuses of executions that are not closed (purge keeps them whatever their stop time)."""
 
 
 class _Queued(NamedTuple):
